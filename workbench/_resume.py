@@ -105,8 +105,9 @@ def save_checkpoint(store: Store, key: RunKey, spec: str, family: str, params: d
     save_safetensors(state, store.resume_path(key), meta)
 
 
-def write_status(store: Store, key: RunKey, epoch: int, total: int, state: str) -> None:
-    save_json({"job": "train", "state": state, "done": epoch, "total": total, "pid": os.getpid(),
+def write_status(store: Store, key: RunKey, done: int, total: int, state: str, job: str = "train") -> None:
+    """status.json: this process's `job` progress (done of total) and state ("running" or "done")."""
+    save_json({"job": job, "state": state, "done": done, "total": total, "pid": os.getpid(),
                "updated": time.time()}, store.status_path(key))
 
 

@@ -12,7 +12,6 @@ import dataclasses
 import hashlib
 import json
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +22,8 @@ from tqdm import tqdm  # the plain bar: tqdm.auto warns in notebooks without ipy
 
 from analyzers import get_analyzer, list_analyzers, resolve_analyzers, unmet_needs
 from analyzers._context import EpochContext, SummaryContext
-from workbench._io import load_npz, load_safetensors, save_json, save_npz
+from workbench._resume import write_status
+from workbench._io import load_npz, load_safetensors, save_npz
 from workbench.capabilities import reason
 from workbench.errors import CorruptFile, UserError
 from workbench.lock import run_lock
@@ -171,25 +171,17 @@ def analyze(spec: str, store: Store, *, analyzers: str = "all", epochs: str | No
             bar = tqdm(wanted, disable=quiet, unit="ckpt", desc=f"analyze {variant.spec}", dynamic_ncols=True)
             for i, epoch in enumerate(bar):
                 job.checkpoint(epoch, per_epoch)
-                save_json({"job": "analyze", "state": "running", "done": i + 1, "total": len(wanted),
-                           "pid": _pid(), "updated": time.time()}, store.status_path(key))
+                write_status(store, key, i + 1, len(wanted), "running", job="analyze")
         refresh = force or job.computed > 0  # new per-epoch artifacts make every summary stale
         for name in summaries:
             job.computed += _run_summary(store, key, variant, name, refresh, job.errors)
-        save_json({"job": "analyze", "state": "done", "done": len(wanted), "total": len(wanted), "pid": _pid(),
-                   "updated": time.time()}, store.status_path(key))
+        write_status(store, key, len(wanted), len(wanted), "done", job="analyze")
     from workbench.markers import marker_label, read_markers
 
     markers = read_markers(store, key)
     if markers and not quiet:
         print(f"{variant.spec}: " + ", ".join(f"{marker_label(m)} at epoch {e}" for m, e in markers.items()))
     return AnalyzeResult(job.computed, job.skipped, job.failed, markers, job.errors, job.diverged)
-
-
-def _pid() -> int:
-    import os
-
-    return os.getpid()
 
 
 def _say(message: str) -> None:
