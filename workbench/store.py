@@ -10,6 +10,8 @@
         analysis/<analyzer>/epoch_000000.npz  per-epoch analyzer artifacts
         analysis/<analyzer>/summary.npz       cross-epoch analyzer artifacts
         report.html                           the offline HTML report (`workbench report`)
+    <root>/index.sqlite                       the run index, derived from the files (workbench.index)
+    <root>/.jobs/job_000001.log               output of a job started from the dashboard or a sweep
 
 No other module joins paths inside a store. Every id is validated here, so a family,
 variant or analyzer name cannot contain '/' or '..' and escape the root.
@@ -67,6 +69,8 @@ class Store:
     ANALYSIS_DIR = "analysis"
     SUMMARY_FILE = "summary.npz"
     REPORT_FILE = "report.html"
+    INDEX_FILE = "index.sqlite"
+    JOBS_DIR = ".jobs"  # a leading dot: never taken for a family by `runs()`
 
     def __init__(self, root: str | os.PathLike | None = None):
         self.root = Path(root) if root is not None else default_store_root()
@@ -114,6 +118,16 @@ class Store:
 
     def report_path(self, key: RunKey) -> Path:
         return self.run_dir(key) / self.REPORT_FILE
+
+    def index_path(self) -> Path:
+        """The SQLite run index (workbench.index): derived from the run directories, plus jobs and configs."""
+        return self.root / self.INDEX_FILE
+
+    def job_log_path(self, job_id: int) -> Path:
+        """The log (stdout and stderr) of job `job_id` of the index's job table."""
+        if isinstance(job_id, bool) or not isinstance(job_id, int) or job_id <= 0:
+            raise UserError(f"invalid job id {job_id!r}")
+        return self.root / self.JOBS_DIR / f"job_{job_id:06d}.log"
 
     def lock_path(self, key: RunKey, job: str) -> Path:
         """The flock file of a run's `job` ("train" or "analyze"); see workbench.lock."""
