@@ -16,6 +16,7 @@ from analyzers import spectral_smoothness  # noqa: E402,F401
 # cross-epoch (summary) analyzers
 from analyzers import param_pca, dimensionality_trajectory, weight_trajectory, turn  # noqa: E402,F401
 from analyzers import specialization_trajectory, loss_decomposition  # noqa: E402,F401
+from analyzers import streams_trajectory  # noqa: E402,F401  (sequence tasks)
 
 __all__ = ["AnalyzerSpec", "analyzer_needs", "get_analyzer", "list_analyzers", "register", "resolve_analyzers",
            "unmet_needs"]

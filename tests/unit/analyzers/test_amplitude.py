@@ -55,3 +55,19 @@ def test_stream_accuracy_by_hand():
     assert out["test_acc"] == 2 / 3  # row 1: scored 0, 2, 3; right on 0 and 2
     assert out["last_acc"] == 0.0
     assert out["acc_a"] == 0.0 and out["acc_b"] == 1.0  # A at positions 1, 3 (only 3 scored); B at 0, 2
+
+
+def test_streams_trajectory_stacks_each_checkpoint_in_epoch_order():
+    epochs = np.array([0, 5, 10])
+    acc = {k: np.array([0.1, 0.5, 0.9]) + i for i, k in enumerate(("test_acc", "last_acc", "acc_a", "acc_b"))}
+    amp = {"amplitude": np.array([[8.0], [9.0], [11.0]]), "sigma2": np.array([[0.6], [1.0], [1.6]])}
+    profile = np.arange(3 * 1 * 4 * 8, dtype=np.float32).reshape(3, 1, 4, 8)
+    offsets = {"profile": profile, "offsets": np.tile(-np.arange(1, 9), (3, 1))}
+    by_name = {"stream_accuracy": acc, "amplitude": amp, "attention_offsets": offsets}
+    ctx = types.SimpleNamespace(epochs=epochs, family=FAMILY, artifacts=by_name.__getitem__)
+    out = get_analyzer("streams_trajectory").fn(ctx)
+    np.testing.assert_array_equal(out["epochs"], epochs)
+    for name, values in {**acc, **amp}.items():
+        np.testing.assert_array_equal(out[name], values)
+    np.testing.assert_array_equal(out["offset_profile"], profile)
+    np.testing.assert_array_equal(out["offsets"], -np.arange(1, 9))
