@@ -176,7 +176,10 @@ def analyze(spec: str, store: Store, *, analyzers: str = "all", epochs: str | No
         for name in summaries:
             job.computed += _run_summary(store, key, variant, name, refresh, job.errors)
         write_status(store, key, len(wanted), len(wanted), "done", job="analyze")
+    from workbench.index import refresh
     from workbench.markers import marker_label, read_markers
+
+    refresh(store, [key])  # the run index (derived from the files) answers `list --where` with the new markers
 
     markers = read_markers(store, key)
     if markers and not quiet:
