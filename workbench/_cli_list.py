@@ -8,11 +8,10 @@ cannot be read is shown as damaged, naming the file and the problem, and the lis
 
 from __future__ import annotations
 
-from workbench._record import read_record
-from workbench.errors import CorruptFile, UserError
-from workbench.store import RunKey, Store
+from workbench.errors import UserError
+from workbench.store import Store
 
-__all__ = ["cmd_list", "run_line"]
+__all__ = ["cmd_list", "format_row"]
 
 
 def _type_name(annotation) -> str:
@@ -33,76 +32,83 @@ def _families() -> None:
             print(f"    {field}: {_type_name(info.annotation)} = {info.default!r}  {info.description or ''}".rstrip())
 
 
-def _outcome(store: Store, key: RunKey) -> str:
-    """'  test acc 1.000  turn onset 1430' from a run's metrics and epoch markers, where present."""
-    from workbench._io import load_npz
-    from workbench.markers import marker_label, marker_names, scan_markers
+def _outcome(row: dict) -> str:
+    """'  test acc 1.000  turn onset 1430  key frequencies 8,19' from an index row."""
+    from workbench.markers import marker_label, marker_names
 
-    out = ""
-    if store.metrics_path(key).exists():
-        acc = load_npz(store.metrics_path(key), keys=("test_acc",))["test_acc"]
-        out += f"  test acc {float(acc[-1]):.3f}" if acc.ndim == 1 and len(acc) else ""
-    scan = scan_markers(store, key)
-    if scan.corrupt:
-        raise scan.corrupt[0]
+    acc = (row.get("metrics") or {}).get("test_acc")
+    out = f"  test acc {acc:.3f}" if isinstance(acc, float) else ""
+    markers, unmarked = row.get("markers") or {}, row.get("unmarked") or []
     by_analyzer: dict[str, list[str]] = {}
     for marker, analyzer in marker_names().items():
         by_analyzer.setdefault(analyzer, []).append(marker)
-    for analyzer, markers in by_analyzer.items():
-        found = [m for m in markers if m in scan.markers]
+    for analyzer, names in by_analyzer.items():
+        found = [m for m in names if m in markers]
         if found:
-            out += "".join(f"  {marker_label(m)} {scan.markers[m]}" for m in found)
-        elif store.summary_path(key, analyzer).exists():
+            out += "".join(f"  {marker_label(m)} {markers[m]}" for m in found)
+        elif analyzer in unmarked:
             out += f"  no {analyzer}"  # analyzed, and none of its epochs exist (e.g. a run that never turns)
-    from workbench.markers import read_headlines
-
-    out += "".join(f"  {name.replace('_', ' ')} {value}" for name, value in read_headlines(store, key).items())
-    return out
+    return out + "".join(f"  {name.replace('_', ' ')} {value}" for name, value in (row.get("headlines") or {}).items())
 
 
-def _job(store: Store, key: RunKey, spec: str) -> str:
+def _job(row: dict) -> str:
     """'  training 1200/3500', or '  interrupted: train at 1200/3500; rerun ...' after a kill."""
-    from workbench._status import read_status
+    from workbench._status import job_state
 
-    status = read_status(store, key)
-    if not status or status["state"] not in ("running", "interrupted"):
+    status = row.get("status")
+    if not status:
+        return ""
+    state = job_state(status)  # "running" from a process that has died since it was indexed reads "interrupted"
+    if state not in ("running", "interrupted"):
         return ""
     job, done, total = status.get("job"), status.get("done"), status.get("total")
     where = f" at {done}/{total}" if done is not None and total is not None else ""
-    if status["state"] == "running":
+    if state == "running":
         return f"  {'training' if job == 'train' else 'analyzing' if job == 'analyze' else job}{where}"
-    return f"  interrupted: {job}{where}; rerun `workbench {job} {spec}` to resume"
+    return f"  interrupted: {job}{where}; rerun `workbench {job} {row['spec']}` to resume"
 
 
-def run_line(store: Store, key: RunKey) -> str:
-    """One listing line for a run; a file that cannot be read makes it '... damaged: <file>: <problem>'."""
-    try:
-        info = read_record(store, key)
-    except CorruptFile as err:
-        return f"  {key.family}:{key.variant}  damaged: {err}"
-    ckpts = store.checkpoint_epochs(key)
-    analyzers = store.analyzers_done(key)
-    line = (f"  {info['variant']}  epochs {ckpts[-1] if ckpts else 0}/{info['epochs']}  checkpoints {len(ckpts)}"
+def format_row(row: dict) -> str:
+    """One listing line for an index row; a file that cannot be read makes it '... damaged: <file>: <problem>'."""
+    if row.get("damaged_record"):
+        return f"  {row['family']}:{row['variant']}  damaged: {row['damaged_record']}"
+    ckpts, analyzers = row.get("checkpoints") or [], row.get("analyzers") or []
+    line = (f"  {row['spec']}  epochs {ckpts[-1] if ckpts else 0}/{row['epochs']}  checkpoints {len(ckpts)}"
             + (f"  analyzers {len(analyzers)}" if analyzers else ""))
-    try:
-        return line + _outcome(store, key) + _job(store, key, str(info["variant"]))
-    except CorruptFile as err:
-        return f"{line}  damaged: {err}"
+    if row.get("damaged"):
+        return f"{line}  damaged: {row['damaged']}"
+    return line + _outcome(row) + _job(row)
 
 
-def cmd_list(store: Store) -> None:
-    """Print the families, then every run in `store` (damaged ones named, not fatal).
+def cmd_list(store: Store, where: str | None = None, sort: str | None = None, families: bool = True) -> None:
+    """Print the families, then every run in `store` (damaged ones named, not fatal), read
+    through the run index (workbench.index); `where` filters and `sort` orders them
+    (workbench.where).
 
     Raises:
-        UserError if the store path exists but is not a readable directory.
+        UserError if the store path exists but is not a readable directory, or for a
+        malformed --where or --sort.
     """
+    from workbench.index import run_rows
+    from workbench.where import check_fields, parse_sort, parse_where, sort_rows
+
     if store.root.exists() and not store.root.is_dir():
         raise UserError(f"store {str(store.root)!r} is not a directory")
+    test, names = parse_where(where) if where is not None else (None, [])  # malformed: fail before any read
+    order = parse_sort(sort) if sort is not None else []
     try:
-        runs = store.runs()
+        rows = run_rows(store)
     except OSError as err:
         raise UserError(f"cannot list store {str(store.root)!r}: {err.strerror or err}") from None
-    _families()
-    print(f"\nvariants in {store.root}:" + ("" if runs else " none"))
-    for key in runs:
-        print(run_line(store, key))
+    check_fields("--where", names, rows)
+    check_fields("--sort", [name for name, _ in order], rows)
+    total = len(rows)
+    if test is not None:
+        rows = [r for r in rows if not r.get("damaged_record") and test(r)]
+    rows = sort_rows(rows, order) if order else rows
+    if families:
+        _families()
+    matching = f" ({len(rows)} of {total} match {where!r})" if where is not None else ""
+    print(f"\nvariants in {store.root}:" + ("" if rows else " none") + matching)
+    for row in rows:
+        print(format_row(row))

@@ -96,7 +96,22 @@ def cmd_configs(args) -> None:
 def cmd_list(args) -> None:
     from workbench._cli_list import cmd_list as list_store
 
-    list_store(_store(args))
+    list_store(_store(args), where=args.where, sort=args.sort)
+
+
+def cmd_index(args) -> None:
+    from workbench.index import rebuild, run_rows
+
+    store = _store(args)
+    if args.rebuild:
+        count, moved = rebuild(store)
+        print(f"run index {store.index_path()}: {count} runs indexed from the store"
+              + (f"; the unusable file was moved to {moved} (its jobs and configs are not carried over)" if moved else ""))
+        return
+    if not store.root.is_dir():
+        raise UserError(f"store {str(store.root)!r} does not exist")
+    rows = run_rows(store)
+    print(f"run index {store.index_path()}: {len(rows)} runs, current")
 
 
 # -------------------------------------------------------------------------- analyze
@@ -307,8 +322,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_configs)
 
     p = sub.add_parser("list", help="list families with their parameters, and the variants in the store")
+    p.add_argument("--where", metavar="CLAUSE", help="only runs matching comparisons on params, r.FIELDs, final metrics, "
+                   "markers and headlines joined by and/or, e.g. \"p=113 and turn<10000\"")
+    p.add_argument("--sort", metavar="FIELDS", help="order by these fields, comma-separated; -FIELD descends, "
+                   "e.g. -test_acc,p")
     p.add_argument("--store", help=store_help)
     p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("index", help="bring the store's run index (index.sqlite) up to date, or --rebuild it")
+    p.add_argument("--rebuild", action="store_true", help="regenerate every run's row from the store's files "
+                   "(keeps jobs and configs; an unusable file is moved aside)")
+    p.add_argument("--store", help=store_help)
+    p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("analyze", help="run analyzers over every checkpoint of a trained variant")
     p.add_argument("variant", nargs="?", help="family[:key=value,...]; omitted: the demo variant")

@@ -1,0 +1,123 @@
+"""What a run's files say about it, as one plain dict: the row the run index keeps.
+
+`run_facts` reads variant.json, metrics.npz, status.json and the epoch markers and
+headlines that analyzers declare (through workbench.markers, naming no analyzer), and
+lists the checkpoints and analyzers done. A file that cannot be read does not raise: the
+row says which file and what is wrong, as `workbench list` shows it.
+
+`stamp` is what says whether a kept row is still true: the (mtime, size) of every file
+and folder the row was read from. Store files are replaced atomically, so adding or
+rewriting one changes its own stamp or its folder's. A stamp taken within `_RACY_S` of a
+write is "racy" (a second write in the same clock tick would not change it) and never
+matches, so such a row is read again next time (the racy-git rule).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+from workbench.errors import CorruptFile, MissingFile
+from workbench.store import RunKey, Store
+
+__all__ = ["run_facts", "stamp", "RACY"]
+
+RACY = "racy"  # the stamp of a run written too recently to trust its mtimes
+_RACY_S = 2.0  # seconds: coarse filesystem clocks, and NFS clients a little out of step
+
+
+def _watched(store: Store, key: RunKey) -> list:
+    """The files and folders whose change can change a run's row."""
+    from analyzers import get_analyzer, list_analyzers
+
+    paths = [store.run_dir(key), store.variant_path(key), store.metrics_path(key), store.status_path(key),
+             store.checkpoint_dir(key), store.run_dir(key) / Store.ANALYSIS_DIR]
+    for name in list_analyzers():
+        info = get_analyzer(name)
+        if info.markers:
+            paths.append(store.summary_path(key, name))
+        if info.headlines:
+            paths.append(store.analysis_dir(key, name))
+    return paths
+
+
+def stamp(store: Store, key: RunKey) -> str:
+    """'mtime:size;...' of the run's watched paths ('-' for absent ones), or RACY if one is fresh."""
+    now, parts = time.time(), []
+    for path in _watched(store, key):
+        try:
+            st = os.stat(path)
+        except OSError:
+            parts.append("-")
+            continue
+        if st.st_mtime > now - _RACY_S:
+            return RACY
+        parts.append(f"{st.st_mtime_ns}:{st.st_size}")
+    return ";".join(parts)
+
+
+def _final_metrics(store: Store, key: RunKey) -> dict[str, float]:
+    """{metric: its last value} for every 1-D metric in metrics.npz ({} without one)."""
+    from workbench._io import load_npz
+
+    try:
+        arrays = load_npz(store.metrics_path(key), keys=("test_acc",))
+    except MissingFile:
+        return {}
+    return {name: float(values[-1]) if np.isfinite(values[-1]) else None
+            for name, values in arrays.items() if values.ndim == 1 and len(values) and values.dtype.kind in "iuf"}
+
+
+def _analyses(store: Store, key: RunKey) -> dict:
+    """Markers, analyzers that found none of theirs, and headlines (CorruptFile for a bad summary)."""
+    from workbench.markers import marker_names, read_headlines, scan_markers
+
+    scan = scan_markers(store, key)
+    if scan.corrupt:
+        raise scan.corrupt[0]
+    unmarked = sorted({a for m, a in marker_names().items()} - {marker_names()[m] for m in scan.markers})
+    unmarked = [a for a in unmarked if store.summary_path(key, a).exists()]
+    return {"markers": scan.markers, "unmarked": unmarked, "headlines": read_headlines(store, key)}
+
+
+def _status(store: Store, key: RunKey) -> dict | None:
+    """status.json as written (the reader decides whether "running" is still true)."""
+    from workbench._status import read_status
+    from workbench._io import load_json
+
+    if read_status(store, key) is None:  # raises CorruptFile for a bad one
+        return None
+    try:
+        return load_json(store.status_path(key), expect=dict)
+    except MissingFile:
+        return None
+
+
+def run_facts(store: Store, key: RunKey) -> dict:
+    """The run's row: identity, progress, final metrics, markers, headlines and job status.
+
+    Returns:
+        A JSON-ready dict. `damaged_record` holds the error when variant.json cannot be
+        read (nothing else is then known); `damaged` when a later file cannot be (the
+        identity and progress are still shown).
+    """
+    from workbench._record import read_record
+
+    row = {"family": key.family, "variant": key.variant,
+           "damaged_record": None, "damaged": None, "checkpoints": store.checkpoint_epochs(key),
+           "analyzers": store.analyzers_done(key), "metrics": {}, "markers": {}, "unmarked": [], "headlines": {},
+           "status": None}
+    try:
+        info = read_record(store, key)
+    except (CorruptFile, MissingFile) as err:
+        return {**row, "damaged_record": str(err)}
+    row.update(spec=str(info["variant"]), epochs=int(info["epochs"]), config=info.get("config"),
+               params=info.get("params") if isinstance(info.get("params"), dict) else {},
+               recipe=info.get("recipe") if isinstance(info.get("recipe"), dict) else {})
+    try:
+        row.update(metrics=_final_metrics(store, key), **_analyses(store, key), status=_status(store, key))
+    except CorruptFile as err:
+        row["damaged"] = str(err)
+    return row
