@@ -325,7 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--where", metavar="CLAUSE", help="only runs matching comparisons on params, r.FIELDs, final metrics, "
                    "markers and headlines joined by and/or, e.g. \"p=113 and turn<10000\"")
     p.add_argument("--sort", metavar="FIELDS", help="order by these fields, comma-separated; -FIELD descends, "
-                   "e.g. -test_acc,p")
+                   "e.g. --sort=-test_acc,p")
     p.add_argument("--store", help=store_help)
     p.set_defaults(func=cmd_list)
 
