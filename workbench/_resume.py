@@ -2,7 +2,9 @@
 
 The resume file holds, at the last checkpoint, the weights and the optimizer state; the
 learning rate and the batch order are pure functions of the step (workbench.recipe), so
-nothing else is needed to continue bit-identically. It is written last: its presence at
+nothing else is needed to continue bit-identically. A run on CUDA also saves the global CPU
+and CUDA RNG states (`rng.cpu`, `rng.cuda`) and restores them on resume: training draws
+from neither, but a family's module may. A CPU run's files carry no RNG state, as before. It is written last: its presence at
 epoch e promises checkpoint e and metrics through e. The same tensors are also kept at
 every checkpoint that is a multiple of the run's `state_every` (and at epoch 0) in
 `states/`, so that `workbench densify` can replay any stretch of the run.
@@ -22,8 +24,9 @@ from workbench._io import load_npz, load_safetensors, safetensors_metadata, save
 from workbench.errors import CorruptFile
 from workbench.store import RunKey, Store
 
-__all__ = ["library_versions", "resumable_epoch", "optimizer_tensors", "load_optimizer", "save_checkpoint",
-           "checkpoint_meta", "write_status", "write_variant_json", "load_resume", "load_state", "CARRIED_FIELDS"]
+__all__ = ["library_versions", "resumable_epoch", "optimizer_tensors", "load_optimizer", "place_state",
+           "rng_tensors", "restore_rng", "save_checkpoint", "checkpoint_meta", "write_status", "write_variant_json",
+           "load_resume", "load_state", "CARRIED_FIELDS"]
 
 CARRIED_FIELDS = ("densified",)  # variant.json fields that record later work on the run; kept when it is rewritten
 
@@ -55,22 +58,48 @@ def optimizer_tensors(opt: torch.optim.Optimizer, names: dict[torch.nn.Parameter
     return out
 
 
+def place_state(field: str, value: torch.Tensor, param: torch.Tensor, group: dict) -> torch.Tensor:
+    """Where torch's own `Optimizer.load_state_dict` puts a loaded state tensor.
+
+    Adam's scalar `step` stays where it was saved (the CPU) unless the param group is
+    `capturable` or `fused`, which need it as a float32 tensor on the parameter's device
+    (a captured CUDA graph increments it there); every other field goes to the
+    parameter's device and, if floating point, its dtype.
+    """
+    if field == "step":
+        return value.to(dtype=torch.float32, device=param.device) if group.get("capturable") or group.get("fused") else value
+    return value.to(dtype=param.dtype, device=param.device) if value.is_floating_point() else value.to(param.device)
+
+
 def load_optimizer(opt: torch.optim.Optimizer, params: dict[str, torch.nn.Parameter], saved: list[dict],
                    stacked: bool) -> None:
     """Put each member's saved optimizer state back (stacked along the member axis if `stacked`)."""
+    group_of = {p: g for g in opt.param_groups for p in g["params"]}
     for name, param in params.items():
         hooked = name.replace("__", ".")
         fields = {key.split(".", 2)[1] for key in saved[0] if key.startswith("optim.") and key.split(".", 2)[2] == hooked}
         state = {}
         for field in fields:
             values = [s[f"optim.{field}.{hooked}"] for s in saved]
-            # AdamW keeps its scalar `step` on the CPU unless capturable; moments live with the param
-            if values[0].ndim == 0:
-                state[field] = values[0]
-            else:
-                state[field] = (torch.stack(values) if stacked else values[0]).to(param.device)
+            value = values[0] if values[0].ndim == 0 or not stacked else torch.stack(values)  # scalars are shared
+            state[field] = place_state(field, value, param, group_of[param])
         if state:
             opt.state[param] = state
+
+
+def rng_tensors(device: str) -> dict[str, torch.Tensor]:
+    """The global RNG states a run on `device` saves: none on the CPU; on CUDA, the CPU's and the device's."""
+    if torch.device(device).type != "cuda":
+        return {}
+    return {"rng.cpu": torch.get_rng_state(), "rng.cuda": torch.cuda.get_rng_state(device)}
+
+
+def restore_rng(saved: dict, device: str) -> None:
+    """Set the global RNG states that `saved` (resume tensors) holds; a CPU run's hold none."""
+    if "rng.cpu" in saved:
+        torch.set_rng_state(saved["rng.cpu"].cpu())
+    if "rng.cuda" in saved and torch.device(device).type == "cuda":
+        torch.cuda.set_rng_state(saved["rng.cuda"].cpu(), device)
 
 
 def load_resume(store: Store, key: RunKey, start_epoch: int) -> tuple[dict, dict, dict]:
@@ -95,7 +124,10 @@ def checkpoint_meta(spec: str, family: str, params: dict, epoch: int) -> dict[st
 
 def save_checkpoint(store: Store, key: RunKey, spec: str, family: str, params: dict, epoch: int,
                     weights: dict, optim: dict, metrics: dict, keep_state: bool = False) -> None:
-    """Checkpoint `epoch`, the metrics so far, the kept state (if `keep_state`) and (last) the resume state."""
+    """Checkpoint `epoch`, the metrics so far, the kept state (if `keep_state`) and (last) the resume state.
+
+    `optim` holds the optimizer's tensors (`optimizer_tensors`) and any RNG states (`rng_tensors`).
+    """
     meta = checkpoint_meta(spec, family, params, epoch)
     save_safetensors(weights, store.checkpoint_path(key, epoch), meta)
     save_npz({k: np.asarray(v) for k, v in metrics.items()}, store.metrics_path(key), {"last_epoch": str(epoch)})

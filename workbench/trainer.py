@@ -161,7 +161,7 @@ def _train_locked(plans: list[TrainPlan], store: Store, *, device: str, quiet: b
 
     def checkpoint(epoch: int) -> None:
         for k, plan in enumerate(plans):
-            optim = _resume.optimizer_tensors(opt, names, k if members.stacked else None)
+            optim = _resume.optimizer_tensors(opt, names, k if members.stacked else None) | _resume.rng_tensors(device)
             _resume.save_checkpoint(store, plan.key, plan.variant.spec, family.name, plan.variant.params.model_dump(),
                                     epoch, members.hooked_state(k), optim, members.metrics[k],
                                     keep_state=epoch % plan.state_every == 0)
@@ -222,6 +222,7 @@ def setup(variants: list[Variant], recipe: Recipe, device: str,
     opt = build_optimizer(recipe, named, groups)
     if loaded is not None:
         _resume.load_optimizer(opt, named, members.saved, members.stacked)
+        _resume.restore_rng(members.saved[0], device)
     return members, opt, {p: n.replace("__", ".") for n, p in named.items()}
 
 
