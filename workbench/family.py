@@ -17,6 +17,10 @@ key is present and truthy):
 - ``resid_hooks``: residual stream after the embeddings and after each component, in
   order (the logit lens unembeds each); ``final_ln`` (bool): a LayerNorm precedes W_U;
 - ``sequence`` (bool): next-token prediction at every position.
+- ``multi_prime``: {"max_p", "primes", "groups" (per prime: 0 seen, 1 unseen, 2
+  extrapolation, 3 below the range), "modulus", "operands" (positions of p, a, b),
+  "answer", "answer_neuron_hook"} for one model over many moduli whose probe holds all
+  p^2 pairs of every prime in "primes".
 
 A param whose Field carries ``json_schema_extra={"in_name": "when_set"}`` appears in the
 run's directory name only when it differs from its default, so adding a param to a
