@@ -14,6 +14,7 @@ matches, so such a row is read again next time (the racy-git rule).
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 
@@ -28,11 +29,17 @@ RACY = "racy"  # the stamp of a run written too recently to trust its mtimes
 _RACY_S = 2.0  # seconds: coarse filesystem clocks, and NFS clients a little out of step
 
 
-def _watched(store: Store, key: RunKey) -> list:
-    """The files and folders whose change can change a run's row."""
+@functools.lru_cache(maxsize=1)
+def _watched() -> tuple[str, ...]:
+    """The files and folders whose change can change a run's row, relative to its run directory.
+
+    The same for every run, so computed once (through `Store`, which owns the layout) and
+    joined as strings: building Paths was most of a warm listing's time.
+    """
     from analyzers import get_analyzer, list_analyzers
 
-    paths = [store.run_dir(key), store.variant_path(key), store.metrics_path(key), store.status_path(key),
+    store, key = Store("store"), RunKey("family", "variant")
+    paths = [store.variant_path(key), store.metrics_path(key), store.status_path(key),
              store.checkpoint_dir(key), store.run_dir(key) / Store.ANALYSIS_DIR]
     for name in list_analyzers():
         info = get_analyzer(name)
@@ -40,15 +47,16 @@ def _watched(store: Store, key: RunKey) -> list:
             paths.append(store.summary_path(key, name))
         if info.headlines:
             paths.append(store.analysis_dir(key, name))
-    return paths
+    run = store.run_dir(key)
+    return ("",) + tuple(str(p.relative_to(run)) for p in paths)
 
 
 def stamp(store: Store, key: RunKey) -> str:
     """'mtime:size;...' of the run's watched paths ('-' for absent ones), or RACY if one is fresh."""
-    now, parts = time.time(), []
-    for path in _watched(store, key):
+    now, parts, run = time.time(), [], str(store.run_dir(key))
+    for rel in _watched():
         try:
-            st = os.stat(path)
+            st = os.stat(os.path.join(run, rel) if rel else run)
         except OSError:
             parts.append("-")
             continue
