@@ -8,6 +8,12 @@ means the run's metrics table (epoch, train/test loss and accuracy).
 A view applies to a family when its own `needs` (workbench.capabilities) and those of
 the analyzers it draws from are met; workbench.views works that out, so a view
 declares `needs` only for what its sources do not already need.
+
+A view also says where the dashboard places it: its `group` (views that belong together,
+e.g. "neurons"), its `order` in that group (lower first), `wide` (spans both columns),
+`click` (what clicking a point selects: "epoch", "neuron", "head" or None) and, for a
+trajectory, `epoch_x` (its x axis is the epoch, so the current-epoch marker follows it).
+The dashboard builds its groups from these declarations and never names a view.
 """
 
 from __future__ import annotations
@@ -30,19 +36,35 @@ class ViewSpec:
     description: str
     options: tuple[str, ...] = ()  # keyword options the renderer accepts, e.g. ("neuron",)
     needs: tuple[str, ...] = ()  # family capabilities it needs beyond its sources' (workbench.capabilities)
+    group: str = "other"  # the dashboard group it sits in
+    order: int = 50  # its place in the group, lower first
+    wide: bool = False  # spans both columns of the group's grid
+    click: Literal["epoch", "neuron", "head", None] = None  # what clicking one of its points selects
+    epoch_x: bool = False  # a trajectory whose x axis is the epoch (the dashboard marks the current one)
 
 
 _VIEWS: Registry[ViewSpec] = Registry("view")  # view name -> ViewSpec
 
 
 def register_view(name: str, *, scope: Literal["epoch", "trajectory"], sources: tuple[str, ...],
-                  options: tuple[str, ...] = (), needs: tuple[str, ...] = ()):
-    """Decorator registering a renderer as a view; its docstring's first line describes it."""
+                  options: tuple[str, ...] = (), needs: tuple[str, ...] = (), group: str = "other",
+                  order: int = 50, wide: bool = False, click: Literal["epoch", "neuron", "head", None] = None,
+                  epoch_x: bool | None = None):
+    """Decorator registering a renderer as a view; its docstring's first line describes it.
+
+    `epoch_x` defaults to True for trajectories (x = epoch) and must stay False for per-epoch views.
+    """
     needs = tuple(check_need(n) for n in needs)
+    epoch_x = scope == "trajectory" if epoch_x is None else epoch_x
+    if epoch_x and scope != "trajectory":
+        raise ValueError(f"view {name!r}: only a trajectory view has the epoch on its x axis")
+    if click not in ("epoch", "neuron", "head", None):
+        raise ValueError(f"view {name!r}: click must be 'epoch', 'neuron', 'head' or None, got {click!r}")
 
     def wrap(fn: Callable) -> Callable:
         doc = (fn.__doc__ or "").strip().splitlines()
-        _VIEWS.add(name, ViewSpec(name, scope, tuple(sources), fn, doc[0] if doc else "", tuple(options), needs))
+        _VIEWS.add(name, ViewSpec(name, scope, tuple(sources), fn, doc[0] if doc else "", tuple(options), needs,
+                                  group, order, wide, click, epoch_x))
         return fn
 
     return wrap

@@ -18,7 +18,8 @@ def _heads(value, n: int) -> list[int]:
     return list(range(n)) if value is None else [option_index(value, n, "attention_patterns", "head")]
 
 
-@register_view("attention_patterns", scope="epoch", sources=("attention_patterns",), options=("head",))
+@register_view("attention_patterns", scope="epoch", sources=("attention_patterns",), options=("head",),
+               group="attention", order=20, click="head")
 def render_attention_patterns(arrays: dict, head=None) -> go.Figure:
     """Attention from the answer position to each key position, over every input (a, b).
 
@@ -56,7 +57,8 @@ def render_attention_patterns(arrays: dict, head=None) -> go.Figure:
     return styled(fig, f"{title}: answer position to each key", height=240 * len(heads) + 120)
 
 
-@register_view("head_freq_specialization", scope="epoch", sources=("head_freq_specialization",))
+@register_view("head_freq_specialization", scope="epoch", sources=("head_freq_specialization",),
+               group="attention", order=10, click="head")
 def render_head_freq_specialization(arrays: dict) -> go.Figure:
     """How much of each head's attention variance each frequency explains, and its purity.
 

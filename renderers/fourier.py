@@ -47,13 +47,13 @@ def fourier_spectrum(arrays: dict, view: str, matrix: str) -> go.Figure:
     return styled(fig, f"{matrix} Fourier spectrum (top frequencies: {top_text})")
 
 
-@register_view("embedding_fourier", scope="epoch", sources=("embedding_fourier",))
+@register_view("embedding_fourier", scope="epoch", sources=("embedding_fourier",), group="embeddings", order=10)
 def render_embedding_fourier(arrays: dict) -> go.Figure:
     """Embedding W_E in the Fourier basis: cos/sin norm per frequency."""
     return fourier_spectrum(arrays, "embedding_fourier", "embedding W_E")
 
 
-@register_view("unembedding_fourier", scope="epoch", sources=("unembedding_fourier",))
+@register_view("unembedding_fourier", scope="epoch", sources=("unembedding_fourier",), group="embeddings", order=20)
 def render_unembedding_fourier(arrays: dict) -> go.Figure:
     """Unembedding W_U in the Fourier basis: cos/sin norm per frequency."""
     return fourier_spectrum(arrays, "unembedding_fourier", "unembedding W_U")

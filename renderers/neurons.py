@@ -27,7 +27,8 @@ _COLORBAR_BELOW = {"title": {"text": "activation", "side": "top"}, "orientation"
 _ACT_HOVER = "a=%{y}, b=%{x}<br>activation %{z:.3f}"
 
 
-@register_view("neuron_heatmap", scope="epoch", sources=("neuron_activations",), options=("neuron",))
+@register_view("neuron_heatmap", scope="epoch", sources=("neuron_activations",), options=("neuron",),
+               group="neurons", order=20)
 def render_neuron_heatmap(arrays: dict, neuron: int = 0) -> go.Figure:
     """One MLP neuron's activation over every input pair (a, b) at the answer position.
 
@@ -60,7 +61,8 @@ def _grid_neurons(acts: np.ndarray, neurons) -> list[int]:
     return [option_index(v, acts.shape[0], "neuron_grid", "neuron") for v in neurons]
 
 
-@register_view("neuron_grid", scope="epoch", sources=("neuron_activations",), options=("neurons", "scale"))
+@register_view("neuron_grid", scope="epoch", sources=("neuron_activations",), options=("neurons", "scale"),
+               group="neuron_detail", order=10, wide=True)
 def render_neuron_grid(arrays: dict, neurons=None, scale: str = "shared") -> go.Figure:
     """Small multiples: many neurons' activation heatmaps, on one colour scale or one per neuron.
 
@@ -123,7 +125,8 @@ def _jitter(slot: np.ndarray, frac: np.ndarray) -> np.ndarray:
     return offset
 
 
-@register_view("neuron_freq_clusters", scope="epoch", sources=("neuron_freq_clusters",), options=("neuron",))
+@register_view("neuron_freq_clusters", scope="epoch", sources=("neuron_freq_clusters",), options=("neuron",),
+               group="neurons", order=10, click="neuron")
 def render_neuron_freq_clusters(arrays: dict, neuron=None) -> go.Figure:
     """Neurons by dominant frequency and how much of their variance it explains; dead neurons apart.
 
@@ -178,7 +181,7 @@ def _mark_selected(fig: go.Figure, idx: int, x: np.ndarray, y: np.ndarray, custo
     return f"<br><sup>ringed: neuron {idx}, " + ("dead" if k < 0 else f"k={k}, fraction {float(y[idx]):.2f}") + "</sup>"
 
 
-@register_view("coarseness_table", scope="epoch", sources=("coarseness",))
+@register_view("coarseness_table", scope="epoch", sources=("coarseness",), group="neuron_detail", order=20, wide=True)
 def render_coarseness_table(arrays: dict) -> go.Figure:
     """Per-neuron coarseness (low-frequency share, gradient, downsampling), sorted coarsest first.
 

@@ -14,7 +14,7 @@ from renderers._validate import require, same_length
 __all__ = ["render_restricted_loss", "render_logit_lens", "render_input_trace"]
 
 
-@register_view("restricted_loss", scope="epoch", sources=("restricted_loss",))
+@register_view("restricted_loss", scope="epoch", sources=("restricted_loss",), group="output", order=20)
 def render_restricted_loss(arrays: dict) -> go.Figure:
     """Loss with only the key frequencies kept (restricted) or removed (excluded), beside train/test loss.
 
@@ -45,7 +45,7 @@ def render_restricted_loss(arrays: dict) -> go.Figure:
     return fig.update_layout(title_y=1, title_yanchor="top", title_pad_t=14)
 
 
-@register_view("logit_lens", scope="epoch", sources=("logit_lens",))
+@register_view("logit_lens", scope="epoch", sources=("logit_lens",), group="output", order=10)
 def render_logit_lens(arrays: dict) -> go.Figure:
     """Loss, accuracy and correct-class logit when unembedding the residual after each stage.
 
@@ -70,7 +70,7 @@ def render_logit_lens(arrays: dict) -> go.Figure:
     return styled(fig, "Logit lens: unembedding the residual stream stage by stage", showlegend=False)
 
 
-@register_view("input_trace", scope="epoch", sources=("input_trace",))
+@register_view("input_trace", scope="epoch", sources=("input_trace",), group="output", order=30, wide=True)
 def render_input_trace(arrays: dict) -> go.Figure:
     """Individual inputs through the residual stream: correct-class logit and rank per stage.
 

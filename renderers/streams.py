@@ -26,7 +26,8 @@ def _custom(epochs: np.ndarray) -> np.ndarray:
     return np.asarray(epochs).astype(int)[:, None]  # the dashboard's click contract: customdata[0] = epoch
 
 
-@register_view("streams_training", scope="trajectory", sources=("streams_trajectory",))
+@register_view("streams_training", scope="trajectory", sources=("streams_trajectory",),
+               group="streams", order=10, wide=True, click="epoch")
 def render_streams_training(arrays: dict) -> go.Figure:
     """Probe accuracy, amplitude A and variance sigma^2 of each block's output over training.
 
@@ -64,7 +65,7 @@ def render_streams_training(arrays: dict) -> go.Figure:
     return styled(fig, "Accuracy, amplitude A and variance σ² over training", height=400)
 
 
-@register_view("attention_offsets", scope="epoch", sources=("attention_offsets",))
+@register_view("attention_offsets", scope="epoch", sources=("attention_offsets",), group="streams", order=30)
 def render_attention_offsets(arrays: dict) -> go.Figure:
     """Each head's mean attention on the key 1..8 positions back, at one epoch.
 
@@ -90,7 +91,8 @@ def render_attention_offsets(arrays: dict) -> go.Figure:
     return styled(fig, "Attention by offset: mass on the key k positions back", height=140 + 40 * len(labels))
 
 
-@register_view("offsets_trajectory", scope="trajectory", sources=("streams_trajectory",))
+@register_view("offsets_trajectory", scope="trajectory", sources=("streams_trajectory",),
+               group="streams", order=20, wide=True, click="epoch")
 def render_offsets_trajectory(arrays: dict) -> go.Figure:
     """Each head's attention offset profile over training (does a head learn to skip the other stream?).
 
@@ -112,7 +114,7 @@ def render_offsets_trajectory(arrays: dict) -> go.Figure:
     fig = subplots(rows, cols, subplot_titles=labels, horizontal_spacing=0.04, shared_yaxes=True)
     flat = profile.reshape(len(epochs), n_layers * n_heads, -1)
     custom = np.broadcast_to(np.asarray(epochs).astype(int)[None, :, None], (len(offsets), len(epochs), 1))
-    x = [str(int(e)) for e in epochs]  # categorical: checkpoints are dense early, sparse late
+    x = np.asarray(epochs).astype(int)  # checkpoint epochs: cells are as wide as the gaps between them
     for i, label in enumerate(labels):
         fig.add_trace(sequential_heatmap(
             z=flat[:, i, :].T.astype(np.float32), x=x, y=[str(int(o)) for o in offsets], coloraxis="coloraxis",
@@ -120,7 +122,7 @@ def render_offsets_trajectory(arrays: dict) -> go.Figure:
             hovertemplate=f"{label}<br>{EPOCH_HOVER}<br>offset %{{y}}<br>mean attention %{{z:.3f}}<extra></extra>"),
             i // cols + 1, i % cols + 1)
     fig.update_layout(coloraxis={"colorscale": "Viridis", "cmin": 0, "colorbar": {"title": "attention"}})
-    fig.update_xaxes(title_text="checkpoint epoch", type="category", nticks=6)
+    fig.update_xaxes(**EPOCH_AXIS)
     fig.update_yaxes(type="category", autorange="reversed")
     fig.update_yaxes(title_text="key offset", col=1)
     return styled(fig, "Attention offset profile of each head over training", height=120 + 260 * rows)

@@ -59,7 +59,8 @@ def _split_traces(fig, epochs, values: dict, what: str, fmt: str, row: int, col:
                       row, col)
 
 
-@register_view("loss_curves", scope="trajectory", sources=("metrics", "turn"))
+@register_view("loss_curves", scope="trajectory", sources=("metrics", "turn"),
+               group="training", order=10, click="epoch")
 def render_loss_curves(arrays: dict) -> go.Figure:
     """Train and test loss (log y) and accuracy over epochs, with the turn marked.
 
@@ -83,7 +84,8 @@ def render_loss_curves(arrays: dict) -> go.Figure:
     return styled(mark_turn(fig, _turns(arrays)), "Loss and accuracy")
 
 
-@register_view("pca_trajectory", scope="trajectory", sources=("param_pca",))
+@register_view("pca_trajectory", scope="trajectory", sources=("param_pca",),
+               group="geometry", order=10, click="epoch", epoch_x=False)
 def render_pca_trajectory(arrays: dict) -> go.Figure:
     """The parameter trajectory projected on its top principal components, coloured by epoch.
 
@@ -115,7 +117,8 @@ def render_pca_trajectory(arrays: dict) -> go.Figure:
     return styled(fig, f"Parameter trajectory in PCA space ({crossings} PC2/PC3 self-intersections)")
 
 
-@register_view("freq_specialization", scope="trajectory", sources=("specialization_trajectory",))
+@register_view("freq_specialization", scope="trajectory", sources=("specialization_trajectory",),
+               group="embeddings", order=30, wide=True, click="epoch")
 def render_freq_specialization(arrays: dict) -> go.Figure:
     """How embeddings, neurons and heads specialize on frequencies over training.
 
@@ -173,7 +176,8 @@ def _neuron_title(dead: np.ndarray) -> str:
     return f"neurons per dominant frequency (dead neurons not counted: {dead[0]} at the start, {dead[-1]} at the end)"
 
 
-@register_view("dimensionality", scope="trajectory", sources=("dimensionality_trajectory",))
+@register_view("dimensionality", scope="trajectory", sources=("dimensionality_trajectory",),
+               group="geometry", order=20, click="epoch")
 def render_dimensionality(arrays: dict) -> go.Figure:
     """Participation ratio and spectral gap of each weight matrix over training.
 
@@ -203,7 +207,8 @@ def render_dimensionality(arrays: dict) -> go.Figure:
     return styled(fig, "Effective dimensionality of the weights", height=460)
 
 
-@register_view("weight_trajectory", scope="trajectory", sources=("weight_trajectory",))
+@register_view("weight_trajectory", scope="trajectory", sources=("weight_trajectory",),
+               group="geometry", order=30, click="epoch")
 def render_weight_trajectory(arrays: dict) -> go.Figure:
     """Total weight norm and parameter velocity (‖Δθ‖ per epoch) over training.
 
@@ -238,7 +243,8 @@ def render_weight_trajectory(arrays: dict) -> go.Figure:
     return styled(fig, "Weight norm and velocity", height=460)
 
 
-@register_view("loss_decomposition", scope="trajectory", sources=("loss_decomposition", "turn"))
+@register_view("loss_decomposition", scope="trajectory", sources=("loss_decomposition", "turn"),
+               group="training", order=20, click="epoch")
 def render_loss_decomposition(arrays: dict) -> go.Figure:
     """Restricted loss (key frequencies only) and excluded loss against train/test loss over training.
 

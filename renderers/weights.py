@@ -12,7 +12,7 @@ from renderers._validate import require, same_length
 __all__ = ["render_singular_values", "render_weight_norms"]
 
 
-@register_view("singular_values", scope="epoch", sources=("effective_dim",))
+@register_view("singular_values", scope="epoch", sources=("effective_dim",), group="geometry", order=40)
 def render_singular_values(arrays: dict) -> go.Figure:
     """Singular value spectrum of each weight matrix (log y), with its participation ratio.
 
@@ -39,7 +39,7 @@ def render_singular_values(arrays: dict) -> go.Figure:
     return styled(fig, "Singular value spectra", height=460)
 
 
-@register_view("weight_norms", scope="epoch", sources=("param_snapshot",))
+@register_view("weight_norms", scope="epoch", sources=("param_snapshot",), group="geometry", order=50)
 def render_weight_norms(arrays: dict) -> go.Figure:
     """Frobenius norm of each weight matrix.
 

@@ -138,8 +138,8 @@ def _register_selection(app) -> None:
     app.clientside_callback("window.workbench.clickEpoch", Output("epoch", "value", allow_duplicate=True),
                             *[Input(panel_id(v), "clickData") for v in traj], State("epochs", "data"),
                             prevent_initial_call=True)
-    for control, sources in (("neuron", ["neuron_freq_clusters"]), ("head", ["head_freq_specialization",
-                                                                             "attention_patterns"])):
+    for control in ("neuron", "head"):
+        sources = [v for v, (_, p) in PANELS.items() if p.click == control]  # as each view declares
         app.clientside_callback("window.workbench.clickIndex", Output(control, "value", allow_duplicate=True),
                                 *[Input(panel_id(v), "clickData") for v in sources], State(control, "max"),
                                 prevent_initial_call=True)

@@ -1,8 +1,12 @@
 """The explore page's groups: which views sit together, and what each panel depends on.
 
-Groups pair a summary with its detail (e.g. neuron clusters next to one neuron's
-heatmap). A panel's `deps` decide which controls re-render it, so scrubbing the epoch
-never re-renders a trajectory and picking a neuron re-renders only the heatmap.
+Every view declares its place (`register_view(group=..., order=..., wide=..., click=...)`),
+so a new view appears on the page without an edit here. This module only knows the
+groups' titles and page order, and which are open on first load; a group a view names
+that is not listed here follows the listed ones, titled from its id. Groups pair a
+summary with its detail (e.g. neuron clusters next to one neuron's heatmap). A panel's
+`deps` decide which controls re-render it, so scrubbing the epoch never re-renders a
+trajectory and picking a neuron re-renders only the heatmap.
 """
 
 from __future__ import annotations
@@ -10,9 +14,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["Panel", "Group", "GROUPS", "PANELS", "panel_id"]
+from renderers import get_view, list_views
+
+__all__ = ["Panel", "Group", "GROUPS", "PANELS", "panel_id", "build_groups"]
 
 Deps = Literal["trajectory", "epoch", "neuron", "head"]  # trajectory: no epoch; neuron/head: epoch + that
+
+# group id -> (title, open on first load), in page order
+_KNOWN = {
+    "training": ("Training", True),
+    "neurons": ("Neurons", True),
+    # 16 heatmaps and a 512-row table: the costliest panels to draw in the browser (~0.3 s a step
+    # at p=113), so they wait until asked for
+    "neuron_detail": ("Neuron grid and coarseness", False),
+    "embeddings": ("Embeddings", False),
+    "attention": ("Attention", False),
+    "geometry": ("Geometry", False),
+    "output": ("Output", False),
+    "streams": ("Sequence streams", False),
+}
 
 
 @dataclass(frozen=True)
@@ -21,6 +41,7 @@ class Panel:
     deps: Deps
     click: Literal["epoch", "neuron", "head", None] = None  # what clicking a point selects
     wide: bool = False  # spans both columns of the group grid
+    epoch_x: bool = False  # a trajectory whose x axis is the epoch (carries the current-epoch marker)
 
 
 @dataclass(frozen=True)
@@ -31,44 +52,27 @@ class Group:
     open: bool = False  # expanded on first load
 
 
-GROUPS: tuple[Group, ...] = (
-    Group("training", "Training", (
-        Panel("loss_curves", "trajectory", "epoch"),
-        Panel("loss_decomposition", "trajectory", "epoch"),
-    ), open=True),
-    Group("neurons", "Neurons", (
-        Panel("neuron_freq_clusters", "neuron", "neuron"),  # rings the selected neuron
-        Panel("neuron_heatmap", "neuron"),
-    ), open=True),
-    # 16 heatmaps and a 512-row table: the costliest panels to draw in the browser (~0.3 s a step
-    # at p=113), so they wait until asked for
-    Group("neuron_detail", "Neuron grid and coarseness", (
-        Panel("neuron_grid", "epoch", wide=True),
-        Panel("coarseness_table", "epoch", wide=True),
-    )),
-    Group("embeddings", "Embeddings", (
-        Panel("embedding_fourier", "epoch"),
-        Panel("unembedding_fourier", "epoch"),
-        Panel("freq_specialization", "trajectory", "epoch", wide=True),
-    )),
-    Group("attention", "Attention", (
-        Panel("head_freq_specialization", "epoch", "head"),
-        Panel("attention_patterns", "head", "head"),
-    )),
-    Group("geometry", "Geometry", (
-        Panel("pca_trajectory", "trajectory", "epoch"),
-        Panel("dimensionality", "trajectory", "epoch"),
-        Panel("weight_trajectory", "trajectory", "epoch"),
-        Panel("singular_values", "epoch"),
-        Panel("weight_norms", "epoch"),
-    )),
-    Group("output", "Output", (
-        Panel("logit_lens", "epoch"),
-        Panel("restricted_loss", "epoch"),
-        Panel("input_trace", "epoch", wide=True),
-    )),
-)
+def _deps(view) -> Deps:
+    if view.scope == "trajectory":
+        return "trajectory"
+    return "neuron" if "neuron" in view.options else "head" if "head" in view.options else "epoch"
 
+
+def build_groups(views: list[str]) -> tuple[Group, ...]:
+    """The page's groups for `views`, from each view's declared group, order and panel settings."""
+    specs = [get_view(v) for v in views]
+    gids = [g for g in _KNOWN if any(s.group == g for s in specs)]
+    gids += list(dict.fromkeys(s.group for s in specs if s.group not in _KNOWN))
+    groups = []
+    for gid in gids:
+        members = sorted((s for s in specs if s.group == gid), key=lambda s: s.order)
+        title, is_open = _KNOWN.get(gid, (gid.replace("_", " ").capitalize(), False))
+        groups.append(Group(gid, title, tuple(Panel(s.name, _deps(s), s.click, s.wide, s.epoch_x)
+                                               for s in members), is_open))
+    return tuple(groups)
+
+
+GROUPS: tuple[Group, ...] = build_groups(list_views())
 PANELS: dict[str, tuple[Group, Panel]] = {p.view: (g, p) for g in GROUPS for p in g.panels}  # view -> place
 
 

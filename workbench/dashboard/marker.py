@@ -17,8 +17,7 @@ from workbench.dashboard.groups import GROUPS, panel_id
 __all__ = ["MARKER", "EPOCH_X_VIEWS", "with_epoch_marker", "register"]
 
 MARKER = "current-epoch"
-EPOCH_X_VIEWS = tuple(p.view for g in GROUPS for p in g.panels
-                      if p.deps == "trajectory" and p.view != "pca_trajectory")  # pca's x is PC1
+EPOCH_X_VIEWS = tuple(p.view for g in GROUPS for p in g.panels if p.epoch_x)  # as each view declares
 _STYLE = {"color": "#7e57c2", "width": 1.5, "dash": "dot"}
 _X_AXIS = re.compile(r"^xaxis\d*$")
 

@@ -17,6 +17,8 @@ import logging
 
 from dash import html, no_update
 
+from renderers import get_view
+
 from workbench.dashboard import data, fast, marker
 from workbench.dashboard.values import select_epoch, select_index
 from workbench.dashboard.groups import GROUPS, PANELS
@@ -78,7 +80,7 @@ def panel_key(view: str, req: Request) -> str:
         parts["epoch"] = req["at"]
     if deps in ("neuron", "head"):
         parts[deps] = req[deps]
-    if view == "neuron_grid":
+    if "neurons" in get_view(view).options:  # a view of a chosen set of neurons (a grid)
         parts["grid"] = req["grid"]
     return json.dumps(parts, sort_keys=True)
 
@@ -87,7 +89,7 @@ def _options(view: str, req: Request) -> dict:
     deps = PANELS[view][1].deps
     if deps in ("neuron", "head"):
         return {deps: req[deps]}
-    return {"neurons": req["grid"]} if view == "neuron_grid" else {}
+    return {"neurons": req["grid"]} if "neurons" in get_view(view).options else {}
 
 
 def message_children(view: str, at: int | None, message: str) -> list:

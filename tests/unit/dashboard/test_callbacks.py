@@ -8,6 +8,7 @@ import pytest
 from dash import Patch, no_update
 from dash.exceptions import PreventUpdate
 
+from workbench.views import run_views
 from workbench.dashboard import app as app_module
 from workbench.dashboard import callbacks, data, fast, panels
 from workbench.dashboard.groups import GROUPS, PANELS
@@ -131,9 +132,10 @@ def test_one_request_renders_the_open_panels_with_their_epoch(store, vid):
 def test_epoch_step_redraws_only_open_per_epoch_panels(store, vid, groups):
     _, drawn = _panels(store, vid, index=2, groups=groups)
     views, drawn2 = _panels(store, vid, index=1, groups=groups, drawn=drawn)
-    for view, (fig, _, _) in views.items():
+    applies = set(run_views(store, data.resolve_variant(store, vid)))
+    for view, (fig, _, cls) in views.items():
         group, panel = PANELS[view]
-        changed = group.gid in groups and panel.deps != "trajectory"
+        changed = group.gid in groups and panel.deps != "trajectory" and view in applies
         assert (fig is not no_update) == changed, view
     assert isinstance(views["neuron_heatmap"][0], Patch)
     assert isinstance(views["neuron_grid"][0], Patch) == (groups == ALL)
@@ -229,3 +231,16 @@ def test_pages_callback_survives_crafted_paths(store):
                                                                ("explore-controls", "style"))],
             "inputs": [{"id": "url", "property": "pathname", "value": ["not", "a", "path"]}], "changedPropIds": []}
     assert client.post("/_dash-update-component", json=body).status_code == 200
+
+
+def test_groups_come_from_each_views_declaration():
+    from renderers import get_view, list_views
+
+    placed = {p.view: (g.gid, p) for g in GROUPS for p in g.panels}
+    assert set(placed) == set(list_views())  # a new view needs no dashboard edit to appear
+    for name, (gid, panel) in placed.items():
+        view = get_view(name)
+        assert (gid, panel.click, panel.wide, panel.epoch_x) == (view.group, view.click, view.wide, view.epoch_x)
+    orders = [[get_view(p.view).order for p in g.panels] for g in GROUPS]
+    assert all(o == sorted(o) for o in orders)
+    assert "pca_trajectory" not in EPOCH_X_VIEWS and "loss_curves" in EPOCH_X_VIEWS  # pca's x is PC1

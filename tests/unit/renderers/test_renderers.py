@@ -438,12 +438,12 @@ def test_placeholder_for_missing_artifacts(tmp_path):
         view_figure(store, key, "neuron_heatmap", neurons=3)
 
 
-def test_views_cover_the_contract():
+def test_views_cover_the_contract():  # the canonical study's views; other studies add theirs
     expected = {"embedding_fourier", "unembedding_fourier", "singular_values", "weight_norms", "neuron_heatmap",
                 "neuron_grid", "neuron_freq_clusters", "coarseness_table", "attention_patterns",
                 "head_freq_specialization", "restricted_loss", "logit_lens", "input_trace", "loss_curves",
                 "pca_trajectory", "freq_specialization", "dimensionality", "weight_trajectory", "loss_decomposition"}
-    assert set(list_views()) == expected
+    assert expected <= set(list_views())
     assert renderers.get_view("neuron_heatmap").options == ("neuron",)
 
 
