@@ -9,22 +9,33 @@ recipe overrides and the training plan, so a study's experiments are files, not 
     description: "the fixed recipe that groks"
 
 `workbench train --config NAME|FILE [--set FIELD=VALUE ...]`: a NAME is
-`configs/NAME.yaml`; `--set` overrides win over the file's recipe, and a VARIANT given on
-the command line replaces the file's. The config's name is recorded in variant.json; its
+`configs/NAME.yaml`, else a config saved in the store's run index with `workbench configs
+save NAME [VARIANT] [--set FIELD=VALUE ...] [--epochs N] [--schedule S] [--eval-every N]
+[--description TEXT]` (checked like a training request when saved; a repository name
+cannot be shadowed). `--set` overrides win over the config's recipe, and a VARIANT given on
+the command line replaces the config's. The config's name is recorded in variant.json; its
 recipe overrides become the run's `r.` identity like any other override. YAML is read
 with `yaml.safe_load`, which builds no Python objects.
 """
 
 from __future__ import annotations
 
+import json
+import re
+import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from workbench.errors import UserError
 
-__all__ = ["RunConfig", "load_config", "config_names", "CONFIG_DIR", "parse_sets"]
+if TYPE_CHECKING:
+    from workbench.store import Store
+
+_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}", re.ASCII)  # a config name: a word, no path
+
+__all__ = ["RunConfig", "load_config", "config_names", "CONFIG_DIR", "parse_sets", "save_config", "stored_configs"]
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
 
@@ -47,7 +58,8 @@ def config_names() -> list[str]:
     return sorted(p.stem for p in CONFIG_DIR.glob("*.yaml")) if CONFIG_DIR.is_dir() else []
 
 
-def _path(name_or_file: str) -> Path:
+def _path(name_or_file: str) -> Path | None:
+    """The config's file: a .yaml path, or configs/NAME.yaml; None for a NAME with no file."""
     path = Path(name_or_file)
     if path.suffix in (".yaml", ".yml") or path.is_file():
         if not path.is_file():
@@ -56,28 +68,91 @@ def _path(name_or_file: str) -> Path:
     if "/" in name_or_file or not name_or_file.strip():
         raise UserError(f"config {name_or_file!r} is neither a .yaml file nor a config name")
     named = CONFIG_DIR / f"{name_or_file}.yaml"
-    if not named.is_file():
-        raise UserError(f"unknown config {name_or_file!r}; named configs: {', '.join(config_names()) or 'none'}")
-    return named
+    return named if named.is_file() else None
 
 
-def load_config(name_or_file: str) -> RunConfig:
-    """Read a config by name or path; UserError (one line) for anything malformed."""
+def load_config(name_or_file: str, store: Store | None = None) -> RunConfig:
+    """Read a config by file, repository name or (with `store`) a name saved in the store's
+    index; UserError (one line) for anything malformed or unknown."""
     import yaml
 
     path = _path(name_or_file)
+    if path is None:
+        saved = stored_configs(store) if store is not None else {}
+        if name_or_file in saved:
+            return saved[name_or_file]
+        raise UserError(f"unknown config {name_or_file!r}; named configs: "
+                        f"{', '.join(config_names() + sorted(saved)) or 'none'}")
     try:
         doc = yaml.safe_load(path.read_text())
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
         raise UserError(f"config {str(path)!r} is not readable YAML: {' '.join(str(err).split())[:200]}") from None
     if not isinstance(doc, dict):
         raise UserError(f"config {str(path)!r} must be a mapping with at least 'variant'")
+    return _validated(doc, name_or_file, str(path))
+
+
+def _validated(doc: dict, name: str, where: str) -> RunConfig:
     try:
-        return RunConfig.model_validate({**doc, "name": name_or_file})
+        return RunConfig.model_validate({**doc, "name": name})
     except ValidationError as err:
         e = err.errors()[0]
-        where = ".".join(str(x) for x in e["loc"]) or "config"
-        raise UserError(f"config {str(path)!r}: {where}: {e['msg']}") from None
+        loc = ".".join(str(x) for x in e["loc"]) or "config"
+        raise UserError(f"config {where!r}: {loc}: {e['msg']}") from None
+
+
+# ----------------------------------------------------- configs saved in the store
+def stored_configs(store: Store) -> dict[str, RunConfig]:
+    """The configs saved in the store's run index ({} when it has none or no index yet)."""
+    from contextlib import closing
+
+    from workbench.index import connect
+
+    if not store.index_path().is_file():
+        return {}
+    with closing(connect(store)) as conn:
+        rows = conn.execute("SELECT name, body FROM configs ORDER BY name").fetchall()
+    return {r["name"]: _validated(json.loads(r["body"]), r["name"], f"{store.index_path()}:{r['name']}")
+            for r in rows}
+
+
+def save_config(store: Store, name: str, config: RunConfig, replace: bool = False) -> None:
+    """Save `config` under `name` in the store's index, after checking it as `train` would.
+
+    Raises:
+        UserError for a malformed name, a repository config's name, a name already saved
+        (unless `replace`), or a config whose variant, recipe, epochs or schedule is invalid.
+    """
+    from contextlib import closing
+
+    from workbench.index import connect, writing
+
+    if not _NAME.fullmatch(name) or name.endswith((".yaml", ".yml")):
+        raise UserError(f"invalid config name {name!r}: letters, digits, '_', '.', '-' (at most 64), not a file name")
+    if name in config_names():
+        raise UserError(f"config {name!r} is a repository config (configs/{name}.yaml); choose another name")
+    _check(config)
+    store.ensure_writable()
+    store.root.mkdir(parents=True, exist_ok=True)
+    body = json.dumps(config.model_dump(exclude={"name"}), sort_keys=True)
+    with closing(connect(store)) as conn, writing(conn):
+        if not replace and conn.execute("SELECT 1 FROM configs WHERE name = ?", (name,)).fetchone():
+            raise UserError(f"config {name!r} is already saved in {store.index_path()}; give --replace to overwrite it")
+        conn.execute("INSERT OR REPLACE INTO configs (name, body, saved) VALUES (?, ?, ?)", (name, body, time.time()))
+
+
+def _check(config: RunConfig) -> None:
+    """UserError unless `config` would make a valid training request."""
+    from workbench.schedule import parse_schedule
+    from workbench.variant import parse_variant
+
+    parse_variant(config.variant, recipe=config.recipe)
+    for field in ("epochs", "eval_every"):
+        value = getattr(config, field)
+        if value is not None and value <= 0:
+            raise UserError(f"--{field.replace('_', '-')} must be positive, got {value}")
+    if config.schedule is not None:
+        parse_schedule(config.schedule)
 
 
 def parse_sets(pairs: list[str] | None) -> dict[str, str]:

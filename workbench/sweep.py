@@ -75,3 +75,47 @@ def train_sweep(spec: str, store: Store, *, seeds: str | None = None, data_seeds
             batch = group[i:i + max_members]
             results += train_members(batch, store, device=device, quiet=quiet, desc=f"sweep x{len(batch)}")
     return results
+
+
+# ------------------------------------------------------------ `workbench sweep`: groups
+GROKKED = 0.99  # final test accuracy from which a member counts as grokked in the progress lines
+
+
+def run_group(root: str, specs: list[str], *, epochs: int | None = None, schedule: str | None = None,
+              eval_every: int | None = None, device: str = "cpu", analyze: bool = True, analyzers: str = "all",
+              quiet: bool = True, threads: int | None = None) -> dict:
+    """Train one group of a sweep (workbench.sweep_spec) to the end, then analyze its members.
+
+    Idempotent: members already trained are skipped, interrupted ones resume from their
+    last checkpoint (those at the same point stacked together), and analysis skips what
+    is up to date. Takes and returns plain data only, so a Ray worker can run it.
+
+    Returns:
+        {"trained": members trained now, "test_acc": {spec: final test accuracy}}.
+    """
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    store = Store(root)
+    plans = [plan_training(parse_variant(s), store, epochs=epochs, schedule=schedule, eval_every=eval_every)
+             for s in specs]
+    todo = [p for p in plans if p.fresh or p.start_epoch < p.epochs]
+    batches: dict[tuple, list] = {}
+    for plan in todo:  # members of one batch must be at the same point
+        batches.setdefault((plan.start_epoch, plan.fresh), []).append(plan)
+    for batch in batches.values():
+        train_members(batch, store, device=device, quiet=quiet, desc=f"group x{len(batch)}")
+    if analyze:
+        from workbench.analysis import analyze as analyze_run
+
+        for spec in specs:
+            analyze_run(spec, store, analyzers=analyzers, device=device, quiet=True)
+    return {"trained": len(todo), "test_acc": {p.variant.spec: _final_acc(store, p.key) for p in plans}}
+
+
+def _final_acc(store: Store, key) -> float | None:
+    from workbench._io import load_npz
+
+    acc = load_npz(store.metrics_path(key), keys=("test_acc",))["test_acc"]
+    return float(acc[-1]) if acc.ndim == 1 and len(acc) else None
