@@ -47,7 +47,7 @@ def _train_request(args):
     from workbench.config import load_config, parse_sets
     from workbench.variant import parse_variant
 
-    config = load_config(args.config) if args.config else None
+    config = load_config(args.config, store=_store(args)) if args.config else None
     sets = parse_sets(args.set)
     spec, demo = _spec(args), {}
     if not spec:
@@ -84,12 +84,35 @@ def cmd_train(args) -> None:
 
 
 def cmd_configs(args) -> None:
-    from workbench.config import config_names, load_config
+    from workbench.config import RunConfig, config_names, load_config, parse_sets, save_config, stored_configs
 
-    for name in config_names():
-        cfg = load_config(name)
+    store = _store(args)
+    if args.action == "save":
+        spec = _spec(args) or _demo_spec()[0]
+        config = RunConfig(variant=spec, recipe=parse_sets(args.set), epochs=args.epochs, schedule=args.schedule,
+                           eval_every=args.eval_every, description=args.description or "")
+        save_config(store, args.name, config, replace=args.replace)
+        print(f"config {args.name!r} saved in {store.index_path()}; train with `workbench train --config {args.name}`")
+        return
+    saved = stored_configs(store)
+    for name, cfg in [(n, load_config(n)) for n in config_names()] + sorted(saved.items()):
         over = ",".join(f"{k}={v}" for k, v in cfg.recipe.items())
-        print(f"{name:28s} {cfg.variant}" + (f"  recipe {over}" if over else "") + (f"\n{'':28s} {cfg.description}" if cfg.description else ""))
+        print(f"{name:28s} {cfg.variant}" + (f"  recipe {over}" if over else "") + ("  (saved in the store)" if name in saved else "")
+              + (f"\n{'':28s} {cfg.description}" if cfg.description else ""))
+
+
+def cmd_sweep(args) -> None:
+    from workbench.sweep_backends import run_sweep
+    from workbench.sweep_spec import expand, groups, load_sweep
+
+    sweep = load_sweep(args.spec)
+    if args.dry_run:
+        for i, group in enumerate(groups(expand(sweep), sweep.max_members)):
+            print(f"group {i + 1} {group.label}")
+        return
+    run_sweep(sweep, _store(args), backend=args.backend, analyze=not args.no_analyze, device=args.device,
+              epochs=args.epochs, schedule=args.schedule, eval_every=args.eval_every, analyzers=args.analyzers,
+              retries=args.retries, quiet=args.quiet)
 
 
 # ----------------------------------------------------------------------------- list
@@ -318,8 +341,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="print only the final line")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("configs", help="list the named run configs in configs/")
-    p.set_defaults(func=cmd_configs)
+    p = sub.add_parser("configs", help="list the named run configs (configs/ and the store's), or save one")
+    p.add_argument("--store", help=store_help)
+    p.set_defaults(func=cmd_configs, action=None)
+    saves = p.add_subparsers(dest="action", metavar="save", parser_class=_Parser)
+    q = saves.add_parser("save", help="save a variant and recipe under a name in the store's run index")
+    q.add_argument("name", help="the config's name (letters, digits, _ . -); `workbench train --config NAME` uses it")
+    q.add_argument("variant", nargs="?", help="family[:key=value,...]; omitted: the demo variant")
+    q.add_argument("--set", action="append", metavar="FIELD=VALUE", help="a recipe field (repeatable)")
+    q.add_argument("--epochs", type=_epochs_arg, help="total epochs")
+    q.add_argument("--schedule", type=_schedule_arg, help="checkpoint epochs: START:STOP:STEP or E, comma-separated")
+    q.add_argument("--eval-every", type=_epochs_arg, help="evaluate every N epochs")
+    q.add_argument("--description", help="one line saying what the config is for")
+    q.add_argument("--replace", action="store_true", help="overwrite a config saved under this name")
+    q.add_argument("--store", help=store_help)
+
+    p = sub.add_parser("sweep", help="train (then analyze) the product of a sweep description, stacked where it can")
+    p.add_argument("spec", metavar="SPEC", help="a YAML sweep file, or inline: family:p=97|101,seed=0-3,r.lr=1e-3|3e-3")
+    p.add_argument("--backend", choices=("local", "ray"), default="local",
+                   help="local: groups one after another here (default); ray: each group a Ray task (RAY_ADDRESS "
+                        "or a local cluster)")
+    p.add_argument("--no-analyze", action="store_true", help="train only")
+    p.add_argument("--analyzers", help="what to analyze after training: 'all' or names (default: the file's, or all)")
+    p.add_argument("--epochs", type=_epochs_arg, help="total epochs (default: the file's, or each recipe's)")
+    p.add_argument("--schedule", type=_schedule_arg, help="checkpoint epochs: START:STOP:STEP or E, comma-separated")
+    p.add_argument("--eval-every", type=_epochs_arg, help="evaluate train/test metrics every N epochs")
+    p.add_argument("--retries", type=_index_arg, default=1, help="Ray: rerun a group whose worker died N times (default 1)")
+    p.add_argument("--dry-run", action="store_true", help="print the groups and stop")
+    p.add_argument("--device", default="cpu", type=_device_arg, help="cpu, cuda or cuda:N (default: cpu)")
+    p.add_argument("--store", help=store_help)
+    p.add_argument("--quiet", action="store_true", help="no training progress bars (local)")
+    p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("list", help="list families with their parameters, and the variants in the store")
     p.add_argument("--where", metavar="CLAUSE", help="only runs matching comparisons on params, r.FIELDs, final metrics, "
