@@ -9,6 +9,7 @@ from renderers._registry import ViewSpec, get_view, list_views, register_view
 # per-epoch views
 from renderers import fourier, weights, neurons, attention, output  # noqa: E402,F401
 from renderers import streams  # noqa: E402,F401  (sequence tasks: per-epoch and whole-run)
+from renderers import universal  # noqa: E402,F401  (multi-prime: per-epoch and whole-run)
 # whole-run (trajectory) views
 from renderers import trajectories  # noqa: E402,F401
 

@@ -15,7 +15,7 @@ from workbench.errors import UserError
 P, F = 17, 8
 SIZES = {"component": P, "freq": F, "rank": 5, "matrix": 4, "k": 6, "param": 50, "neuron": 6, "a": P, "b": P,
          "head": 4, "key_pos": 3, "key": 3, "stage": 3, "row": 5, "operand": 2, "epoch": 5,
-         "layer": 2, "offset": 8}
+         "layer": 2, "offset": 8, "prime": 5, "group": 4, "top": 3, "shown": 2, "residue": 7, "alert": 2}
 STRINGS = {"matrix_names", "stages"}
 METRICS = ("epoch", "train_loss", "train_acc", "test_loss", "test_acc")
 rng = np.random.default_rng(0)

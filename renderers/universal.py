@@ -1,0 +1,158 @@
+"""Views of the multi-prime analyzers (issue 13): accuracy by prime over training, the
+seen / unseen / extrapolation curves, a neuron's patterns across primes, and its
+modular-sum signal with the fitted sinusoid."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from renderers._registry import register_view
+from renderers._style import EPOCH_AXIS, EPOCH_HOVER, epoch_scatter, line, markers, sequential_heatmap, styled, subplots
+from renderers._validate import option_index, require, same_length
+from renderers._style import value_scale
+
+__all__ = ["render_prime_accuracy", "render_prime_groups", "render_neuron_adaptation", "render_sum_signal"]
+
+GROUP_NAMES = ("seen", "unseen", "extrapolation", "below range")
+GROUP_COLORS = ("#1f77b4", "#2ca02c", "#d62728", "#7f7f7f")
+N_SIGNAL_PANELS = 6
+
+
+def _regression_table(arrays: dict, view: str) -> dict[str, np.ndarray]:
+    t = {k: require(arrays, k, dims, view) for k, dims in (
+        ("epochs", ("epoch",)), ("primes", ("prime",)), ("group", ("prime",)), ("accuracy", ("epoch", "prime")),
+        ("group_accuracy", ("epoch", "group")), ("alert", ("prime",)), ("drop", ("prime",)), ("peak", ("prime",)))}
+    same_length(view, "epoch", epochs=t["epochs"], accuracy=t["accuracy"], group_accuracy=t["group_accuracy"])
+    same_length(view, "prime", primes=t["primes"], group=t["group"], alert=t["alert"], accuracy=t["accuracy"].T)
+    t["primes"] = t["primes"].astype(np.int64)
+    t["group"] = np.clip(t["group"].astype(np.int64), 0, len(GROUP_NAMES) - 1)
+    t["alert"] = t["alert"].astype(bool)
+    return t
+
+
+def _alert_text(t: dict) -> str:
+    alerted = np.flatnonzero(t["alert"])
+    if not alerted.size:
+        return "no regressions (no prime fell >= 0.2 from a reached >= 0.6)"
+    parts = [f"p={t['primes'][i]} (peak {t['peak'][i]:.2f}, fell {t['drop'][i]:.2f})" for i in alerted[:6]]
+    return "regressions: " + ", ".join(parts) + (" ..." if alerted.size > 6 else "")
+
+
+@register_view("prime_accuracy", scope="trajectory", sources=("prime_regressions",), group="multi-prime", order=10,
+               wide=True, click="epoch")
+def render_prime_accuracy(arrays: dict) -> go.Figure:
+    """Accuracy on every prime over training (epoch x prime heatmap), regressions named in the title.
+
+    Args:
+        arrays: prime_regressions' epochs [epoch], primes, group, alert, drop, peak [prime],
+            accuracy [epoch, prime], group_accuracy [epoch, group].
+    """
+    t = _regression_table(arrays, "prime_accuracy")
+    labels = [f"{'⚠ ' if a else ''}p={p} {GROUP_NAMES[g]}" for p, g, a in zip(t["primes"], t["group"], t["alert"])]
+    custom = np.broadcast_to(t["epochs"][None, :, None], (len(labels), len(t["epochs"]), 1))
+    fig = go.Figure(sequential_heatmap(
+        z=t["accuracy"].T, x=t["epochs"], y=labels, zmin=0, zmax=1, customdata=custom,
+        colorbar={"title": "accuracy"}, hovertemplate=f"%{{y}}<br>{EPOCH_HOVER}<br>accuracy %{{z:.3f}}<extra></extra>"))
+    fig.update_xaxes(**EPOCH_AXIS)
+    fig.update_yaxes(title_text="prime", type="category", tickfont={"size": 9})
+    return styled(fig, title=f"Accuracy by prime over training — {_alert_text(t)}", height=max(420, 16 * len(labels)))
+
+
+@register_view("prime_groups", scope="trajectory", sources=("prime_regressions",), group="multi-prime", order=20,
+               click="epoch")
+def render_prime_groups(arrays: dict) -> go.Figure:
+    """Mean accuracy of the seen, unseen (held out in range) and extrapolation primes over training."""
+    t = _regression_table(arrays, "prime_groups")
+    fig = go.Figure()
+    custom = t["epochs"].astype(int)[:, None]
+    for g, name in enumerate(GROUP_NAMES):
+        if not (t["group"] == g).any():
+            continue
+        primes = ", ".join(str(p) for p in t["primes"][t["group"] == g][:8])
+        fig.add_trace(epoch_scatter(x=t["epochs"], y=t["group_accuracy"][:, g], name=name, customdata=custom,
+                                    line={"color": GROUP_COLORS[g]},
+                                    hovertemplate=f"{name} (p = {primes}{'...' if (t['group'] == g).sum() > 8 else ''})"
+                                                  f"<br>{EPOCH_HOVER}<br>mean accuracy %{{y:.3f}}<extra></extra>"))
+    fig.update_xaxes(**EPOCH_AXIS)
+    fig.update_yaxes(title_text="mean accuracy over the group's primes", range=[0, 1.02])
+    return styled(fig, title="Seen, unseen and extrapolation primes")
+
+
+def _top_index(neurons: np.ndarray, neuron, view: str) -> int:
+    """The `neuron` option as a rank among the artifact's top neurons (0 = most oscillator-like)."""
+    return option_index(0 if neuron is None else neuron, len(neurons), view, "neuron (rank among the top neurons)")
+
+
+@register_view("neuron_across_primes", scope="epoch", sources=("neuron_adaptation",), options=("neuron",),
+               group="multi-prime", order=30, wide=True)
+def render_neuron_adaptation(arrays: dict, neuron: int | None = None) -> go.Figure:
+    """One top neuron's activation over (a, b) at several primes side by side, with its dominant frequency.
+
+    Args:
+        arrays: neuron_adaptation's neurons [top], score, constancy [neuron], show_primes [shown],
+            patterns [top, shown, a, b], pattern_freq [top, shown].
+        neuron: rank among the top neurons (0 = highest oscillator score).
+    """
+    view = "neuron_across_primes"
+    top = require(arrays, "neurons", ("top",), view).astype(np.int64)
+    shown = require(arrays, "show_primes", ("shown",), view).astype(np.int64)
+    patterns = require(arrays, "patterns", ("top", "shown", "a", "b"), view)
+    freq = require(arrays, "pattern_freq", ("top", "shown"), view)
+    score, constancy = require(arrays, "score", ("neuron",), view), require(arrays, "constancy", ("neuron",), view)
+    i = _top_index(top, neuron, view)
+    n = int(top[i])
+    titles = [f"p={p}: k={int(k)}" if k > 0 else f"p={p}: no k" for p, k in zip(shown, freq[i])]
+    fig = subplots(1, max(1, len(shown)), subplot_titles=titles or ["no primes"])
+    scale = value_scale(patterns[i], bounds=False)
+    for j, p in enumerate(shown):
+        fig.add_trace(go.Heatmap(z=patterns[i, j, :p, :p], coloraxis="coloraxis",
+                                 hovertemplate=f"p={p}<br>a=%{{y}} b=%{{x}}<br>activation %{{z:.3g}}<extra></extra>"),
+                      1, j + 1)
+        fig.update_xaxes(title_text="b", row=1, col=j + 1)
+        fig.update_yaxes(title_text="a" if j == 0 else None, autorange="reversed", scaleanchor=f"x{j + 1 if j else ''}",
+                         row=1, col=j + 1)
+    fig.update_layout(coloraxis={**scale, "colorbar": {"title": "act."}})
+    return styled(fig, title=f"Neuron {n} across primes (oscillator score {score[n]:.2f}, same k on "
+                             f"{constancy[n]:.0%} of primes)", height=380)
+
+
+@register_view("sum_signal_fit", scope="epoch", sources=("modular_sum_signal",), options=("neuron",),
+               group="multi-prime", order=40, wide=True)
+def render_sum_signal(arrays: dict, neuron: int | None = None) -> go.Figure:
+    """A top neuron's mean activation vs (a + b) mod p at several primes, with the best-fit sinusoid.
+
+    Args:
+        arrays: modular_sum_signal's primes [prime], neurons [top], signal [prime, top, residue],
+            fit_freq, fit_amp, fit_phase, fit_offset, fit_r2 [prime, neuron].
+        neuron: rank among the top neurons (0 = highest oscillator score).
+    """
+    view = "sum_signal_fit"
+    primes = require(arrays, "primes", ("prime",), view).astype(np.int64)
+    top = require(arrays, "neurons", ("top",), view).astype(np.int64)
+    signal = require(arrays, "signal", ("prime", "top", "residue"), view)
+    fit = {k: require(arrays, f"fit_{k}", ("prime", "neuron"), view) for k in ("freq", "amp", "phase", "offset", "r2")}
+    i = _top_index(top, neuron, view)
+    n = int(top[i])
+    big = np.flatnonzero(primes >= 5)
+    big = big if big.size else np.arange(len(primes))  # primes below 5 have one frequency: shown only if alone
+    picks = big[np.unique(np.linspace(0, len(big) - 1, min(N_SIGNAL_PANELS, len(big))).round().astype(int))]
+    titles = [f"p={primes[j]}: k={int(fit['freq'][j, n])}, R²={fit['r2'][j, n]:.2f}" for j in picks]
+    cols = min(3, max(1, len(picks)))
+    fig = subplots(max(1, -(-len(picks) // cols)), cols, subplot_titles=titles or ["no primes >= 5"])
+    for m, j in enumerate(picks):
+        p, row, col = int(primes[j]), m // cols + 1, m % cols + 1
+        s, fine = np.arange(p), np.linspace(0, p - 1, 200)
+        fig.add_trace(markers(x=s, y=signal[j, i, :p], name="mean activation", showlegend=m == 0,
+                              marker={"color": "#1f77b4", "size": 5}, legendgroup="signal",
+                              hovertemplate=f"p={p}<br>(a+b) mod p = %{{x}}<br>mean activation %{{y:.3g}}<extra></extra>"),
+                      row, col)
+        if fit["freq"][j, n] > 0 and p > 0:
+            curve = fit["offset"][j, n] + fit["amp"][j, n] * np.cos(2 * np.pi * fit["freq"][j, n] * fine / p
+                                                                    + fit["phase"][j, n])
+            fig.add_trace(line(x=fine, y=curve, name="best sinusoid", showlegend=m == 0, legendgroup="fit",
+                               line={"color": "#d62728"},
+                               hovertemplate=f"best sinusoid, k={int(fit['freq'][j, n])}<br>%{{y:.3g}}<extra></extra>"),
+                          row, col)
+        fig.update_xaxes(title_text="(a + b) mod p", row=row, col=col)
+    return styled(fig, title=f"Neuron {n}: modular-sum signal and best-fit sinusoid", height=300 * max(1, -(-len(picks) // cols)))
