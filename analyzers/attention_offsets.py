@@ -1,7 +1,13 @@
 """Per-head attention offset profile: how much attention each head puts on the token 1,
-2, ..., 8 positions back (issue 14: does a head learn to skip the other stream, i.e.
-put its mass on even offsets?). The mass at offset k is averaged over the probe's rows
-and the queries q >= k, so every query counted has a key at that offset."""
+2, ..., 16 positions back (issue 14: does a head learn to filter one stream from the
+other?). The mass at offset k is averaged over the probe's rows and the queries q >= k,
+so every query counted has a key at that offset.
+
+Reading it for interleaved streams: the query at position q predicts token q + 1, which
+belongs to the *other* stream than token q. That stream's tokens sit at odd offsets
+(-1, -3, ...), and a stream with pattern length L repeats the target at offset -(2L - 1):
+-3 to -15 for L = 2..8, hence 16 offsets. Even offsets hold the query's own stream.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +17,7 @@ from analyzers._registry import register
 
 __all__ = ["offset_profile", "MAX_OFFSET"]
 
-MAX_OFFSET = 8
+MAX_OFFSET = 16  # covers -(2L - 1) for the longest pattern, L = 8
 
 
 def _hooks(caps) -> tuple[str, ...]:
@@ -27,9 +33,9 @@ def offset_profile(pattern: np.ndarray, max_offset: int = MAX_OFFSET) -> np.ndar
     return out
 
 
-@register("attention_offsets", kind="attention", hooks=_hooks, needs=("sequence", "attention_hooks"),
+@register("attention_offsets", kind="attention", hooks=_hooks, needs=("sequence", "attention_hooks"), version=2,
           outputs={"profile": ("layer", "head", "offset"), "offsets": ("offset",)})
 def attention_offsets(ctx) -> dict[str, np.ndarray]:
-    """Each head's mean attention on the key 1..8 positions before the query, per layer."""
+    """Each head's mean attention on the key 1..16 positions before the query, per layer."""
     profile = np.stack([offset_profile(ctx.cache[h]) for h in _hooks(ctx.family)]).astype(np.float32)
     return {"profile": profile, "offsets": -np.arange(1, MAX_OFFSET + 1)}

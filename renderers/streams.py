@@ -14,7 +14,7 @@ __all__ = ["render_streams_training", "render_attention_offsets", "render_offset
 
 _ACCURACY = (("test_acc", "predictable positions", "#d62728"), ("last_acc", "last position", "#1f77b4"),
              ("acc_a", "stream A", "#ff7f0e"), ("acc_b", "stream B", "#2ca02c"))
-_LAYER_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2")
+_LAYER_COLOURS = ("#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")  # none an accuracy colour
 
 
 def head_labels(n_layers: int, n_heads: int) -> list[str]:
@@ -67,7 +67,7 @@ def render_streams_training(arrays: dict) -> go.Figure:
 
 @register_view("attention_offsets", scope="epoch", sources=("attention_offsets",), group="streams", order=30)
 def render_attention_offsets(arrays: dict) -> go.Figure:
-    """Each head's mean attention on the key 1..8 positions back, at one epoch.
+    """Each head's mean attention on the key 1..16 positions back, at one epoch.
 
     Args:
         arrays: attention_offsets artifact: profile [layer, head, offset], offsets [offset]
@@ -86,7 +86,7 @@ def render_attention_offsets(arrays: dict) -> go.Figure:
         z=z, x=[str(int(o)) for o in offsets], y=labels, zmin=0, colorbar={"title": "attention"},
         customdata=np.repeat(np.arange(len(labels))[:, None, None] % n_heads, z.shape[1], axis=1),
         hovertemplate="%{y}<br>offset %{x}<br>mean attention %{z:.3f}<extra></extra>"))
-    fig.update_xaxes(title_text="key offset from the query (even: same stream)", type="category")
+    fig.update_xaxes(title_text="key offset from the query (odd: the predicted token's stream)", type="category")
     fig.update_yaxes(autorange="reversed")
     return styled(fig, "Attention by offset: mass on the key k positions back", height=140 + 40 * len(labels))
 
@@ -124,5 +124,5 @@ def render_offsets_trajectory(arrays: dict) -> go.Figure:
     fig.update_layout(coloraxis={"colorscale": "Viridis", "cmin": 0, "colorbar": {"title": "attention"}})
     fig.update_xaxes(**EPOCH_AXIS)
     fig.update_yaxes(type="category", autorange="reversed")
-    fig.update_yaxes(title_text="key offset", col=1)
+    fig.update_yaxes(title_text="key offset (odd: predicted stream)", col=1)
     return styled(fig, "Attention offset profile of each head over training", height=120 + 260 * rows)

@@ -50,6 +50,7 @@ body { margin: 0; font-family: system-ui, sans-serif; font-size: 14px; color: #2
 .group.open .group-head::before { content: "\\25BE  "; }
 .group.closed .group-head::before { content: "\\25B8  "; }
 .group.closed .group-body { display: none; }
+.group.hidden { display: none; }
 .group-body { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 8px; padding: 8px; }
 .panel { position: relative; min-width: 0; }
 .panel.wide { grid-column: 1 / span 2; }

@@ -26,6 +26,7 @@ from workbench.dashboard.state import parse_state
 from workbench.dashboard.values import as_int, epoch_at, select_index
 from workbench.errors import UserError
 from workbench.store import RunKey, Store
+from workbench.views import run_views
 
 __all__ = ["slider_marks", "controls", "panel_outputs", "register", "CONTROL_OUTPUTS"]
 
@@ -95,8 +96,11 @@ def controls(store: Store, search: object, vid: object, trigger: object, current
     n_neurons, n_heads = panels.control_limits(store, key)
     groups = [g for g in state["groups"] if g in _GIDS] if "groups" in state else no_update
     new_vid = data.variant_id(key)
+    applies = set(run_views(store, key))  # groups with no view for this run's family are hidden
+    shown_groups = [g.gid for g in GROUPS if any(p.view in applies for p in g.panels)]
     return (new_vid if new_vid != vid else no_update, 0, max(len(epochs) - 1, 0), slider_marks(epochs, turn_mark),
-            epochs.index(at) if at in epochs else 0, {"vid": new_vid, "epochs": epochs, "turn": turn_mark},
+            epochs.index(at) if at in epochs else 0,
+            {"vid": new_vid, "epochs": epochs, "turn": turn_mark, "groups": shown_groups},
             select_index(state.get("neuron", current.get("neuron")), limit=n_neurons),
             n_neurons - 1 if n_neurons else None,
             select_index(state.get("head", current.get("head")), limit=n_heads), n_heads - 1 if n_heads else None,

@@ -82,9 +82,11 @@ window.workbench = (function () {
       if (!id) { return no(); }
       return groups.includes(id) ? groups.filter(g => g !== id) : groups.concat([id]);
     },
-    groupClasses: function (groups, ids) {
+    groupClasses: function (groups, info, ids) {
+      // a group none of whose views apply to the run's family is hidden (info.groups: those that apply)
       const open = Array.isArray(groups) ? groups : [];
-      return ids.map(id => open.includes(id) ? "group open" : "group closed");
+      const shown = info && Array.isArray(info.groups) ? info.groups : ids;
+      return ids.map(id => (open.includes(id) ? "group open" : "group closed") + (shown.includes(id) ? "" : " hidden"));
     },
     writeUrl: function (path, variant, index, info, neuron, head, groups, compare, align) {
       const q = new URLSearchParams();
@@ -151,8 +153,9 @@ def _register_groups(app) -> None:
                             *[Input(f"toggle-{g}", "n_clicks") for g in ids], State("groups", "data"),
                             prevent_initial_call=True)
     app.clientside_callback(
-        "function (groups) { return window.workbench.groupClasses(groups, %s); }" % str(ids).replace("'", '"'),
-        *[Output(f"group-{g}", "className") for g in ids], Input("groups", "data"))
+        "function (groups, info) { return window.workbench.groupClasses(groups, info, %s); }"
+        % str(ids).replace("'", '"'), *[Output(f"group-{g}", "className") for g in ids], Input("groups", "data"),
+        Input("epochs", "data"))
 
 
 def register(app) -> None:

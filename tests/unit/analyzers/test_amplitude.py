@@ -36,12 +36,12 @@ def test_offset_profile_of_a_head_that_looks_two_back():
         pattern[0, 0, q, q - 2 if q >= 2 else q] = 1.0  # head 0: two back (itself at q < 2)
         pattern[0, 1, q, : q + 1] = 1.0 / (q + 1)  # head 1: uniform over the causal prefix
     prof = offset_profile(pattern)
-    assert prof.shape == (2, 8)
-    np.testing.assert_allclose(prof[0], [0, 1, 0, 0, 0, 0, 0, 0])
+    assert prof.shape == (2, 16)  # offsets past the sequence (>= n) have no key and stay 0
+    np.testing.assert_allclose(prof[0], np.eye(16)[1])
     k = 3
     np.testing.assert_allclose(prof[1, k - 1], np.mean([1 / (q + 1) for q in range(k, n)]))
     out = get_analyzer("attention_offsets").fn(_ctx(cache={"blocks.0.attn.hook_pattern": pattern}))
-    assert out["profile"].shape == (1, 2, 8) and out["offsets"][0] == -1
+    assert out["profile"].shape == (1, 2, 16) and out["offsets"][0] == -1 and out["offsets"][-1] == -16
 
 
 def test_stream_accuracy_by_hand():
