@@ -139,7 +139,7 @@ def render_sum_signal(arrays: dict, neuron: int | None = None) -> go.Figure:
     picks = big[np.unique(np.linspace(0, len(big) - 1, min(N_SIGNAL_PANELS, len(big))).round().astype(int))]
     titles = [f"p={primes[j]}: k={int(fit['freq'][j, n])}, R²={fit['r2'][j, n]:.2f}" for j in picks]
     cols = min(3, max(1, len(picks)))
-    fig = subplots(max(1, -(-len(picks) // cols)), cols, subplot_titles=titles or ["no primes >= 5"])
+    fig = subplots(max(1, -(-len(picks) // cols)), cols, subplot_titles=titles or ["no primes >= 5"], vertical_spacing=0.22)
     for m, j in enumerate(picks):
         p, row, col = int(primes[j]), m // cols + 1, m % cols + 1
         s, fine = np.arange(p), np.linspace(0, p - 1, 200)
