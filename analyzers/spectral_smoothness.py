@@ -17,7 +17,7 @@ import numpy as np
 
 from analyzers._maps import answer_pos, operand_pos
 from analyzers._registry import register
-from families._modular import low_frequency_mask, phasor_grid, smoothness
+from families._modular import low_frequency_mask, phasor_grid, smooth_cutoff, smoothness
 
 
 def _score(probs: np.ndarray, ctx) -> tuple[float, np.ndarray]:
@@ -26,8 +26,9 @@ def _score(probs: np.ndarray, ctx) -> tuple[float, np.ndarray]:
     return smoothness(phasor_grid(probs, a, b, ctx.p, ctx.family["modular"]["operation"]))
 
 
-@register("spectral_smoothness", kind="output", needs=("modular",),
-          outputs={"smoothness": (), "target": (), "chance": (), "power": ("k_a", "k_b")})
+@register("spectral_smoothness", kind="output", needs=("modular",), version=2,
+          outputs={"smoothness": (), "target": (), "chance": (), "power": ("component", "component"), "cutoff": (),
+                   "indexing": ()})
 def spectral_smoothness(ctx) -> dict[str, np.ndarray]:
     """Share of the output function's 2-D FFT power at low frequencies, with the exact target's and chance."""
     logits = ctx.logits[:, answer_pos(ctx.family), :].astype(np.float64)  # [batch, p]
@@ -36,6 +37,9 @@ def spectral_smoothness(ctx) -> dict[str, np.ndarray]:
     score, power = _score(probs, ctx)
     target, _ = _score(np.eye(ctx.p)[ctx.labels], ctx)
     n = len(power)
+    by_log = ctx.family["modular"]["operation"] == "multiply"
     return {"smoothness": np.array(score), "target": np.array(target),
             "chance": np.array(low_frequency_mask(n).sum() / (n * n - 1)),
-            "power": np.fft.fftshift(power).astype(np.float32)}  # [k_a, k_b], zero frequency at the centre
+            "power": np.fft.fftshift(power).astype(np.float32),  # [k_a, k_b] signed, zero frequency at the centre
+            "cutoff": np.array(smooth_cutoff(n)),  # low bins: 1 <= max(|k_a|, |k_b|) <= cutoff
+            "indexing": np.array("log a, log b" if by_log else "a, b")}  # what the grid's axes index

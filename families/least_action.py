@@ -24,6 +24,10 @@ The MLP and routed nets are TransformerLens `HookedRootModule`s: the same module
 and is analyzed (`run_with_cache` works on it), the analysis copy returning logits
 [batch, 1, p]. Weights init as N(0, 1/d_in) per matrix (LeCun normal), biases zero.
 
+Metrics: `wnorm` and `smooth` at every evaluation (capability ``extra_metrics`` says so, for
+the training_curves view); `format_log_line` is the study's `--log-format plain` line. The
+routed net declares ``routing`` (heads, gate hooks) for the routing analyzers and views.
+
 Multiplication: a = 0 or b = 0 stay in the grid, answer 0. They carry no group structure,
 so the Fourier basis for multiply (families._modular.multiplicative_basis) and the
 smoothness metric index the nonzero residues by discrete log and set 0 apart.
@@ -328,12 +332,17 @@ class LeastAction(Family):
         score, _ = output_smoothness(logits[0], data.inputs, operands, p, operation)
         return [{"wnorm": weight_norm(module), "smooth": score}]
 
+    def format_log_line(self, epoch: int, metrics: dict[str, float]) -> str:
+        """`workbench train --log-format plain`: the study's line (module-level format_log_line)."""
+        return format_log_line(epoch, metrics)
+
     def capabilities(self, params: LeastActionParams) -> dict:
         layers = range(params.n_layers)
         modular = {"p": params.p, "operation": params.operation, "operands": self.operands(params),
                    "answer": 3 if params.model == "transformer" else 0}
         caps = {"modular": modular, "n_layers": params.n_layers, "final_ln": params.model == "transformer",
-                "neuron_hooks": [f"blocks.{i}.mlp.hook_post" for i in layers]}
+                "neuron_hooks": [f"blocks.{i}.mlp.hook_post" for i in layers],
+                "extra_metrics": ["wnorm", "smooth"]}  # what extra_metrics adds to the metrics table
         if params.model == "transformer":
             resid = ["blocks.0.hook_resid_pre"] + [f"blocks.{i}.hook_resid_{s}" for i in layers for s in ("mid", "post")]
             return caps | {"transformer": True, "n_heads": params.n_heads, "resid_hooks": resid,

@@ -256,5 +256,36 @@ def test_spectral_smoothness_analyzer_scores_a_confident_exact_model_one(operati
     out = get_analyzer("spectral_smoothness").fn(ctx)
     assert float(out["target"]) == pytest.approx(1.0) and float(out["smoothness"]) == pytest.approx(1.0, abs=1e-6)
     assert float(out["chance"]) == pytest.approx(24 / (16 * 16 - 1) if operation == "multiply" else 24 / 288)
+    assert int(out["cutoff"]) == 2 and str(out["indexing"]) == ("log a, log b" if operation == "multiply" else "a, b")
     ctx.logits = np.random.default_rng(0).normal(size=logits.shape)
     assert float(get_analyzer("spectral_smoothness").fn(ctx)["smoothness"]) < 0.3
+
+
+
+# ----------------------------------------------------------------------------- memorization scores below chance
+def test_an_additive_memorizer_scores_exactly_zero_on_held_out_pairs():
+    """Why lal_validate's memorizing MLP shows test accuracy 0.0 (chance is 1/17), not a bug: in
+    (a + b) mod p each answer occurs once per row and per column, so a held-out pair's answer
+    occurs in none of its row's or column's training pairs. A model whose logits are additive
+    in a and b (logit_c = U[a, c] + V[b, c]) is pushed away from exactly that answer, so it
+    ranks it near last on every held-out pair."""
+    v = _variant("p=17,model=mlp,frac_train=0.5")
+    data, p = v.family.data(v.params), 17
+    a, b, train = data.inputs[:, 0], data.inputs[:, 1], data.train_mask
+    for row in range(p * p):  # the combinatorial fact, for every held-out pair
+        if not train[row]:
+            seen = train & ((a == a[row]) | (b == b[row]))
+            assert data.labels[row] not in data.labels[seen]
+    gen = torch.Generator().manual_seed(0)
+    u, w = (torch.randn(p, p, generator=gen).mul(0.01).requires_grad_() for _ in range(2))
+    opt = torch.optim.Adam([u, w], lr=0.1)
+    for _ in range(300):
+        loss = torch.nn.functional.cross_entropy((u[a] + w[b])[train], data.labels[train])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        logits = u[a] + w[b]
+        rank = (logits > logits.gather(1, data.labels[:, None])).sum(1)
+    assert float((logits.argmax(-1) == data.labels)[train].float().mean()) > 1 / p  # it fits some training pairs
+    assert int(rank[~train].min()) >= 1 and float((logits.argmax(-1) == data.labels)[~train].float().mean()) == 0.0
