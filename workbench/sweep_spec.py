@@ -76,11 +76,12 @@ def _values(key: str, value: Any, where: str) -> list[Any]:
         if isinstance(item, (dict, list)) or item is None or item == "":
             raise UserError(f"malformed sweep {where!r}: {key} has an empty or nested value")
         m = _RANGE.fullmatch(item) if isinstance(item, str) else None
-        if m and int(m.group(2)) < int(m.group(1)):
+        span = range(int(m.group(1)), int(m.group(2)) + 1) if m else [item]
+        if m and not span:
             raise UserError(f"malformed sweep {where!r}: {key}={item} needs A <= B")
-        out += list(range(int(m.group(1)), int(m.group(2)) + 1)) if m else [item]
-        if len(out) > MAX_MEMBERS:
-            raise UserError(f"malformed sweep {where!r}: {key} lists more than {MAX_MEMBERS:,} values")
+        if len(out) + len(span) > MAX_MEMBERS:  # counted before any list is built
+            raise UserError(f"sweep {where!r}: {key} lists more than {MAX_MEMBERS:,} values")
+        out += list(span)
     return out
 
 
