@@ -106,7 +106,11 @@ def run_group(root: str, specs: list[str], *, epochs: int | None = None, schedul
         batches.setdefault((plan.start_epoch, plan.fresh), []).append(plan)
     for batch in batches.values():
         train_members(batch, store, device=device, quiet=quiet, desc=f"group x{len(batch)}")
-    if analyze:
+    if not analyze:
+        from workbench.index import refresh
+
+        refresh(store, [p.key for p in todo])  # (analyze re-indexes each run itself)
+    else:
         from workbench.analysis import analyze as analyze_run
 
         for spec in specs:
