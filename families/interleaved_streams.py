@@ -48,7 +48,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from families._gpt import GPT, GPTShape, init_state, to_bridge
 from families._registry import register
-from workbench.family import IGNORE, Family, TaskData
+from workbench.family import IGNORE, ComparePreset, Family, TaskData
 from workbench.recipe import Recipe
 
 __all__ = ["InterleavedStreams", "InterleavedParams", "make_sequences", "naive_clamp", "mean_clamp",
@@ -239,6 +239,12 @@ class InterleavedStreams(Family):
     demo = {"params": {}, "epochs": 8, "schedule": "0:9:1", "eval_every": 1}
     tiny = {"params": {"vocab_size": 16, "seq_len": 16, "n_train_seqs": 96, "n_val_seqs": 16, "d_model": 16},
             "epochs": 6, "schedule": "0:6:2", "recipe": {"batch_size": 32}}
+    # the study's verification table: the four conditions of one setting, side by side
+    compare_presets = {"four conditions": ComparePreset(
+        vary=("condition", "n_frozen", "control_seed", "calib_norm", "calib_std"),
+        metrics=("test_acc", "last_acc", "amplitude", "sigma2"),
+        ratios=(("mean-preserving ÷ constraint accuracy", "test_acc", {"condition": "mean_clamp"},
+                 {"condition": "constraint"}),))}
 
     def shape(self, params: InterleavedParams) -> GPTShape:
         return GPTShape(n_layers=params.n_layers, n_heads=params.n_heads, d_model=params.d_model,

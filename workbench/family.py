@@ -30,6 +30,7 @@ family never renames (orphans) the runs already in a store.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, NamedTuple
 
 import torch
@@ -38,7 +39,7 @@ from pydantic import BaseModel, ConfigDict
 
 from workbench.recipe import Recipe
 
-__all__ = ["Family", "TaskData", "Recipe"]
+__all__ = ["Family", "TaskData", "Recipe", "ComparePreset"]
 
 
 class TaskData(NamedTuple):
@@ -56,6 +57,23 @@ class TaskData(NamedTuple):
 IGNORE = -100  # label of a position that is not scored (F.cross_entropy's ignore_index)
 
 
+@dataclass(frozen=True)
+class ComparePreset:
+    """A way to line up related runs of one family on the compare page (e.g. a study's conditions).
+
+    The runs lined up share every parameter except those in `vary`; they are ordered by the
+    first `vary` parameter (in the order of its declared choices when it is a Literal). The
+    page overlays `metrics` (columns of the metrics table) and tabulates their values at the
+    last evaluation, with each ratio (label, metric, numerator params, denominator params),
+    e.g. ("mean-preserving / constraint accuracy", "test_acc", {"condition": "mean_clamp"},
+    {"condition": "constraint"}).
+    """
+
+    vary: tuple[str, ...]
+    metrics: tuple[str, ...]
+    ratios: tuple[tuple[str, str, dict, dict], ...] = field(default=())
+
+
 class Family(ABC):
     """Base class for a task + model + training recipe."""
 
@@ -70,6 +88,8 @@ class Family(ABC):
     # test_family_conformance.py): {"params": {...}, "epochs": N, "schedule": SPEC}, plus
     # optional "recipe": {field: value} overrides; every family must declare one
     tiny: ClassVar[dict[str, Any]] = {}
+    # named ways to line up related runs on the dashboard's compare page (ComparePreset)
+    compare_presets: ClassVar[dict[str, ComparePreset]] = {}
 
     @abstractmethod
     def data(self, params: BaseModel) -> TaskData: ...

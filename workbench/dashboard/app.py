@@ -51,6 +51,10 @@ body { margin: 0; font-family: system-ui, sans-serif; font-size: 14px; color: #2
 .group.closed .group-head::before { content: "\\25B8  "; }
 .group.closed .group-body { display: none; }
 .group.hidden { display: none; }
+.compare-pickers { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 8px; margin-top: 8px; }
+.preset-table { border-collapse: collapse; font-size: 13px; margin: 4px 0 8px; }
+.preset-table th, .preset-table td { border-bottom: 1px solid #ddd; padding: 4px 12px; text-align: right; }
+.preset-table th:first-child, .preset-table td:first-child { text-align: left; }
 .group-body { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 8px; padding: 8px; }
 .panel { position: relative; min-width: 0; }
 .panel.wide { grid-column: 1 / span 2; }

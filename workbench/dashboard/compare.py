@@ -3,7 +3,10 @@
 Trajectories are aligned at the raw epoch or at each variant's detected turn (x = epoch
 minus turn epoch), which is what makes runs with different grokking times comparable.
 The overlays are built here from metrics and summary arrays: they are not views of one
-run, so they have no place in the per-run view registry.
+run, so they have no place in the per-run view registry. Beyond the fixed panels, any
+column of the selected runs' metrics tables can be overlaid (e.g. a family's extra
+metrics), and a family's presets (`workbench.dashboard.presets`) line up related runs
+with their metrics and a table of final values.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import numpy as np
 import plotly.graph_objects as go
 from dash import Input, Output, State, dash_table, dcc, html, no_update
 
-from workbench.dashboard import data
+from workbench.dashboard import data, presets
 from workbench.dashboard.labels import colours, full_label, short_labels
 from workbench.dashboard.layout import variant_options
 from workbench.dashboard.state import parse_state
@@ -24,7 +27,7 @@ from workbench.errors import UserError
 from workbench.store import RunKey, Store
 
 __all__ = ["METRICS", "trajectory", "overlay_figure", "summary_rows", "layout", "register", "compare_figures",
-           "restore"]
+           "restore", "metric_spec", "metric_options", "extra_panels", "preset_selection", "preset_children"]
 
 log = logging.getLogger(__name__)
 
@@ -60,12 +63,25 @@ METRICS: dict[str, tuple[str, bool, Callable, str]] = {
 }
 
 
+def metric_spec(metric: str) -> tuple[str, bool, Callable, str]:
+    """METRICS' entry, or for any other metrics-table column: (its name, linear y, its loader, "train")."""
+    return METRICS.get(metric) or (metric, metric.endswith("loss"), _metric(metric), "train")
+
+
+def metric_options(store: Store, keys: list[RunKey]) -> list[dict]:
+    """The metrics-table columns of `keys` beyond the fixed panels, for the extra-metrics picker."""
+    names: dict[str, None] = {}
+    for key in keys:
+        names.update(dict.fromkeys(n for n in (data.metrics(store, key) or {}) if n != "epoch" and n not in METRICS))
+    return [{"label": n, "value": n} for n in names]
+
+
 def trajectory(store: Store, key: RunKey, metric: str, align: str) -> tuple[np.ndarray, np.ndarray] | None:
     """(x, y) of one variant's metric; x is the epoch, or epoch - turn when align == "turn".
 
     Returns None if the data is missing, or aligning at the turn and no turn was detected.
     """
-    series = METRICS[metric][2](store, key)
+    series = metric_spec(metric)[2](store, key)
     if series is None:
         return None
     x, y = np.asarray(series[0], dtype=float), np.asarray(series[1], dtype=float)
@@ -78,7 +94,7 @@ def trajectory(store: Store, key: RunKey, metric: str, align: str) -> tuple[np.n
 
 
 def _command(key: RunKey, metric: str) -> str:
-    step = METRICS[metric][3]
+    step = metric_spec(metric)[3]
     return f"workbench {step.split()[0]} {key.family}:{key.variant}{step[len(step.split()[0]):]}"
 
 
@@ -92,19 +108,19 @@ def overlay_figure(store: Store, keys: list[RunKey], metric: str, align: str = "
     Returns:
         (figure with one line per variant that has the data, [(key, why it is missing)]).
     """
-    title, log_y, _, _ = METRICS[metric]
+    title, log_y, load, _ = metric_spec(metric)
     labels = labels or short_labels(keys)
     colour = colours(keys)
     fig, missing = go.Figure(), []
     for key in keys:
         xy = trajectory(store, key, metric, align)
         if xy is None:
-            why = "no turn detected" if align == "turn" and METRICS[metric][2](store, key) is not None else \
+            why = "no turn detected" if align == "turn" and load(store, key) is not None else \
                 "run: " + _command(key, metric)
             missing.append((key, why))
             continue
         fig.add_scatter(x=xy[0], y=xy[1], mode="lines", name=labels[key], line={"color": colour[key]},
-                        customdata=np.asarray(METRICS[metric][2](store, key)[0])[:, None],
+                        customdata=np.asarray(load(store, key)[0])[:, None],
                         hovertemplate="epoch %{customdata[0]}<br>%{y:.4g}<extra>%{fullData.name}</extra>")
     fig.update_layout(title=title, margin=dict(l=50, r=10, t=40, b=40), legend=dict(orientation="h", y=-0.2),
                       xaxis_title="epochs since turn" if align == "turn" else "epoch", template="plotly_white",
@@ -117,9 +133,10 @@ def overlay_figure(store: Store, keys: list[RunKey], metric: str, align: str = "
 
 
 def _missing_children(metric: str, keys: list[RunKey], missing: list, labels: dict) -> list:
+    title = metric_spec(metric)[0]
     if not keys:
-        return [html.Div(METRICS[metric][0], className="msg-title"), html.Div("Pick variants above to compare.")]
-    out = [html.Div(f"{METRICS[metric][0]}: not shown for", className="msg-title")] if missing else []
+        return [html.Div(title, className="msg-title"), html.Div("Pick variants above to compare.")]
+    out = [html.Div(f"{title}: not shown for", className="msg-title")] if missing else []
     for key, why in missing:
         reason, _, command = why.partition("run: ")
         out.append(html.Div([html.Span(labels[key] + " ", style={"color": colours(keys)[key], "fontWeight": 600}),
@@ -207,8 +224,15 @@ def layout(store: Store) -> html.Div:
             dcc.RadioItems(id="compare-align", value="epoch", inline=True, style={"marginTop": "6px"},
                            options=[{"label": " raw epoch  ", "value": "epoch"},
                                     {"label": " aligned at each variant's turn", "value": "turn"}]),
+            html.Div(className="compare-pickers", children=[
+                dcc.Dropdown(id="compare-preset", options=presets.preset_options(store), clearable=True,
+                             placeholder="Line up a study's runs (a family's preset)…"),
+                dcc.Dropdown(id="compare-metrics", options=[], value=[], multi=True,
+                             placeholder="More metrics from the runs' metrics tables…")]),
         ]),
+        html.Div(id="compare-preset-table"),
         html.Div(panels, className="group-body"),
+        html.Div(id="compare-extra", className="group-body"),
         html.H3("All variants (click a row to open it; type in the second row to filter)"),
         dash_table.DataTable(
             id="compare-table", columns=[{"id": c, "name": n} for c, n in _COLUMNS], data=[],
@@ -219,8 +243,8 @@ def layout(store: Store) -> html.Div:
     ])
 
 
-def compare_figures(store: Store, vids: object, align: object) -> list[tuple[go.Figure, list, str]]:
-    """Callback body: (figure, message, panel class) per METRICS entry; unknown variant ids are dropped."""
+def _selected(store: Store, vids: object) -> list[RunKey]:
+    """The selected runs, in order; unknown or repeated variant ids (untrusted) are dropped."""
     keys = []
     for vid in vids if isinstance(vids, list) else []:
         try:
@@ -229,14 +253,61 @@ def compare_figures(store: Store, vids: object, align: object) -> list[tuple[go.
             continue
         if key not in keys:
             keys.append(key)
+    return keys
+
+
+def _panel(metric: str, fig: go.Figure, message: list) -> html.Div:
+    return html.Div(className="panel" if fig.data else "panel empty", children=[
+        dcc.Graph(figure=fig, config={"displaylogo": False, "responsive": True}, style={"height": "380px"}),
+        html.Div(message, className="compare-msg")])
+
+
+def compare_figures(store: Store, vids: object, align: object,
+                    metrics: tuple[str, ...] = tuple(METRICS)) -> list[tuple[go.Figure, list, str]]:
+    """Callback body: (figure, message, panel class) per metric (default: the fixed panels)."""
+    keys = _selected(store, vids)
     align = align if align in ("epoch", "turn") else "epoch"
     labels = short_labels(keys)
     out = []
-    for metric in METRICS:
+    for metric in metrics:
         fig, missing = overlay_figure(store, keys, metric, align, labels)
         message = _missing_children(metric, keys, missing, labels)
         out.append((fig, message, "panel" if fig.data else "panel empty"))
     return out
+
+
+def extra_panels(store: Store, vids: object, metrics: object, align: object) -> list:
+    """One panel per picked metrics-table column that the selected runs have (names are untrusted)."""
+    known = {o["value"] for o in metric_options(store, _selected(store, vids))}
+    picked = [m for m in metrics if isinstance(m, str) and m in known] if isinstance(metrics, list) else []
+    return [_panel(m, fig, msg) for m, (fig, msg, _) in zip(picked, compare_figures(store, vids, align, picked))]
+
+
+def preset_selection(store: Store, preset_id: object, vids: object) -> tuple:
+    """(variant ids, metrics) a preset lines up around the current selection; no_update if none."""
+    found = presets.get_preset(preset_id)
+    if found is None:
+        return no_update, no_update
+    family, preset = found
+    keys = presets.line_up(store, family, preset, _selected(store, vids))
+    return [data.variant_id(k) for k in keys], list(preset.metrics)
+
+
+def preset_children(store: Store, preset_id: object, vids: object) -> list:
+    """The preset's table: final value of each of its metrics per selected run, and its ratios."""
+    found = presets.get_preset(preset_id)
+    keys = _selected(store, vids)
+    if found is None or not keys:
+        return []
+    family, preset = found
+    keys = [k for k in keys if k.family == family]
+    rows, ratios = presets.preset_table(store, family, preset, keys)
+    head = html.Tr([html.Th(preset.vary[0] if preset.vary else "run")] + [html.Th(m) for m in preset.metrics])
+    body = [html.Tr([html.Td(label)] + [html.Td(_fmt(values[m], 4)) for m in preset.metrics])
+            for label, values in rows]
+    notes = [html.Div(f"{label}: {_fmt(value, 4) or 'needs exactly one run of each'}") for label, value in ratios]
+    title = f"{family}: values at the last evaluation"
+    return [html.H3(title), html.Table([html.Thead(head), html.Tbody(body)], className="preset-table"), *notes]
 
 
 def restore(search: object, vids: object) -> tuple:
@@ -265,6 +336,28 @@ def register(app, store: Store) -> None:
         except Exception:  # never a 500: keep what the page shows
             log.exception("compare failed")
             return [no_update] * len(outputs)
+
+    @app.callback(Output("compare-variants", "value", allow_duplicate=True),
+                  Output("compare-metrics", "value", allow_duplicate=True), Input("compare-preset", "value"),
+                  State("compare-variants", "value"), prevent_initial_call=True)
+    def _preset(preset_id, vids):
+        return preset_selection(store, preset_id, vids)
+
+    @app.callback(Output("compare-metrics", "options"), Input("compare-variants", "value"))
+    def _metric_options(vids):
+        return metric_options(store, _selected(store, vids))
+
+    @app.callback(Output("compare-extra", "children"), Output("compare-preset-table", "children"),
+                  Input("compare-variants", "value"), Input("compare-metrics", "value"),
+                  Input("compare-align", "value"), Input("compare-preset", "value"), Input("url", "pathname"))
+    def _extra(vids, metrics, align, preset_id, pathname):
+        if pathname != "/compare":
+            return no_update, no_update
+        try:
+            return extra_panels(store, vids, metrics, align), preset_children(store, preset_id, vids)
+        except Exception:  # never a 500: keep what the page shows
+            log.exception("compare extras failed")
+            return no_update, no_update
 
     @app.callback(Output("compare-table", "data"), Output("compare-table", "tooltip_data"),
                   Input("url", "pathname"))
