@@ -16,12 +16,16 @@ Z_{p-1} read through the discrete log. 0 has no logarithm and is set apart.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
+import torch
 
 from workbench.fourier import fourier_basis
 
 __all__ = ["primitive_root", "discrete_log_table", "power_table", "operation_basis", "multiplicative_basis",
-           "phasor_grid", "smoothness", "low_frequency_mask", "smooth_cutoff", "NO_LOG"]
+           "phasor_grid", "smoothness", "low_frequency_mask", "smooth_cutoff", "NO_LOG", "GridLayout",
+           "grid_layout", "differentiable_smoothness"]
 
 NO_LOG = -1  # discrete_log_table's entry for 0, which has no logarithm
 
@@ -166,3 +170,39 @@ def smoothness(grid: np.ndarray) -> tuple[float, np.ndarray]:
     if not total > 1e-12 * max(power[0, 0], 1.0):
         return float("nan"), power
     return float(power[low_frequency_mask(len(grid))].sum() / total), power
+
+
+# ----------------------------------------------------------------------------- smoothness with gradients
+class GridLayout(NamedTuple):
+    """Where phasor_grid puts each probe row, and each answer's phasor."""
+
+    cell: torch.Tensor  # [rows] long: flat cell (row-major over [n, n]) of each row, -1 for a row set apart
+    phase: torch.Tensor  # [p] complex128: the phasor of each answer c (0 for multiply's c = 0)
+    n: int  # the grid's side: p for add, p - 1 for multiply
+
+
+def grid_layout(a: np.ndarray, b: np.ndarray, p: int, operation: str) -> GridLayout:
+    """Where `phasor_grid` puts each row (a, b) and which phasor each answer c gets, for
+    `differentiable_smoothness`; rows with a = 0 or b = 0 are set apart (-1) for multiply."""
+    a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
+    if operation in ("add", "subtract"):
+        return GridLayout(torch.as_tensor(a * p + b), torch.exp(2j * np.pi * torch.arange(p, dtype=torch.float64) / p), p)
+    if operation != "multiply":
+        raise ValueError(f"no smoothness indexing for operation {operation!r}; choose add, subtract or multiply")
+    log = discrete_log_table(p)
+    cell = np.where((a != 0) & (b != 0), log[a] * (p - 1) + log[b], -1)
+    phase = np.concatenate([[0.0], np.exp(2j * np.pi * log[1:] / (p - 1))])
+    return GridLayout(torch.as_tensor(cell), torch.as_tensor(phase), p - 1)
+
+
+def differentiable_smoothness(probs: torch.Tensor, layout: GridLayout) -> torch.Tensor:
+    """`smoothness` of the phasor grid of probs [rows, p] (covering the whole grid), in torch
+    float64 so gradients flow to the model: the same number, except that a grid with no power
+    outside the constant bin scores 0 (not NaN), so a penalty 1 - score stays finite."""
+    cell, phase, n = layout
+    keep = cell >= 0
+    z = probs[keep].to(torch.float64).to(torch.complex128) @ phase.to(probs.device)  # [kept rows]
+    grid = torch.zeros(n * n, dtype=torch.complex128, device=probs.device).index_put((cell[keep].to(probs.device),), z)
+    power = torch.fft.fft2(grid.view(n, n)).abs() ** 2
+    low = power[torch.as_tensor(low_frequency_mask(n), device=probs.device)].sum()
+    return low / (power.sum() - power[0, 0]).clamp_min(1e-30)

@@ -15,7 +15,7 @@ Models (param `model`):
   ``blocks.{i}.mlp.hook_post`` [batch, 1, hidden_dim], so neuron analyzers apply. The
   training objective adds `lambda_routing` x `routing_penalty` (none, entropy, sparsity or
   gini; each 1 for a uniform gate and 0 for a one-hot gate); evaluation loss stays plain
-  cross-entropy. No spectral regularizer is implemented (no `lambda_spectral` param).
+  cross-entropy.
 - ``transformer``: decoder-only, `n_layers` pre-LayerNorm blocks with causal attention
   (families/_gpt.py), input [a, op, b, =] (vocabulary p+2: residues, op = p, '=' = p+1),
   d_model 128, 4 heads, FFN 4 x d_model, GELU, logits at the last position.
@@ -27,6 +27,13 @@ and is analyzed (`run_with_cache` works on it), the analysis copy returning logi
 Metrics: `wnorm` and `smooth` at every evaluation (capability ``extra_metrics`` says so, for
 the training_curves view); `format_log_line` is the study's `--log-format plain` line. The
 routed net declares ``routing`` (heads, gate hooks) for the routing analyzers and views.
+
+Spectral regularizer (any model): with `lambda_spectral` > 0 the training objective adds
+lambda_spectral x (1 - S), S the spectral smoothness of the model's output function over
+the WHOLE (a, b) grid (families._modular.differentiable_smoothness: the `smooth` metric's
+number, computed in float64 torch so gradients flow), from one extra forward over all p^2
+inputs per step (the study's spectral_smoothness_loss, whose soft output is the expected
+class index instead of our phasor). Evaluation loss stays plain cross-entropy.
 
 Multiplication: a = 0 or b = 0 stay in the grid, answer 0. They carry no group structure,
 so the Fourier basis for multiply (families._modular.multiplicative_basis) and the
@@ -48,7 +55,7 @@ from transformer_lens import HookedRootModule
 from transformer_lens.hook_points import HookPoint
 
 from families._gpt import GPT, GPTShape, init_state as gpt_init_state, to_bridge
-from families._modular import operation_basis, phasor_grid, smoothness
+from families._modular import differentiable_smoothness, grid_layout, operation_basis, phasor_grid, smoothness
 from families._registry import register
 from families.modular_addition import MAX_P, MAX_SEED, is_prime
 from workbench.family import Family, TaskData
@@ -80,6 +87,8 @@ class LeastActionParams(BaseModel):
         "none", description="routed: gate regularizer", json_schema_extra=_WHEN_SET)
     lambda_routing: float = Field(0.0, ge=0, le=100, allow_inf_nan=False, description="routed: regularizer weight",
                                   json_schema_extra=_WHEN_SET)
+    lambda_spectral: float = Field(0.0, ge=0, le=100, allow_inf_nan=False, json_schema_extra=_WHEN_SET,
+                                   description="weight of the spectral penalty 1 - smoothness over the whole grid")
 
     @model_validator(mode="after")
     def _consistent(self) -> "LeastActionParams":
@@ -296,6 +305,7 @@ class LeastAction(Family):
         else:
             module = LeastActionNet(self.net_shape(params), state)
         module.task_facts = (params.p, params.operation, self.operands(params))  # read by extra_metrics
+        module.spectral = self._spectral(params) if params.lambda_spectral else None  # read by objective
         self._live = weakref.ref(module)
         return module
 
@@ -314,13 +324,27 @@ class LeastAction(Family):
     def schedule(self, params: LeastActionParams) -> str:
         return "0:2000:100,2000:100001:500"
 
+    def _spectral(self, params: LeastActionParams) -> tuple:
+        """(lambda_spectral, the whole grid's inputs, their GridLayout) for the spectral penalty."""
+        inputs = self.data(params).inputs
+        i, j = self.operands(params)
+        return params.lambda_spectral, inputs, grid_layout(inputs[:, i].numpy(), inputs[:, j].numpy(), params.p,
+                                                           params.operation)
+
     def objective(self, logits: torch.Tensor, labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        """Cross-entropy plus the routed net's lambda_routing x routing penalty of the same
-        forward (the trainer calls this right after forwarding the module train_module built)."""
+        """Cross-entropy, plus the routed net's lambda_routing x routing penalty of the same
+        forward, plus lambda_spectral x (1 - smoothness of the output over the whole grid)
+        (the trainer calls this right after forwarding the module train_module built)."""
         module = self._live() if self._live is not None else None
-        aux = getattr(module, "aux_loss", None)
+        aux = getattr(module, "aux_loss", None)  # read before the grid forward below replaces it
         loss = self.loss(logits, labels)
-        return loss if aux is None else loss + aux
+        loss = loss if aux is None else loss + aux
+        spectral = getattr(module, "spectral", None)
+        if spectral is not None:
+            lam, inputs, layout = spectral
+            grid_logits = module(inputs.to(logits.device))  # [p*p, p]
+            loss = loss + lam * (1 - differentiable_smoothness(grid_logits.softmax(-1), layout))
+        return loss
 
     def extra_metrics(self, module: nn.Module, logits, data: TaskData) -> list[dict[str, float]]:
         """`wnorm` (all parameters' L2 norm) and `smooth` (output_smoothness) at every eval."""

@@ -289,3 +289,40 @@ def test_an_additive_memorizer_scores_exactly_zero_on_held_out_pairs():
         rank = (logits > logits.gather(1, data.labels[:, None])).sum(1)
     assert float((logits.argmax(-1) == data.labels)[train].float().mean()) > 1 / p  # it fits some training pairs
     assert int(rank[~train].min()) >= 1 and float((logits.argmax(-1) == data.labels)[~train].float().mean()) == 0.0
+
+
+# ----------------------------------------------------------------------------- the spectral regularizer
+@pytest.mark.parametrize("operation", ["add", "multiply"])
+def test_differentiable_smoothness_is_the_metric_and_has_gradients(operation):
+    from families._modular import differentiable_smoothness, grid_layout
+
+    p = 13
+    a, b = np.arange(p).repeat(p), np.tile(np.arange(p), p)
+    order = np.random.default_rng(1).permutation(p * p)  # any row order
+    logits = torch.randn(p * p, p, generator=torch.Generator().manual_seed(0), dtype=torch.float64, requires_grad=True)
+    probs = logits.softmax(-1)
+    score = differentiable_smoothness(probs[order], grid_layout(a[order], b[order], p, operation))
+    want, _ = smoothness(phasor_grid(probs.detach().numpy(), a, b, p, operation))
+    assert float(score.detach()) == pytest.approx(want, rel=1e-10)
+    score.backward()
+    assert logits.grad is not None and float(logits.grad.abs().sum()) > 0
+    target = (a + b) % p if operation == "add" else a * b % p
+    exact = torch.as_tensor(np.eye(p)[target])
+    assert float(differentiable_smoothness(exact, grid_layout(a, b, p, operation))) == pytest.approx(1.0)
+
+
+def test_spectral_penalty_adds_lambda_times_one_minus_the_grid_smoothness():
+    v, state, module, data = _built("p=7,model=mlp,lambda_spectral=0.5")
+    train = data.train_mask
+    logits = module(data.inputs[train])[None]
+    extra = v.family.objective(logits, data.labels[train][None], torch.Generator()) - v.family.loss(
+        logits, data.labels[train][None])
+    with torch.no_grad():
+        grid = module(data.inputs)
+    want, _ = smoothness(phasor_grid(grid.softmax(-1).double().numpy(), data.inputs[:, 0].numpy(),
+                                     data.inputs[:, 1].numpy(), 7, "add"))
+    assert float(extra.detach()) == pytest.approx(0.5 * (1 - want), rel=1e-6)
+    extra.sum().backward()  # the penalty reaches the weights
+    assert float(module.blocks[0].mlp.W_in.grad.abs().sum()) > 0
+    plain = _built("p=7,model=mlp")[2]
+    assert plain.spectral is None and "lambda_spectral" not in _variant("p=7").dir_name
