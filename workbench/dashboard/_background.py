@@ -12,14 +12,15 @@ __all__ = ["background_server"]
 
 
 @contextmanager
-def background_server(store: Store, port: int = 0) -> Iterator[str]:
-    """Serve `store` on loopback (a free port unless given) until the block ends; yields the URL."""
+def background_server(store: Store, port: int = 0, launch: bool = False) -> Iterator[str]:
+    """Serve `store` on loopback (a free port unless given) until the block ends; yields the URL.
+    `launch`: whether the Runs page may start jobs."""
     from waitress.server import create_server
 
     from workbench.dashboard.app import create_app, quiet_queue_warnings
 
     quiet_queue_warnings()
-    server = create_server(create_app(store).server, host="127.0.0.1", port=port, threads=4)
+    server = create_server(create_app(store, launch=launch).server, host="127.0.0.1", port=port, threads=4)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:

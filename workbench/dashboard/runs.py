@@ -1,4 +1,5 @@
-"""The runs page: every variant in the store and the progress of jobs running on them.
+"""The runs page: every variant in the store and the progress of jobs running on them,
+then the jobs started from the page (workbench.dashboard.jobs_panel).
 
 Progress comes from each run's status.json (job, state, done, total, updated), which
 `workbench train` and `workbench analyze` rewrite atomically; a dcc.Interval polls it
@@ -10,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from dash import Input, Output, dash_table, dcc, html, no_update
 
-from workbench.dashboard import data
+from workbench.dashboard import data, jobs_panel
 from workbench.store import Store
 
 __all__ = ["run_rows", "layout", "register", "REFRESH_MS"]
@@ -72,8 +73,8 @@ _COLUMNS = [("family", "Family"), ("variant", "Variant"), ("epochs", "Epochs tra
             ("checkpoints", "Checkpoints"), ("job", "Job"), ("updated", "Updated"), ("analyzers", "Analyzers done")]
 
 
-def layout(store: Store) -> html.Div:
-    """The runs page (hidden until the URL is /runs)."""
+def layout(store: Store, launch: bool = False) -> html.Div:
+    """The runs page (hidden until the URL is /runs); `launch`: whether it may start jobs."""
     return html.Div(id="page-runs", className="page hidden", children=[
         html.H2("Runs"),
         html.Div(f"store: {store.root}", className="readout"),
@@ -83,11 +84,13 @@ def layout(store: Store) -> html.Div:
             sort_action="native", style_table={"overflowX": "auto"},
             style_cell={"textAlign": "left", "fontSize": 13, "whiteSpace": "normal", "maxWidth": "420px"}),
         html.Div("Click a row to explore that run.", className="readout"),
+        jobs_panel.layout(launch),
     ])
 
 
-def register(app, store: Store) -> None:
-    """Attach the runs page's callbacks: poll only while the page is shown."""
+def register(app, store: Store, launch: bool = False) -> None:
+    """Attach the runs page's callbacks: poll only while the page is shown; jobs (workbench.dashboard.jobs_panel)."""
+    jobs_panel.register(app, store, launch)
 
     @app.callback(Output("runs-refresh", "disabled"), Input("url", "pathname"))
     def _poll(pathname):
