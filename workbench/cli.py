@@ -239,7 +239,7 @@ def cmd_dashboard(args) -> None:
 
     store = _store(args)
     _check_listen(args.host, args.port)
-    serve(store, host=args.host, port=args.port)
+    serve(store, host=args.host, port=args.port, launch={"on": True, "off": False}.get(args.launch))
 
 
 # ----------------------------------------------------------------------------- demo
@@ -439,6 +439,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--store", help=store_help)
     p.add_argument("--host", default="127.0.0.1", help="bind address (default: loopback only)")
     p.add_argument("--port", type=_port_arg, default=8050, help="TCP port 1-65535 (default: 8050)")
+    p.add_argument("--launch", choices=("auto", "on", "off"), default="auto",
+                   help="whether the Runs page may start train/analyze/sweep jobs in the store: auto (default) is "
+                        "on only when --host is loopback; off keeps it off, e.g. on a shared server")
     p.set_defaults(func=cmd_dashboard)
 
     p = sub.add_parser("demo", help="train the demo variant, analyze it, and write its report")

@@ -83,7 +83,7 @@ button.export { font-size: 11px; padding: 1px 5px; margin-left: 2px; cursor: poi
 """
 
 
-def _layout(store: Store):
+def _layout(store: Store, launch: bool):
     def layout():  # a function, so a reload picks up runs trained since the server started
         problem = store_problem(store)
         return html.Div(id="shell", children=[
@@ -91,7 +91,7 @@ def _layout(store: Store):
             sidebar(store),
             html.Div(id="main", className="no-runs" if problem else "", children=[
                 html.Div(problem, id="banner", className="banner", style={} if problem else {"display": "none"}),
-                explore_page(), compare.layout(store), runs.layout(store)]),
+                explore_page(), compare.layout(store), runs.layout(store, launch)]),
             html.Button("☰", id="sidebar-toggle", n_clicks=0, title="show/hide controls"),
             dcc.Store(id="export-done"),
         ])
@@ -129,11 +129,12 @@ def _register_shell(app: Dash) -> None:
         Output("shell", "className"), Input("sidebar-toggle", "n_clicks"))
 
 
-def create_app(store: Store) -> Dash:
+def create_app(store: Store, launch: bool = False) -> Dash:
     """Build the dashboard for a store.
 
     Args:
-        store: the artifact store to serve (read-only).
+        store: the artifact store to serve (read-only unless `launch`).
+        launch: whether the Runs page may start jobs (workbench.jobs) that write into the store.
     Returns:
         A `dash.Dash` app; `serve` runs it, tests can mount `app.server` in any WSGI server.
     """
@@ -146,13 +147,13 @@ def create_app(store: Store) -> Dash:
                assets_folder="assets_unused", serve_locally=True)
     app.index_string = app.index_string.replace(
         "{%css%}", "{%css%}<style>" + _CSS + "</style><script>" + clientside.JS + "</script>")
-    app.layout = _layout(store)
+    app.layout = _layout(store, launch)
     _register_shell(app)
     callbacks.register(app, store)
     clientside.register(app)
     marker.register(app)
     compare.register(app, store)
-    runs.register(app, store)
+    runs.register(app, store, launch)
     export.register(app.server, store)
     return app
 
@@ -166,11 +167,24 @@ def _url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
 
 
-def serve(store: Store, host: str = "127.0.0.1", port: int = 8050, threads: int = 4) -> None:
+def is_loopback(host: str) -> bool:
+    """Whether every address `host` resolves to is a loopback address (127.0.0.0/8, ::1)."""
+    import ipaddress
+
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+        return bool(infos) and all(ipaddress.ip_address(info[4][0].split("%")[0]).is_loopback for info in infos)
+    except (OSError, UnicodeError, ValueError):
+        return False
+
+
+def serve(store: Store, host: str = "127.0.0.1", port: int = 8050, threads: int = 4,
+          launch: bool | None = None) -> None:
     """Serve the dashboard with waitress until interrupted; binds loopback unless `host` says otherwise.
 
     Args:
-        store: the artifact store; host: bind address; port: TCP port; threads: request threads.
+        store: the artifact store; host: bind address; port: TCP port; threads: request threads;
+        launch: whether the Runs page may start jobs (None: only when `host` is loopback).
     Raises:
         UserError: for a host that does not resolve, or an address that cannot be bound.
     """
@@ -180,7 +194,8 @@ def serve(store: Store, host: str = "127.0.0.1", port: int = 8050, threads: int 
         socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as err:  # gaierror is an OSError
         raise UserError(f"cannot resolve --host {host!r}: {getattr(err, 'strerror', None) or err}") from None
-    app = create_app(store)
+    launch = is_loopback(host) if launch is None else launch
+    app = create_app(store, launch=launch)
     quiet_queue_warnings()
     try:
         server = create_server(app.server, host=host, port=port, threads=threads)
@@ -189,7 +204,8 @@ def serve(store: Store, host: str = "127.0.0.1", port: int = 8050, threads: int 
     problem = store_problem(store)
     if problem:
         print(f"workbench dashboard: {problem}")
-    print(f"workbench dashboard for {store.root} at {_url(host, port)}  (Ctrl-C to stop)", flush=True)
+    print(f"workbench dashboard for {store.root} at {_url(host, port)}  (Ctrl-C to stop; starting jobs from the "
+          f"Runs page is {'on' if launch else 'off'})", flush=True)
     try:
         server.run()
     except KeyboardInterrupt:
