@@ -21,6 +21,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from contextlib import closing
 
@@ -113,9 +114,10 @@ def submit(store: Store, kind: str, target: str, options: dict | None = None) ->
     log = store.job_log_path(job_id)
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as out:
-        subprocess.Popen([sys.executable, "-m", "workbench.jobs", str(job_id), str(store.root)],
-                         stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                         env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        worker = subprocess.Popen([sys.executable, "-m", "workbench.jobs", str(job_id), str(store.root)],
+                                  stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                  start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    threading.Thread(target=worker.wait, daemon=True).start()  # reap it: a zombie would read as still running
     return job_id
 
 
