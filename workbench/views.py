@@ -28,8 +28,13 @@ __all__ = [
     "run_capabilities", "run_views", "view_table",
 ]
 
-# sources a view can draw without: the summaries that emit epoch markers (e.g. a turn mark)
+# sources a view can draw without: the summaries that emit epoch markers (e.g. a turn mark),
+# when the view has another source (a view's only source is what it draws: never optional)
 OPTIONAL_SOURCES = frozenset(n for n in list_analyzers(scope="summary") if get_analyzer(n).markers)
+
+
+def _optional(view, source: str) -> bool:
+    return source in OPTIONAL_SOURCES and len(view.sources) > 1
 _PLACEHOLDER = "workbench-placeholder"  # layout.meta marker of placeholder figures
 
 
@@ -41,7 +46,7 @@ def view_needs(view_name: str) -> tuple[str, ...]:
     """A view's own needs and those of the analyzers it draws from (optional sources aside)."""
     view = get_view(view_name)
     analyzers = set(list_analyzers())
-    inherited = [n for s in view.sources if s in analyzers and s not in OPTIONAL_SOURCES for n in analyzer_needs(s)]
+    inherited = [n for s in view.sources if s in analyzers and not _optional(view, s) for n in analyzer_needs(s)]
     return tuple(dict.fromkeys(view.needs + tuple(inherited)))
 
 
@@ -173,7 +178,7 @@ def load_view_arrays(store: Store, key: RunKey, view_name: str, epoch: int | Non
     for source in view.sources:
         path = _source_path(store, key, source, view.scope, epoch)
         if not path.exists():
-            if source not in OPTIONAL_SOURCES:
+            if not _optional(view, source):
                 missing.append(source)
             continue
         try:
@@ -197,7 +202,7 @@ def view_epochs(store: Store, key: RunKey, view_name: str) -> list[int]:
     view = get_view(view_name)
     if view.scope != "epoch":
         return []
-    sets = [set(store.artifact_epochs(key, s)) for s in view.sources if s not in OPTIONAL_SOURCES]
+    sets = [set(store.artifact_epochs(key, s)) for s in view.sources if not _optional(view, s)]
     return sorted(set.intersection(*sets)) if sets else []
 
 
