@@ -48,8 +48,9 @@ class AnalyzerSpec:
     # which `list`, the report and the dashboard show without naming the analyzer
     markers: tuple[str, ...] = field(default=())
     needs: tuple[str, ...] = field(default=())  # capabilities the family must have (workbench.capabilities)
-    # outputs of a per-epoch analyzer whose value at the run's last analyzed checkpoint is a
-    # run's headline (e.g. its key frequencies), shown by `list` and the compare table
+    # outputs whose value is a run's headline, shown by `list`, the report and the compare
+    # table: a per-epoch analyzer's at the run's last analyzed checkpoint (e.g. its key
+    # frequencies), a summary's from its summary (e.g. primes whose accuracy regressed)
     headlines: tuple[str, ...] = field(default=())
 
     def hook_names(self, caps: Caps) -> tuple[str, ...]:
@@ -70,8 +71,8 @@ def register(name: str, *, kind: str, outputs: dict[str, tuple[str, ...]], hooks
         raise ValueError(f"analyzer {name!r}: kind must be one of {KINDS}, got {kind!r}")
     if markers and (scope != "summary" or any(m not in outputs or outputs[m] for m in markers)):
         raise ValueError(f"analyzer {name!r}: markers must be scalar outputs of a summary analyzer")
-    if headlines and (scope != "epoch" or any(h not in outputs for h in headlines)):
-        raise ValueError(f"analyzer {name!r}: headlines must be outputs of a per-epoch analyzer")
+    if any(h not in outputs for h in headlines):
+        raise ValueError(f"analyzer {name!r}: headlines must be among its outputs")
     if reference and scope != "epoch":
         raise ValueError(f"analyzer {name!r}: only per-epoch analyzers read a final-checkpoint reference")
 

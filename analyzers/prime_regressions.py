@@ -41,7 +41,7 @@ def regressions(accuracy: np.ndarray, epochs: np.ndarray, reach: float = REACH, 
 
 
 @register("prime_regressions", kind="trajectory", scope="summary", requires=("prime_sweep",),
-          markers=("regression_epoch",), outputs={
+          markers=("regression_epoch",), headlines=("alerted_primes",), outputs={
               "epochs": ("epoch",), "primes": ("prime",), "group": ("prime",), "accuracy": ("epoch", "prime"),
               "group_accuracy": ("epoch", "group"), "peak": ("prime",), "drop": ("prime",),
               "peak_epoch": ("prime",), "trough_epoch": ("prime",), "alert": ("prime",), "alerted_primes": ("alert",),

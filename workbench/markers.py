@@ -9,7 +9,7 @@ A marker name is unique across analyzers; its label is the name without "_epoch"
 from __future__ import annotations
 
 from pathlib import Path
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 import numpy as np
 
@@ -85,21 +85,33 @@ def _read(path: Path, declared: tuple[str, ...]) -> dict[str, int]:
     return found
 
 
-def read_headlines(store: Store, key: RunKey) -> dict[str, str]:
-    """{output name: value as text} of the headline outputs per-epoch analyzers declare
-    (`register(headlines=...)`), at each one's last analyzed checkpoint; an array reads as
-    comma-separated values ("none" when empty). Unreadable artifacts are left out."""
+def read_headlines(store: Store, key: RunKey, on_error: Callable[[CorruptFile | MissingFile], None] | None = None
+                   ) -> dict[str, str]:
+    """{output name: value as text} of the headline outputs analyzers declare
+    (`register(headlines=...)`): a per-epoch analyzer's at its last analyzed checkpoint, a
+    summary's from its summary; an array reads as comma-separated values ("none" when
+    empty). Unreadable files are left out (and passed to `on_error` when given)."""
     out: dict[str, str] = {}
-    for name in list_analyzers(scope="epoch"):
-        declared = get_analyzer(name).headlines
-        epochs = store.artifact_epochs(key, name) if declared else []
-        if not epochs:
+    for name in list_analyzers():
+        spec = get_analyzer(name)
+        if not spec.headlines:
             continue
+        if spec.scope == "summary":
+            path = store.summary_path(key, name)
+            if not path.is_file():
+                continue
+        else:
+            epochs = store.artifact_epochs(key, name)
+            if not epochs:
+                continue
+            path = store.artifact_path(key, name, epochs[-1])
         try:
-            arrays = load_npz(store.artifact_path(key, name, epochs[-1]), keys=declared)
-        except (CorruptFile, MissingFile):
+            arrays = load_npz(path, keys=spec.headlines)
+        except (CorruptFile, MissingFile) as err:
+            if on_error is not None:
+                on_error(err)
             continue
-        for h in declared:
+        for h in spec.headlines:
             values = np.atleast_1d(arrays[h])
             out[h] = ",".join(str(v.item() if hasattr(v, "item") else v) for v in values) or "none"
     return out

@@ -137,18 +137,21 @@ def _marker_rows(store: Store, key: RunKey, omit: Omissions) -> list[tuple[str, 
 
 
 def report_summary(store: Store, key: RunKey, omit: Omissions | None = None) -> list[tuple[str, str]]:
-    """(label, value) rows: final accuracies, epoch markers, key frequencies, participation ratios.
+    """(label, value) rows: final accuracies, epoch markers, the headlines analyzers declare
+    (e.g. key frequencies, primes whose accuracy regressed), embedding frequencies and
+    participation ratios.
 
     A row whose file cannot be read is left out and recorded in `omit`.
     """
+    from workbench.markers import read_headlines
+
     omit = omit if omit is not None else Omissions()
     rows = _metric_rows(omit.load(store.metrics_path(key), "summary: final accuracy and loss"))
     rows += _marker_rows(store, key, omit)
+    headlines = read_headlines(store, key, on_error=lambda err: omit.add(err, "summary: headlines"))
+    rows += [(f"{name.replace('_', ' ')} (final)", value.replace(",", ", ")) for name, value in headlines.items()]
     last = (store.checkpoint_epochs(key) or [None])[-1]
     if last is not None:
-        restricted = omit.load(store.artifact_path(key, "restricted_loss", last), "summary: key frequencies")
-        if restricted is not None and "key_freqs" in restricted:
-            rows.append(("key frequencies (final)", ", ".join(str(int(k)) for k in restricted["key_freqs"]) or "none"))
         embed = omit.load(store.artifact_path(key, "embedding_fourier", last), "summary: embedding frequencies")
         if embed is not None and "dominant_freqs" in embed:
             rows.append(("top embedding frequencies (final)", ", ".join(str(int(k)) for k in embed["dominant_freqs"])))

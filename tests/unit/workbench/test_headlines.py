@@ -24,3 +24,14 @@ def test_empty_and_corrupt_headlines(tmp_path):
     assert read_headlines(store, KEY) == {"key_freqs": "none"}
     store.artifact_path(KEY, "restricted_loss", 9).write_bytes(b"not a zip")
     assert read_headlines(store, KEY) == {}  # the last one is unreadable: left out, never raised
+
+
+def test_summary_headlines_are_read_from_the_summary_and_errors_reach_the_caller(tmp_path):
+    store = Store(tmp_path)
+    key = RunKey("universal_modular", "demo")
+    save_npz({"alerted_primes": np.array([37, 41])}, store.summary_path(key, "prime_regressions"))
+    assert read_headlines(store, key) == {"alerted_primes": "37,41"}
+    store.summary_path(key, "prime_regressions").write_bytes(b"not a zip")
+    seen = []
+    assert read_headlines(store, key, on_error=seen.append) == {}
+    assert len(seen) == 1 and "summary.npz" in str(seen[0])
