@@ -35,7 +35,8 @@ if TYPE_CHECKING:
 
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}", re.ASCII)  # a config name: a word, no path
 
-__all__ = ["RunConfig", "load_config", "config_names", "CONFIG_DIR", "parse_sets", "save_config", "stored_configs"]
+__all__ = ["RunConfig", "load_config", "config_names", "CONFIG_DIR", "parse_sets", "save_config", "stored_configs",
+           "read_mapping"]
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
 
@@ -74,8 +75,6 @@ def _path(name_or_file: str) -> Path | None:
 def load_config(name_or_file: str, store: Store | None = None) -> RunConfig:
     """Read a config by file, repository name or (with `store`) a name saved in the store's
     index; UserError (one line) for anything malformed or unknown."""
-    import yaml
-
     path = _path(name_or_file)
     if path is None:
         saved = stored_configs(store) if store is not None else {}
@@ -83,13 +82,21 @@ def load_config(name_or_file: str, store: Store | None = None) -> RunConfig:
             return saved[name_or_file]
         raise UserError(f"unknown config {name_or_file!r}; named configs: "
                         f"{', '.join(config_names() + sorted(saved)) or 'none'}")
+    return _validated(read_mapping(path, "config"), name_or_file, str(path))
+
+
+def read_mapping(path: Path, what: str) -> dict:
+    """A YAML file's top-level mapping (`yaml.safe_load`: no Python objects); UserError (one
+    line, naming `what` and the file) if it is unreadable or not a mapping."""
+    import yaml
+
     try:
-        doc = yaml.safe_load(path.read_text())
+        doc = yaml.safe_load(Path(path).read_text())
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
-        raise UserError(f"config {str(path)!r} is not readable YAML: {' '.join(str(err).split())[:200]}") from None
+        raise UserError(f"{what} {str(path)!r} is not readable YAML: {' '.join(str(err).split())[:200]}") from None
     if not isinstance(doc, dict):
-        raise UserError(f"config {str(path)!r} must be a mapping with at least 'variant'")
-    return _validated(doc, name_or_file, str(path))
+        raise UserError(f"{what} {str(path)!r} must be a mapping with at least 'variant'")
+    return doc
 
 
 def _validated(doc: dict, name: str, where: str) -> RunConfig:

@@ -108,17 +108,12 @@ def load_sweep(text: str) -> SweepSpec:
     Raises:
         UserError (one line) for an unreadable or malformed description.
     """
-    import yaml
+    from workbench.config import read_mapping
 
     path = Path(text)
     if not (path.suffix in (".yaml", ".yml") or path.is_file()):
         return _inline(text)
-    try:
-        doc = yaml.safe_load(path.read_text())
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
-        raise UserError(f"sweep file {text!r} is not readable YAML: {' '.join(str(err).split())[:200]}") from None
-    if not isinstance(doc, dict):
-        raise UserError(f"sweep file {text!r} must be a mapping with at least 'variant'")
+    doc = read_mapping(path, "sweep file")
     try:
         return SweepSpec.model_validate(doc)
     except ValidationError as err:

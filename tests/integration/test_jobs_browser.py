@@ -9,32 +9,11 @@ import urllib.request
 
 import pytest
 
-from tests.integration.test_dashboard_browser import CHROMIUM_ARGS
+from tests.integration.test_dashboard_browser import browser, page  # noqa: F401  (shared fixtures)
 from workbench.dashboard.data import variant_id
 from workbench.store import Store
 
 SPEC = "modular_addition:p=17,frac_train=0.5"
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_path):
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture()
-def page(browser):
-    context = browser.new_context(viewport={"width": 1440, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda err: errors.append(str(err)))
-    yield page
-    context.close()
-    assert not errors, errors
 
 
 def _job_state(page, job_id: int) -> str:

@@ -51,7 +51,7 @@ def test_rows_are_what_the_files_say_and_are_kept(store):
     first = rows[0]
     assert first["metrics"]["test_acc"] == 0.25 and first["markers"]["turn_onset_epoch"] == 300
     assert first["checkpoints"] == list(range(0, 1001, 100)) and first["params"]["p"] == 17
-    assert rows[1]["markers"] == {} and rows[1]["unmarked"] == ["turn"]  # analyzed, no turn
+    assert rows[1]["markers"] == {} and "turn" in rows[1]["unmarked"]  # analyzed, no turn
     assert rows[2]["unmarked"] == [] and rows[2]["run_dir"] == str(store.run_dir(store.runs()[2]))
     assert len(_indexed(store)) == 3 and "racy" not in _indexed(store).values()
     assert run_rows(store) == rows  # the second read comes from the index
