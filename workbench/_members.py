@@ -13,9 +13,10 @@ import torch
 
 from workbench.family import IGNORE
 
-__all__ = ["Members"]
+__all__ = ["Members", "chunk_sizes", "member_bytes", "MEMORY_HEADROOM"]
 
 EVAL_CHUNK = 2**26  # logits elements per evaluation forward; larger tasks are evaluated in row chunks
+MEMORY_HEADROOM = 0.8  # fraction of the device's free memory a stacked job may plan to use
 
 
 class Members:
@@ -55,6 +56,10 @@ class Members:
         """[member, rows, ...] -> [member, rows, ..., classes]."""
         return self.module(inputs) if self.stacked else self.module(inputs[0])[None]
 
+    def loss(self, inputs: torch.Tensor, labels: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        """The family's objective summed over members: each member's gradient is its own."""
+        return self.family.objective(self.forward(inputs), labels, gen).sum()
+
     def train_batch(self, rows: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
         """The training inputs and labels of one step (all rows, or `rows` of each member's)."""
         if rows is None:
@@ -89,7 +94,7 @@ class Members:
         chunk = max(1, EVAL_CHUNK // max(1, per_row * m))
         if chunk >= len(self.inputs):  # one forward: the arithmetic every earlier run used
             logits = self.forward(self.inputs.expand(m, *self.inputs.shape))
-            rows = [self._split_metrics(logits[k], mask) for k, mask in enumerate(self.train_masks)]
+            rows = _read([self._split_metrics(logits[k], mask) for k, mask in enumerate(self.train_masks)])
             extras = self.family.extra_metrics(self.module, logits, self.data)
         else:
             rows = self._chunked(chunk)
@@ -103,14 +108,15 @@ class Members:
             self._n_classes = int(self.forward(x.expand(len(self.variants), *x.shape)).shape[-1])
         return self._n_classes
 
-    def _split_metrics(self, logits: torch.Tensor, mask: torch.Tensor) -> dict[str, float]:
+    def _split_metrics(self, logits: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
+        """One member's loss and accuracy per split, as device scalars (read later, all at once)."""
         row = {}
         for split, sel in (("train", mask), ("test", ~mask)):
             lg, lb = logits[sel], self.labels[sel]
-            correct = lg.argmax(-1) == lb
             valid = lb != IGNORE
-            row[f"{split}_loss"] = float(self.family.loss(lg, lb))
-            row[f"{split}_acc"] = float((correct if bool(valid.all()) else correct[valid]).float().mean())
+            row[f"{split}_loss"] = self.family.loss(lg, lb)
+            # integer counts, then one float32 division: the bits of the mean of the 0/1 floats
+            row[f"{split}_acc"] = ((lg.argmax(-1) == lb) & valid).sum() / valid.sum()
         return row
 
     def _chunked(self, chunk: int) -> list[dict[str, float]]:
@@ -141,3 +147,46 @@ class Members:
             for k, v in row.items():
                 member.setdefault(k, []).append(v)
         return values
+
+
+def _read(rows: list[dict[str, torch.Tensor]]) -> list[dict[str, float]]:
+    """Device scalars -> floats with one transfer (one host sync per evaluation, not one per number)."""
+    names = list(rows[0])
+    values = torch.stack([torch.stack([r[n].double() for n in names]) for r in rows]).cpu().tolist()
+    return [dict(zip(names, v)) for v in values]
+
+
+# -------------------------------------------------------------------- chunks by memory
+def chunk_sizes(n: int, free_bytes: int, per_member_bytes: int, headroom: float = MEMORY_HEADROOM) -> list[int]:
+    """Split n stacked members into as few, as even chunks as fit in `headroom` of the free memory.
+
+    A pure function: 256 members at 1 GB each with 100 GB free fit 80 at a time, so four
+    chunks of 64; at least one member per chunk, whatever the estimate.
+
+    >>> chunk_sizes(256, 100 * 2**30, 2**30)
+    [64, 64, 64, 64]
+    """
+    fit = max(1, int(free_bytes * headroom) // max(1, per_member_bytes))
+    count = math.ceil(n / min(n, fit))
+    return [n // count + (1 if i < n % count else 0) for i in range(count)]
+
+
+def member_bytes(variant, recipe, device: str) -> int:
+    """Device memory one more stacked member costs (CUDA): the growth of the peak over a
+    training step and an evaluation from 1 to 2 members of `variant`, both measured."""
+    from workbench._step import EagerStep
+    from workbench.recipe import build_optimizer
+
+    peaks = []
+    for m in (1, 2):
+        torch.cuda.synchronize(device)
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats(device)
+        start = torch.cuda.memory_allocated(device)
+        members = Members([variant] * m, device)
+        opt = build_optimizer(recipe, dict(members.module.named_parameters()), None)
+        EagerStep(members, opt, recipe)(*members.train_batch(None), 0)
+        members.evaluate()
+        peaks.append(torch.cuda.max_memory_allocated(device) - start)
+        del members, opt
+    return max(1, peaks[1] - peaks[0])

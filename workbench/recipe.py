@@ -91,13 +91,16 @@ def param_group(name: str) -> str:
     return "weight"
 
 
-def build_optimizer(recipe: Recipe, named: dict[str, torch.nn.Parameter], groups: dict[str, str] | None = None):
+def build_optimizer(recipe: Recipe, named: dict[str, torch.nn.Parameter], groups: dict[str, str] | None = None,
+                    capturable: bool = False):
     """The recipe's optimizer over `named` parameters, with no-decay groups split off.
 
     Args:
         recipe: the recipe.
         named: parameter name -> parameter (in a fixed order).
         groups: parameter name -> group, where the model declares its own (default: `param_group`).
+        capturable: Adam(W) keeps its step count on the parameters' device, so a CUDA graph
+            can capture the whole step (SGD has no such flag and is built as usual).
     Returns:
         A torch optimizer. With no `no_decay` groups it has exactly one param group, the
         canonical recipe's, so the canonical run's arithmetic is unchanged.
@@ -106,10 +109,13 @@ def build_optimizer(recipe: Recipe, named: dict[str, torch.nn.Parameter], groups
     decay = [p for n, p in named.items() if group_of[n] not in recipe.no_decay]
     keep = [p for n, p in named.items() if group_of[n] in recipe.no_decay]
     param_groups = [{"params": decay}] + ([{"params": keep, "weight_decay": 0.0}] if keep else [])
+    adam = {"capturable": True} if capturable else {}
     if recipe.optimizer == "adamw":
-        return torch.optim.AdamW(param_groups, lr=recipe.lr, betas=recipe.betas, weight_decay=recipe.weight_decay)
+        return torch.optim.AdamW(param_groups, lr=recipe.lr, betas=recipe.betas, weight_decay=recipe.weight_decay,
+                                 **adam)
     if recipe.optimizer == "adam":  # L2 penalty in the gradient, as torch's Adam defines weight_decay
-        return torch.optim.Adam(param_groups, lr=recipe.lr, betas=recipe.betas, weight_decay=recipe.weight_decay)
+        return torch.optim.Adam(param_groups, lr=recipe.lr, betas=recipe.betas, weight_decay=recipe.weight_decay,
+                                **adam)
     return torch.optim.SGD(param_groups, lr=recipe.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay)
 
 
