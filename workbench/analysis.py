@@ -3,7 +3,9 @@
 Per checkpoint: load it once, run one `run_with_cache` over the probe filtered to the
 union of the declared hooks, run each analyzer that is not up to date, and write its
 artifact atomically with the analyzer version and checkpoint identity in the metadata.
-Cross-epoch (summary) analyzers run afterwards over the whole sequence.
+Cross-epoch (summary) analyzers run afterwards over the whole sequence. With `jobs` > 1
+the checkpoints are shared out to that many worker processes (workbench._parallel), each
+running the same per-checkpoint work; the artifacts are the same files either way.
 """
 
 from __future__ import annotations
@@ -144,12 +146,16 @@ def _select(names: str, variant: Variant) -> tuple[list[str], list[str]]:
 
 
 def analyze(spec: str, store: Store, *, analyzers: str = "all", epochs: str | None = None, force: bool = False,
-            device: str = "cpu", quiet: bool = False, options: dict | None = None) -> AnalyzeResult:
+            device: str = "cpu", quiet: bool = False, options: dict | None = None,
+            jobs: int | None = None) -> AnalyzeResult:
     """Run analyzers over a trained variant's checkpoints; see the module docstring.
 
     Holds the run's analyze lock (workbench.lock), so a second `analyze` of the same run
     is refused with a line naming the holder; a `train` of the run may go on meanwhile.
+    `jobs`: worker processes for the per-checkpoint work (default `_parallel.default_jobs`).
     """
+    if jobs is not None and jobs < 1:
+        raise UserError(f"--jobs must be positive, got {jobs}")
     key = RunKey(*parse_variant(spec).key)
     if not store.exists(key):
         raise UserError(f"no trained run for {spec!r} in {store.root}; run `workbench train {spec}` first")
@@ -168,10 +174,7 @@ def analyze(spec: str, store: Store, *, analyzers: str = "all", epochs: str | No
         # one SVD call was seen to swing from 0.02 s to 9 s
         with threadpool_limits(limits=1, user_api="blas"):
             job.prepare_references(per_epoch, available[-1])
-            bar = tqdm(wanted, disable=quiet, unit="ckpt", desc=f"analyze {variant.spec}", dynamic_ncols=True)
-            for i, epoch in enumerate(bar):
-                job.checkpoint(epoch, per_epoch)
-                write_status(store, key, i + 1, len(wanted), "running", job="analyze")
+            _checkpoints(job, wanted, per_epoch, jobs, quiet)
         refresh = force or job.computed > 0  # new per-epoch artifacts make every summary stale
         for name in summaries:
             job.computed += _run_summary(store, key, variant, name, refresh, job.errors)
@@ -185,6 +188,29 @@ def analyze(spec: str, store: Store, *, analyzers: str = "all", epochs: str | No
     if markers and not quiet:
         print(f"{variant.spec}: " + ", ".join(f"{marker_label(m)} at epoch {e}" for m, e in markers.items()))
     return AnalyzeResult(job.computed, job.skipped, job.failed, markers, job.errors, job.diverged)
+
+
+def _checkpoints(job: "_Job", wanted: list[int], names: list[str], jobs: int | None, quiet: bool) -> None:
+    """The per-checkpoint work over `wanted`, here or in worker processes, with a progress bar and status."""
+    from workbench._parallel import default_jobs, run_parallel
+
+    jobs = default_jobs(len(wanted)) if jobs is None else min(jobs, len(wanted))
+    bar = tqdm(total=len(wanted), disable=quiet, unit="ckpt", desc=f"analyze {job.variant.spec}", dynamic_ncols=True)
+    done = 0
+
+    def tick() -> None:
+        nonlocal done
+        done += 1
+        bar.update(1)
+        write_status(job.store, job.key, done, len(wanted), "running", job="analyze")
+
+    if jobs > 1 and any(names):
+        run_parallel(job, wanted, names, jobs, tick)
+    else:
+        for epoch in wanted:
+            job.checkpoint(epoch, names)
+            tick()
+    bar.close()
 
 
 def _say(message: str) -> None:
