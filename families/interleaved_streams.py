@@ -22,11 +22,20 @@ Conditions:
   moments never see them) and `after_step` writes the initial values back after every
   optimizer step, which also undoes weight decay on them (exactly: a copy). b_O is one
   vector shared by all heads, not a head's slice, so it trains.
-- naive_clamp: the last block's hook_resid_post is rescaled so that its mean per-token L2
-  norm over the batch's tokens equals the control's calibrated norm.
-- mean_clamp: the last block's hook_resid_post has its per-dimension mean over the batch's
-  tokens subtracted, the centered residual rescaled so its std (over tokens and
-  dimensions) equals the control's calibrated std, and the mean added back.
+- naive_clamp: block `clamp_layer`'s hook_resid_post (default: the last block's) is
+  rescaled so that its mean per-token L2 norm over the batch's tokens equals the control's
+  calibrated norm.
+- mean_clamp: that hook_resid_post has its per-dimension mean over the batch's tokens
+  subtracted, the centered residual rescaled so its std (over tokens and dimensions)
+  equals the control's calibrated std, and the mean added back.
+
+A caution the measurements taught us (bench/RESULTS.md): the last block's output goes
+straight into the final LayerNorm, which is invariant to a common rescaling of its input.
+So a naive clamp of the last block changes nothing downstream (its run matches the
+control's to three digits) and A there does not reach the output at all; only the mean
+clamp, which changes each token's direction, acts. To test the hypothesis where amplitude
+can matter, clamp an earlier block of a deeper model (e.g. n_layers=2, clamp_layer=0),
+whose output later blocks add to.
 Clamps act in the training forward and in the analysis model (a permanent hook on the
 bridge), with gradients flowing through the batch statistics.
 
@@ -74,6 +83,9 @@ class InterleavedParams(BaseModel):
     n_heads: int = Field(4, ge=1, le=64, description="attention heads per block")
     condition: Literal["control", "constraint", "naive_clamp", "mean_clamp"] = Field("control")
     n_frozen: int = Field(3, ge=0, le=64, description="constraint: heads frozen at init, from head 0")
+    clamp_layer: int | None = Field(None, ge=0, le=11, json_schema_extra=_WHEN_SET,
+                                    description="the block whose hook_resid_post clamps act on and the A, sigma^2 metrics read "
+                                                "(default: the last)")
     task: Literal["patterned", "random"] = Field("patterned", description="random: no repeats (unlearnable)",
                                                  json_schema_extra=_WHEN_SET)
     control_seed: int | None = Field(None, **_SEED, description="clamps: the control run's seed (default: seed)",
@@ -97,6 +109,8 @@ class InterleavedParams(BaseModel):
                              "`python bench/interleaved.py calibrate SPEC` prints the calibrated spec")
         if not clamp and (self.calib_norm, self.calib_std, self.control_seed) != (None, None, None):
             raise ValueError("calib_norm, calib_std and control_seed apply to naive_clamp and mean_clamp only")
+        if self.clamp_layer is not None and self.clamp_layer >= self.n_layers:
+            raise ValueError(f"clamp_layer={self.clamp_layer} needs clamp_layer < n_layers={self.n_layers}")
         return self
 
 
@@ -184,6 +198,11 @@ def mean_clamp(resid: torch.Tensor, target_std: float) -> torch.Tensor:
     return mean + centered * (target_std / centered.pow(2).mean().sqrt())
 
 
+def clamped_layer(params: InterleavedParams) -> int:
+    """The block whose hook_resid_post is clamped, calibrated and measured (default: the last)."""
+    return params.n_layers - 1 if params.clamp_layer is None else params.clamp_layer
+
+
 def clamp_fn(params: InterleavedParams):
     """resid -> clamped resid for a clamp condition, else None."""
     if params.condition == "naive_clamp":
@@ -200,7 +219,7 @@ class StreamsGPT(GPT):
 
     def __init__(self, shape: GPTShape, state: dict[str, torch.Tensor], params: InterleavedParams):
         super().__init__(shape, state)
-        self.clamp, self.last = clamp_fn(params), shape.n_layers - 1
+        self.clamp, self.last = clamp_fn(params), clamped_layer(params)
         self.capture, self.captured = False, None
         self.resid_post_fn = self._resid_post
         self.frozen: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}  # param -> (keep mask, init values)
@@ -275,7 +294,7 @@ class InterleavedStreams(Family):
         bridge = to_bridge(self.shape(params), state, device)
         clamp = clamp_fn(params)
         if clamp is not None:  # the analysis model clamps as training did (over the probe batch)
-            bridge.add_hook(f"blocks.{params.n_layers - 1}.hook_resid_post", lambda r, hook: clamp(r),
+            bridge.add_hook(f"blocks.{clamped_layer(params)}.hook_resid_post", lambda r, hook: clamp(r),
                             is_permanent=True)
         return bridge
 

@@ -168,3 +168,36 @@ def test_analysis_model_clamps_as_training_does(condition):
         assert abs(float(amplitude(resid)) - 2.0) < 1e-4
     else:
         assert abs(float(centered_variance(resid)) ** 0.5 - 0.5) < 1e-5
+
+
+@pytest.mark.parametrize("condition", ["naive_clamp", "mean_clamp"])
+def test_clamp_layer_picks_the_block_that_is_clamped(condition):
+    params = InterleavedParams(**TINY, n_layers=2, clamp_layer=0, condition=condition, calib_norm=2.0, calib_std=0.5)
+    state = FAMILY.init_state(params)
+    inputs = FAMILY.data(params).inputs[:8]
+    hooks = ("blocks.0.hook_resid_post", "blocks.1.hook_resid_post")
+    with torch.no_grad():
+        ours = FAMILY.train_module(params, state)(inputs)
+        theirs, cache = FAMILY.tl_model(params, state).run_with_cache(inputs, names_filter=lambda n: n in hooks)
+    torch.testing.assert_close(ours, theirs, rtol=1e-4, atol=1e-4)
+    clamped = amplitude(cache[hooks[0]]) if condition == "naive_clamp" else centered_variance(cache[hooks[0]]).sqrt()
+    assert abs(float(clamped) - (2.0 if condition == "naive_clamp" else 0.5)) < 1e-4
+    with pytest.raises(ValueError, match="clamp_layer"):
+        InterleavedParams(**TINY, clamp_layer=1, condition=condition, calib_norm=2.0, calib_std=0.5)
+
+
+def test_a_naive_clamp_of_the_last_block_is_invisible_after_the_final_layernorm():
+    """Why the last block's naive clamp cannot constrain anything (family docstring): the final
+    LayerNorm is invariant to one common rescaling of its input, so the logits do not change."""
+    free = InterleavedParams(**TINY)
+    clamped = InterleavedParams(**TINY, condition="naive_clamp", calib_norm=50.0, calib_std=1.0)
+    state = FAMILY.init_state(free)
+    inputs = FAMILY.data(free).inputs[:8]
+    with torch.no_grad():
+        logits_free = FAMILY.train_module(free, state)(inputs)
+        logits_clamped = FAMILY.train_module(clamped, state)(inputs)
+    torch.testing.assert_close(logits_clamped, logits_free, rtol=1e-3, atol=1e-3)
+    mean_clamped = InterleavedParams(**TINY, condition="mean_clamp", calib_norm=1.0, calib_std=5.0)
+    with torch.no_grad():
+        logits_mean = FAMILY.train_module(mean_clamped, state)(inputs)
+    assert (logits_mean - logits_free).abs().max() > 1e-2  # the mean clamp changes token directions
