@@ -108,8 +108,8 @@ def run_facts(store: Store, key: RunKey) -> dict:
 
     Returns:
         A JSON-ready dict. `damaged_record` holds the error when variant.json cannot be
-        read (nothing else is then known); `damaged` when a later file cannot be (the
-        identity and progress are still shown).
+        read (no spec, params or plan then); `damaged` the first other file that cannot be
+        (what the rest say is kept).
     """
     from workbench._record import read_record
 
@@ -119,13 +119,16 @@ def run_facts(store: Store, key: RunKey) -> dict:
            "status": None}
     try:
         info = read_record(store, key)
-    except (CorruptFile, MissingFile) as err:
-        return {**row, "damaged_record": str(err)}
-    row.update(spec=str(info["variant"]), epochs=int(info["epochs"]), config=info.get("config"),
-               params=info.get("params") if isinstance(info.get("params"), dict) else {},
-               recipe=info.get("recipe") if isinstance(info.get("recipe"), dict) else {})
-    try:
-        row.update(metrics=_final_metrics(store, key), **_analyses(store, key), status=_status(store, key))
-    except CorruptFile as err:
-        row["damaged"] = str(err)
+        row.update(spec=str(info["variant"]), epochs=int(info["epochs"]), config=info.get("config"),
+                   params=info.get("params") if isinstance(info.get("params"), dict) else {},
+                   recipe=info.get("recipe") if isinstance(info.get("recipe"), dict) else {})
+    except (CorruptFile, MissingFile) as err:  # the other files are still read (the compare table shows them)
+        row["damaged_record"] = str(err)
+    for field, read in (("metrics", _final_metrics), (None, _analyses), ("status", _status)):
+        try:
+            found = read(store, key)
+        except CorruptFile as err:  # the first bad file is named; what the others say is kept
+            row["damaged"] = row["damaged"] or str(err)
+            continue
+        row.update({field: found} if field else found)
     return row

@@ -157,14 +157,6 @@ def _last_artifact(store: Store, key: RunKey, analyzer: str) -> dict | None:
     return data.artifact(store, key, analyzer, found[-1]) if found else None
 
 
-def _key_freqs(store: Store, key: RunKey) -> str:
-    """The run's key frequencies as its analyzers declare them (a `key_freqs` headline):
-    "8,19,41", "none" (analyzed, none found) or "" (not analyzed; no guess from other artifacts)."""
-    from workbench.markers import read_headlines
-
-    return read_headlines(store, key).get("key_freqs", "")
-
-
 def _cos_sin_balance(store: Store, key: RunKey, freqs: list[int]) -> str:
     embed = _last_artifact(store, key, "embedding_fourier")
     if not embed or "cos_sin_ratio" not in embed or not freqs:
@@ -182,24 +174,27 @@ def _final_pr(store: Store, key: RunKey) -> str:
     return " · ".join(f"{n} {_fmt(v)}" for n, v in zip(names, dims["participation_ratio"][-1]))
 
 
-def _last(arrays: dict, name: str) -> object:
-    value = np.asarray(arrays.get(name, ()))
-    return value.reshape(-1)[-1] if value.size else None
-
-
 def summary_rows(store: Store, keys: list[RunKey]) -> list[dict]:
-    """One table row per variant: turn, final accuracies, key freqs, participation ratios, cos/sin balance."""
+    """One table row per variant: turn, final accuracies, key freqs, participation ratios, cos/sin balance.
+
+    Final metrics, the first epoch marker (the turn onset) and the key frequencies come from
+    the run index (workbench.index, kept current with the files); the rest from the files.
+    """
+    from workbench.index import run_rows
+
+    indexed = {RunKey(r["family"], r["variant"]): r for r in run_rows(store)}
     rows = []
     labels = short_labels(keys)
     for key in keys:
-        m = data.metrics(store, key) or {}
-        last = {k: _last(m, k) for k in ("epoch", "train_acc", "test_acc")}
-        text = _key_freqs(store, key)  # one read per row: the cell and the balance both use it
+        row = indexed.get(key) or {}
+        last = row.get("metrics") or {}
+        markers = list((row.get("markers") or {}).values())
+        text = (row.get("headlines") or {}).get("key_freqs", "")  # a declared headline, not an analyzer's arrays
         freqs = [int(k) for k in text.split(",") if k.strip().isdigit()]
         rows.append({
-            "id": data.variant_id(key), "variant": labels[key], "epochs": _fmt(last["epoch"], 9),
-            "turn": _fmt(data.turn_epoch(store, key), 9), "train_acc": _fmt(last["train_acc"]),
-            "test_acc": _fmt(last["test_acc"]), "key_freqs": text.replace(",", ", "),
+            "id": data.variant_id(key), "variant": labels[key], "epochs": _fmt(last.get("epoch"), 9),
+            "turn": _fmt(markers[0] if markers else None, 9), "train_acc": _fmt(last.get("train_acc")),
+            "test_acc": _fmt(last.get("test_acc")), "key_freqs": text.replace(",", ", "),
             "participation": _final_pr(store, key), "cos_sin": _cos_sin_balance(store, key, freqs),
         })
     return rows
