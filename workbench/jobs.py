@@ -171,6 +171,8 @@ def cancel(store: Store, job_id: int) -> bool:
     Returns:
         Whether the job was still queued or running.
     """
+    if not store.index_path().is_file():
+        return False
     with closing(connect(store)) as conn, writing(conn):
         row = conn.execute("SELECT state, pid FROM jobs WHERE id = ?", (int(job_id),)).fetchone()
         if row is None or row["state"] not in ("queued", "running"):
