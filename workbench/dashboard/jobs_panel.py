@@ -11,6 +11,7 @@ start and cancel callbacks refuse, whatever the browser sends.
 
 from __future__ import annotations
 
+import sqlite3
 import time
 
 from dash import Input, Output, State, dash_table, dcc, html, no_update
@@ -36,8 +37,12 @@ def _when(t: float | None) -> str:
 
 def job_rows(store: Store) -> list[dict]:
     """The jobs table's rows, newest first."""
+    try:
+        jobs = list_jobs(store)
+    except (UserError, sqlite3.Error) as err:  # an unusable or busy index: the page says so, never a 500
+        return [{"id": 0, "kind": "", "target": "", "state": "", "note": str(err)}]
     rows = []
-    for job in list_jobs(store):
+    for job in jobs:
         done = job["progress"]
         rows.append({"id": job["id"], "kind": job["kind"], "target": job["target"], "state": job["state"],
                      "progress": f"{done[0]:g}/{done[1]:g} ({100 * done[0] / done[1]:.0f}%)" if done else "",
@@ -118,7 +123,7 @@ def register(app, store: Store, launch: bool) -> None:
         options = {_OPTION_OF[f]: v for f, v in zip(_FIELDS[1:], values) if v}
         try:
             job_id = submit(store, str(kind), str(target or ""), options)
-        except UserError as err:
+        except (UserError, sqlite3.Error, OSError) as err:
             return f"not started: {err}"
         return f"job {job_id} started ({kind} {target})"
 
