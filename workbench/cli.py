@@ -80,7 +80,7 @@ def cmd_train(args) -> None:
     if plan.start_epoch >= plan.epochs and not plan.fresh:
         print(f"{plan.variant.spec}: already trained to epoch {plan.epochs} ({store.run_dir(plan.key)})")
         return
-    train(plan, store, device=args.device, quiet=args.quiet)
+    train(plan, store, device=args.device, quiet=args.quiet, step_mode=args.step_mode)
 
 
 def cmd_configs(args) -> None:
@@ -99,22 +99,6 @@ def cmd_configs(args) -> None:
         over = ",".join(f"{k}={v}" for k, v in cfg.recipe.items())
         print(f"{name:28s} {cfg.variant}" + (f"  recipe {over}" if over else "") + ("  (saved in the store)" if name in saved else "")
               + (f"\n{'':28s} {cfg.description}" if cfg.description else ""))
-
-
-def cmd_jobs(args) -> None:
-    from workbench.jobs import cancel, list_jobs
-
-    store = _store(args)
-    if args.cancel is not None:
-        if not cancel(store, args.cancel):
-            raise UserError(f"job {args.cancel} is not queued or running in {store.root}")
-        print(f"job {args.cancel} cancelled")
-        return
-    for job in list_jobs(store, limit=args.last):
-        done = job["progress"]
-        print(f"{job['id']:>5}  {job['kind']:8s} {job['state']:10s}"
-              + (f" {done[0]:g}/{done[1]:g}" if done else "") + f"  {job['target']}  log {store.job_log_path(job['id'])}"
-              + (f"\n{'':7s}{job['error']}" if job["error"] else ""))
 
 
 def cmd_sweep(args) -> None:
@@ -159,7 +143,7 @@ def cmd_analyze(args) -> None:
 
     spec = _spec(args) or _demo_spec()[0]
     result = analyze(spec, _store(args), analyzers=args.analyzers, epochs=args.epochs, force=args.force,
-                     device=args.device, quiet=args.quiet)
+                     device=args.device, quiet=args.quiet, jobs=args.jobs)
     print(f"analyzed: {result.computed} artifacts written, {result.skipped} up to date"
           + (f", {len(result.failed)} unreadable checkpoints skipped: {', '.join(result.failed)}" if result.failed else ""))
 
@@ -355,6 +339,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu", type=_device_arg, help="cpu, cuda or cuda:N (default: cpu)")
     p.add_argument("--store", help=store_help)
     p.add_argument("--quiet", action="store_true", help="print only the final line")
+    p.add_argument("--step-mode", default="auto", choices=("auto", "eager", "compile", "graph"),
+                   help="how each training step runs: eager; compile (torch.compile); graph (the whole step "
+                        "captured in one CUDA graph, CUDA only); auto: graph on CUDA, eager on the CPU (default)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("configs", help="list the named run configs (configs/ and the store's), or save one")
@@ -371,12 +358,6 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--description", help="one line saying what the config is for")
     q.add_argument("--replace", action="store_true", help="overwrite a config saved under this name")
     q.add_argument("--store", help=store_help)
-
-    p = sub.add_parser("jobs", help="the jobs started from the dashboard (recorded in the store's run index)")
-    p.add_argument("--last", type=_index_arg, default=50, help="how many of the latest jobs to list (default 50)")
-    p.add_argument("--cancel", type=_index_arg, metavar="ID", help="cancel a queued or running job")
-    p.add_argument("--store", help=store_help)
-    p.set_defaults(func=cmd_jobs)
 
     p = sub.add_parser("sweep", help="train (then analyze) the product of a sweep description, stacked where it can")
     p.add_argument("spec", metavar="SPEC", help="a YAML sweep file, or inline: family:p=97|101,seed=0-3,r.lr=1e-3|3e-3")
@@ -414,6 +395,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--analyzers", default="all", help="'all' or comma-separated names (see `workbench analyzers`)")
     p.add_argument("--epochs", type=_schedule_arg, help="only checkpoints in this SPEC (START:STOP:STEP or E, comma-separated)")
     p.add_argument("--force", action="store_true", help="recompute artifacts that are up to date")
+    p.add_argument("--jobs", type=_epochs_arg, metavar="N",
+                   help="worker processes sharing the checkpoints (default: one per two cores, at most 16, "
+                        "at most one per 4 checkpoints; 1 on a 2-core machine)")
     p.add_argument("--device", default="cpu", type=_device_arg, help="cpu, cuda or cuda:N (default: cpu)")
     p.add_argument("--store", help=store_help)
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -3,7 +3,8 @@
 Reads top to bottom: plan (validate everything, write nothing) -> set up (fresh or
 resumed, under the run's lock) -> loop. Each epoch is one pass over the training rows,
 in full batch or in minibatches (`epoch_batches`); each step sets the learning rate
-`lr_at(step)`, takes the family's `objective`, clips and steps. Metrics are evaluated at
+`lr_at(step)`, takes the family's `objective`, clips and steps (workbench._step: eagerly, through
+`torch.compile`, or replayed from one captured CUDA graph). Metrics are evaluated at
 the eval cadence and checkpoints written on the schedule; at checkpoints that are
 multiples of `state_every` (and at epoch 0) the full training state is kept too. Everything
 random in the loop is a pure function of (batch_seed, epoch or step), so a run killed at
@@ -24,12 +25,13 @@ import torch
 from tqdm import tqdm  # the plain bar: tqdm.auto warns in notebooks without ipywidgets
 
 from workbench import _resume
+from workbench._step import EagerStep, make_stepper, resolve_step_mode
 from workbench._io import load_json
 from workbench._record import read_record
-from workbench._members import Members
+from workbench._members import Members, chunk_sizes, member_bytes
 from workbench.errors import UserError
 from workbench.lock import run_lock
-from workbench.recipe import Recipe, build_optimizer, epoch_batches, lr_at, steps_per_epoch, total_epochs
+from workbench.recipe import Recipe, build_optimizer, epoch_batches, steps_per_epoch, total_epochs
 from workbench.schedule import checkpoint_epochs
 from workbench.store import RunKey, Store
 from workbench.variant import Variant
@@ -116,33 +118,62 @@ def _check_still_planned(store: Store, plan: TrainPlan) -> None:
 
 
 # ------------------------------------------------------------------------------ train
-def train(plan: TrainPlan, store: Store, *, device: str = "cpu", quiet: bool = False) -> dict[str, float]:
+def train(plan: TrainPlan, store: Store, *, device: str = "cpu", quiet: bool = False,
+          step_mode: str = "auto") -> dict[str, float]:
     """Run `plan`; return its final metrics. Writes checkpoints, metrics and resume state."""
-    return train_members([plan], store, device=device, quiet=quiet)[0]
+    return train_members([plan], store, device=device, quiet=quiet, step_mode=step_mode)[0]
 
 
 def train_members(plans: list[TrainPlan], store: Store, *, device: str = "cpu", quiet: bool = False,
-                  desc: str | None = None) -> list[dict[str, float]]:
+                  desc: str | None = None, step_mode: str = "auto") -> list[dict[str, float]]:
     """Train variants that differ only in seeds as one stacked model (one member for a solo run).
 
     Each member's directory, checkpoints and metrics are what training it alone writes.
     Holds every member's train lock (workbench.lock) for the whole run: a second trainer
-    of any member is refused with a line naming this process.
+    of any member is refused with a line naming this process. `step_mode` is how each step runs
+    (workbench._step: auto, eager, compile or graph).
     """
     _check_compatible(plans)
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise UserError("--device cuda asked for, but torch sees no CUDA device")
+    step_mode = resolve_step_mode(step_mode, device, plans[0].variant.family, plans[0].recipe)
     store.ensure_writable()
     with ExitStack() as locks:
         for plan in plans:
             locks.enter_context(run_lock(store, plan.key, "train"))
         for plan in plans:
             _check_still_planned(store, plan)
-        return _train_locked(plans, store, device=device, quiet=quiet, desc=desc)
+        chunks = _memory_chunks(plans, device, quiet)
+        results: list[dict[str, float]] = []
+        for i, chunk in enumerate(chunks):
+            label = desc if len(chunks) == 1 else f"{desc or plans[0].variant.spec} [{i + 1}/{len(chunks)}]"
+            results += _train_locked(chunk, store, device=device, quiet=quiet, desc=label, step_mode=step_mode)
+        return results
+
+
+def _memory_budget(plans: list[TrainPlan], device: str) -> tuple[int, int] | None:
+    """(free bytes, bytes per stacked member) on a CUDA device; None where no chunking applies."""
+    if len(plans) == 1 or torch.device(device).type != "cuda":
+        return None
+    per_member = member_bytes(plans[0].variant, plans[0].recipe, device)
+    return torch.cuda.mem_get_info(device)[0], per_member
+
+
+def _memory_chunks(plans: list[TrainPlan], device: str, quiet: bool) -> list[list[TrainPlan]]:
+    """The members in chunks that each fit the device's free memory (`_members.chunk_sizes`)."""
+    budget = _memory_budget(plans, device)
+    if budget is None:
+        return [plans]
+    sizes = chunk_sizes(len(plans), *budget)
+    if len(sizes) > 1 and not quiet:
+        print(f"{len(plans)} members in {len(sizes)} chunks of up to {max(sizes)}: {budget[0] / 2**30:.1f} GiB "
+              f"free, ~{budget[1] / 2**20:.0f} MiB per member")
+    starts = [sum(sizes[:i]) for i in range(len(sizes))]
+    return [plans[start:start + size] for start, size in zip(starts, sizes)]
 
 
 def _train_locked(plans: list[TrainPlan], store: Store, *, device: str, quiet: bool,
-                  desc: str | None) -> list[dict[str, float]]:
+                  desc: str | None, step_mode: str = "eager") -> list[dict[str, float]]:
     lead = plans[0]
     family, recipe = lead.variant.family, lead.recipe
 
@@ -153,7 +184,7 @@ def _train_locked(plans: list[TrainPlan], store: Store, *, device: str, quiet: b
         if not plan.fresh and not quiet:
             print(f"{plan.variant.spec}: resuming from epoch {plan.start_epoch} of {plan.epochs}")
     loaded = None if lead.fresh else [_resume.load_resume(store, p.key, p.start_epoch) for p in plans]
-    members, opt, names = setup([p.variant for p in plans], recipe, device, loaded)
+    members, opt, names = setup([p.variant for p in plans], recipe, device, loaded, capturable=step_mode == "graph")
     for plan in plans:
         prior = None if plan.fresh else load_json(store.variant_path(plan.key), expect=dict)
         _resume.write_variant_json(store, plan.key, _record(plan, len(plans), prior), prior)
@@ -186,7 +217,8 @@ def _train_locked(plans: list[TrainPlan], store: Store, *, device: str, quiet: b
             checkpoint(epoch)
 
     t0 = time.perf_counter()
-    run_epochs(members, opt, recipe, lead.start_epoch, lead.epochs, after_epoch)
+    run_epochs(members, opt, recipe, lead.start_epoch, lead.epochs, after_epoch,
+               make_stepper(step_mode, members, opt, recipe))
     bar.close()
 
     if not last:
@@ -203,8 +235,8 @@ def _say_done(plans: list[TrainPlan], last: list[dict[str, float]], elapsed: flo
 
 
 # ------------------------------------------------------------------ the training loop
-def setup(variants: list[Variant], recipe: Recipe, device: str,
-          loaded: list[tuple[dict, dict, dict]] | None = None) -> tuple[Members, torch.optim.Optimizer, dict]:
+def setup(variants: list[Variant], recipe: Recipe, device: str, loaded: list[tuple[dict, dict, dict]] | None = None,
+          capturable: bool = False) -> tuple[Members, torch.optim.Optimizer, dict]:
     """The members and their optimizer, fresh or from saved training states.
 
     Args:
@@ -212,6 +244,7 @@ def setup(variants: list[Variant], recipe: Recipe, device: str,
         recipe: their shared recipe.
         device: torch device.
         loaded: per member (weights, saved state tensors, metrics), e.g. `_resume.load_resume`; None: fresh.
+        capturable: build Adam(W) capturable, for a step captured in a CUDA graph.
     Returns:
         (members, optimizer, {parameter: HookedTransformer-style name}) for `run_epochs` and
         `_resume.optimizer_tensors`.
@@ -219,7 +252,7 @@ def setup(variants: list[Variant], recipe: Recipe, device: str,
     members = Members(variants, device, loaded)
     named = dict(members.module.named_parameters())
     groups = members.module.param_groups() if hasattr(members.module, "param_groups") else None
-    opt = build_optimizer(recipe, named, groups)
+    opt = build_optimizer(recipe, named, groups, capturable=capturable)
     if loaded is not None:
         _resume.load_optimizer(opt, named, members.saved, members.stacked)
         _resume.restore_rng(members.saved[0], device)
@@ -227,35 +260,26 @@ def setup(variants: list[Variant], recipe: Recipe, device: str,
 
 
 def run_epochs(members: Members, opt: torch.optim.Optimizer, recipe: Recipe, first: int, last: int,
-               after_epoch: Callable[[int], None]) -> None:
+               after_epoch: Callable[[int], None], stepper: EagerStep | None = None) -> None:
     """Train epochs first+1 .. last from the state at the end of epoch `first`.
 
-    Members' losses are summed, so each member's gradient is its own. The learning rate
-    and batch order depend only on the step and epoch, so the same state stepped over the
-    same epochs gives the same bits whoever calls this (train, resume or densify).
+    The learning rate and batch order depend only on the step and epoch, so the same
+    state stepped over the same epochs the same way gives the same bits whoever calls
+    this (train, resume or densify).
 
     Args:
         members, opt: from `setup`.
         recipe: the run's recipe.
         first, last: the epoch the state is at, and the last epoch to train.
         after_epoch: called with each epoch's number once it is trained (evaluate, checkpoint).
+        stepper: runs one step (workbench._step); default: eagerly.
     """
+    stepper = stepper or EagerStep(members, opt, recipe)
     n_train = members.n_train
     step = first * steps_per_epoch(recipe, n_train)
-    gen = torch.Generator(device=members.device)
     for epoch in range(first + 1, last + 1):
         for rows in epoch_batches(recipe, n_train, epoch) or [None]:
-            inputs, labels = members.train_batch(rows)
-            for group in opt.param_groups:
-                group["lr"] = lr_at(recipe, step)
-            gen.manual_seed((recipe.batch_seed * 1_000_003 + step) % 2**63)  # sampling objectives only
-            loss = members.family.objective(members.forward(inputs), labels, gen).sum()
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if recipe.grad_clip is not None:
-                members.clip_grad_norm(recipe.grad_clip)
-            opt.step()
-            members.after_step()
+            stepper(*members.train_batch(rows), step)
             step += 1
         after_epoch(epoch)
 
