@@ -101,6 +101,22 @@ def cmd_configs(args) -> None:
               + (f"\n{'':28s} {cfg.description}" if cfg.description else ""))
 
 
+def cmd_jobs(args) -> None:
+    from workbench.jobs import cancel, list_jobs
+
+    store = _store(args)
+    if args.cancel is not None:
+        if not cancel(store, args.cancel):
+            raise UserError(f"job {args.cancel} is not queued or running in {store.root}")
+        print(f"job {args.cancel} cancelled")
+        return
+    for job in list_jobs(store, limit=args.last):
+        done = job["progress"]
+        print(f"{job['id']:>5}  {job['kind']:8s} {job['state']:10s}"
+              + (f" {done[0]:g}/{done[1]:g}" if done else "") + f"  {job['target']}  log {store.job_log_path(job['id'])}"
+              + (f"\n{'':7s}{job['error']}" if job["error"] else ""))
+
+
 def cmd_sweep(args) -> None:
     from workbench.sweep_backends import run_sweep
     from workbench.sweep_spec import expand, groups, load_sweep
@@ -358,6 +374,12 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--description", help="one line saying what the config is for")
     q.add_argument("--replace", action="store_true", help="overwrite a config saved under this name")
     q.add_argument("--store", help=store_help)
+
+    p = sub.add_parser("jobs", help="the jobs started from the dashboard (recorded in the store's run index)")
+    p.add_argument("--last", type=_index_arg, default=50, help="how many of the latest jobs to list (default 50)")
+    p.add_argument("--cancel", type=_index_arg, metavar="ID", help="cancel a queued or running job")
+    p.add_argument("--store", help=store_help)
+    p.set_defaults(func=cmd_jobs)
 
     p = sub.add_parser("sweep", help="train (then analyze) the product of a sweep description, stacked where it can")
     p.add_argument("spec", metavar="SPEC", help="a YAML sweep file, or inline: family:p=97|101,seed=0-3,r.lr=1e-3|3e-3")
