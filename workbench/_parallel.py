@@ -29,9 +29,9 @@ _worker = None  # the worker process's _Job, built once by _start
 def default_jobs(n_checkpoints: int, cpus: int | None = None) -> int:
     """Workers for `n_checkpoints` on `cpus` cores (default: the cores this process may use).
 
-    One per two cores (each worker runs torch on the cores it is given, and a worker per
-    core measured slower on the 2-core VM, bench/RESULTS.md), at most MAX_DEFAULT_JOBS and
-    at most one per MIN_CHECKPOINTS_PER_JOB checkpoints: 1 on a 2-core machine.
+    One per two cores (each worker runs torch on the cores it is given; on the 2-core VM two
+    workers measured no faster than one, bench/RESULTS.md), at most MAX_DEFAULT_JOBS and at
+    most one per MIN_CHECKPOINTS_PER_JOB checkpoints: 1 on a 2-core machine.
 
     >>> default_jobs(36, cpus=2), default_jobs(36, cpus=64), default_jobs(200, cpus=64)
     (1, 9, 16)
