@@ -148,6 +148,9 @@ def train_members(plans: list[TrainPlan], store: Store, *, device: str = "cpu", 
         for i, chunk in enumerate(chunks):
             label = desc if len(chunks) == 1 else f"{desc or plans[0].variant.spec} [{i + 1}/{len(chunks)}]"
             results += _train_locked(chunk, store, device=device, quiet=quiet, desc=label, step_mode=step_mode)
+        from workbench.index import refresh
+
+        refresh(store, [plan.key for plan in plans])  # the run index (workbench.index) sees the new checkpoints
         return results
 
 
