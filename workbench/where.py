@@ -5,7 +5,7 @@ with `not` and grouped with parentheses:
 
     p=113 and turn<10000
     (lr>=1e-3 or r.weight_decay=0.5) and not family=least_action
-    test_acc>0.99 and key_frequencies=none
+    test_acc>0.99 and key_freqs=none
 
 A comparison is FIELD OP VALUE with OP one of = == != < <= > >=. FIELD names
 
@@ -15,7 +15,7 @@ A comparison is FIELD OP VALUE with OP one of = == != < <= > >=. FIELD names
 - a final metric (`test_acc`, `train_loss`, a family's extras such as `wnorm`);
 - an epoch marker by name (`turn_onset_epoch`), by label (`turn_onset`) or by the analyzer
   that declares it (`turn` is its first marker, the onset);
-- a headline (`key_frequencies`), compared as text.
+- a headline (`key_freqs`, as "8,19,41" or "none"), compared as text.
 
 VALUE is a number or a word (quote it, '...' or "...", to include blanks). Numbers compare
 as numbers, anything else as text, where only = and != apply. A run that lacks the field
