@@ -357,7 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="print only the final line")
     p.add_argument("--step-mode", default="auto", choices=("auto", "eager", "compile", "graph"),
                    help="how each training step runs: eager; compile (torch.compile); graph (the whole step "
-                        "captured in one CUDA graph, CUDA only); auto: graph on CUDA, eager on the CPU (default)")
+                        "captured in one CUDA graph, CUDA only; not yet run on a GPU); auto: eager (default)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("configs", help="list the named run configs (configs/ and the store's), or save one")
