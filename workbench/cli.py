@@ -80,7 +80,7 @@ def cmd_train(args) -> None:
     if plan.start_epoch >= plan.epochs and not plan.fresh:
         print(f"{plan.variant.spec}: already trained to epoch {plan.epochs} ({store.run_dir(plan.key)})")
         return
-    train(plan, store, device=args.device, quiet=args.quiet, step_mode=args.step_mode)
+    train(plan, store, device=args.device, quiet=args.quiet, log_format=args.log_format, step_mode=args.step_mode)
 
 
 def cmd_configs(args) -> None:
@@ -358,6 +358,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--step-mode", default="auto", choices=("auto", "eager", "compile", "graph"),
                    help="how each training step runs: eager; compile (torch.compile); graph (the whole step "
                         "captured in one CUDA graph, CUDA only; not yet run on a GPU); auto: eager (default)")
+    p.add_argument("--log-format", choices=("bar", "plain"), default="bar",
+                   help="bar: a progress bar (default); plain: one line per evaluation, e.g. "
+                        "'Epoch  12300 | Train: 100.0%% | Test:  47.1%% | Loss: 1.23e-04, wnorm=45.2, smooth=0.234'")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("configs", help="list the named run configs (configs/ and the store's), or save one")

@@ -37,7 +37,7 @@ from workbench.store import RunKey, Store
 from workbench.variant import Variant
 
 __all__ = ["TrainPlan", "plan_training", "train", "train_members", "setup", "run_epochs", "METRIC_NAMES",
-           "STATE_EVERY"]
+           "STATE_EVERY", "plain_log_line"]
 
 METRIC_NAMES = ("train_loss", "train_acc", "test_loss", "test_acc")
 STATE_EVERY = 1000  # default: keep the full training state at checkpoints that are multiples of this
@@ -119,13 +119,16 @@ def _check_still_planned(store: Store, plan: TrainPlan) -> None:
 
 # ------------------------------------------------------------------------------ train
 def train(plan: TrainPlan, store: Store, *, device: str = "cpu", quiet: bool = False,
-          step_mode: str = "auto") -> dict[str, float]:
-    """Run `plan`; return its final metrics. Writes checkpoints, metrics and resume state."""
-    return train_members([plan], store, device=device, quiet=quiet, step_mode=step_mode)[0]
+          log_format: str = "bar", step_mode: str = "auto") -> dict[str, float]:
+    """Run `plan`; return its final metrics. Writes checkpoints, metrics and resume state.
+
+    `log_format` "bar" shows a progress bar; "plain" prints one line per evaluation instead
+    (`plain_log_line`, or the family's own `format_log_line(epoch, metrics)` where it has one)."""
+    return train_members([plan], store, device=device, quiet=quiet, log_format=log_format, step_mode=step_mode)[0]
 
 
 def train_members(plans: list[TrainPlan], store: Store, *, device: str = "cpu", quiet: bool = False,
-                  desc: str | None = None, step_mode: str = "auto") -> list[dict[str, float]]:
+                  desc: str | None = None, log_format: str = "bar", step_mode: str = "auto") -> list[dict[str, float]]:
     """Train variants that differ only in seeds as one stacked model (one member for a solo run).
 
     Each member's directory, checkpoints and metrics are what training it alone writes.
@@ -147,7 +150,8 @@ def train_members(plans: list[TrainPlan], store: Store, *, device: str = "cpu", 
         results: list[dict[str, float]] = []
         for i, chunk in enumerate(chunks):
             label = desc if len(chunks) == 1 else f"{desc or plans[0].variant.spec} [{i + 1}/{len(chunks)}]"
-            results += _train_locked(chunk, store, device=device, quiet=quiet, desc=label, step_mode=step_mode)
+            results += _train_locked(chunk, store, device=device, quiet=quiet, desc=label,
+                                     plain=log_format == "plain", step_mode=step_mode)
         from workbench.index import refresh
 
         refresh(store, [plan.key for plan in plans])  # the run index (workbench.index) sees the new checkpoints
@@ -176,7 +180,7 @@ def _memory_chunks(plans: list[TrainPlan], device: str, quiet: bool) -> list[lis
 
 
 def _train_locked(plans: list[TrainPlan], store: Store, *, device: str, quiet: bool,
-                  desc: str | None, step_mode: str = "eager") -> list[dict[str, float]]:
+                  desc: str | None, plain: bool = False, step_mode: str = "eager") -> list[dict[str, float]]:
     lead = plans[0]
     family, recipe = lead.variant.family, lead.recipe
 
@@ -205,9 +209,11 @@ def _train_locked(plans: list[TrainPlan], store: Store, *, device: str, quiet: b
     if lead.fresh:
         last = members.record(0)
         checkpoint(0)
+        if plain and not quiet:
+            _log_plain(plans, 0, last)
 
     # -------- loop: evaluate on the cadence, checkpoint on the schedule
-    bar = tqdm(total=lead.epochs, initial=lead.start_epoch, disable=quiet, unit="ep", dynamic_ncols=True,
+    bar = tqdm(total=lead.epochs, initial=lead.start_epoch, disable=quiet or plain, unit="ep", dynamic_ncols=True,
                desc=desc or lead.variant.spec, mininterval=0.5)
 
     def after_epoch(epoch: int) -> None:
@@ -216,6 +222,8 @@ def _train_locked(plans: list[TrainPlan], store: Store, *, device: str, quiet: b
         if epoch % lead.eval_every == 0 or epoch in ckpts:
             last = members.record(epoch)
             bar.set_postfix_str(_postfix(last), refresh=False)
+            if plain and not quiet:
+                _log_plain(plans, epoch, last)
         if epoch in ckpts:
             checkpoint(epoch)
 
@@ -228,6 +236,23 @@ def _train_locked(plans: list[TrainPlan], store: Store, *, device: str, quiet: b
         last = [{k: float(m[k][-1]) for k in METRIC_NAMES} for m in members.metrics]
     _say_done(plans, last, time.perf_counter() - t0, store)
     return last
+
+
+def plain_log_line(epoch: int, metrics: dict[str, float]) -> str:
+    """`--log-format plain`: `Epoch    300 | Train: 100.0% | Test:  47.1% | Loss: 1.23e-04`, then
+    any further metrics as `, name=value` (a family may format its own: `format_log_line`)."""
+    line = (f"Epoch {epoch:6d} | Train: {100 * metrics['train_acc']:5.1f}% | Test: {100 * metrics['test_acc']:5.1f}% "
+            f"| Loss: {metrics['train_loss']:.2e}")
+    extras = [f"{k}={v:.4g}" for k, v in metrics.items() if k not in METRIC_NAMES]
+    return ", ".join([line, *extras])
+
+
+def _log_plain(plans: list[TrainPlan], epoch: int, rows: list[dict[str, float]]) -> None:
+    family = plans[0].variant.family
+    fmt = getattr(family, "format_log_line", plain_log_line)
+    for plan, row in zip(plans, rows):
+        prefix = f"{plan.variant.spec}: " if len(plans) > 1 else ""
+        print(prefix + fmt(epoch, row), flush=True)
 
 
 def _say_done(plans: list[TrainPlan], last: list[dict[str, float]], elapsed: float, store: Store) -> None:
