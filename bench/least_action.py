@@ -32,6 +32,11 @@ CASES = {
     "routed_none_frac0.8": ("lal_validate", {"frac_train": 0.8, "model": "routed", "n_heads": 4}),
     "routed_entropy_frac0.8": ("lal_validate", {"frac_train": 0.8, "model": "routed", "n_heads": 4,
                                                 "routing": "entropy", "lambda_routing": 0.01}),
+    "routed_entropy0.1_frac0.8": ("lal_validate", {"frac_train": 0.8, "model": "routed", "n_heads": 4,
+                                                   "routing": "entropy", "lambda_routing": 0.1}),
+    # controls for the routed net: one head (the gate is constant 1: an MLP), and an MLP as wide as 4 heads
+    "routed_1head_frac0.8": ("lal_validate", {"frac_train": 0.8, "model": "routed", "n_heads": 1}),
+    "mlp512_frac0.8": ("lal_validate", {"frac_train": 0.8, "hidden_dim": 512}),
 }
 
 
