@@ -23,6 +23,11 @@ Models (param `model`):
 The MLP and routed nets are TransformerLens `HookedRootModule`s: the same module trains
 and is analyzed (`run_with_cache` works on it), the analysis copy returning logits
 [batch, 1, p]. Weights init as N(0, 1/d_in) per matrix (LeCun normal), biases zero.
+The study's own code differs in details we did not copy: PyTorch's nn.Linear
+default init for the MLP (uniform +-1/sqrt(d_in), biases too), N(0, 0.02) for every
+transformer matrix (ours: families/_gpt's N(0, 0.8/sqrt(d_model))), a float32 loss (ours:
+float64) and, for the routed net, a routing state carried between blocks. For the p=17 MLP
+the init and the loss were measured not to change the outcome (bench/RESULTS.md).
 
 Metrics: `wnorm` and `smooth` at every evaluation (capability ``extra_metrics`` says so, for
 the training_curves view); `format_log_line` is the study's `--log-format plain` line. The
