@@ -226,8 +226,8 @@ def layout(store: Store) -> html.Div:
                              placeholder="More metrics from the runs' metrics tables…")]),
         ]),
         html.Div(id="compare-preset-table"),
+        html.Div(id="compare-extra", className="group-body"),  # what was picked comes first
         html.Div(panels, className="group-body"),
-        html.Div(id="compare-extra", className="group-body"),
         html.H3("All variants (click a row to open it; type in the second row to filter)"),
         dash_table.DataTable(
             id="compare-table", columns=[{"id": c, "name": n} for c, n in _COLUMNS], data=[],
