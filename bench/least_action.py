@@ -37,6 +37,9 @@ CASES = {
     # controls for the routed net: one head (the gate is constant 1: an MLP), and an MLP as wide as 4 heads
     "routed_1head_frac0.8": ("lal_validate", {"frac_train": 0.8, "model": "routed", "n_heads": 1}),
     "mlp512_frac0.8": ("lal_validate", {"frac_train": 0.8, "hidden_dim": 512}),
+    # the optional spectral penalty on the recipe that does not grok
+    "mlp_validate_spectral0.1": ("lal_validate", {"lambda_spectral": 0.1}),
+    "mlp_validate_spectral1": ("lal_validate", {"lambda_spectral": 1.0}),
 }
 
 
