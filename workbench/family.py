@@ -16,7 +16,10 @@ key is present and truthy):
 - ``attention_hooks``: per layer, the attention-pattern hook [batch, head, q, k];
 - ``resid_hooks``: residual stream after the embeddings and after each component, in
   order (the logit lens unembeds each); ``final_ln`` (bool): a LayerNorm precedes W_U;
-- ``sequence`` (bool): next-token prediction at every position.
+- ``sequence`` (bool): next-token prediction at every position;
+- ``extra_metrics``: the names of the columns `extra_metrics` adds to the metrics table;
+- ``routing``: {"n_heads", "gate_hooks": per block, the hook holding the routing gate
+  [batch, head]} for networks whose blocks mix parallel heads by a learned gate;
 - ``multi_prime``: {"max_p", "primes", "groups" (per prime: 0 seen, 1 unseen, 2
   extrapolation, 3 below the range), "modulus", "operands" (positions of p, a, b),
   "answer", "answer_neuron_hook"} for one model over many moduli whose probe holds all
