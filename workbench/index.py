@@ -30,7 +30,7 @@ from workbench._run_facts import RACY, run_facts, stamp
 from workbench.errors import UserError
 from workbench.store import RunKey, Store
 
-__all__ = ["connect", "writing", "run_rows", "refresh", "rebuild", "IndexUnavailable", "SCHEMA_VERSION"]
+__all__ = ["connect", "writing", "run_rows", "refresh", "rebuild", "IndexUnavailable", "IndexBusy", "SCHEMA_VERSION"]
 
 SCHEMA_VERSION = 1
 _BUSY_MS = 30_000  # how long a writer waits for another's transaction before giving up
@@ -58,29 +58,35 @@ class IndexUnavailable(UserError):
     """The index file exists but SQLite cannot use it (corrupt, or from a newer workbench)."""
 
 
+class IndexBusy(UserError):
+    """The index cannot be opened or written now (locked past the timeout, a read-only or missing folder)."""
+
+
 # ------------------------------------------------------------------ connection
 def connect(store: Store) -> sqlite3.Connection:
     """Open (creating if needed) the store's index in WAL mode with the current schema.
 
     Raises:
-        IndexUnavailable for a file that is not a usable SQLite database; OSError-like
-        sqlite3.OperationalError where the store cannot be written.
+        IndexUnavailable for a file that is not a usable SQLite database; IndexBusy where it
+        cannot be opened now (a missing or read-only folder, locked past the busy timeout).
     """
     path = store.index_path()
     try:
         conn = sqlite3.connect(path, timeout=_BUSY_MS / 1000, isolation_level=None)
-    except sqlite3.Error as err:
-        raise _unavailable(store, err) from None
+    except sqlite3.Error as err:  # a missing or unreadable folder
+        raise IndexBusy(f"run index {path} cannot be opened: {err}") from None
     try:
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout = {_BUSY_MS:d}")
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
         _ensure_schema(store, conn)
-    except sqlite3.DatabaseError as err:
+    except (sqlite3.DatabaseError, IndexBusy) as err:
         conn.close()
-        if isinstance(err, sqlite3.OperationalError):  # locked past the timeout, read-only: not the file's fault
+        if isinstance(err, IndexBusy):
             raise
+        if isinstance(err, sqlite3.OperationalError):  # locked past the timeout, read-only: not the file's fault
+            raise IndexBusy(f"run index {path} cannot be used now: {err}") from None
         raise _unavailable(store, err) from None
     return conn
 
@@ -105,7 +111,10 @@ def _ensure_schema(store: Store, conn: sqlite3.Connection) -> None:
 @contextmanager
 def writing(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """One short write transaction: BEGIN IMMEDIATE (takes the write lock up front) ... COMMIT."""
-    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as err:  # another writer held it past the busy timeout
+        raise IndexBusy(f"run index busy: {err}") from None
     try:
         yield conn
     except BaseException:
@@ -167,7 +176,7 @@ def run_rows(store: Store) -> list[dict]:
         return [_with_dir(store, run_facts(store, k)) for k in keys]
     try:
         conn = connect(store)
-    except (IndexUnavailable, sqlite3.Error) as err:
+    except (UserError, sqlite3.Error) as err:
         _warn(err)
         return [_with_dir(store, run_facts(store, k)) for k in keys]
     with closing(conn):
@@ -183,7 +192,7 @@ def run_rows(store: Store) -> list[dict]:
             out.append(row)
         try:
             _save(conn, fresh, set(kept) - set(keys))
-        except sqlite3.Error as err:  # another writer held it past the timeout: the answer is still right
+        except (UserError, sqlite3.Error) as err:  # another writer held it past the timeout: the answer is still right
             _warn(f"run index not updated: {err}")
     return [_with_dir(store, row) for row in out]
 

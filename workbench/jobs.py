@@ -19,20 +19,22 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
 import time
-from contextlib import closing
+from contextlib import closing, contextmanager
+from typing import Iterator
 
 from workbench.errors import UserError
 from workbench.index import connect, writing
 from workbench.store import RunKey, Store
 
-__all__ = ["KINDS", "submit", "list_jobs", "cancel", "job_argv", "run_job"]
+__all__ = ["KINDS", "submit", "list_jobs", "cancel", "job_argv", "run_job", "recorded"]
 
 KINDS = ("train", "extend", "analyze", "sweep")
-_FINAL = ("done", "failed", "cancelled")
+_WORKER_ENV = "WORKBENCH_JOB_ID"  # set in a job worker: the commands it runs are that job already
 
 
 # ----------------------------------------------------------------- requests
@@ -186,6 +188,38 @@ def cancel(store: Store, job_id: int) -> bool:
     return True
 
 
+@contextmanager
+def recorded(store: Store, kind: str, target: str, args: list[str], runs: list[str]) -> Iterator[int | None]:
+    """Record work this process runs itself (a sweep from the command line) as a running job,
+    then done, or failed with its error; yields the job id. Records nothing inside a job
+    worker (that job is the record) or when the index cannot be written (warned)."""
+    if os.environ.get(_WORKER_ENV):
+        yield None
+        return
+    now = time.time()
+    try:
+        store.root.mkdir(parents=True, exist_ok=True)  # the work is about to write there anyway
+        with closing(connect(store)) as conn, writing(conn):
+            job_id = conn.execute("INSERT INTO jobs (kind, target, args, runs, state, pid, created, started) "
+                                  "VALUES (?, ?, ?, ?, 'running', ?, ?, ?)",
+                                  (kind, target, json.dumps(args), json.dumps(runs), os.getpid(), now, now)).lastrowid
+    except (UserError, sqlite3.Error, OSError) as err:
+        print(f"workbench: warning: job not recorded: {err}", file=sys.stderr)
+        yield None
+        return
+    error: str | None = None
+    try:
+        yield job_id
+    except BaseException as err:
+        error = " ".join(str(err).split())[:300] or type(err).__name__
+        raise
+    finally:
+        try:
+            _finish(store, job_id, 0 if error is None else 1, error)
+        except (UserError, sqlite3.Error):
+            pass  # the job then reads as crashed once this process is gone
+
+
 # -------------------------------------------------------------------- worker
 def _finish(store: Store, job_id: int, code: int, error: str | None) -> None:
     with closing(connect(store)) as conn, writing(conn):  # a cancelled job stays cancelled
@@ -220,6 +254,7 @@ def run_job(store: Store, job_id: int) -> int:
                      (os.getpid(), time.time(), job_id))
     signal.signal(signal.SIGTERM, _interrupt)  # cancel: stop like Ctrl-C (writes are atomic; a rerun resumes)
     argv = json.loads(row["args"])
+    os.environ[_WORKER_ENV] = str(job_id)
     print(f"job {job_id}: workbench {' '.join(argv)}", flush=True)
     try:
         code = main(argv)

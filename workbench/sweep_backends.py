@@ -22,6 +22,7 @@ import time
 from typing import Callable
 
 from workbench.errors import UserError
+from workbench.jobs import recorded
 from workbench.store import Store
 from workbench.sweep import GROKKED, run_group
 from workbench.sweep_spec import Group, SweepSpec, expand, groups
@@ -123,9 +124,12 @@ def run_sweep(sweep: SweepSpec, store: Store, *, backend: str = "local", analyze
         _say(_line(i, todo[i][1], result, error, seconds) + f"  [{_summary(results, failed, len(todo), running)}]")
 
     kwargs = {"root": str(store.root), "options": options}
-    _run_local(todo, kwargs, report) if backend == "local" else _run_ray(todo, kwargs, report, retries)
-    _say(f"sweep: {_summary(results, failed, len(todo))}")
-    if failed:
-        raise UserError(f"{len(failed)} of {len(todo)} sweep groups failed (see above); rerun the same sweep to "
-                        "resume them")
+    runs = [f"{v.family.name}/{v.dir_name}" for v in variants]
+    with recorded(store, "sweep", f"{sweep.variant} ({len(variants)} variants, {len(todo)} groups)",
+                  ["sweep", "--backend", backend], runs):  # job history in the run index (`workbench jobs`)
+        _run_local(todo, kwargs, report) if backend == "local" else _run_ray(todo, kwargs, report, retries)
+        _say(f"sweep: {_summary(results, failed, len(todo))}")
+        if failed:
+            raise UserError(f"{len(failed)} of {len(todo)} sweep groups failed (see above); rerun the same sweep "
+                            "to resume them")
     return results

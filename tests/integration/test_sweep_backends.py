@@ -71,6 +71,10 @@ def test_local_sweep_trains_groups_then_analyzes_and_is_idempotent(local_sweep, 
     out = capsys.readouterr().out
     assert out.count("0 trained now") == 2 and "groups done 2/2, running 0, failed 0" in out
     assert {name: p.stat().st_mtime_ns for name, p in _files(local_sweep).items()} == before  # nothing rewritten
+    from workbench.jobs import list_jobs
+
+    history = list_jobs(store)  # each sweep is a job in the run index, with the runs it covers
+    assert [(j["kind"], j["state"], len(j["runs"])) for j in history] == [("sweep", "done", 4)] * 2
 
 
 def test_dry_run_names_the_groups(capsys):
