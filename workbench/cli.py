@@ -113,7 +113,8 @@ def cmd_jobs(args) -> None:
     for job in list_jobs(store, limit=args.last):
         done = job["progress"]
         print(f"{job['id']:>5}  {job['kind']:8s} {job['state']:10s}"
-              + (f" {done[0]:g}/{done[1]:g}" if done else "") + f"  {job['target']}  log {store.job_log_path(job['id'])}"
+              + (f" {done[0]:g}/{done[1]:g}" if done else "") + f"  {job['target']}"
+              + (f"  log {log}" if (log := store.job_log_path(job["id"])).is_file() else "")
               + (f"\n{'':7s}{job['error']}" if job["error"] else ""))
 
 
