@@ -47,7 +47,7 @@ def job_rows(store: Store) -> list[dict]:
         rows.append({"id": job["id"], "kind": job["kind"], "target": job["target"], "state": job["state"],
                      "progress": f"{done[0]:g}/{done[1]:g} ({100 * done[0] / done[1]:.0f}%)" if done else "",
                      "started": _when(job["started"] or job["created"]),
-                     "log": f"[log](/jobs/{job['id']}/log)",
+                     "log": f"[log](/jobs/{job['id']}/log)" if store.job_log_path(job["id"]).is_file() else "",
                      "cancel": "cancel" if job["state"] in ("queued", "running") else "", "note": job["error"] or ""})
     return rows
 
