@@ -30,8 +30,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 ALL_GROUPS = "training,neurons,neuron_detail,embeddings,attention,geometry,output"
 SETTLED = ("() => document.querySelectorAll('.group.open .js-plotly-plot .main-svg').length > 0 && "
            "!document.querySelector('#panels').classList.contains('busy') && "
-           "[...document.querySelectorAll('.group.open .panel')].every(p => p.classList.contains('empty') || "
-           "p.querySelector('.gtitle'))")
+           "[...document.querySelectorAll('.group.open .panel:not(.not-applicable)')].every("
+           "p => p.classList.contains('empty') || p.querySelector('.gtitle'))")  # a hidden panel draws nothing
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +112,7 @@ def test_every_open_panel_fits_the_main_column(page, server, store, width):
     main = page.evaluate("() => { const m = document.querySelector('#main'); const r = m.getBoundingClientRect();"
                          " return {left: r.left, right: r.left + m.clientWidth, scroll: m.scrollWidth, client: m.clientWidth}; }")
     assert main["scroll"] <= main["client"]  # nothing scrolls sideways
-    panels = page.locator(".group.open .panel:not(.empty)")
+    panels = page.locator(".group.open .panel:not(.empty):not(.not-applicable)")
     assert panels.count() >= 12
     for i in range(panels.count()):
         panel = panels.nth(i)
@@ -212,7 +212,7 @@ def test_per_figure_and_batch_export(page, server, store, tmp_path):
         else:
             assert b"Plotly.newPlot" in content and b"epoch 200" in content
     names = []
-    shown = page.locator(".group.open .panel:not(.empty)").count()
+    shown = page.locator(".group.open .panel:not(.empty):not(.not-applicable)").count()
     page.on("download", lambda d: names.append(d.suggested_filename))
     page.click("#export-all-svg")
     page.wait_for_function(f"() => true", timeout=1000)
