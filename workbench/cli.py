@@ -71,7 +71,7 @@ def cmd_train(args) -> None:
         from workbench.sweep import train_sweep
 
         train_sweep(variant.spec, store, seeds=args.seeds, data_seeds=args.data_seeds, device=args.device,
-                    quiet=args.quiet, **plan_args)
+                    quiet=args.quiet, log_format=args.log_format, step_mode=args.step_mode, **plan_args)
         return
     plan = plan_training(variant, store, extra_epochs=args.extra_epochs, config=config, **plan_args)
     if args.resume and plan.fresh:

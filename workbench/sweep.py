@@ -48,8 +48,10 @@ def parse_seeds(text: str) -> list[int]:
 
 def train_sweep(spec: str, store: Store, *, seeds: str | None = None, data_seeds: str | None = None,
                 epochs: int | None = None, schedule: str | None = None, eval_every: int | None = None,
-                device: str = "cpu", quiet: bool = False, max_members: int = 256) -> list[dict[str, float]]:
-    """Train the seed x data-seed product of `spec` in batches of at most `max_members`.
+                device: str = "cpu", quiet: bool = False, max_members: int = 256, log_format: str = "bar",
+                step_mode: str = "auto") -> list[dict[str, float]]:
+    """Train the seed x data-seed product of `spec` in batches of at most `max_members`
+    (`log_format` and `step_mode` as for `trainer.train_members`).
 
     Variants already finished are skipped; partially trained ones resume together when
     they stopped at the same checkpoint.
@@ -73,7 +75,8 @@ def train_sweep(spec: str, store: Store, *, seeds: str | None = None, data_seeds
     for group in groups.values():
         for i in range(0, len(group), max_members):
             batch = group[i:i + max_members]
-            results += train_members(batch, store, device=device, quiet=quiet, desc=f"sweep x{len(batch)}")
+            results += train_members(batch, store, device=device, quiet=quiet, desc=f"sweep x{len(batch)}",
+                                     log_format=log_format, step_mode=step_mode)
     return results
 
 
