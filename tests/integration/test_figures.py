@@ -54,12 +54,14 @@ def test_relu_heatmaps_use_a_sequential_scale(handle):
     assert grid.layout.coloraxis.cmin == 0
 
 
-def test_every_view_renders_real_artifacts(handle):
-    from workbench.views import is_placeholder, list_views
+def test_every_view_renders_real_artifacts(handle, tiny_analyzed, tiny_key):
+    from workbench.views import is_placeholder, run_views
 
-    for name in list_views(scope="epoch"):
+    applies = run_views(tiny_analyzed, tiny_key)  # other studies' views do not apply to this family
+    assert {"neuron_heatmap", "loss_curves", "restricted_loss"} <= set(applies)
+    for name in run_views(tiny_analyzed, tiny_key, scope="epoch"):
         assert not is_placeholder(handle.at(200).figure(name)), name
-    for name in list_views(scope="trajectory"):
+    for name in run_views(tiny_analyzed, tiny_key, scope="trajectory"):
         assert not is_placeholder(handle.figure(name)), name
     assert "neuron 3" in handle.at(50).figure("neuron_heatmap", neuron=3).layout.title.text
 
@@ -128,13 +130,14 @@ def _network_urls(text: str) -> list[str]:
 
 def test_report_is_offline_and_complete(tiny_analyzed, tiny_key, tmp_path):
     from workbench.report import write_report
-    from workbench.views import list_views
+    from workbench.views import list_views, run_views
 
     path = write_report(tiny_analyzed, tiny_key)
     assert path == tiny_analyzed.report_path(tiny_key)
     text = path.read_text(encoding="utf-8")
-    for name in list_views():
-        assert f"<h3>{name}</h3>" in text, name
+    applies = run_views(tiny_analyzed, tiny_key)
+    for name in list_views():  # every view that applies is there, and no other
+        assert (f"<h3>{name}</h3>" in text) == (name in applies), name
     assert "Summary" in text and "final train / test accuracy" in text and "participation ratios" in text
     assert "Epoch 0 (init" in text and "end)" in text
     assert not _network_urls(text)
