@@ -37,6 +37,8 @@ from torch import nn
 from transformer_lens import HookedRootModule
 from transformer_lens.hook_points import HookPoint
 
+from families._leaf import Leaf
+
 __all__ = ["UniversalShape", "UniversalNet", "sinpe", "param_shapes", "init_state", "STATE_BUFFERS", "MASKED",
            "N_CTX"]
 
@@ -96,20 +98,9 @@ def init_state(shape: UniversalShape, seed: int) -> dict[str, torch.Tensor]:
     return state | {"reinforce.baseline": torch.zeros(()), "reinforce.step": torch.zeros((), dtype=torch.int64)}
 
 
-class _Leaf(nn.Module):
-    """Named parameters and hook points of one component."""
-
-    def __init__(self, params: dict[str, tuple[int, ...]], hooks: tuple[str, ...] = ()):
-        super().__init__()
-        for name, dims in params.items():
-            self.register_parameter(name, nn.Parameter(torch.zeros(dims)))
-        for name in hooks:
-            setattr(self, name, HookPoint())
-
-
-def _component(shape: UniversalShape, prefix: str, hooks: tuple[str, ...] = ()) -> _Leaf:
+def _component(shape: UniversalShape, prefix: str, hooks: tuple[str, ...] = ()) -> Leaf:
     params = {n.rsplit(".", 1)[1]: d for n, d in param_shapes(shape).items() if n.rsplit(".", 1)[0] == prefix}
-    return _Leaf(params, hooks)
+    return Leaf(params, hooks)
 
 
 class UniversalNet(HookedRootModule):

@@ -59,6 +59,7 @@ from torch import nn
 from transformer_lens import HookedRootModule
 from transformer_lens.hook_points import HookPoint
 
+from families._leaf import Leaf
 from families._gpt import GPT, GPTShape, init_state as gpt_init_state, to_bridge
 from families._modular import differentiable_smoothness, grid_layout, operation_basis, phasor_grid, smoothness
 from families._registry import register
@@ -170,17 +171,6 @@ def net_init_state(s: NetShape, seed: int) -> dict[str, torch.Tensor]:
     return state
 
 
-class _Params(nn.Module):
-    """A leaf module holding named parameters and hook points."""
-
-    def __init__(self, params: dict[str, tuple[int, ...]], hooks: tuple[str, ...] = ()):
-        super().__init__()
-        for name, dims in params.items():
-            self.register_parameter(name, nn.Parameter(torch.zeros(dims)))
-        for name in hooks:
-            setattr(self, name, HookPoint())
-
-
 class LeastActionNet(HookedRootModule):
     """The MLP or routed net; forward: tokens [batch, 2] (a, b) -> logits [batch, p]
     (`answer_only`) or [batch, 1, p] (the analysis copy, TransformerLens's [batch, pos, vocab])."""
@@ -194,16 +184,16 @@ class LeastActionNet(HookedRootModule):
             d_in, block = 2 * shape.p if i == 0 else shape.hidden_dim, nn.Module()
             if shape.routed:
                 h, d = shape.n_heads, shape.hidden_dim
-                block.gate = _Params({"W_gate": (d_in, h), "b_gate": (h,)})
-                block.heads = _Params({"W_in": (h, d_in, d), "b_in": (h, d)}, ("hook_post",))
-                block.mlp = _Params({}, ("hook_post",))
+                block.gate = Leaf({"W_gate": (d_in, h), "b_gate": (h,)})
+                block.heads = Leaf({"W_in": (h, d_in, d), "b_in": (h, d)}, ("hook_post",))
+                block.mlp = Leaf({}, ("hook_post",))
                 block.hook_gate = HookPoint()
             else:
-                block.mlp = _Params({"W_in": (d_in, shape.hidden_dim), "b_in": (shape.hidden_dim,)},
+                block.mlp = Leaf({"W_in": (d_in, shape.hidden_dim), "b_in": (shape.hidden_dim,)},
                                     ("hook_pre", "hook_post"))
             blocks.append(block)
         self.blocks = nn.ModuleList(blocks)
-        self.unembed = _Params({"W_U": (shape.hidden_dim, shape.p), "b_U": (shape.p,)})
+        self.unembed = Leaf({"W_U": (shape.hidden_dim, shape.p), "b_U": (shape.p,)})
         self.load_state_dict(state, strict=True)
         self.setup()
 
