@@ -270,3 +270,6 @@ def test_scrub_click_and_drill_down(page, server, store):
     page.click("#nav-runs")
     page.wait_for_function("() => document.querySelectorAll('#runs-table td[data-dash-column=variant]').length === 3")
     assert "variant=" in page.url  # the state travels with the page
+    page.locator("#runs-table td[data-dash-column=variant]").nth(1).click()  # a row opens its run ...
+    page.wait_for_function("() => !document.querySelector('#page-explore').classList.contains('hidden')")
+    page.wait_for_function("() => window.location.pathname === '/'")  # ... and the address bar follows

@@ -99,8 +99,10 @@ window.workbench = (function () {
       (Array.isArray(compare) ? compare : []).forEach(v => q.append("compare", v));
       if (align) { q.set("align", align); }
       const search = "?" + q.toString().replace(/%2F/g, "/").replace(/%2C/g, ",").replace(/%3D/g, "=");
-      if (window.location.search !== search) {
-        window.history.replaceState(window.history.state, "", window.location.pathname + search);
+      // the page shown is `path` (a row click moves it without the address bar following)
+      const where = (typeof path === "string" && path ? path : window.location.pathname);
+      if (window.location.search !== search || window.location.pathname !== where) {
+        window.history.replaceState(window.history.state, "", where + search);
       }
       return [search, "/" + search, "/compare" + search, "/runs" + search];
     },
