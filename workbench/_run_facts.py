@@ -85,7 +85,8 @@ def _analyses(store: Store, key: RunKey) -> dict:
     scan = scan_markers(store, key)
     if scan.corrupt:
         raise scan.corrupt[0]
-    unmarked = sorted({a for m, a in marker_names().items()} - {marker_names()[m] for m in scan.markers})
+    declared = marker_names()
+    unmarked = sorted(set(declared.values()) - {declared[m] for m in scan.markers})
     unmarked = [a for a in unmarked if store.summary_path(key, a).exists()]
     return {"markers": scan.markers, "unmarked": unmarked, "headlines": read_headlines(store, key)}
 

@@ -77,12 +77,14 @@ def final_values(store: Store, key: RunKey, metrics: tuple[str, ...]) -> dict[st
 def preset_table(store: Store, family: str, preset: ComparePreset, keys: list[RunKey]) -> tuple[list, list]:
     """(rows: [label, {metric: value}], ratios: [(label, value)]) for the preset's runs."""
     first = preset.vary[0] if preset.vary else None
-    rows = [(params(k).get(first, k.variant) if first else k.variant, final_values(store, k, preset.metrics))
+    wanted = tuple(dict.fromkeys(preset.metrics + tuple(metric for _, metric, _, _ in preset.ratios)))
+    finals = {k: final_values(store, k, wanted) for k in keys}  # one read of each run's metrics
+    rows = [(params(k).get(first, k.variant) if first else k.variant, {m: finals[k][m] for m in preset.metrics})
             for k in keys]
     ratios = []
     for label, metric, top, bottom in preset.ratios:
-        num = [final_values(store, k, (metric,))[metric] for k in keys if _matches(k, top)]
-        den = [final_values(store, k, (metric,))[metric] for k in keys if _matches(k, bottom)]
+        num = [finals[k][metric] for k in keys if _matches(k, top)]
+        den = [finals[k][metric] for k in keys if _matches(k, bottom)]
         value = num[0] / den[0] if len(num) == 1 and len(den) == 1 and den[0] else math.nan
         ratios.append((label, value))
     return rows, ratios
