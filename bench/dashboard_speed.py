@@ -64,7 +64,7 @@ async (key) => {
     await frame();
     const e = readout();
     if (!e || e === before || document.querySelector('#panels').classList.contains('busy')) { continue; }
-    const open = [...document.querySelectorAll('.group.open .panel')];
+    const open = [...document.querySelectorAll('.group.open .panel:not(.not-applicable)')];
     const epochPanels = open.filter(p => p.classList.contains('per-epoch'));
     const trajectories = open.filter(p => p.classList.contains('trajectory'))
                              .map(p => p.querySelector('.js-plotly-plot')).filter(g => g);
@@ -96,9 +96,10 @@ def _server_step(store, vid, groups: set[str], epoch, drawn: dict) -> tuple[floa
 
 
 def _naive_change(store, key, epoch) -> float:
+    applicable = set(views.run_views(store, key))
     t0 = _clock()
     for group in GROUPS:
-        for panel in group.panels:
+        for panel in (p for p in group.panels if p.view in applicable):
             opts = {"neuron": 5} if panel.deps == "neuron" else {"head": 1} if panel.deps == "head" else {}
             _encode(views.view_figure(store, key, panel.view, None if panel.deps == "trajectory" else epoch, **opts))
     return (_clock() - t0) * 1e3

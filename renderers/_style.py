@@ -13,6 +13,7 @@ from functools import partial
 
 import numpy as np
 import plotly.graph_objects as go
+import plotly.io as pio
 
 __all__ = [
     "COLORS", "TEMPLATE", "SEQUENTIAL", "DIVERGING", "EPOCH_HOVER", "LOG_AXIS", "EPOCH_AXIS",
@@ -20,7 +21,23 @@ __all__ = [
     "epoch_scatter", "freq_label", "matrix_color", "styled", "subplots", "square_axes",
 ]
 
-TEMPLATE = "plotly_white"
+
+def _house_template() -> go.layout.Template:
+    """plotly_white cut down to what these 2-D figures use: the same look, a fifth of the bytes.
+
+    Naming "plotly_white" in every figure made plotly copy and validate its whole template
+    (3-D scenes, maps, polar axes, two dozen trace types): ~14 ms of each figure's build and
+    6.5 kB of its JSON. This keeps its layout for cartesian axes, colour bars and fonts, and
+    the trace defaults of the trace types the views draw (bar, heatmap, table).
+    """
+    white = pio.templates["plotly_white"]
+    layout = {k: white.layout[k] for k in ("autotypenumbers", "colorway", "font", "hovermode", "hoverlabel",
+                                           "paper_bgcolor", "plot_bgcolor", "coloraxis", "colorscale", "xaxis",
+                                           "yaxis", "shapedefaults", "annotationdefaults", "title")}
+    return go.layout.Template(layout=layout, data={k: white.data[k] for k in ("bar", "heatmap", "table")})
+
+
+TEMPLATE = _house_template()
 COLORS = {"train": "#1f77b4", "test": "#d62728", "restricted": "#2ca02c", "excluded": "#9467bd",
           "cos": "#1f77b4", "sin": "#ff7f0e", "norm": "#7f7f7f", "turn": "#555555", "selected": "#d62728",
           "dead": "#bbbbbb"}

@@ -78,29 +78,40 @@ def render_input_trace(arrays: dict) -> go.Figure:
         arrays: input_trace artifact: inputs [row, operand], is_train [row], stages [stage],
             correct_logit [row, stage], rank [row, stage] (0 = top).
     Returns:
-        A 1x2 figure with one line per input (train solid, test dashed).
+        A 1x2 figure with one line per input, train solid and test dashed. The lines of one
+        split share a trace (separated by gaps), so 64 inputs draw as 4 traces, not 128; the
+        hover names the input (customdata = [row, "a+b (split)"]).
     """
     view = "input_trace"
     inputs = require(arrays, "inputs", ("row", "operand"), view)
-    is_train = require(arrays, "is_train", ("row",), view)
+    is_train = require(arrays, "is_train", ("row",), view).astype(bool)
     stages = [str(s) for s in require(arrays, "stages", ("stage",), view)]
     logit = require(arrays, "correct_logit", ("row", "stage"), view)
     rank = require(arrays, "rank", ("row", "stage"), view)
     same_length(view, "row", inputs=inputs, is_train=is_train, correct_logit=logit, rank=rank)
     fig = subplots(1, 2, subplot_titles=("correct-class logit", "rank of correct class (0 = top)"))
-    for r in range(inputs.shape[0]):
-        split = "train" if bool(is_train[r]) else "test"
-        label = f"{int(inputs[r, 0])}+{int(inputs[r, 1])} ({split})"
+    for split, rows in (("train", np.flatnonzero(is_train)), ("test", np.flatnonzero(~is_train))):
+        if not len(rows):
+            continue
         style = {"color": COLORS[split], "dash": "solid" if split == "train" else "dash"}
-        custom = np.full((len(stages), 1), r)
-        fig.add_trace(line(x=stages, y=logit[r], name=label, line=style, legendgroup=label, customdata=custom,
-                           hovertemplate=f"{label}<br>after %{{x}}<br>correct-class logit %{{y:.3g}}<extra></extra>"),
-                      1, 1)
-        fig.add_trace(line(x=stages, y=rank[r], name=label, line=style, legendgroup=label, customdata=custom,
-                           showlegend=False,
-                           hovertemplate=f"{label}<br>after %{{x}}<br>rank of correct class %{{y}}<extra></extra>"),
-                      1, 2)
-    fig.update_xaxes(title_text="residual after")
+        labels = [f"{int(inputs[r, 0])}+{int(inputs[r, 1])} ({split})" for r in rows]
+        x = _gapped([stages] * len(rows))
+        custom = _gapped([[[int(r), label]] * len(stages) for r, label in zip(rows, labels)], gap=[None, None])
+        for col, values, what in ((1, logit, "correct-class logit %{y:.3g}"), (2, rank, "rank of correct class %{y}")):
+            y = _gapped([values[r].astype(float).tolist() for r in rows])
+            fig.add_trace(line(x=x, y=y, customdata=custom, name=f"{split} inputs ({len(rows)})", line=style,
+                               legendgroup=split, showlegend=col == 1, connectgaps=False,
+                               hovertemplate=f"%{{customdata[1]}}<br>after %{{x}}<br>{what}<extra></extra>"),
+                          1, col)
+    fig.update_xaxes(title_text="residual after", type="category", categoryorder="array", categoryarray=stages)
     fig.update_yaxes(title_text="logit", col=1)
     fig.update_yaxes(title_text="rank", col=2)
     return styled(fig, f"Input traces ({inputs.shape[0]} inputs)", height=460)
+
+
+def _gapped(series: list[list], gap=None) -> list:
+    """Concatenate per-input series with one `gap` value between them (a break in a line trace)."""
+    out: list = []
+    for s in series:
+        out += list(s) + [gap]
+    return out[:-1]

@@ -277,8 +277,17 @@ def test_neuron_freq_clusters_one_column_per_frequency_with_picking_room():
     np.testing.assert_array_equal(slots, [1, 1, 2, 0, 1])
     assert np.all(np.abs(np.asarray(trace.x) - slots) <= 0.35)
     assert len(set(np.asarray(trace.x)[freq == 3])) == 3  # the k=3 column's points sit apart
-    assert fig.layout.xaxis.title.text == "dominant frequency k"
+    assert fig.layout.xaxis.title.text.startswith("dominant frequency k")
     assert "4/5 live neurons" in fig.layout.title.text and "0 dead" in fig.layout.title.text
+
+
+def test_neuron_freq_clusters_label_only_the_fullest_columns():
+    """Tick text on the 12 most populated columns (the key frequencies of a trained net), blank elsewhere."""
+    freq = np.concatenate([np.repeat([7, 20], 30), np.arange(30, 50)])  # two full columns, 20 singletons
+    fig = _clusters(freq, np.full(len(freq), 0.9))
+    text = list(fig.layout.xaxis.ticktext)
+    assert len(text) == 22 and text[:2] == ["7", "20"] and sum(t != "" for t in text) == 12
+    assert list(fig.layout.xaxis.tickvals) == list(range(22))  # every column keeps its tick
 
 
 def test_neuron_freq_clusters_marks_the_selected_neuron():
@@ -357,9 +366,15 @@ def test_logit_lens_and_input_trace():
     assert list(fig.data[0].x) == list(stages) and list(fig.data[1].y) == [0.0, 0.2, 1.0]
     arrays = {"inputs": np.array([[1, 2], [3, 4]]), "is_train": np.array([True, False]), "stages": stages,
               "correct_logit": np.arange(6.0).reshape(2, 3), "rank": np.zeros((2, 3), int)}
-    fig = get_view("input_trace").render(arrays)
-    assert len(fig.data) == 4 and fig.data[0].name == "1+2 (train)" and fig.data[2].name == "3+4 (test)"
+    fig = get_view("input_trace").render(arrays)  # one trace per split and subplot, inputs split by gaps
+    assert len(fig.data) == 4 and fig.data[0].name == "train inputs (1)" and fig.data[2].name == "test inputs (1)"
     np.testing.assert_array_equal(fig.data[2].y, [3.0, 4.0, 5.0])
+    assert [c[1] for c in fig.data[2].customdata] == ["3+4 (test)"] * 3  # the hover names the input
+    three = {**arrays, "inputs": np.array([[1, 2], [3, 4], [5, 6]]), "is_train": np.array([True, False, True]),
+             "correct_logit": np.arange(9.0).reshape(3, 3), "rank": np.zeros((3, 3), int)}
+    train = get_view("input_trace").render(three).data[0]
+    assert list(train.y) == [0.0, 1.0, 2.0, None, 6.0, 7.0, 8.0] and train.x[3] is None  # a break between inputs
+    assert train.customdata[4][1] == "5+6 (train)"
 
 
 def test_singular_values_drop_nan_padding():
