@@ -5,7 +5,9 @@ Two server callbacks drive the page:
 - `controls`: on load (from the URL) or when the variant changes, set the slider to the
   run's checkpoints and restore epoch, neuron, head and open groups;
 - the panels callback: one request per change of epoch, neuron, head, variant or open
-  groups, answering for every open panel that changed (see `panels.update_panels`).
+  groups, answering for every open panel that changed (see `panels.update_panels`); then
+  a background thread renders the neighbouring checkpoints (`prefetch`), so the next
+  step of a scrub finds them cached.
 
 Everything else (readout, clicks, group toggles, URL, export) runs in the browser
 (`clientside.py`). Every input is untrusted: bad values get a valid default or no update.
@@ -22,6 +24,7 @@ from dash.exceptions import PreventUpdate
 from workbench.dashboard import data, panels
 from workbench.dashboard.groups import GROUPS, panel_id
 from workbench.dashboard.labels import export_name
+from workbench.dashboard.prefetch import Prefetcher
 from workbench.dashboard.state import parse_state
 from workbench.dashboard.values import as_int, epoch_at, select_index
 from workbench.errors import UserError
@@ -108,13 +111,13 @@ def controls(store: Store, search: object, vid: object, trigger: object, current
 
 
 def panel_outputs(store: Store, vid: object, index: object, epochs: object, neuron: object, head: object,
-                  groups: object, drawn: object) -> list:
+                  groups: object, drawn: object, prefetcher: Prefetcher | None = None) -> list:
     """Panels callback body: every panel's (figure, message, class) and the new drawn record.
 
     Args:
         vid: the picker's value; index: the slider position; epochs: the browser's epochs store;
         neuron, head: the inputs' values; groups: ids of open groups; drawn: what each panel shows
-        (all untrusted).
+        (all untrusted); prefetcher: if given, it renders the neighbouring checkpoints afterwards.
     Raises:
         PreventUpdate: for a variant that is not a run of the store.
     """
@@ -128,6 +131,8 @@ def panel_outputs(store: Store, vid: object, index: object, epochs: object, neur
     new_drawn["_query"] = {"variant": req["vid"], "epoch": "" if req["at"] is None else req["at"],
                            "neuron": req["neuron"], "head": req["head"]}
     new_drawn["_name"] = export_name(req["key"], "panels", req["at"])
+    if prefetcher is not None:
+        prefetcher.submit(store, req, panels.shown_per_epoch(store, req, open_groups))
     return [*outputs, new_drawn]
 
 
@@ -156,6 +161,7 @@ def _register_controls(app, store: Store) -> None:
 
 
 def _register_panels(app, store: Store) -> None:
+    prefetcher = Prefetcher()
     outputs = []
     for view in panels.VIEWS:
         outputs += [Output(panel_id(view), "figure"), Output(f"msg-{view}", "children"),
@@ -166,7 +172,7 @@ def _register_panels(app, store: Store) -> None:
                   Input("head", "value"), Input("groups", "data"), State("epochs", "data"), State("drawn", "data"),
                   running=[(Output("panels", "className"), "busy", "")])
     def _panels(vid, index, neuron, head, groups, epochs, drawn):
-        return _safe(lambda: panel_outputs(store, vid, index, epochs, neuron, head, groups, drawn),
+        return _safe(lambda: panel_outputs(store, vid, index, epochs, neuron, head, groups, drawn, prefetcher),
                      [no_update] * len(outputs))
 
 

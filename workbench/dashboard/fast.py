@@ -22,7 +22,7 @@ from dash import Patch
 from workbench.dashboard import data
 from workbench.store import RunKey, Store
 
-__all__ = ["FAST_VIEWS", "GRID_SIZE", "grid_neurons", "make_base", "fast_patch", "typed_array", "title_with"]
+__all__ = ["FAST_VIEWS", "GRID_SIZE", "grid_neurons", "make_base", "fast_patch", "typed_array", "title_with", "warm"]
 
 FAST_VIEWS = ("neuron_heatmap", "neuron_grid")  # views with a patch path
 GRID_SIZE = 16  # neurons in the grid: the same ones at every epoch, so scrubbing shows them evolve
@@ -47,6 +47,11 @@ def _acts(store: Store, key: RunKey, epoch: int) -> np.ndarray | None:
     arrays = data.artifact(store, key, "neuron_activations", epoch)
     acts = arrays.get("acts") if arrays else None
     return acts if acts is not None and acts.ndim == 3 else None  # [neuron, a, b] float16
+
+
+def warm(store: Store, key: RunKey, epoch: int) -> None:
+    """Load the activations a patch at `epoch` reads into the artifact cache (the prefetcher's part)."""
+    _acts(store, key, epoch)
 
 
 @functools.lru_cache(maxsize=32)

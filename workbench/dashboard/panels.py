@@ -26,8 +26,8 @@ from workbench.dashboard.labels import export_name
 from workbench.dashboard.layout import panel_class
 from workbench.store import RunKey, Store
 
-__all__ = ["Request", "make_request", "control_limits", "panel_key", "render_panel", "update_panels",
-           "message_children", "VIEWS"]
+__all__ = ["Request", "make_request", "control_limits", "panel_key", "render_options", "render_panel",
+           "update_panels", "shown_per_epoch", "message_children", "VIEWS"]
 
 log = logging.getLogger(__name__)
 VIEWS = tuple(PANELS)  # every panel, in page order: the order of the callback's outputs
@@ -85,7 +85,8 @@ def panel_key(view: str, req: Request) -> str:
     return json.dumps(parts, sort_keys=True)
 
 
-def _options(view: str, req: Request) -> dict:
+def render_options(view: str, req: Request) -> dict:
+    """The renderer options a panel's view takes from the request (neuron=, head= or the grid's neurons=)."""
     deps = PANELS[view][1].deps
     if deps in ("neuron", "head"):
         return {deps: req[deps]}
@@ -135,7 +136,7 @@ def render_panel(store: Store, view: str, req: Request, base: object = None) -> 
     from workbench.views import run_views
 
     at = None if PANELS[view][1].deps == "trajectory" else req["at"]
-    options = _options(view, req)
+    options = render_options(view, req)
     entry = {"key": panel_key(view, req), "name": export_name(req["key"], view, at), "base": None}
     if view not in run_views(store, req["key"]):  # the run's family lacks what the view needs: hide it
         return no_update, [], panel_class(view) + " not-applicable", entry
@@ -174,3 +175,12 @@ def update_panels(store: Store, req: Request, open_groups: set[str], drawn: obje
             outputs += [fig, msg, cls]
             new_drawn[panel.view] = entry
     return outputs, new_drawn
+
+
+def shown_per_epoch(store: Store, req: Request, open_groups: set[str]) -> list[str]:
+    """The per-epoch views the page shows for this request: in open groups, applicable to the run."""
+    from workbench.views import run_views
+
+    applies = set(run_views(store, req["key"]))
+    return [p.view for g in GROUPS if g.gid in open_groups for p in g.panels
+            if p.deps != "trajectory" and p.view in applies]
