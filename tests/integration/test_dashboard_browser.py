@@ -29,9 +29,11 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ALL_GROUPS = "training,neurons,neuron_detail,embeddings,attention,geometry,output"
 SETTLED = ("() => document.querySelectorAll('.group.open .js-plotly-plot .main-svg').length > 0 && "
+           "window.workbench.onScreen() !== null && "
            "!document.querySelector('#panels').classList.contains('busy') && "
-           "[...document.querySelectorAll('.group.open .panel:not(.not-applicable)')].every("
-           "p => p.classList.contains('empty') || p.querySelector('.gtitle'))")  # a hidden panel draws nothing
+           "[...document.querySelectorAll('.group.open .panel:not(.not-applicable)')]"
+           ".filter(p => window.workbench.onScreen().includes(p.id.slice(6))).every("
+           "p => p.classList.contains('empty') || p.querySelector('.gtitle'))")  # panels on screen are drawn
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +109,7 @@ def _has_colour(img: np.ndarray, hex_colour: str, tol: int = 40, min_pixels: int
 # --------------------------------------------------------------------------- layout
 @pytest.mark.parametrize("width", [1280, 1440, 1920])
 def test_every_open_panel_fits_the_main_column(page, server, store, width):
-    page.set_viewport_size({"width": width, "height": 1000})
+    page.set_viewport_size({"width": width, "height": 9000})  # tall: every open panel is on screen, so drawn
     _open(page, f"{server}?variant={_vid(store)}&groups={ALL_GROUPS}")
     main = page.evaluate("() => { const m = document.querySelector('#main'); const r = m.getBoundingClientRect();"
                          " return {left: r.left, right: r.left + m.clientWidth, scroll: m.scrollWidth, client: m.clientWidth}; }")
@@ -116,6 +118,7 @@ def test_every_open_panel_fits_the_main_column(page, server, store, width):
     assert panels.count() >= 12
     for i in range(panels.count()):
         panel = panels.nth(i)
+        assert panel.locator(".gtitle").count(), panel.get_attribute("id")  # drawn, not a blank placeholder
         box = panel.bounding_box()
         assert main["left"] - 1 <= box["x"] and box["x"] + box["width"] <= main["right"] + 1, panel.get_attribute("id")
         svg = panel.locator(".main-svg").first.bounding_box()
@@ -273,3 +276,30 @@ def test_scrub_click_and_drill_down(page, server, store):
     page.locator("#runs-table td[data-dash-column=variant]").nth(1).click()  # a row opens its run ...
     page.wait_for_function("() => !document.querySelector('#page-explore').classList.contains('hidden')")
     page.wait_for_function("() => window.location.pathname === '/'")  # ... and the address bar follows
+
+
+def test_an_epoch_step_redraws_panels_on_screen_and_the_rest_when_they_scroll_in(page, server, store):
+    key = next(k for k in store.runs() if variant_id(k) == _vid(store))
+    _open(page, f"{server}?variant={variant_id(key)}&groups={ALL_GROUPS}")
+    far = "#fig-input_trace .gtitle"  # the last group's panel, far below the fold
+    page.wait_for_function("() => !window.workbench.onScreen().includes('input_trace')")
+    page.locator("#epoch [role=slider]").first.focus()
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_function("() => /epoch 150/.test(document.querySelector('#fig-neuron_heatmap .gtitle').textContent)")
+    page.wait_for_function(SETTLED)
+    assert page.locator(far).count() == 0 or "epoch 150" not in page.locator(far).text_content()  # not drawn yet
+    page.locator("#panel-input_trace").scroll_into_view_if_needed()
+    page.wait_for_function(f"() => /epoch 150/.test((document.querySelector('{far}') || {{}}).textContent)")
+    # a batch export draws every open panel at the shown epoch first, then names each file for it
+    page.evaluate("() => window.scrollTo(0, 0)")
+    names = []
+    page.on("download", lambda d: names.append(d.suggested_filename))
+    page.click("#export-all-svg")  # right after the scroll: the page reports what is on screen meanwhile
+    drawn = page.eval_on_selector_all(".group.open .panel:not(.empty):not(.not-applicable)",
+                                      "ps => ps.map(p => p.id.replace(/^panel-/, ''))")
+    for _ in range(120):
+        if len(names) >= len(drawn):
+            break
+        page.wait_for_timeout(250)
+    assert len(names) == len(drawn), [v for v in drawn if not any(f"_{v}" in n for n in names)]
+    assert export_name(key, "input_trace", 150) + ".svg" in names and export_name(key, "neuron_heatmap", 150) + ".svg" in names

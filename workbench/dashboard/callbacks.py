@@ -4,8 +4,9 @@ Two server callbacks drive the page:
 
 - `controls`: on load (from the URL) or when the variant changes, set the slider to the
   run's checkpoints and restore epoch, neuron, head and open groups;
-- the panels callback: one request per change of epoch, neuron, head, variant or open
-  groups, answering for every open panel that changed (see `panels.update_panels`); then
+- the panels callback: one request per change of epoch, neuron, head, variant, open
+  groups or the panels on screen, answering for every open panel on screen that changed
+  (see `panels.update_panels`; the browser reports what is on screen, `clientside.py`); then
   a background thread renders the neighbouring checkpoints (`prefetch`), so the next
   step of a scrub finds them cached.
 
@@ -111,13 +112,14 @@ def controls(store: Store, search: object, vid: object, trigger: object, current
 
 
 def panel_outputs(store: Store, vid: object, index: object, epochs: object, neuron: object, head: object,
-                  groups: object, drawn: object, prefetcher: Prefetcher | None = None) -> list:
+                  groups: object, drawn: object, prefetcher: Prefetcher | None = None, visible: object = None) -> list:
     """Panels callback body: every panel's (figure, message, class) and the new drawn record.
 
     Args:
         vid: the picker's value; index: the slider position; epochs: the browser's epochs store;
         neuron, head: the inputs' values; groups: ids of open groups; drawn: what each panel shows
-        (all untrusted); prefetcher: if given, it renders the neighbouring checkpoints afterwards.
+        (all untrusted); prefetcher: if given, it renders the neighbouring checkpoints afterwards;
+        visible: ids of the panels on screen (untrusted; anything but a list, or one holding "*", means all).
     Raises:
         PreventUpdate: for a variant that is not a run of the store.
     """
@@ -127,12 +129,15 @@ def panel_outputs(store: Store, vid: object, index: object, epochs: object, neur
     except UserError:
         raise PreventUpdate from None
     open_groups = {g for g in groups if isinstance(g, str)} if isinstance(groups, list) else set()
-    outputs, new_drawn = panels.update_panels(store, req, open_groups, drawn)
+    shown = {v for v in visible if isinstance(v, str)} if isinstance(visible, list) and "*" not in visible else None
+    outputs, new_drawn = panels.update_panels(store, req, open_groups, drawn, shown)
     new_drawn["_query"] = {"variant": req["vid"], "epoch": "" if req["at"] is None else req["at"],
                            "neuron": req["neuron"], "head": req["head"]}
     new_drawn["_name"] = export_name(req["key"], "panels", req["at"])
+    if isinstance(visible, list) and "*" in visible:  # a batch export's request: it waits for this answer
+        new_drawn["_all"] = next((v for v in visible if isinstance(v, str) and v != "*"), "")
     if prefetcher is not None:
-        prefetcher.submit(store, req, panels.shown_per_epoch(store, req, open_groups))
+        prefetcher.submit(store, req, panels.shown_per_epoch(store, req, open_groups, shown))
     return [*outputs, new_drawn]
 
 
@@ -169,10 +174,11 @@ def _register_panels(app, store: Store) -> None:
     outputs.append(Output("drawn", "data"))
 
     @app.callback(*outputs, Input("variant", "value"), Input("epoch", "value"), Input("neuron", "value"),
-                  Input("head", "value"), Input("groups", "data"), State("epochs", "data"), State("drawn", "data"),
-                  running=[(Output("panels", "className"), "busy", "")])
-    def _panels(vid, index, neuron, head, groups, epochs, drawn):
-        return _safe(lambda: panel_outputs(store, vid, index, epochs, neuron, head, groups, drawn, prefetcher),
+                  Input("head", "value"), Input("groups", "data"), Input("visible", "data"), State("epochs", "data"),
+                  State("drawn", "data"), running=[(Output("panels", "className"), "busy", "")])
+    def _panels(vid, index, neuron, head, groups, visible, epochs, drawn):
+        return _safe(lambda: panel_outputs(store, vid, index, epochs, neuron, head, groups, drawn, prefetcher,
+                                           visible),
                      [no_update] * len(outputs))
 
 

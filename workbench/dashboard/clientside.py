@@ -4,8 +4,11 @@
 - a click on a neuron or head selects it;
 - a group header opens or closes its group (the server then draws only what became visible);
 - the page state is written into the URL (`history.replaceState`), and the nav links keep it;
+- which panels are on screen (an IntersectionObserver writes the `visible` store), so an
+  epoch step renders only those and a panel scrolled into view is rendered then;
 - per-figure and batch export: PNG/SVG through Plotly.downloadImage, HTML from the server's
-  /export routes, under the canonical file names the server put in `drawn`.
+  /export routes, under the canonical file names the server put in `drawn`. A batch export
+  first asks for every open panel (visible = "*"), then exports when `drawn` comes back.
 
 The helpers live in one script, `JS`, that the app puts in the page head.
 """
@@ -50,6 +53,15 @@ window.workbench = (function () {
     if (!gd || !gd._fullLayout) { return Promise.resolve(); }
     return Plotly.downloadImage(gd, {format: fmt, filename: name, width: gd._fullLayout.width,
                                      height: gd._fullLayout.height, scale: fmt === "png" ? 2 : 1});
+  }
+  const MARGIN = "300px 0px";  // panels this close to the screen count as on it (drawn before they show)
+  const onScreen = new Set();
+  let observer = null, timer = null, last = null, exporting = false;
+  function report() {
+    timer = null;
+    if (exporting) { return; }  // a batch export asked for every panel: scrolling must not take that back
+    const now = JSON.stringify([...onScreen].sort());
+    if (now !== last) { last = now; window.dash_clientside.set_props("visible", {data: JSON.parse(now)}); }
   }
   function shown(drawn, view) {
     const entry = drawn && drawn[view];
@@ -116,16 +128,45 @@ window.workbench = (function () {
       } else { image(id.view, id.fmt, entry.name); }
       return id.view + "." + id.fmt;
     },
-    exportAll: async function (fmt, drawn, views) {
+    watchPanels: function () {
+      // Report the panels on screen (or within a margin of it) to the "visible" store, so the
+      // server renders only those on an epoch step; one scrolled into view is asked for then.
+      if (!observer) {
+        observer = new IntersectionObserver(entries => {
+          entries.forEach(e => { const v = e.target.id.replace(/^panel-/, "");
+                                 if (e.isIntersecting) { onScreen.add(v); } else { onScreen.delete(v); } });
+          if (timer === null) { timer = setTimeout(report, 60); }
+        }, {rootMargin: MARGIN});
+        document.querySelectorAll("#panels .panel").forEach(p => observer.observe(p));
+      }
+      return no();
+    },
+    onScreen: function () { return observer ? [...onScreen].sort() : null; },
+    requestExport: function (fmt) {
+      // every open panel must be drawn first: ask for all ("*"), with a stamp the answer echoes
+      exporting = true;
+      const stamp = String(Date.now());
+      window.dash_clientside.set_props("visible", {data: ["*", stamp]});
+      return {fmt: fmt, stamp: stamp};
+    },
+    exportPending: async function (drawn, pending, views) {
+      if (!pending || !drawn || drawn._all !== pending.stamp) { return no(); }  // not the answer asked for
+      const fmt = pending.fmt;
+      const frame = () => new Promise(r => requestAnimationFrame(r));
+      for (let i = 0; i < 600 && document.querySelector("#panels .dash-graph--pending"); i++) { await frame(); }
       const open = views.filter(v => shown(drawn, v));
-      if (!open.length) { return "nothing to export"; }
-      if (fmt === "html") {
+      if (open.length && fmt === "html") {
         const q = new URLSearchParams(Object.assign({views: open.join(",")}, drawn._query));
         download(prefix() + "export/panels?" + q, drawn._name + ".html");
       } else {
-        for (const v of open) { await image(v, fmt, drawn[v].name); }
+        for (const v of open) {  // spaced out: Chromium drops a download that lands on another's heels
+          await image(v, fmt, drawn[v].name);
+          await new Promise(r => setTimeout(r, 150));
+        }
       }
-      return open.length + " " + fmt;
+      exporting = false; last = null; report();  // back to what is on screen
+      window.dash_clientside.set_props("export-done", {data: open.length ? open.length + " " + fmt : "nothing to export"});
+      return null;
     },
   };
 })();
@@ -177,6 +218,12 @@ def register(app) -> None:
     views = str(list(PANELS)).replace("'", '"')
     for fmt in ("png", "svg", "html"):
         app.clientside_callback(
-            "function (n, drawn) { return window.workbench.exportAll('%s', drawn, %s); }" % (fmt, views),
-            Output("export-done", "data", allow_duplicate=True), Input(f"export-all-{fmt}", "n_clicks"),
-            State("drawn", "data"), prevent_initial_call=True)
+            "function (n) { return window.workbench.requestExport('%s'); }" % fmt,
+            Output("export-pending", "data", allow_duplicate=True), Input(f"export-all-{fmt}", "n_clicks"),
+            prevent_initial_call=True)
+    app.clientside_callback(
+        "function (drawn, fmt) { return window.workbench.exportPending(drawn, fmt, %s); }" % views,
+        Output("export-pending", "data", allow_duplicate=True), Input("drawn", "data"), State("export-pending", "data"),
+        prevent_initial_call=True)
+    app.clientside_callback("window.workbench.watchPanels", Output("visible", "data", allow_duplicate=True),
+                            Input("groups", "data"), prevent_initial_call="initial_duplicate")

@@ -19,7 +19,9 @@ __all__ = ["FORMATS", "GRAPH_CONFIG", "panel_class", "variant_options", "sidebar
 FORMATS = ("png", "svg", "html")  # per-figure export formats
 GRAPH_CONFIG = {"displaylogo": False, "responsive": True,  # fit the column whenever drawn or resized
                 "modeBarButtonsToRemove": ["toImage"]}  # it saves 'newplot.png'; the panel's buttons name files
-_BLANK = {"data": [], "layout": {"xaxis": {"visible": False}, "yaxis": {"visible": False}, "height": 120,
+# before its first draw a panel holds the room a figure takes, so the page does not jump as panels
+# draw, and the panels counted as on screen at load are about those that stay there
+_BLANK = {"data": [], "layout": {"xaxis": {"visible": False}, "yaxis": {"visible": False}, "height": 420,
                                  "margin": {"l": 0, "r": 0, "t": 0, "b": 0}}}
 
 
@@ -97,6 +99,8 @@ def sidebar(store: Store) -> html.Div:
         dcc.Store(id="epochs", data={"vid": None, "epochs": [], "turn": None}),
         dcc.Store(id="groups", data=[g.gid for g in GROUPS if g.open]),
         dcc.Store(id="drawn", data={}),
+        dcc.Store(id="visible", data=None),  # panel views on screen (the browser's IntersectionObserver)
+        dcc.Store(id="export-pending", data=None),  # a batch export waiting for every open panel to be drawn
         dcc.Store(id="url-written"),
         dcc.Store(id="marker-epoch"),
     ])

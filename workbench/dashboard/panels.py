@@ -1,4 +1,4 @@
-"""What each explore panel shows: one server round trip renders every open panel that changed.
+"""What each explore panel shows: one server round trip renders every open panel on screen that changed.
 
 The browser keeps `drawn` (a dcc.Store): for each panel, a key saying what it shows
 (variant, epoch, neuron, head). `update_panels` compares that with what the controls ask
@@ -152,12 +152,15 @@ def render_panel(store: Store, view: str, req: Request, base: object = None) -> 
     return fig, [], panel_class(view), entry
 
 
-def update_panels(store: Store, req: Request, open_groups: set[str], drawn: object) -> tuple[list, dict]:
-    """Every panel's outputs for one request: changed panels of open groups, `no_update` elsewhere.
+def update_panels(store: Store, req: Request, open_groups: set[str], drawn: object,
+                  visible: set[str] | None = None) -> tuple[list, dict]:
+    """Every panel's outputs for one request: changed panels of open groups on screen, `no_update` elsewhere.
 
     Args:
         store: the store; req: the validated request; open_groups: ids of expanded groups;
-        drawn: the browser's record of what each panel shows (untrusted).
+        drawn: the browser's record of what each panel shows (untrusted);
+        visible: the panels on screen or near it (None: all). A panel off screen keeps what it
+            shows, its title naming its epoch, until it scrolls into view and the browser asks again.
     Returns:
         ([figure, message, class name] for each of VIEWS, flattened; the new drawn record).
     """
@@ -166,7 +169,8 @@ def update_panels(store: Store, req: Request, open_groups: set[str], drawn: obje
     for group in GROUPS:
         for panel in group.panels:
             old = drawn.get(panel.view) if isinstance(drawn.get(panel.view), dict) else {}
-            if group.gid not in open_groups or old.get("key") == panel_key(panel.view, req):
+            hidden = group.gid not in open_groups or (visible is not None and panel.view not in visible)
+            if hidden or old.get("key") == panel_key(panel.view, req):
                 outputs += [no_update] * 3
                 if old:
                     new_drawn[panel.view] = old
@@ -177,10 +181,10 @@ def update_panels(store: Store, req: Request, open_groups: set[str], drawn: obje
     return outputs, new_drawn
 
 
-def shown_per_epoch(store: Store, req: Request, open_groups: set[str]) -> list[str]:
-    """The per-epoch views the page shows for this request: in open groups, applicable to the run."""
+def shown_per_epoch(store: Store, req: Request, open_groups: set[str], visible: set[str] | None = None) -> list[str]:
+    """The per-epoch views the page shows for this request: open, on screen, applicable to the run."""
     from workbench.views import run_views
 
     applies = set(run_views(store, req["key"]))
     return [p.view for g in GROUPS if g.gid in open_groups for p in g.panels
-            if p.deps != "trajectory" and p.view in applies]
+            if p.deps != "trajectory" and p.view in applies and (visible is None or p.view in visible)]

@@ -245,3 +245,19 @@ def test_groups_come_from_each_views_declaration():
     orders = [[get_view(p.view).order for p in g.panels] for g in GROUPS]
     assert all(o == sorted(o) for o in orders)
     assert "pca_trajectory" not in EPOCH_X_VIEWS and "loss_curves" in EPOCH_X_VIEWS  # pca's x is PC1
+
+
+def test_only_panels_on_screen_are_rendered_and_the_rest_when_they_come_into_view(store, vid):
+    first = callbacks.panel_outputs(store, vid, 3, {"epochs": EPOCHS}, 0, 0, ALL, {}, None, ["neuron_heatmap"])
+    views, drawn = _by_view(first[:-1]), first[-1]
+    rendered = [v for v, (fig, _, _) in views.items() if fig is not no_update]
+    assert rendered == ["neuron_heatmap"] and set(drawn) - {"_query", "_name"} == {"neuron_heatmap"}
+    step = callbacks.panel_outputs(store, vid, 3, {"epochs": EPOCHS}, 0, 0, ALL, drawn, None,
+                                   ["neuron_heatmap", "loss_curves"])  # scrolled: loss_curves came into view
+    assert [v for v, (fig, _, _) in _by_view(step[:-1]).items() if fig is not no_update] == ["loss_curves"]
+    everything = callbacks.panel_outputs(store, vid, 3, {"epochs": EPOCHS}, 0, 0, ALL, {}, None, ["*", "17"])
+    assert everything[-1]["_all"] == "17"  # a batch export's request, echoed so it knows its answer
+    assert set(everything[-1]) > set(_panels(store, vid, groups=ALL)[1]) - {"_all"}
+    for junk in ({"a": 1}, "neuron_heatmap", 5):  # not a list: every open panel, as before the browser reports
+        assert callbacks.panel_outputs(store, vid, 3, {"epochs": EPOCHS}, 0, 0, ALL, {}, None, junk)[-1].keys() == \
+            _panels(store, vid, groups=ALL)[1].keys()
