@@ -23,7 +23,7 @@ import numpy as np
 from workbench.errors import CorruptFile, MissingFile, UserError
 
 __all__ = [
-    "atomic_path", "save_npz", "load_npz", "save_safetensors", "load_safetensors",
+    "atomic_path", "keep_copy", "save_npz", "load_npz", "save_safetensors", "load_safetensors",
     "safetensors_metadata", "save_json", "load_json",
 ]
 
@@ -50,6 +50,20 @@ def atomic_path(path: Path) -> Iterator[Path]:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def keep_copy(src: Path, dst: Path) -> None:
+    """Atomically make `dst` hold what `src` holds now: a hard link (no bytes copied), or a
+    copy where the filesystem has no hard links. `src` may then be replaced; `dst` keeps
+    the old content."""
+    import shutil
+
+    with atomic_path(dst) as tmp:
+        os.unlink(tmp)
+        try:
+            os.link(src, tmp)
+        except OSError:
+            shutil.copyfile(src, tmp)
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -8,6 +8,11 @@ from neither, but a family's module may. A CPU run's files carry no RNG state, a
 epoch e promises checkpoint e and metrics through e. The same tensors are also kept at
 every checkpoint that is a multiple of the run's `state_every` (and at epoch 0) in
 `states/`, so that `workbench densify` can replay any stretch of the run.
+
+Before the resume file is replaced, the one it replaces is kept as `resume.prev` (a hard
+link). Members of a stack checkpoint one after another, so a kill between two of them
+leaves them one checkpoint apart; `rewind` puts the ones ahead back, and the stack resumes
+together, bit-identical to an uninterrupted run (a member resumed alone is not).
 """
 
 from __future__ import annotations
@@ -20,11 +25,11 @@ import time
 import numpy as np
 import torch
 
-from workbench._io import load_npz, load_safetensors, safetensors_metadata, save_json, save_npz, save_safetensors
-from workbench.errors import CorruptFile
+from workbench._io import keep_copy, load_npz, load_safetensors, safetensors_metadata, save_json, save_npz, save_safetensors
+from workbench.errors import CorruptFile, UserError
 from workbench.store import RunKey, Store
 
-__all__ = ["library_versions", "resumable_epoch", "optimizer_tensors", "load_optimizer", "place_state",
+__all__ = ["library_versions", "resumable_epoch", "previous_epoch", "rewind", "optimizer_tensors", "load_optimizer", "place_state",
            "rng_tensors", "restore_rng", "save_checkpoint", "checkpoint_meta", "write_status", "write_variant_json",
            "load_resume", "load_state", "CARRIED_FIELDS"]
 
@@ -47,6 +52,24 @@ def resumable_epoch(store: Store, key: RunKey) -> int | None:
     if not epoch.isdigit():
         raise CorruptFile(path, f"metadata 'epoch' is {epoch!r}, not a whole number")
     return int(epoch)
+
+
+def previous_epoch(store: Store, key: RunKey) -> int | None:
+    """The epoch of the resume state one checkpoint back, None without one (or if unreadable)."""
+    path = store.previous_resume_path(key)
+    try:
+        epoch = safetensors_metadata(path).get("epoch", "")
+    except UserError:  # missing, or corrupt: no previous state to go back to
+        return None
+    return int(epoch) if epoch.isdigit() else None
+
+
+def rewind(store: Store, key: RunKey) -> None:
+    """Make the previous resume state the run's resume state (the caller holds the train lock).
+
+    Checkpoints and metrics past it stay until the resumed run rewrites them; `load_resume`
+    ignores metrics past the resume epoch."""
+    os.replace(store.previous_resume_path(key), store.resume_path(key))
 
 
 def optimizer_tensors(opt: torch.optim.Optimizer, names: dict[torch.nn.Parameter, str], k: int | None) -> dict[str, torch.Tensor]:
@@ -124,7 +147,8 @@ def checkpoint_meta(spec: str, family: str, params: dict, epoch: int) -> dict[st
 
 def save_checkpoint(store: Store, key: RunKey, spec: str, family: str, params: dict, epoch: int,
                     weights: dict, optim: dict, metrics: dict, keep_state: bool = False) -> None:
-    """Checkpoint `epoch`, the metrics so far, the kept state (if `keep_state`) and (last) the resume state.
+    """Checkpoint `epoch`, the metrics so far, the kept state (if `keep_state`) and (last) the
+    resume state, keeping the one it replaces as `resume.prev`.
 
     `optim` holds the optimizer's tensors (`optimizer_tensors`) and any RNG states (`rng_tensors`).
     """
@@ -134,7 +158,10 @@ def save_checkpoint(store: Store, key: RunKey, spec: str, family: str, params: d
     state = {**{f"model.{k}": v for k, v in weights.items()}, **optim}
     if keep_state:
         save_safetensors(state, store.state_path(key, epoch), meta)
-    save_safetensors(state, store.resume_path(key), meta)
+    resume = store.resume_path(key)
+    if resume.exists():
+        keep_copy(resume, store.previous_resume_path(key))
+    save_safetensors(state, resume, meta)
 
 
 def write_status(store: Store, key: RunKey, done: int, total: int, state: str, job: str = "train") -> None:

@@ -5,6 +5,7 @@
         metrics.npz                           epoch, train/test loss and accuracy
         status.json                           progress of the job running on this variant
         resume.safetensors                    weights + optimizer at the last checkpoint
+        resume.prev.safetensors               the same at the checkpoint before (rejoins a killed stack)
         checkpoints/epoch_000000.safetensors  HookedTransformer-named weights
         states/epoch_000000.safetensors       weights + optimizer every `state_every` epochs (densify)
         analysis/<analyzer>/epoch_000000.npz  per-epoch analyzer artifacts
@@ -64,6 +65,7 @@ class Store:
     METRICS_FILE = "metrics.npz"
     STATUS_FILE = "status.json"
     RESUME_FILE = "resume.safetensors"
+    PREVIOUS_RESUME_FILE = "resume.prev.safetensors"
     CHECKPOINT_DIR = "checkpoints"
     STATES_DIR = "states"
     ANALYSIS_DIR = "analysis"
@@ -93,6 +95,10 @@ class Store:
 
     def resume_path(self, key: RunKey) -> Path:
         return self.run_dir(key) / self.RESUME_FILE
+
+    def previous_resume_path(self, key: RunKey) -> Path:
+        """The resume state one checkpoint back (workbench._resume.save_checkpoint keeps it)."""
+        return self.run_dir(key) / self.PREVIOUS_RESUME_FILE
 
     def checkpoint_dir(self, key: RunKey) -> Path:
         return self.run_dir(key) / self.CHECKPOINT_DIR

@@ -11,7 +11,7 @@ import re
 
 from workbench.errors import UserError
 from workbench.store import Store
-from workbench.trainer import plan_training, train_members
+from workbench.trainer import plan_training, rejoin, train_members
 from workbench.variant import parse_variant
 
 __all__ = ["parse_seeds", "train_sweep", "MAX_MEMBERS"]
@@ -54,7 +54,7 @@ def train_sweep(spec: str, store: Store, *, seeds: str | None = None, data_seeds
     (`log_format` and `step_mode` as for `trainer.train_members`).
 
     Variants already finished are skipped; partially trained ones resume together when
-    they stopped at the same checkpoint.
+    they stopped at the same checkpoint (or one checkpoint apart: `trainer.rejoin`).
     """
     base = parse_variant(spec)
     model_seeds = parse_seeds(seeds) if seeds is not None else [base.params.seed]  # '' is an error, not "default"
@@ -62,9 +62,14 @@ def train_sweep(spec: str, store: Store, *, seeds: str | None = None, data_seeds
     if len(model_seeds) * len(split_seeds) > MAX_MEMBERS:
         raise UserError(f"a sweep of {len(model_seeds)} seeds x {len(split_seeds)} data seeds is "
                         f"{len(model_seeds) * len(split_seeds):,} variants, more than {MAX_MEMBERS:,}")
-    plans = [plan_training(parse_variant(spec, {"seed": s, "data_seed": d}), store, epochs=epochs,
-                           schedule=schedule, eval_every=eval_every)
-             for s in model_seeds for d in split_seeds]
+    def plan_all() -> list:
+        return [plan_training(parse_variant(spec, {"seed": s, "data_seed": d}), store, epochs=epochs,
+                              schedule=schedule, eval_every=eval_every)
+                for s in model_seeds for d in split_seeds]
+
+    plans = plan_all()
+    if rejoin(plans, store):  # a kill between two members' checkpoints: resume them stacked again
+        plans = plan_all()
     todo = [p for p in plans if p.fresh or p.start_epoch < p.epochs]
     if not quiet:
         print(f"sweep: {len(plans)} variants of {base.family.name}, {len(plans) - len(todo)} already trained")
@@ -90,7 +95,8 @@ def run_group(root: str, specs: list[str], *, epochs: int | None = None, schedul
     """Train one group of a sweep (workbench.sweep_spec) to the end, then analyze its members.
 
     Idempotent: members already trained are skipped, interrupted ones resume from their
-    last checkpoint (those at the same point stacked together), and analysis skips what
+    last checkpoint (those at the same point stacked together; `trainer.rejoin` puts back
+    members a kill left one checkpoint ahead), and analysis skips what
     is up to date. Takes and returns plain data only, so a Ray worker can run it.
 
     Returns:
@@ -101,8 +107,14 @@ def run_group(root: str, specs: list[str], *, epochs: int | None = None, schedul
 
         torch.set_num_threads(threads)
     store = Store(root)
-    plans = [plan_training(parse_variant(s), store, epochs=epochs, schedule=schedule, eval_every=eval_every)
-             for s in specs]
+
+    def plan_all() -> list:
+        return [plan_training(parse_variant(s), store, epochs=epochs, schedule=schedule, eval_every=eval_every)
+                for s in specs]
+
+    plans = plan_all()
+    if rejoin(plans, store):  # a kill between two members' checkpoints: resume them stacked again
+        plans = plan_all()
     todo = [p for p in plans if p.fresh or p.start_epoch < p.epochs]
     batches: dict[tuple, list] = {}
     for plan in todo:  # members of one batch must be at the same point

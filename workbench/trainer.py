@@ -36,7 +36,7 @@ from workbench.schedule import checkpoint_epochs
 from workbench.store import RunKey, Store
 from workbench.variant import Variant
 
-__all__ = ["TrainPlan", "plan_training", "train", "train_members", "setup", "run_epochs", "METRIC_NAMES",
+__all__ = ["TrainPlan", "plan_training", "rejoin", "train", "train_members", "setup", "run_epochs", "METRIC_NAMES",
            "STATE_EVERY", "plain_log_line"]
 
 METRIC_NAMES = ("train_loss", "train_acc", "test_loss", "test_acc")
@@ -115,6 +115,37 @@ def _check_still_planned(store: Store, plan: TrainPlan) -> None:
         was = "a fresh run" if plan.fresh else f"epoch {plan.start_epoch}"
         raise UserError(f"{plan.variant.spec} changed while this job started (planned from {was}, the run is now "
                         f"at {'nothing' if now is None else f'epoch {now}'}): another process trained it; rerun")
+
+
+def rejoin(plans: list[TrainPlan], store: Store) -> bool:
+    """Put back the members of a stack that a kill left one checkpoint ahead of the rest.
+
+    Stacked members write their checkpoints one after another, so a kill in between leaves
+    some at checkpoint e and the others at the one before (or, at epoch 0, with nothing).
+    Resumed apart they would not end bit-identical to the uninterrupted stack; so each
+    member ahead whose previous resume state (`resume.prev`) is at the laggards' epoch goes
+    back to it, under its train lock. Members trained alone (variant.json `stacked` false),
+    or further apart, are left as they are.
+
+    Returns:
+        Whether any member went back (plan them again).
+    """
+    behind = min(-1 if p.fresh else p.start_epoch for p in plans)  # -1: not started
+    moved = False
+    for plan in plans:
+        if plan.fresh or plan.start_epoch == behind or not read_record(store, plan.key).get("stacked"):
+            continue
+        back = -1 if plan.start_epoch == 0 else _resume.previous_epoch(store, plan.key)
+        if back != behind:
+            continue
+        with run_lock(store, plan.key, "train"):
+            _check_still_planned(store, plan)
+            if back == -1:
+                store.resume_path(plan.key).unlink()  # fresh again: the init is a function of the seed
+            else:
+                _resume.rewind(store, plan.key)
+        moved = True
+    return moved
 
 
 # ------------------------------------------------------------------------------ train
