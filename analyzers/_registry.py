@@ -48,10 +48,15 @@ class AnalyzerSpec:
     # which `list`, the report and the dashboard show without naming the analyzer
     markers: tuple[str, ...] = field(default=())
     needs: tuple[str, ...] = field(default=())  # capabilities the family must have (workbench.capabilities)
-    # outputs whose value is a run's headline, shown by `list`, the report and the compare
-    # table: a per-epoch analyzer's at the run's last analyzed checkpoint (e.g. its key
-    # frequencies), a summary's from its summary (e.g. primes whose accuracy regressed)
-    headlines: tuple[str, ...] = field(default=())
+    # output -> headline name: outputs whose value is a run's headline, shown by `list`, the
+    # report and the compare table: a per-epoch analyzer's at the run's last analyzed
+    # checkpoint (e.g. its key frequencies), a summary's from its summary (e.g. primes whose
+    # accuracy regressed). Headline names are unique across analyzers.
+    headlines: dict[str, str] = field(default_factory=dict)
+    # panel id -> (output, column or None, title): a summary's per-epoch series that the
+    # compare page overlays across variants; a 2-D output's column is picked by its name in
+    # the `<axis>_names` output (e.g. "W_E" in matrix_names). Panel ids are unique.
+    trajectories: dict[str, tuple[str, str | None, str]] = field(default_factory=dict)
 
     def hook_names(self, caps: Caps) -> tuple[str, ...]:
         """The hooks this analyzer reads for a family with capabilities `caps`."""
@@ -64,15 +69,30 @@ _ANALYZERS: Registry[AnalyzerSpec] = Registry("analyzer")  # analyzer name -> An
 def register(name: str, *, kind: str, outputs: dict[str, tuple[str, ...]], hooks: Hooks = (),
              version: int = 1, scope: Literal["epoch", "summary"] = "epoch", requires: tuple[str, ...] = (),
              reference: tuple[str, ...] = (), markers: tuple[str, ...] = (), needs: tuple[str, ...] = (),
-             headlines: tuple[str, ...] = ()):
-    """Decorator recording an analyzer's metadata; the docstring's first line describes it."""
+             headlines: tuple[str, ...] | Mapping[str, str] = (),
+             trajectories: Mapping[str, tuple[str, str | None, str]] | None = None):
+    """Decorator recording an analyzer's metadata; the docstring's first line describes it.
+
+    `headlines` names outputs (each its own headline name) or maps output -> headline name;
+    `trajectories` maps a compare-panel id -> (output, column or None, title).
+    """
     needs = tuple(check_need(n) for n in needs)
     if kind not in KINDS:
         raise ValueError(f"analyzer {name!r}: kind must be one of {KINDS}, got {kind!r}")
     if markers and (scope != "summary" or any(m not in outputs or outputs[m] for m in markers)):
         raise ValueError(f"analyzer {name!r}: markers must be scalar outputs of a summary analyzer")
+    headlines = dict(headlines) if isinstance(headlines, Mapping) else {h: h for h in headlines}
+    trajectories = dict(trajectories or {})
     if any(h not in outputs for h in headlines):
         raise ValueError(f"analyzer {name!r}: headlines must be among its outputs")
+    if trajectories and (scope != "summary" or any(
+            out not in outputs or outputs[out][:1] != ("epoch",) or (col is not None) != (len(outputs[out]) == 2)
+            or (col is not None and f"{outputs[out][1]}_names" not in outputs)
+            for out, col, _ in trajectories.values())):
+        raise ValueError(f"analyzer {name!r}: trajectories must be a summary's outputs over ('epoch',), or over "
+                         "('epoch', axis) with a column named in its '<axis>_names' output")
+    _check_unique(name, "headline", set(headlines.values()), lambda a: set(a.headlines.values()))
+    _check_unique(name, "trajectory", set(trajectories), lambda a: set(a.trajectories))
     if reference and scope != "epoch":
         raise ValueError(f"analyzer {name!r}: only per-epoch analyzers read a final-checkpoint reference")
 
@@ -81,10 +101,18 @@ def register(name: str, *, kind: str, outputs: dict[str, tuple[str, ...]], hooks
         declared = hooks if callable(hooks) else tuple(hooks)
         _ANALYZERS.add(name, AnalyzerSpec(name, kind, scope, fn, dict(outputs), declared, version,
                                           doc[0] if doc else "", tuple(requires), tuple(reference), tuple(markers),
-                                          needs, tuple(headlines)))
+                                          needs, headlines, trajectories))
         return fn
 
     return wrap
+
+
+def _check_unique(name: str, what: str, mine: set[str], theirs: Callable[[AnalyzerSpec], set[str]]) -> None:
+    """Refuse a headline or trajectory name another analyzer declared: both would show under one name."""
+    for other in _ANALYZERS.list_():
+        clash = mine & theirs(_ANALYZERS.get(other))
+        if clash and other != name:
+            raise ValueError(f"analyzer {name!r}: {what} {sorted(clash)[0]!r} is already declared by {other!r}")
 
 
 def list_analyzers(scope: str | None = None, kind: str | None = None, caps: Caps | None = None) -> list[str]:

@@ -8,7 +8,8 @@ from analyzers._context import SummaryContext
 from analyzers._registry import register
 
 
-@register("dimensionality_trajectory", kind="trajectory", scope="summary", requires=("effective_dim",), outputs={
+@register("dimensionality_trajectory", kind="trajectory", scope="summary", requires=("effective_dim",),
+          trajectories={"pr_embed": ("participation_ratio", "W_E", "Participation ratio of W_E")}, outputs={
     "epochs": ("epoch",), "matrix_names": ("matrix",), "participation_ratio": ("epoch", "matrix"),
     "spectral_gap": ("epoch", "matrix")})
 def dimensionality_trajectory(ctx: SummaryContext) -> dict[str, np.ndarray]:

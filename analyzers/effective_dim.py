@@ -53,7 +53,7 @@ def spectral_gap(sv: np.ndarray) -> tuple[float, int]:
     return float(logs[i]), i + 1
 
 
-@register("effective_dim", kind="weights", version=1, outputs={
+@register("effective_dim", kind="weights", version=1, headlines={"participation_ratio": "participation_ratios"}, outputs={
     "matrix_names": ("matrix",), "singular_values": ("matrix", "k"), "participation_ratio": ("matrix",),
     "spectral_gap": ("matrix",), "gap_index": ("matrix",)})
 def effective_dim(ctx: EpochContext) -> dict[str, np.ndarray]:

@@ -9,7 +9,8 @@ from analyzers._fourier_norms import FOURIER_OUTPUTS, fourier_norms
 from analyzers._registry import register
 
 
-@register("embedding_fourier", kind="weights", needs=("modular", "transformer"), outputs=FOURIER_OUTPUTS)
+@register("embedding_fourier", kind="weights", needs=("modular", "transformer"), outputs=FOURIER_OUTPUTS,
+          headlines={"dominant_freqs": "embedding_freqs"})
 def embedding_fourier(ctx: EpochContext) -> dict[str, np.ndarray]:
     """Norm of W_E in each Fourier component and frequency; top-5 dominant frequencies.
 

@@ -32,7 +32,8 @@ def param_velocity(flat: np.ndarray, epochs: np.ndarray) -> np.ndarray:
     return vel
 
 
-@register("weight_trajectory", kind="trajectory", scope="summary", requires=("param_snapshot",), outputs={
+@register("weight_trajectory", kind="trajectory", scope="summary", requires=("param_snapshot",),
+          trajectories={"total_norm": ("total_norm", None, "Total weight norm")}, outputs={
     "epochs": ("epoch",), "matrix_names": ("matrix",), "weight_norms": ("epoch", "matrix"),
     "total_norm": ("epoch",), "velocity": ("epoch",)})
 def weight_trajectory(ctx: SummaryContext) -> dict[str, np.ndarray]:

@@ -87,10 +87,12 @@ def _read(path: Path, declared: tuple[str, ...]) -> dict[str, int]:
 
 def read_headlines(store: Store, key: RunKey, on_error: Callable[[CorruptFile | MissingFile], None] | None = None
                    ) -> dict[str, str]:
-    """{output name: value as text} of the headline outputs analyzers declare
+    """{headline name: value as text} of the headline outputs analyzers declare
     (`register(headlines=...)`): a per-epoch analyzer's at its last analyzed checkpoint, a
-    summary's from its summary; an array reads as comma-separated values ("none" when
-    empty). Unreadable files are left out (and passed to `on_error` when given)."""
+    summary's from its summary. An array reads as comma-separated values ("none" when
+    empty), floats to 3 significant digits, each led by its name where the analyzer names
+    the array's axis (`<axis>_names`, e.g. "embed.W_E 12.3"). Unreadable files are left
+    out (and passed to `on_error` when given)."""
     out: dict[str, str] = {}
     for name in list_analyzers():
         spec = get_analyzer(name)
@@ -105,13 +107,22 @@ def read_headlines(store: Store, key: RunKey, on_error: Callable[[CorruptFile | 
             if not epochs:
                 continue
             path = store.artifact_path(key, name, epochs[-1])
+        label_of = {h: f"{spec.outputs[h][0]}_names" for h in spec.headlines
+                    if len(spec.outputs[h]) == 1 and f"{spec.outputs[h][0]}_names" in spec.outputs}
         try:
-            arrays = load_npz(path, keys=spec.headlines)
+            arrays = load_npz(path, keys=(*spec.headlines, *label_of.values()))
         except (CorruptFile, MissingFile) as err:
             if on_error is not None:
                 on_error(err)
             continue
-        for h in spec.headlines:
-            values = np.atleast_1d(arrays[h])
-            out[h] = ",".join(str(v.item() if hasattr(v, "item") else v) for v in values) or "none"
+        for output, headline in spec.headlines.items():
+            values = [_text(v) for v in np.atleast_1d(arrays[output])]
+            if output in label_of and label_of[output] in arrays:
+                values = [f"{label} {v}" for label, v in zip(arrays[label_of[output]], values)]
+            out[headline] = ",".join(values) or "none"
     return out
+
+
+def _text(value: object) -> str:
+    value = value.item() if hasattr(value, "item") else value
+    return f"{value:.3g}" if isinstance(value, float) else str(value)

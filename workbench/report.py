@@ -137,9 +137,9 @@ def _marker_rows(store: Store, key: RunKey, omit: Omissions) -> list[tuple[str, 
 
 
 def report_summary(store: Store, key: RunKey, omit: Omissions | None = None) -> list[tuple[str, str]]:
-    """(label, value) rows: final accuracies, epoch markers, the headlines analyzers declare
-    (e.g. key frequencies, primes whose accuracy regressed), embedding frequencies and
-    participation ratios.
+    """(label, value) rows: final accuracies, epoch markers, and the headlines analyzers
+    declare (e.g. key frequencies, embedding frequencies, participation ratios, primes whose
+    accuracy regressed).
 
     A row whose file cannot be read is left out and recorded in `omit`.
     """
@@ -150,15 +150,6 @@ def report_summary(store: Store, key: RunKey, omit: Omissions | None = None) -> 
     rows += _marker_rows(store, key, omit)
     headlines = read_headlines(store, key, on_error=lambda err: omit.add(err, "summary: headlines"))
     rows += [(f"{name.replace('_', ' ')} (final)", value.replace(",", ", ")) for name, value in headlines.items()]
-    last = (store.checkpoint_epochs(key) or [None])[-1]
-    if last is not None:
-        embed = omit.load(store.artifact_path(key, "embedding_fourier", last), "summary: embedding frequencies")
-        if embed is not None and "dominant_freqs" in embed:
-            rows.append(("top embedding frequencies (final)", ", ".join(str(int(k)) for k in embed["dominant_freqs"])))
-        dims = omit.load(store.artifact_path(key, "effective_dim", last), "summary: participation ratios")
-        if dims is not None and {"matrix_names", "participation_ratio"} <= set(dims):
-            pr = ", ".join(f"{n} {float(v):.1f}" for n, v in zip(dims["matrix_names"], dims["participation_ratio"]))
-            rows.append(("participation ratios (final)", pr))
     return rows
 
 

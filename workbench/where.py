@@ -84,7 +84,7 @@ def _known_names(rows: list[dict], aliases: dict[str, str]) -> set[str]:
     names |= {"train_loss", "train_acc", "test_loss", "test_acc", "epoch"}
     from analyzers import get_analyzer, list_analyzers
 
-    names |= {h for a in list_analyzers(scope="epoch") for h in get_analyzer(a).headlines}
+    names |= {h for a in list_analyzers() for h in get_analyzer(a).headlines.values()}
     for row in rows:
         names |= set(row.get("metrics") or {})
     return names

@@ -3,7 +3,9 @@
 Trajectories are aligned at the raw epoch or at each variant's detected turn (x = epoch
 minus turn epoch), which is what makes runs with different grokking times comparable.
 The overlays are built here from metrics and summary arrays: they are not views of one
-run, so they have no place in the per-run view registry. Beyond the fixed panels, any
+run, so they have no place in the per-run view registry. The panels are test loss and
+accuracy plus the trajectories analyzers declare (`register(trajectories=...)`); the table's
+columns beyond the fixed ones are the headlines they declare. Beyond the fixed panels, any
 column of the selected runs' metrics tables can be overlaid (e.g. a family's extra
 metrics), and a family's presets (`workbench.dashboard.presets`) line up related runs
 with their metrics and a table of final values.
@@ -19,6 +21,7 @@ import numpy as np
 import plotly.graph_objects as go
 from dash import Input, Output, State, dash_table, dcc, html, no_update
 
+from analyzers import get_analyzer, list_analyzers
 from workbench.dashboard import data, presets
 from workbench.dashboard.labels import colours, full_label, short_labels
 from workbench.dashboard.layout import variant_options
@@ -26,15 +29,16 @@ from workbench.dashboard.state import parse_state
 from workbench.errors import UserError
 from workbench.store import RunKey, Store
 
-__all__ = ["METRICS", "trajectory", "overlay_figure", "summary_rows", "layout", "register", "compare_figures",
+__all__ = ["METRICS", "trajectory", "overlay_figure", "summary_rows", "table_columns", "layout", "register", "compare_figures",
            "restore", "metric_spec", "metric_options", "extra_panels", "preset_selection", "preset_children"]
 
 log = logging.getLogger(__name__)
 
 
-def _matrix_column(arrays: dict, table: str, matrix: str) -> np.ndarray | None:
-    names = [str(n) for n in arrays.get("matrix_names", [])]
-    hits = [i for i, n in enumerate(names) if n == matrix or n.endswith("." + matrix) or n.endswith(matrix)]
+def _named_column(arrays: dict, table: str, names_key: str, column: str) -> np.ndarray | None:
+    """The column of a [epoch, axis] table whose name (in `names_key`) is `column` or ends in '.column'."""
+    names = [str(n) for n in arrays.get(names_key, [])]
+    hits = [i for i, n in enumerate(names) if n == column or n.endswith("." + column)]
     return arrays[table][:, hits[0]] if hits and table in arrays else None
 
 
@@ -51,16 +55,26 @@ def _summary_series(analyzer: str, pick: Callable[[dict], np.ndarray | None]) ->
     return load
 
 
+def _declared_series(analyzer: str, output: str, column: str | None) -> Callable:
+    """Loader of a trajectory an analyzer declares (`register(trajectories=...)`)."""
+    if column is None:
+        return _summary_series(analyzer, lambda a: a.get(output))
+    axis = get_analyzer(analyzer).outputs[output][1]
+    return _summary_series(analyzer, lambda a: _named_column(a, output, f"{axis}_names", column))
+
+
+def _metrics() -> dict[str, tuple[str, bool, Callable, str]]:
+    """The fixed panels: test loss and accuracy, then every trajectory analyzers declare."""
+    out = {"test_loss": ("Test loss", True, _metric("test_loss"), "train"),
+           "test_acc": ("Test accuracy", False, _metric("test_acc"), "train")}
+    for name in list_analyzers(scope="summary"):
+        for panel, (output, column, title) in get_analyzer(name).trajectories.items():
+            out[panel] = (title, False, _declared_series(name, output, column), f"analyze --analyzers {name}")
+    return out
+
+
 # metric id -> (title, log y, loader(store, key) -> (epochs, values) | None, command that makes it)
-METRICS: dict[str, tuple[str, bool, Callable, str]] = {
-    "test_loss": ("Test loss", True, _metric("test_loss"), "train"),
-    "test_acc": ("Test accuracy", False, _metric("test_acc"), "train"),
-    "total_norm": ("Total weight norm", False,
-                   _summary_series("weight_trajectory", lambda a: a.get("total_norm")), "analyze --analyzers weight_trajectory"),
-    "pr_embed": ("Participation ratio of W_E", False,
-                 _summary_series("dimensionality_trajectory", lambda a: _matrix_column(a, "participation_ratio", "W_E")),
-                 "analyze --analyzers dimensionality_trajectory"),
-}
+METRICS: dict[str, tuple[str, bool, Callable, str]] = _metrics()
 
 
 def metric_spec(metric: str) -> tuple[str, bool, Callable, str]:
@@ -152,34 +166,10 @@ def _fmt(value: object, digits: int = 3) -> str:
     return "" if math.isnan(v) else f"{v:.{digits}g}"
 
 
-def _last_artifact(store: Store, key: RunKey, analyzer: str) -> dict | None:
-    found = store.artifact_epochs(key, analyzer)
-    return data.artifact(store, key, analyzer, found[-1]) if found else None
-
-
-def _cos_sin_balance(store: Store, key: RunKey, freqs: list[int]) -> str:
-    embed = _last_artifact(store, key, "embedding_fourier")
-    if not embed or "cos_sin_ratio" not in embed or not freqs:
-        return ""
-    ratio = np.asarray(embed["cos_sin_ratio"], dtype=float)
-    picked = [ratio[k - 1] for k in freqs if 0 < k <= len(ratio)]
-    return _fmt(np.mean(picked)) if picked else ""
-
-
-def _final_pr(store: Store, key: RunKey) -> str:
-    dims = data.summary(store, key, "dimensionality_trajectory")
-    if not dims or "participation_ratio" not in dims or not len(dims["participation_ratio"]):
-        return ""
-    names = [str(n).split(".")[-1] for n in dims["matrix_names"]]
-    return " · ".join(f"{n} {_fmt(v)}" for n, v in zip(names, dims["participation_ratio"][-1]))
-
-
 def summary_rows(store: Store, keys: list[RunKey]) -> list[dict]:
-    """One table row per variant: turn, final accuracies, key freqs, participation ratios, cos/sin balance.
-
-    Final metrics, the first epoch marker (the turn onset) and the key frequencies come from
-    the run index (workbench.index, kept current with the files); the rest from the files.
-    """
+    """One table row per variant: epochs, turn onset, final accuracies, and every headline
+    analyzers declare (`register(headlines=...)`, e.g. key frequencies), all from the run
+    index (workbench.index, kept current with the files)."""
     from workbench.index import run_rows
 
     indexed = {RunKey(r["family"], r["variant"]): r for r in run_rows(store)}
@@ -189,20 +179,26 @@ def summary_rows(store: Store, keys: list[RunKey]) -> list[dict]:
         row = indexed.get(key) or {}
         last = row.get("metrics") or {}
         markers = list((row.get("markers") or {}).values())
-        text = (row.get("headlines") or {}).get("key_freqs", "")  # a declared headline, not an analyzer's arrays
-        freqs = [int(k) for k in text.split(",") if k.strip().isdigit()]
+        headlines = {name: text.replace(",", ", ") for name, text in (row.get("headlines") or {}).items()
+                     if name not in _FIXED}
         rows.append({
-            "id": data.variant_id(key), "variant": labels[key], "epochs": _fmt(last.get("epoch"), 9),
+            **headlines, "id": data.variant_id(key), "variant": labels[key], "epochs": _fmt(last.get("epoch"), 9),
             "turn": _fmt(markers[0] if markers else None, 9), "train_acc": _fmt(last.get("train_acc")),
-            "test_acc": _fmt(last.get("test_acc")), "key_freqs": text.replace(",", ", "),
-            "participation": _final_pr(store, key), "cos_sin": _cos_sin_balance(store, key, freqs),
+            "test_acc": _fmt(last.get("test_acc")),
         })
     return rows
 
 
-_COLUMNS = [("variant", "Variant"), ("epochs", "Epochs"), ("turn", "Turn onset"), ("train_acc", "Train acc"),
-            ("test_acc", "Test acc"), ("key_freqs", "Key freqs"), ("participation", "Final participation ratio"),
-            ("cos_sin", "cos/sin balance")]
+_FIXED = [("variant", "Variant"), ("epochs", "Epochs"), ("turn", "Turn onset"), ("train_acc", "Train acc"),
+          ("test_acc", "Test acc")]
+
+
+def table_columns(rows: list[dict]) -> list[dict]:
+    """The table's columns: the fixed ones, then each declared headline some row has, in registry order."""
+    names = [h for a in list_analyzers() for h in get_analyzer(a).headlines.values()]
+    shown = [h for h in dict.fromkeys(names) if h not in dict(_FIXED) and any(h in r for r in rows)]
+    return [{"id": c, "name": n} for c, n in _FIXED] + [{"id": h, "name": h.replace("_", " ").capitalize()}
+                                                       for h in shown]
 
 
 def layout(store: Store) -> html.Div:
@@ -230,7 +226,7 @@ def layout(store: Store) -> html.Div:
         html.Div(panels, className="group-body"),
         html.H3("All variants (click a row to open it; type in the second row to filter)"),
         dash_table.DataTable(
-            id="compare-table", columns=[{"id": c, "name": n} for c, n in _COLUMNS], data=[],
+            id="compare-table", columns=table_columns([]), data=[],
             sort_action="native", filter_action="native", tooltip_duration=None,
             style_table={"width": "100%"}, style_header={"whiteSpace": "normal", "fontWeight": 600},
             style_cell={"textAlign": "left", "fontSize": 13, "whiteSpace": "normal", "height": "auto",
@@ -354,10 +350,11 @@ def register(app, store: Store) -> None:
             log.exception("compare extras failed")
             return no_update, no_update
 
-    @app.callback(Output("compare-table", "data"), Output("compare-table", "tooltip_data"),
-                  Input("url", "pathname"))
+    @app.callback(Output("compare-table", "data"), Output("compare-table", "columns"),
+                  Output("compare-table", "tooltip_data"), Input("url", "pathname"))
     def _table(pathname):
         if pathname != "/compare":
-            return no_update, no_update
+            return no_update, no_update, no_update
         keys = store.runs()
-        return summary_rows(store, keys), [{"variant": full_label(k)} for k in keys]
+        rows = summary_rows(store, keys)
+        return rows, table_columns(rows), [{"variant": full_label(k)} for k in keys]

@@ -38,17 +38,17 @@ class Request(dict):
     """What the controls ask for: key, vid, at (checkpoint epoch or None), neuron, head, grid."""
 
 
-_LIMIT_SOURCES = (  # (analyzer, array) whose first dimension counts neurons, then heads; first found wins
-    (("neuron_freq_clusters", "dominant_freq"), ("neuron_activations", "acts")),
-    (("head_freq_specialization", "purity"), ("attention_patterns", "pattern")),
-)
+def _count(store: Store, key: RunKey, axis: str) -> int | None:
+    """The length of `axis` in the latest artifact of the first analyzer (registry order) done
+    on the run that declares an output over it first (e.g. ("neuron",), ("head", "freq"))."""
+    from analyzers import get_analyzer, list_analyzers
 
-
-def _count(store: Store, key: RunKey, sources: tuple) -> int | None:
-    for analyzer, array in sources:
-        found = store.artifact_epochs(key, analyzer)
-        arrays = data.artifact(store, key, analyzer, found[-1]) if found else None
-        shape = getattr(arrays.get(array), "shape", ()) if arrays else ()
+    done = set(store.analyzers_done(key))
+    for name in list_analyzers(scope="epoch"):
+        outputs = [o for o, dims in get_analyzer(name).outputs.items() if dims[:1] == (axis,)]
+        found = store.artifact_epochs(key, name) if outputs and name in done else []
+        arrays = data.artifact(store, key, name, found[-1]) if found else None
+        shape = getattr(arrays.get(outputs[0]), "shape", ()) if arrays else ()
         if shape:
             return int(shape[0])
     return None
@@ -56,7 +56,7 @@ def _count(store: Store, key: RunKey, sources: tuple) -> int | None:
 
 def control_limits(store: Store, key: RunKey) -> tuple[int | None, int | None]:
     """(n_neurons, n_heads) read from the latest analyzed artifacts; None where unknown."""
-    return _count(store, key, _LIMIT_SOURCES[0]), _count(store, key, _LIMIT_SOURCES[1])
+    return _count(store, key, "neuron"), _count(store, key, "head")
 
 
 def make_request(store: Store, vid: object, epoch: object, neuron: object, head: object) -> Request:

@@ -44,7 +44,7 @@ def test_compare_lines_share_colours_and_name_missing_variants(store):
     for fig, _, _ in out:
         for trace in fig.data:  # seed 1 was picked first: the first colour, on every panel
             assert trace.line.color == (PALETTE[0] if trace.name == "seed=1" else PALETTE[1])
-    fig, message, cls = out[2]  # total weight norm: seed 1 has no weight_trajectory
+    fig, message, cls = out[list(compare.METRICS).index("total_norm")]  # seed 1 has no weight_trajectory
     text = str(message)
     assert len(fig.data) == 1 and cls == "panel"
     assert f"workbench analyze modular_addition:{store.runs()[1].variant} --analyzers weight_trajectory" in text
@@ -95,3 +95,13 @@ def test_serve_names_a_port_in_use(store):
         s.listen(1)
         with pytest.raises(UserError, match=f"port {s.getsockname()[1]}"):
             serve(store, host="127.0.0.1", port=s.getsockname()[1])
+
+
+def test_compare_table_has_a_column_per_declared_headline_some_run_has(store):
+    rows = compare.summary_rows(store, store.runs())
+    columns = [c["id"] for c in compare.table_columns(rows)]
+    assert columns[:5] == ["variant", "epochs", "turn", "train_acc", "test_acc"]
+    # seed 0 has every artifact: each analyzer's declared headline is a column, in registry order
+    assert {"key_freqs", "embedding_freqs", "participation_ratios"} <= set(columns[5:])
+    assert rows[0]["participation_ratios"].startswith("W_E ") and "participation_ratios" not in rows[1]
+    assert [c["id"] for c in compare.table_columns(rows[1:])] == columns[:5]  # nobody has one: no column

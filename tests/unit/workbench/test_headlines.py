@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
+import pytest
+
+from analyzers._registry import _ANALYZERS, register
 
 from workbench._io import save_npz
 from workbench.markers import read_headlines
@@ -35,3 +40,31 @@ def test_summary_headlines_are_read_from_the_summary_and_errors_reach_the_caller
     seen = []
     assert read_headlines(store, key, on_error=seen.append) == {}
     assert len(seen) == 1 and "summary.npz" in str(seen[0])
+
+
+def test_a_named_axis_labels_each_value_and_floats_read_to_three_digits(tmp_path):
+    store = Store(tmp_path)  # effective_dim declares participation_ratio, over ("matrix",), as "participation_ratios"
+    save_npz({"participation_ratio": np.array([12.345, 4.0], dtype=np.float32),
+              "matrix_names": np.array(["embed.W_E", "unembed.W_U"])}, store.artifact_path(KEY, "effective_dim", 5))
+    assert read_headlines(store, KEY) == {"participation_ratios": "embed.W_E 12.3,unembed.W_U 4"}
+
+
+def _never(ctx):
+    return {}
+
+
+@pytest.mark.parametrize("declared, message", [
+    ({"headlines": {"dominant_freqs": "key_freqs"}}, "headline 'key_freqs' is already declared by 'restricted_loss'"),
+    ({"headlines": ("nope",)}, "headlines must be among its outputs"),
+    ({"scope": "summary", "trajectories": {"total_norm": ("x", None, "X")}}, "'total_norm' is already declared"),
+    ({"scope": "summary", "trajectories": {"t": ("ranks", None, "X")}}, "trajectories must be"),  # not over epochs
+    ({"scope": "summary", "trajectories": {"t": ("table", None, "X")}}, "trajectories must be"),  # 2-D needs a column
+    ({"scope": "summary", "trajectories": {"t": ("x", "W_E", "X")}}, "trajectories must be"),  # 1-D has none
+    ({"trajectories": {"t": ("x", None, "X")}}, "trajectories must be"),  # per-epoch analyzers have no trajectory
+])
+def test_headline_and_trajectory_declarations_are_checked_at_registration(declared, message):
+    outputs = {"dominant_freqs": ("rank",), "ranks": ("rank",), "x": ("epoch",), "table": ("epoch", "matrix"),
+               "matrix_names": ("matrix",)}
+    with pytest.raises(ValueError, match=re.escape(message)):
+        register("never_registered", kind="trajectory", outputs=outputs, **declared)(_never)
+    assert "never_registered" not in _ANALYZERS
