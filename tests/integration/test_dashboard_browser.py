@@ -265,7 +265,8 @@ def test_scrub_click_and_drill_down(page, server, store):
     points.nth(points.count() // 2).click(force=True)  # the middle evaluation: epoch 100
     page.wait_for_function("() => /epoch 100\\b/.test(document.querySelector('#epoch-readout').innerText)")
     page.wait_for_function("() => /epoch 100\\b/.test(document.querySelector('#fig-neuron_heatmap .gtitle').textContent)")
-    points = page.locator("#fig-neuron_freq_clusters .scatterlayer .points path")
+    # the last live neuron's point (the last path of all is the ring around neuron 0, the selection)
+    points = page.locator("#fig-neuron_freq_clusters .scatterlayer .trace").first.locator(".points path")
     points.nth(points.count() - 1).click(force=True)
     page.wait_for_function("() => !/neuron 0\\b/.test(document.querySelector('#fig-neuron_heatmap .gtitle').textContent)")
     neuron = int(page.locator("#neuron").input_value())
