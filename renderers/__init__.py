@@ -4,7 +4,7 @@ Each theme is one module with a plain name; importing this package registers eve
 (listed explicitly, never crawled).
 """
 
-from renderers._registry import ViewSpec, get_view, list_views, register_view
+from renderers._registry import Repaint, ViewSpec, get_view, list_views, register_view
 
 # per-epoch views
 from renderers import fourier, weights, neurons, attention, output  # noqa: E402,F401
@@ -14,4 +14,4 @@ from renderers import least_action  # noqa: E402,F401  (least-action study: per-
 # whole-run (trajectory) views
 from renderers import trajectories  # noqa: E402,F401
 
-__all__ = ["ViewSpec", "get_view", "list_views", "register_view"]
+__all__ = ["Repaint", "ViewSpec", "get_view", "list_views", "register_view"]

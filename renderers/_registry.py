@@ -14,17 +14,32 @@ e.g. "neurons"), its `order` in that group (lower first), `wide` (spans both col
 `click` (what clicking a point selects: "epoch", "neuron", "head" or None) and, for a
 trajectory, `epoch_x` (its x axis is the epoch, so the current-epoch marker follows it).
 The dashboard builds its groups from these declarations and never names a view.
+
+Two optional hooks make a heavy per-epoch view cheap to scrub in the dashboard:
+`repaint(arrays, old_options, new_options) -> Repaint | None` gives what changes in the
+figure already drawn (with `old_options`) when it shows `arrays` with `new_options` (None:
+render it again), and `pin(arrays) -> options` fixes options once per run from its last
+analyzed checkpoint (e.g. which neurons a grid shows, so scrubbing shows the same ones).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Literal
 
 from workbench.capabilities import check_need
 from workbench.registry import Registry
 
-__all__ = ["ViewSpec", "register_view", "list_views", "get_view"]
+__all__ = ["ViewSpec", "Repaint", "register_view", "list_views", "get_view"]
+
+
+@dataclass(frozen=True)
+class Repaint:
+    """A view's figure for other data or options, as changes to the figure already drawn."""
+
+    traces: list[dict]  # per trace, in order: the properties that change (arrays as numpy)
+    title: str  # the renderer's title (the dashboard adds the epoch)
+    layout: dict = field(default_factory=dict)  # layout properties that change, nested as in the figure
 
 
 @dataclass(frozen=True)
@@ -41,6 +56,8 @@ class ViewSpec:
     wide: bool = False  # spans both columns of the group's grid
     click: Literal["epoch", "neuron", "head", None] = None  # what clicking one of its points selects
     epoch_x: bool = False  # a trajectory whose x axis is the epoch (the dashboard marks the current one)
+    repaint: Callable | None = None  # (arrays, old options, new options) -> Repaint | None; see the module doc
+    pin: Callable | None = None  # (arrays at the last analyzed checkpoint) -> options fixed for the run
 
 
 _VIEWS: Registry[ViewSpec] = Registry("view")  # view name -> ViewSpec
@@ -49,7 +66,7 @@ _VIEWS: Registry[ViewSpec] = Registry("view")  # view name -> ViewSpec
 def register_view(name: str, *, scope: Literal["epoch", "trajectory"], sources: tuple[str, ...],
                   options: tuple[str, ...] = (), needs: tuple[str, ...] = (), group: str = "other",
                   order: int = 50, wide: bool = False, click: Literal["epoch", "neuron", "head", None] = None,
-                  epoch_x: bool | None = None):
+                  epoch_x: bool | None = None, repaint: Callable | None = None, pin: Callable | None = None):
     """Decorator registering a renderer as a view; its docstring's first line describes it.
 
     `epoch_x` defaults to True for trajectories (x = epoch) and must stay False for per-epoch views.
@@ -58,13 +75,15 @@ def register_view(name: str, *, scope: Literal["epoch", "trajectory"], sources: 
     epoch_x = scope == "trajectory" if epoch_x is None else epoch_x
     if epoch_x and scope != "trajectory":
         raise ValueError(f"view {name!r}: only a trajectory view has the epoch on its x axis")
+    if (repaint or pin) and (scope != "epoch" or len(sources) != 1):
+        raise ValueError(f"view {name!r}: repaint and pin are for per-epoch views of one source")
     if click not in ("epoch", "neuron", "head", None):
         raise ValueError(f"view {name!r}: click must be 'epoch', 'neuron', 'head' or None, got {click!r}")
 
     def wrap(fn: Callable) -> Callable:
         doc = (fn.__doc__ or "").strip().splitlines()
         _VIEWS.add(name, ViewSpec(name, scope, tuple(sources), fn, doc[0] if doc else "", tuple(options), needs,
-                                  group, order, wide, click, epoch_x))
+                                  group, order, wide, click, epoch_x, repaint, pin))
         return fn
 
     return wrap

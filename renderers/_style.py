@@ -17,7 +17,7 @@ import plotly.io as pio
 
 __all__ = [
     "COLORS", "TEMPLATE", "SEQUENTIAL", "DIVERGING", "EPOCH_HOVER", "LOG_AXIS", "EPOCH_AXIS",
-    "diverging_heatmap", "sequential_heatmap", "value_heatmap", "value_scale", "line", "markers", "bar",
+    "diverging_heatmap", "sequential_heatmap", "value_scale", "line", "markers", "bar",
     "epoch_scatter", "freq_label", "matrix_color", "styled", "subplots", "square_axes",
 ]
 
@@ -93,11 +93,6 @@ def value_scale(values: np.ndarray, prefix: str = "z", bounds: bool = True) -> d
     lim = max(-low, high)
     signed = {f"{prefix}min": -lim, f"{prefix}max": lim} if bounds else {}
     return {"colorscale": DIVERGING, f"{prefix}mid": 0.0, **signed}
-
-
-def value_heatmap(z: np.ndarray, **kwargs) -> go.Heatmap:
-    """A heatmap coloured by `value_scale(z)` with plotly's own range (explicit kwargs win)."""
-    return go.Heatmap(z=z, **{**value_scale(z, bounds=False), **kwargs})
 
 
 def square_axes(fig: go.Figure, n_x: int, n_y: int, **where) -> go.Figure:

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
-from renderers._registry import register_view
-from renderers._style import COLORS, markers, square_axes, styled, subplots, value_heatmap, value_scale
+from renderers._registry import Repaint, register_view
+from renderers._style import COLORS, markers, square_axes, styled, subplots, value_scale
 from renderers._validate import option_index, require, same_length
 from workbench.errors import UserError
 
@@ -28,8 +28,27 @@ _COLORBAR_BELOW = {"title": {"text": "activation", "side": "top"}, "orientation"
 _ACT_HOVER = "a=%{y}, b=%{x}<br>activation %{z:.3f}"
 
 
+def _heatmap_title(n: int) -> str:
+    return f"MLP neuron {n}: activation over (a, b)"
+
+
+def _heatmap_trace(z: np.ndarray, n: int) -> dict:
+    """What the heatmap's one trace shows of neuron n (a repaint sends the same)."""
+    return {"z": z, "name": f"neuron {n}", "hovertemplate": f"neuron {n}<br>{_ACT_HOVER}<extra></extra>",
+            "zmid": None, **value_scale(z, bounds=False)}  # zmid None: unset when the scale turns sequential
+
+
+def _repaint_heatmap(arrays: dict, old: dict, new: dict) -> Repaint | None:
+    """Another epoch or neuron: new z, colour scale, hover and title on the same one trace."""
+    acts = arrays.get("acts")
+    n = new.get("neuron", 0)
+    if acts is None or acts.ndim != 3 or not isinstance(n, int) or not 0 <= n < acts.shape[0]:
+        return None
+    return Repaint([_heatmap_trace(acts[n].astype(np.float32), n)], _heatmap_title(n))
+
+
 @register_view("neuron_heatmap", scope="epoch", sources=("neuron_activations",), options=("neuron",),
-               group="neurons", order=20)
+               group="neurons", order=20, repaint=_repaint_heatmap)
 def render_neuron_heatmap(arrays: dict, neuron: int = 0) -> go.Figure:
     """One MLP neuron's activation over every input pair (a, b) at the answer position.
 
@@ -43,13 +62,12 @@ def render_neuron_heatmap(arrays: dict, neuron: int = 0) -> go.Figure:
     acts = require(arrays, "acts", ("neuron", "a", "b"), "neuron_heatmap")
     n = option_index(neuron, acts.shape[0], "neuron_heatmap", "neuron")
     z = acts[n].astype(np.float32)  # [a, b]
-    fig = go.Figure(value_heatmap(z, x=np.arange(z.shape[1]), y=np.arange(z.shape[0]), name=f"neuron {n}",
-                                  colorbar=_COLORBAR_BELOW,
-                                  hovertemplate=f"neuron {n}<br>{_ACT_HOVER}<extra></extra>"))
+    fig = go.Figure(go.Heatmap(x=np.arange(z.shape[1]), y=np.arange(z.shape[0]), colorbar=_COLORBAR_BELOW,
+                               **{k: v for k, v in _heatmap_trace(z, n).items() if v is not None}))
     fig.update_xaxes(title_text="b")
     fig.update_yaxes(title_text="a")
     square_axes(fig, z.shape[1], z.shape[0])
-    return styled(fig, f"MLP neuron {n}: activation over (a, b)", height=520, margin={**_TIGHT, "b": 110})
+    return styled(fig, _heatmap_title(n), height=520, margin={**_TIGHT, "b": 110})
 
 
 def _grid_neurons(acts: np.ndarray, neurons) -> list[int]:
@@ -62,8 +80,36 @@ def _grid_neurons(acts: np.ndarray, neurons) -> list[int]:
     return [option_index(v, acts.shape[0], "neuron_grid", "neuron") for v in neurons]
 
 
+def _pin_grid(arrays: dict) -> dict:
+    """The dashboard's grid: the most variable neurons at the last analyzed checkpoint, at every epoch."""
+    acts = arrays.get("acts")
+    return {"neurons": _grid_neurons(acts, None)} if acts is not None and acts.ndim == 3 and len(acts) else {}
+
+
+def _grid_title(count: int, shared: bool) -> str:
+    how = "one colour scale" if shared else "each neuron on its own scale"
+    return f"{count} MLP neurons: activation over (a, b), {how}"
+
+
+def _repaint_grid(arrays: dict, old: dict, new: dict) -> Repaint | None:
+    """Another epoch, same neurons on one shared scale: new z per trace and the shared colour range
+    (per-neuron scales put each maximum in a subplot title, which a repaint does not reach)."""
+    acts = arrays.get("acts")
+    neurons = new.get("neurons")
+    if (acts is None or acts.ndim != 3 or not neurons or old.get("neurons") != neurons
+            or old.get("scale", "shared") != "shared" or new.get("scale", "shared") != "shared"):
+        return None
+    try:
+        chosen = _grid_neurons(acts, neurons)
+    except UserError:
+        return None
+    maps = acts[chosen].astype(np.float32)  # [grid, a, b]
+    axis = {"cmid": None, **value_scale(maps, "c")}
+    return Repaint([{"z": m} for m in maps], _grid_title(len(chosen), True), {"coloraxis": axis})
+
+
 @register_view("neuron_grid", scope="epoch", sources=("neuron_activations",), options=("neurons", "scale"),
-               group="neuron_detail", order=10, wide=True)
+               group="neuron_detail", order=10, wide=True, repaint=_repaint_grid, pin=_pin_grid)
 def render_neuron_grid(arrays: dict, neurons=None, scale: str = "shared") -> go.Figure:
     """Small multiples: many neurons' activation heatmaps, on one colour scale or one per neuron.
 
@@ -97,8 +143,7 @@ def render_neuron_grid(arrays: dict, neurons=None, scale: str = "shared") -> go.
     fig.update_xaxes(showticklabels=False)
     fig.update_yaxes(showticklabels=False)
     square_axes(fig, maps.shape[2], maps.shape[1])
-    how = "one colour scale" if shared else "each neuron on its own scale"
-    return styled(fig, f"{len(chosen)} MLP neurons: activation over (a, b), {how}", height=220 * rows + 100,
+    return styled(fig, _grid_title(len(chosen), shared), height=220 * rows + 100,
                   margin={**_TIGHT, "t": 80})
 
 

@@ -1,10 +1,12 @@
-"""Fast epoch/neuron changes for the activation heatmaps: patch the z data, skip re-rendering.
+"""Fast epoch and option changes for views that can repaint: patch the figure, skip re-rendering.
 
-At p=113 the neuron_activations artifact is 512 x 113 x 113, and building the heatmap
-figures through plotly's validating object model costs far more than the data itself.
-The figure the browser shows was rendered by `view_figure`; when only the epoch or the
-neuron changes, its structure (traces, axes, colour axis) stays the same, so the server
-sends a `dash.Patch` with the new z arrays (float32, base64) and the changed title.
+At p=113 a neuron_activations artifact is 512 x 113 x 113, and building heatmap figures
+through plotly's validating object model costs far more than the data itself. A view that
+declares `repaint` (renderers._registry) says what changes in the figure already drawn
+when the epoch or its options change; the server sends that as a `dash.Patch` (arrays as
+float32 base64) with the title naming the new epoch. A view that declares `pin` has options
+fixed once per run from its last analyzed checkpoint (`pinned_options`), so scrubbing keeps
+showing the same things. No view is named here.
 
 `base` (kept per panel in a dcc.Store in the browser) describes the figure the browser
 holds; a patch is sent only when it matches, otherwise the caller renders in full.
@@ -14,19 +16,15 @@ from __future__ import annotations
 
 import base64
 import functools
-import re
 
 import numpy as np
 from dash import Patch
 
+from renderers import get_view
 from workbench.dashboard import data
 from workbench.store import RunKey, Store
 
-__all__ = ["FAST_VIEWS", "GRID_SIZE", "grid_neurons", "make_base", "fast_patch", "typed_array", "title_with", "warm"]
-
-FAST_VIEWS = ("neuron_heatmap", "neuron_grid")  # views with a patch path
-GRID_SIZE = 16  # neurons in the grid: the same ones at every epoch, so scrubbing shows them evolve
-_NEURON = re.compile(r"neuron \d+")
+__all__ = ["repaints", "pinned_options", "make_base", "fast_patch", "typed_array", "title_with", "warm"]
 
 
 def title_with(title: str, epoch: int) -> str:
@@ -43,103 +41,84 @@ def typed_array(arr: np.ndarray) -> dict:
     return spec
 
 
-def _acts(store: Store, key: RunKey, epoch: int) -> np.ndarray | None:
-    arrays = data.artifact(store, key, "neuron_activations", epoch)
-    acts = arrays.get("acts") if arrays else None
-    return acts if acts is not None and acts.ndim == 3 else None  # [neuron, a, b] float16
+def repaints(view: str) -> bool:
+    """Whether the view declares a repaint (a patch path)."""
+    return get_view(view).repaint is not None
 
 
-def warm(store: Store, key: RunKey, epoch: int) -> None:
-    """Load the activations a patch at `epoch` reads into the artifact cache (the prefetcher's part)."""
-    _acts(store, key, epoch)
+def _arrays(store: Store, key: RunKey, view: str, epoch: int) -> dict | None:
+    return data.artifact(store, key, get_view(view).sources[0], epoch)
+
+
+def warm(store: Store, key: RunKey, view: str, epoch: int) -> None:
+    """Load what a patch of `view` at `epoch` reads into the artifact cache (the prefetcher's part)."""
+    _arrays(store, key, view, epoch)
 
 
 @functools.lru_cache(maxsize=32)
-def _grid_neurons(root: str, key: RunKey, epoch: int, sig: tuple) -> tuple[int, ...]:
-    acts = _acts(Store(root), key, epoch)
-    if acts is None:
-        return ()
-    spread = acts.reshape(acts.shape[0], -1).astype(np.float32).std(axis=1)  # [neuron]
-    return tuple(sorted(int(i) for i in np.argsort(-spread, kind="stable")[:GRID_SIZE]))
+def _pin(root: str, key: RunKey, view: str, epoch: int, sig: tuple) -> str:
+    import json
+
+    arrays = _arrays(Store(root), key, view, epoch)
+    return json.dumps(get_view(view).pin(arrays) if arrays else {})  # immutable in the cache
 
 
-def grid_neurons(store: Store, key: RunKey) -> list[int] | None:
-    """The grid's neurons: the most variable ones at the last analyzed epoch (None if none)."""
-    found = store.artifact_epochs(key, "neuron_activations")
-    if not found:
-        return None
-    path = store.artifact_path(key, "neuron_activations", found[-1])
-    chosen = _grid_neurons(str(store.root), key, found[-1], data._signature(path))
-    return list(chosen) or None
+def pinned_options(store: Store, key: RunKey, views) -> dict[str, dict]:
+    """{view: the options its `pin` fixes for this run} for the `views` that declare one and
+    have an analyzed checkpoint (read at the last one)."""
+    import json
 
-
-def _patchable(trace: dict, shared_axis: bool) -> bool:
-    """A heatmap whose colour range a patch can keep right: automatic, or on the shared colour axis."""
-    fixed = any(k in trace for k in ("zmin", "zmax"))
-    return trace.get("type") == "heatmap" and not fixed and (trace.get("coloraxis") == "coloraxis") == shared_axis
-
-
-def _range_mode(layout: dict) -> str | None:
-    """How the grid's shared colour axis is scaled: 'symmetric' (±max|z|), 'zero' (0..max), 'minmax', or None."""
-    axis = layout.get("coloraxis") if isinstance(layout.get("coloraxis"), dict) else {}
-    lo, hi = axis.get("cmin"), axis.get("cmax")
-    if not isinstance(lo, (int, float)) or not isinstance(hi, (int, float)):
-        return None
-    return "symmetric" if lo == -hi else "zero" if lo == 0 else "minmax"
+    out = {}
+    for view in views:
+        spec = get_view(view)
+        found = store.artifact_epochs(key, spec.sources[0]) if spec.pin is not None else []
+        if found:
+            path = store.artifact_path(key, spec.sources[0], found[-1])
+            out[view] = json.loads(_pin(str(store.root), key, view, found[-1], data._signature(path)))
+    return out
 
 
 def make_base(vid: str, view: str, options: dict, fig: dict) -> dict | None:
-    """Describe a freshly rendered figure if a later change can be a patch, else None."""
+    """Describe a freshly rendered figure of a repainting view (None for others)."""
     traces = fig.get("data") or []
-    layout = fig.get("layout") or {}
-    title = (layout.get("title") or {}).get("text", "")
-    if view not in FAST_VIEWS or not traces or not isinstance(title, str):
+    if not repaints(view) or not traces:
         return None
-    if view == "neuron_heatmap" and len(traces) == 1 and _patchable(traces[0], False):
-        return {"vid": vid, "view": view, "title": title}
-    neurons = options.get("neurons")
-    mode = _range_mode(layout)
-    if (view == "neuron_grid" and neurons and len(traces) == len(neurons) and mode
-            and all(_patchable(t, True) for t in traces)):
-        return {"vid": vid, "view": view, "neurons": list(neurons), "title": title, "range": mode}
-    return None
+    return {"vid": vid, "view": view, "options": options, "traces": len(traces)}
+
+
+def _put(node, updates: dict) -> None:
+    """Assign each leaf of the nested `updates` under `node` (a Patch location); arrays as typed arrays."""
+    for name, value in updates.items():
+        if isinstance(value, dict):
+            _put(node[name], value)
+        else:
+            node[name] = typed_array(value) if isinstance(value, np.ndarray) else value
 
 
 def fast_patch(store: Store, key: RunKey, vid: str, view: str, epoch: int, options: dict,
                base: object) -> Patch | None:
-    """A Patch turning the browser's figure (`base`) into this epoch/neuron, or None to render in full.
+    """A Patch turning the browser's figure (`base`) into this epoch and options, or None to render in full.
 
     Args:
         store, key, vid: the validated run and its id; view: the panel's view;
-        epoch: a checkpoint epoch; options: the render options (neuron= / neurons=);
+        epoch: a checkpoint epoch; options: the render options;
         base: what `make_base` said about the figure the browser holds (untrusted).
     """
     if not isinstance(base, dict) or base.get("vid") != vid or base.get("view") != view:
         return None
-    acts = _acts(store, key, epoch)
-    if acts is None or not isinstance(base.get("title"), str):
+    old = base.get("options")
+    arrays = _arrays(store, key, view, epoch)
+    if not isinstance(old, dict) or not arrays:
+        return None
+    try:
+        change = get_view(view).repaint(arrays, old, options)
+    except Exception:  # a view's repaint must never cost more than a full render
+        return None
+    if change is None or len(change.traces) != base.get("traces"):
         return None
     patch = Patch()
-    if view == "neuron_heatmap":
-        n = options.get("neuron", 0)
-        if not 0 <= n < acts.shape[0]:
-            return None
-        patch["data"][0]["z"] = typed_array(acts[n])
-        patch["layout"]["title"]["text"] = title_with(_NEURON.sub(f"neuron {n}", base["title"], count=1), epoch)
-        return patch
-    neurons = options.get("neurons")
-    if base.get("neurons") != neurons or not neurons or max(neurons) >= acts.shape[0]:
-        return None
-    chosen = acts[neurons].astype(np.float32)  # [grid, a, b]
-    for i in range(len(neurons)):
-        patch["data"][i]["z"] = typed_array(chosen[i])
-    lo, hi = float(chosen.min()), float(chosen.max())
-    if base.get("range") == "symmetric":  # one colour scale across the grid, as the renderer does
-        hi = max(abs(lo), abs(hi)) or 1.0
-        lo = -hi
-    elif base.get("range") == "zero":
-        lo = 0.0
-    patch["layout"]["coloraxis"]["cmin"] = lo
-    patch["layout"]["coloraxis"]["cmax"] = hi if hi > lo else lo + 1.0
-    patch["layout"]["title"]["text"] = title_with(base["title"], epoch)
+    for i, trace in enumerate(change.traces):
+        _put(patch["data"][i], trace)
+    _put(patch["layout"], change.layout)
+    patch["layout"]["title"]["text"] = title_with(change.title, epoch)
     return patch

@@ -35,7 +35,8 @@ _PLACEHOLDER = "workbench-placeholder"  # layout.meta.kind of workbench.views.pl
 
 
 class Request(dict):
-    """What the controls ask for: key, vid, at (checkpoint epoch or None), neuron, head, grid."""
+    """What the controls ask for: key, vid, at (checkpoint epoch or None), neuron, head, and
+    pinned ({view: options its `pin` fixes for the run}, e.g. a grid's neurons)."""
 
 
 def _count(store: Store, key: RunKey, axis: str) -> int | None:
@@ -69,7 +70,7 @@ def make_request(store: Store, vid: object, epoch: object, neuron: object, head:
     n_neurons, n_heads = control_limits(store, key)
     return Request(key=key, vid=data.variant_id(key), at=select_epoch(data.epochs(store, key), epoch),
                    neuron=select_index(neuron, limit=n_neurons), head=select_index(head, limit=n_heads),
-                   grid=fast.grid_neurons(store, key))
+                   pinned=fast.pinned_options(store, key, VIEWS))
 
 
 def panel_key(view: str, req: Request) -> str:
@@ -80,17 +81,16 @@ def panel_key(view: str, req: Request) -> str:
         parts["epoch"] = req["at"]
     if deps in ("neuron", "head"):
         parts[deps] = req[deps]
-    if "neurons" in get_view(view).options:  # a view of a chosen set of neurons (a grid)
-        parts["grid"] = req["grid"]
+    if view in req["pinned"]:  # options fixed for the run (a grid's neurons)
+        parts["pinned"] = req["pinned"][view]
     return json.dumps(parts, sort_keys=True)
 
 
 def render_options(view: str, req: Request) -> dict:
-    """The renderer options a panel's view takes from the request (neuron=, head= or the grid's neurons=)."""
+    """The renderer options a panel's view takes from the request: neuron= or head=, and what its `pin` fixes."""
     deps = PANELS[view][1].deps
-    if deps in ("neuron", "head"):
-        return {deps: req[deps]}
-    return {"neurons": req["grid"]} if "neurons" in get_view(view).options else {}
+    chosen = {deps: req[deps]} if deps in ("neuron", "head") else {}
+    return {**chosen, **req["pinned"].get(view, {})}
 
 
 def message_children(view: str, at: int | None, message: str) -> list:
@@ -140,10 +140,10 @@ def render_panel(store: Store, view: str, req: Request, base: object = None) -> 
     entry = {"key": panel_key(view, req), "name": export_name(req["key"], view, at), "base": None}
     if view not in run_views(store, req["key"]):  # the run's family lacks what the view needs: hide it
         return no_update, [], panel_class(view) + " not-applicable", entry
-    if view in fast.FAST_VIEWS and at is not None:
+    if fast.repaints(view) and at is not None:
         patch = fast.fast_patch(store, req["key"], req["vid"], view, at, options, base)
         if patch is not None:
-            return patch, [], panel_class(view), {**entry, "base": base}
+            return patch, [], panel_class(view), {**entry, "base": {**base, "options": options}}
     fig = _figure(store, req["key"], view, at, options)
     if isinstance(fig, str):
         return no_update, message_children(view, at, fig), panel_class(view, empty=True), entry

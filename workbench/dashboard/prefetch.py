@@ -4,7 +4,7 @@ Scrubbing moves one checkpoint at a time (arrow keys, a slider drag). Right afte
 server answers for checkpoint i, one background thread renders the same open per-epoch
 panels at i + 1 and i - 1 (the direction of the last step first) into the caches the
 panels callback reads: the figure cache for rendered views, the artifact cache for the
-views the browser patches (`fast.FAST_VIEWS`). The next step is then a cache hit, and the
+views the browser patches (those that declare a `repaint`). The next step is then a cache hit, and the
 server's part of it shrinks to the request itself.
 
 One worker thread; a newer request replaces a pending one, so a fast scrub never queues
@@ -91,8 +91,8 @@ class Prefetcher:
                     if self._job is not None:
                         return  # a newer request: its neighbours matter now
                 try:
-                    if view in fast.FAST_VIEWS:
-                        fast.warm(store, req["key"], epoch)
+                    if fast.repaints(view):
+                        fast.warm(store, req["key"], view, epoch)
                     else:
                         data.view_figure_cached(store, req["key"], view, epoch, **render_options(view, req))
                 except Exception as err:  # missing data, a renderer's error: the panel will say so itself

@@ -200,8 +200,12 @@ def test_clickable_customdata_reaches_the_browser_as_plain_lists(store, vid):
 def test_grid_keeps_its_neurons_across_epochs(store, vid):
     views, drawn = _panels(store, vid, index=0, groups=ALL)
     key = data.resolve_variant(store, vid)
-    assert drawn["neuron_grid"]["base"]["neurons"] == fast.grid_neurons(store, key)
-    assert len(views["neuron_grid"][0]["data"]) == fast.GRID_SIZE
+    pinned = fast.pinned_options(store, key, ["neuron_grid"])["neuron_grid"]["neurons"]
+    assert drawn["neuron_grid"]["base"]["options"]["neurons"] == pinned and len(pinned) == 16
+    assert [t["name"] for t in views["neuron_grid"][0]["data"]] == [f"neuron {n}" for n in pinned]
+    step, _ = _panels(store, vid, index=2, groups=ALL, drawn=drawn)  # another epoch: the same neurons, patched
+    ops = json.dumps(step["neuron_grid"][0].to_plotly_json())
+    assert ops.count("bdata") == 16 and "epoch 200" in ops and "cmax" in ops
 
 
 # ------------------------------------------------------ crafted and corrupt input
@@ -216,9 +220,9 @@ def test_crafted_values_never_raise(store, vid, value):
 
 
 def test_crafted_drawn_base_falls_back_to_a_full_render(store, vid):
-    crafted = {"neuron_heatmap": {"key": "x", "base": {"vid": vid, "view": "neuron_heatmap", "title": 5}},
-               "neuron_grid": {"key": "y", "base": {"vid": vid, "view": "neuron_grid", "neurons": [10**9],
-                                                    "title": "t", "range": "symmetric"}}}
+    crafted = {"neuron_heatmap": {"key": "x", "base": {"vid": vid, "view": "neuron_heatmap", "options": 5}},
+               "neuron_grid": {"key": "y", "base": {"vid": vid, "view": "neuron_grid", "traces": 1,
+                                                    "options": {"neurons": [10**9]}}}}
     views, _ = _panels(store, vid, groups=ALL, drawn=crafted)
     assert isinstance(views["neuron_heatmap"][0], dict) and isinstance(views["neuron_grid"][0], dict)
 

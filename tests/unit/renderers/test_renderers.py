@@ -469,3 +469,64 @@ def test_attention_labels_come_from_the_artifact_for_multi_layer_models():
     assert titles[:3] == ["L0H0 → x", "L0H0 → op", "L0H0 → y"] and "L1H1 → y" in titles
     legacy = [a.text for a in get_view("attention_patterns").render({"pattern": arrays["pattern"]}).layout.annotations]
     assert legacy[:3] == ["head 0 → a", "head 0 → b", "head 0 → ="]
+
+
+def _repainted(fig: go.Figure, change) -> dict:
+    """The figure (as a plotly dict) with a view's Repaint applied, as the dashboard's patch does."""
+    out = fig.to_plotly_json()
+    for trace, props in zip(out["data"], change.traces):
+        trace.update({k: v for k, v in props.items() if v is not None})
+        trace.update({k: None for k, v in props.items() if v is None})
+    for part, props in change.layout.items():
+        out["layout"].setdefault(part, {}).update(props)
+    out["layout"]["title"]["text"] = change.title
+    return out
+
+
+def _values(v) -> np.ndarray:
+    """An array, or plotly's typed-array form of one ({"dtype", "bdata", "shape"}), as float32."""
+    if isinstance(v, dict):
+        import base64
+
+        flat = np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"]))
+        return flat.reshape([int(n) for n in str(v.get("shape", len(flat))).split(",")]).astype(np.float32)
+    return np.asarray(v, dtype=np.float32)
+
+
+def _assert_same_figure(a: dict, b: dict) -> None:
+    assert a["layout"]["title"]["text"] == b["layout"]["title"]["text"]
+    axes = [go.layout.Coloraxis({k: v for k, v in f["layout"].get("coloraxis", {}).items() if v is not None})
+            for f in (a, b)]
+    assert axes[0] == axes[1]
+    for ta, tb in zip(a["data"], b["data"], strict=True):
+        assert set(k for k, v in ta.items() if v is not None) == set(k for k, v in tb.items() if v is not None)
+        for k, v in ta.items():
+            if k in ("x", "y", "z"):
+                np.testing.assert_array_equal(_values(v), _values(tb[k]))
+            elif k == "colorscale":  # a name ("RdBu") and the list plotly expands it to are one scale
+                assert go.Heatmap(colorscale=v).colorscale == go.Heatmap(colorscale=tb[k]).colorscale
+            elif v is not None:
+                assert v == tb[k], k
+
+
+@pytest.mark.parametrize("view, old, new", [
+    ("neuron_heatmap", {"neuron": 1}, {"neuron": 4}),  # another neuron, and the sign flips
+    ("neuron_grid", {"neurons": [0, 2, 5]}, {"neurons": [0, 2, 5]}),
+])
+def test_a_repaint_gives_what_a_full_render_gives(view, old, new):
+    """The dashboard patches a drawn figure with the view's Repaint instead of re-rendering it."""
+    before = {"acts": rng.random((6, P, P)).astype(np.float16)}  # ReLU-like: a sequential scale
+    after = {"acts": (rng.random((6, P, P)) - 0.5).astype(np.float16)}  # signed: diverging
+    spec = get_view(view)
+    change = spec.repaint(after, old, new)
+    _assert_same_figure(_repainted(spec.render(before, **old), change), spec.render(after, **new).to_plotly_json())
+
+
+def test_a_repaint_declines_what_it_cannot_reach():
+    acts = {"acts": rng.random((6, P, P)).astype(np.float32)}
+    grid = get_view("neuron_grid")
+    assert grid.repaint(acts, {"neurons": [0, 1]}, {"neurons": [0, 2]}) is None  # other subplot titles
+    assert grid.repaint(acts, {"neurons": [0, 1], "scale": "neuron"}, {"neurons": [0, 1], "scale": "neuron"}) is None
+    assert grid.repaint(acts, {"neurons": [0, 9]}, {"neurons": [0, 9]}) is None  # out of range
+    assert get_view("neuron_heatmap").repaint(acts, {}, {"neuron": 6}) is None
+    assert grid.pin(acts) == {"neurons": list(range(6))}  # the 16 most variable, or every one of fewer
