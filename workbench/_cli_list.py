@@ -48,7 +48,18 @@ def _outcome(row: dict) -> str:
             out += "".join(f"  {marker_label(m)} {markers[m]}" for m in found)
         elif analyzer in unmarked:
             out += f"  no {analyzer}"  # analyzed, and none of its epochs exist (e.g. a run that never turns)
-    return out + "".join(f"  {name.replace('_', ' ')} {value}" for name, value in (row.get("headlines") or {}).items())
+    return out + "".join(f"  {name.replace('_', ' ')} {_brief(value)}" for name, value in (row.get("headlines") or {}).items())
+
+
+_BRIEF = 40  # characters of a headline a listing line shows (a matrix-by-matrix one runs to 200)
+
+
+def _brief(text: str) -> str:
+    """The headline, cut at a comma to at most _BRIEF characters with '…' (the report shows it whole)."""
+    if len(text) <= _BRIEF:
+        return text
+    cut = text.rfind(",", 0, _BRIEF)
+    return text[:cut] + ",…" if cut > 0 else text[:_BRIEF] + "…"
 
 
 def _job(row: dict) -> str:

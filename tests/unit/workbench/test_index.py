@@ -177,3 +177,12 @@ def test_markers_written_after_indexing_are_seen(store):
     save_npz({"turn_onset_epoch": np.array(700.0), "turn_midpoint_epoch": np.array(800.0)},
              store.summary_path(key, "turn"))
     assert run_rows(store)[2]["markers"] == {"turn_onset_epoch": 700, "turn_midpoint_epoch": 800}
+
+
+def test_a_long_headline_is_cut_at_a_comma_in_a_listing_line():
+    from workbench._cli_list import _brief
+
+    assert _brief("8,19,41") == "8,19,41"
+    whole = "embed.W_E 13.3,pos_embed.W_pos 2.83,blocks.0.attn.W_Q 2.99,unembed.W_U 14.1"
+    assert _brief(whole) == "embed.W_E 13.3,pos_embed.W_pos 2.83,…"
+    assert _brief("x" * 50) == "x" * 40 + "…"
