@@ -431,8 +431,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("densify", help="add checkpoints inside a trained run's window by a replay proven bit-identical")
     p.add_argument("variant", nargs="?", help="family[:key=value,...] of a trained variant; omitted: the demo variant")
-    p.add_argument("--around", default="turn", help="'turn' (onset..midpoint padded by its width; needs "
-                   "`workbench analyze`) or E1:E2, inclusive epochs (default: turn)")
+    p.add_argument("--around", default="turn", help="E1:E2, inclusive epochs, or an analyzer that marks a "
+                   "transition: 'turn' (onset..midpoint padded by its width; needs `workbench analyze`) (default: turn)")
     p.add_argument("--every", type=_epochs_arg, help="checkpoint every multiple of N epochs in the window (default: "
                    "the coarsest 1, 2 or 5 x 10^k giving at least 20 and twice the checkpoint density there)")
     p.add_argument("--device", default="cpu", type=_device_arg, help="the device the run was trained on (default: cpu)")

@@ -98,7 +98,8 @@ def plan_densify(spec: str, store: Store, *, around: str = "turn", every: int | 
     Args:
         spec: the trained variant.
         store: its store.
-        around: "turn" (the turn markers of `workbench analyze`) or "E1:E2" (inclusive epochs).
+        around: "E1:E2" (inclusive epochs), or a summary analyzer that marks a transition with
+            two markers, e.g. "turn" (its onset and midpoint, from `workbench analyze`).
         every: write checkpoints at multiples of this (default: `default_every` of the window).
     """
     variant = parse_variant(spec)
@@ -129,25 +130,35 @@ def plan_densify(spec: str, store: Store, *, around: str = "turn", every: int | 
 
 
 def _window(store: Store, key: RunKey, spec: str, around: str, extent: int, eval_every: int):
-    """((E1, E2), description) from --around, inside the trained epochs [0, extent]."""
-    if around.strip() == "turn":
-        from workbench.markers import read_markers
+    """((E1, E2), description) from --around, inside the trained epochs [0, extent].
 
-        marks = read_markers(store, key)
-        if "turn_onset_epoch" not in marks or "turn_midpoint_epoch" not in marks:
-            raise UserError(f"no turn detected for {spec}: run `workbench analyze` on it first (a run that never "
-                            "groks has none), or give --around E1:E2")
-        onset, mid = marks["turn_onset_epoch"], marks["turn_midpoint_epoch"]
-        e1, e2 = turn_window(onset, mid, eval_every)
-        pad = max(mid - onset, eval_every)  # as turn_window pads
-        return (e1, min(e2, extent)), f"turn onset {onset} to midpoint {mid}, padded by {pad} on each side"
+    `around` is E1:E2, or the name of a summary analyzer that marks a transition: its first
+    two declared markers are the transition's start and steepest point (the `turn`
+    analyzer's onset and midpoint), and the window pads them by their distance.
+    """
     match = _WINDOW.fullmatch(around.strip())
-    if not match:
-        raise UserError(f"--around expects 'turn' or E1:E2 (whole epochs), got {around!r}")
-    e1, e2 = int(match.group(1)), int(match.group(2))
-    if e1 > e2 or e2 > extent:
-        raise UserError(f"window {e1}:{e2} is outside {spec}'s trained epochs 0..{extent} (or reversed)")
-    return (e1, e2), f"epochs {e1}..{e2}"
+    if match:
+        e1, e2 = int(match.group(1)), int(match.group(2))
+        if e1 > e2 or e2 > extent:
+            raise UserError(f"window {e1}:{e2} is outside {spec}'s trained epochs 0..{extent} (or reversed)")
+        return (e1, e2), f"epochs {e1}..{e2}"
+    from analyzers import get_analyzer, list_analyzers
+    from workbench.markers import marker_label, read_markers
+
+    name = around.strip()
+    if name not in list_analyzers(scope="summary") or len(get_analyzer(name).markers) < 2:
+        marking = [a for a in list_analyzers(scope="summary") if len(get_analyzer(a).markers) >= 2]
+        raise UserError(f"--around expects an analyzer that marks a transition ({', '.join(marking)}) or E1:E2 "
+                        f"(whole epochs), got {around!r}")
+    first, second = get_analyzer(name).markers[:2]
+    marks = read_markers(store, key)
+    if first not in marks or second not in marks:
+        raise UserError(f"no {name} detected for {spec}: run `workbench analyze` on it first (a run that never "
+                        "makes the transition has none), or give --around E1:E2")
+    onset, mid = marks[first], marks[second]
+    e1, e2 = turn_window(onset, mid, eval_every)
+    pad = max(mid - onset, eval_every)  # as turn_window pads
+    return (e1, min(e2, extent)), f"{marker_label(first)} {onset} to {marker_label(second)} {mid}, padded by {pad} on each side"
 
 
 def _state_before(store: Store, key: RunKey, spec: str, epoch: int) -> int:

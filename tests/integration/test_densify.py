@@ -208,7 +208,8 @@ def _refused(store: Store, message: str, *args: str) -> None:
 @pytest.mark.parametrize("args, message", [
     ((SPEC, "--around", "120:400"), "trained epochs 0..200"),
     ((SPEC, "--around", "200:100"), "or reversed"),
-    ((SPEC, "--around", "1e3:2000"), "expects 'turn' or E1:E2"),
+    ((SPEC, "--around", "1e3:2000"), "expects an analyzer that marks a transition (turn) or E1:E2"),
+    ((SPEC, "--around", "loss_accuracy"), "expects an analyzer that marks a transition (turn) or E1:E2"),
     ((SPEC, "--around", "100:200", "--every", "0"), "--every must be positive"),
     ((SPEC, "--around", "100:200", "--every", "-5"), "--every must be positive"),
     ((SPEC,), "no turn detected"),
