@@ -17,7 +17,6 @@ re-running the same sweep resumes every group that is not finished.
 from __future__ import annotations
 
 import os
-import sys
 import time
 from typing import Callable
 

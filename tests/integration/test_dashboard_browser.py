@@ -218,8 +218,11 @@ def test_per_figure_and_batch_export(page, server, store, tmp_path):
     shown = page.locator(".group.open .panel:not(.empty):not(.not-applicable)").count()
     page.on("download", lambda d: names.append(d.suggested_filename))
     page.click("#export-all-svg")
-    page.wait_for_function(f"() => true", timeout=1000)
-    page.wait_for_timeout(3000)
+    for _ in range(300):  # downloads are spaced 150 ms apart: wait for all, then a little for any extra
+        if len(names) >= shown:
+            break
+        page.wait_for_timeout(100)
+    page.wait_for_timeout(500)
     assert len(names) == shown and all(n.endswith(".svg") for n in names)
     assert export_name(key, "loss_curves") + ".svg" in names
 

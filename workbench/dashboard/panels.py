@@ -17,8 +17,6 @@ import logging
 
 from dash import html, no_update
 
-from renderers import get_view
-
 from workbench.dashboard import data, fast, marker
 from workbench.dashboard.values import select_epoch, select_index
 from workbench.dashboard.groups import GROUPS, PANELS
