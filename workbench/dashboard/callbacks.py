@@ -41,8 +41,9 @@ CONTROL_OUTPUTS = ("variant", "min", "max", "marks", "value", "epochs", "neuron"
                    "groups")  # the order of the controls callback's outputs
 
 
-def slider_marks(epochs: list[int], turn: int | None) -> dict:
-    """Marks at each slider position (a checkpoint); a few carry the epoch, the turn is in red."""
+def slider_marks(epochs: list[int], turn: int | None, label: int | None = None) -> dict:
+    """Marks at each slider position (a checkpoint); a few carry the epoch, the turn is in red:
+    at checkpoint `turn`, the one nearest the turn, labelled with the turn's own epoch `label`."""
     if not epochs:
         return {}
     step = max(1, math.ceil(len(epochs) / _MAX_LABELS))
@@ -52,7 +53,8 @@ def slider_marks(epochs: list[int], turn: int | None) -> dict:
         labelled = {i for i in labelled if abs(i - t) >= max(1, step * 0.75)}
     marks: dict = {str(i): (str(e) if i in labelled else "") for i, e in enumerate(epochs)}
     if t is not None:
-        marks[str(t)] = {"label": f"turn {turn}", "style": {"color": "#d62728", "fontWeight": "bold"}}
+        marks[str(t)] = {"label": f"turn {turn if label is None else label}",
+                         "style": {"color": "#d62728", "fontWeight": "bold"}}
     return marks
 
 
@@ -102,9 +104,10 @@ def controls(store: Store, search: object, vid: object, trigger: object, current
     new_vid = data.variant_id(key)
     applies = set(run_views(store, key))  # groups with no view for this run's family are hidden
     shown_groups = [g.gid for g in GROUPS if any(p.view in applies for p in g.panels)]
-    return (new_vid if new_vid != vid else no_update, 0, max(len(epochs) - 1, 0), slider_marks(epochs, turn_mark),
+    turn = round(turn) if turn is not None else None  # the onset itself: the readout and the mark say it
+    return (new_vid if new_vid != vid else no_update, 0, max(len(epochs) - 1, 0), slider_marks(epochs, turn_mark, turn),
             epochs.index(at) if at in epochs else 0,
-            {"vid": new_vid, "epochs": epochs, "turn": turn_mark, "groups": shown_groups},
+            {"vid": new_vid, "epochs": epochs, "turn": turn, "groups": shown_groups},
             select_index(state.get("neuron", current.get("neuron")), limit=n_neurons),
             n_neurons - 1 if n_neurons else None,
             select_index(state.get("head", current.get("head")), limit=n_heads), n_heads - 1 if n_heads else None,

@@ -78,8 +78,11 @@ def test_slider_positions_are_checkpoints_with_turn(store, vid):
     out = dict(zip(callbacks.CONTROL_OUTPUTS, callbacks.controls(store, "", vid, None, {})))
     assert (out["min"], out["max"]) == (0, len(EPOCHS) - 1)
     assert out["epochs"]["epochs"] == EPOCHS and sorted(map(int, out["marks"])) == list(range(len(EPOCHS)))
-    turn = out["epochs"]["turn"]
-    assert turn in EPOCHS and "turn" in out["marks"][str(EPOCHS.index(turn))]["label"]
+    turn = out["epochs"]["turn"]  # the onset; its mark sits on the checkpoint nearest it
+    at = min(EPOCHS, key=lambda e: abs(e - turn))
+    assert out["marks"][str(EPOCHS.index(at))]["label"] == f"turn {turn}"
+    marks = callbacks.slider_marks([0, 700, 800], 700, 750)  # an onset between two checkpoints
+    assert marks["1"]["label"] == "turn 750" and marks["2"] == "800"
     assert out["neuron_max"] == 23 and out["head_max"] == 3 and out["groups"] is no_update
 
 
