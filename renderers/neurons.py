@@ -213,8 +213,9 @@ def render_neuron_freq_clusters(arrays: dict, neuron=None) -> go.Figure:
                      range=[-0.6, len(ticks) - 0.4], showgrid=False, zeroline=False)
     fig.update_yaxes(title_text="fraction of variance explained", range=[-0.05, 1.05])
     clustered = int((frac[live] > 0.5).sum())
-    title = f"Neuron frequency clusters ({clustered}/{int(live.sum())} live neurons > 50% one frequency"
-    return styled(fig, title + f"; {int(dead.sum())} dead){selected}", showlegend=False)
+    counts = f"{clustered}/{int(live.sum())} live neurons > 50% one frequency; {int(dead.sum())} dead"
+    # the counts on a second line: one line of both was clipped in a half-width dashboard panel
+    return styled(fig, f"Neuron frequency clusters<br><sup>{counts}{selected}</sup>", showlegend=False)
 
 
 def _column_labels(present: list[int], live_slots: np.ndarray) -> list[str]:
@@ -237,7 +238,7 @@ def _mark_selected(fig: go.Figure, idx: int, x: np.ndarray, y: np.ndarray, custo
                           hovertemplate="selected neuron %{customdata[0]}<br>k=%{customdata[1]}"
                                         "<br>fraction %{y:.2f}<extra></extra>"))
     k = int(custom[idx, 1])
-    return f"<br><sup>ringed: neuron {idx}, " + ("dead" if k < 0 else f"k={k}, fraction {float(y[idx]):.2f}") + "</sup>"
+    return f" · ringed: neuron {idx}, " + ("dead" if k < 0 else f"k={k}, fraction {float(y[idx]):.2f}")
 
 
 @register_view("coarseness_table", scope="epoch", sources=("coarseness",), group="neuron_detail", order=20, wide=True)
