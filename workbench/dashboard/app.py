@@ -41,7 +41,10 @@ body { margin: 0; font-family: system-ui, sans-serif; font-size: 14px; color: #2
 .readout.spec { overflow-wrap: anywhere; }
 #sidebar .dash-slider-wrapper { padding: 0 14px; }  /* room for the end marks' labels */
 .busy-note { display: none; color: #7e57c2; font-size: 12px; margin-top: 2px; }
-#shell:has(#panels.busy) .busy-note { display: block; }
+.busy-note.on { display: block; }
+.busy-note.on::before { content: ""; display: inline-block; width: 9px; height: 9px; margin-right: 6px;
+    vertical-align: -1px; border: 2px solid #ddd; border-top-color: #7e57c2; border-radius: 50%;
+    animation: wb-spin 0.8s linear infinite; }
 .banner { background: #fff4e5; border: 1px solid #f0b35b; border-radius: 6px; padding: 10px 14px; margin: 10px 0;
           overflow-wrap: anywhere; }
 .group { border: 1px solid #ddd; border-radius: 6px; margin: 10px 0; background: #fff; }
@@ -73,10 +76,13 @@ button.export { font-size: 11px; padding: 1px 5px; margin-left: 2px; cursor: poi
                             border-radius: 6px; font-size: 14px; }
 .panel-msg code, .compare-msg code { display: block; margin-top: 8px; padding: 6px 8px; background: #eef1f5; border-radius: 4px;
                   white-space: pre-wrap; word-break: break-all; user-select: all; }
-#panels.busy .panel.per-epoch .js-plotly-plot { opacity: 0.4; transition: opacity 0.1s; }
-#panels.busy .panel.per-epoch::after { content: ""; position: absolute; left: 50%; top: 90px; width: 26px;
-    height: 26px; margin-left: -13px; border: 3px solid #ddd; border-top-color: #7e57c2; border-radius: 50%;
-    animation: wb-spin 0.8s linear infinite; }
+/* The loading state, kept cheap to draw: a page-wide :has() rule, 14 spinning rings and an opacity
+   transition on every stale panel cost ~250 ms of each epoch step with every panel on screen
+   (bench/RESULTS.md); the one spinner is the sidebar's, the stale panels are dimmed and labelled. */
+#panels.busy .panel.per-epoch .js-plotly-plot { opacity: 0.4; }
+#panels.busy .panel.per-epoch::after { content: "updating…"; position: absolute; left: 50%; top: 80px;
+    transform: translateX(-50%); padding: 2px 8px; border-radius: 4px; background: #7e57c2; color: #fff;
+    font-size: 12px; }
 @keyframes wb-spin { to { transform: rotate(360deg); } }
 .page.hidden { display: none; }
 #main.no-runs #panels { display: none; }  /* nothing to draw: the banner says what to run */

@@ -178,7 +178,8 @@ def _register_panels(app, store: Store) -> None:
 
     @app.callback(*outputs, Input("variant", "value"), Input("epoch", "value"), Input("neuron", "value"),
                   Input("head", "value"), Input("groups", "data"), Input("visible", "data"), State("epochs", "data"),
-                  State("drawn", "data"), running=[(Output("panels", "className"), "busy", "")])
+                  State("drawn", "data"), running=[(Output("panels", "className"), "busy", ""),
+                           (Output("busy-note", "className"), "busy-note on", "busy-note")])
     def _panels(vid, index, neuron, head, groups, visible, epochs, drawn):
         return _safe(lambda: panel_outputs(store, vid, index, epochs, neuron, head, groups, drawn, prefetcher,
                                            visible),
