@@ -140,8 +140,10 @@ def render_neuron_grid(arrays: dict, neurons=None, scale: str = "shared") -> go.
                       i // cols + 1, i % cols + 1)
     if shared:
         fig.update_layout(coloraxis={**value_scale(maps, "c"), "colorbar": {"title": "activation", "thickness": 14}})
-    fig.update_xaxes(showticklabels=False)
-    fig.update_yaxes(showticklabels=False)
+    # no axes at all (the subplot titles name the neurons, hover gives a and b): 32 axes' lines,
+    # grids and ticks were a third of the grid's drawing time on every epoch step
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
     square_axes(fig, maps.shape[2], maps.shape[1])
     return styled(fig, _grid_title(len(chosen), shared), height=220 * rows + 100,
                   margin={**_TIGHT, "t": 80})

@@ -20,7 +20,7 @@ def render_singular_values(arrays: dict) -> go.Figure:
         arrays: effective_dim artifact: matrix_names [matrix], singular_values [matrix, k] (NaN-padded),
             participation_ratio [matrix], spectral_gap [matrix].
     Returns:
-        One line per matrix.
+        One line per matrix (no point markers; hover for each value).
     """
     view = "singular_values"
     names = require(arrays, "matrix_names", ("matrix",), view)
@@ -31,8 +31,10 @@ def render_singular_values(arrays: dict) -> go.Figure:
     for i, name in enumerate(names):
         keep = ~np.isnan(sv[i])
         idx = np.arange(1, sv.shape[1] + 1)[keep]
-        fig.add_trace(line(x=idx, y=sv[i][keep], name=f"{name} (PR {float(pr[i]):.1f})", mode="lines+markers",
-                           marker={"size": 3}, line={"color": matrix_color(name)},
+        # lines without point markers: a marker per singular value (hundreds per figure) made this
+        # one of the costliest panels to redraw on an epoch step; the hover still names each value
+        fig.add_trace(line(x=idx, y=sv[i][keep], name=f"{name} (PR {float(pr[i]):.1f})",
+                           line={"color": matrix_color(name)},
                            hovertemplate=f"{name}<br>σ%{{x}} = %{{y:.3g}}<extra></extra>"))
     fig.update_xaxes(title_text="singular value index")
     fig.update_yaxes(title_text="singular value (log)", **LOG_AXIS)
