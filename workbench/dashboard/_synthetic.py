@@ -62,8 +62,10 @@ def synthetic_run(store: Store, p: int = 17, epochs: list[int] | None = None, se
     variant = parse_variant(f"modular_addition:p={p},seed={seed}")
     key = RunKey(*variant.key)
     rng = np.random.default_rng(seed)
-    save_json({"variant": variant.spec, "family": variant.family.name}, store.variant_path(key))
     grid = np.arange(0, epochs[-1] + 1, max(1, epochs[-1] // 100))
+    save_json({"variant": variant.spec, "family": variant.family.name, "epochs": epochs[-1],  # a whole record,
+               "schedule": ",".join(map(str, epochs)), "checkpoint_epochs": epochs,  # as `list` reads it
+               "eval_every": int(grid[1] - grid[0]) if len(grid) > 1 else 1}, store.variant_path(key))
     curve = np.exp(-grid / max(1, epochs[-1] / 4))
     save_npz({"epoch": grid, "train_loss": curve + 1e-4, "test_loss": 2 * curve + 1e-3,
               "train_acc": 1 - curve / 2, "test_acc": 1 - curve}, store.metrics_path(key))
