@@ -10,7 +10,10 @@ empty checkpoints, half of them with epoch markers), then times, in this process
 - index, warm: `run_rows` again (stat each run, read the table);
 - index, warm, --where: the same plus filtering with a clause.
 
-and prints each time with the ratio files / warm index. The full command's wall time adds
+and the dashboard's runs page (polled every 2 s while open): its rows read from every
+run's metrics, status and folders (what it did before it read the index) against
+`workbench.dashboard.runs.run_rows` (the index, warm). Prints each time with the ratio
+files / warm index. The full command's wall time adds
 the interpreter and imports (torch among them), the same with or without the index.
 """
 
@@ -75,6 +78,36 @@ def main() -> None:
     print(f"{n} runs: files {files:.2f}s ({1000 * files / n:.2f} ms/run), index cold {cold:.2f}s, "
           f"index warm {warm:.3f}s ({1000 * warm / n:.3f} ms/run), warm + --where {where:.3f}s ({len(hits)} match)")
     print(f"ratio files / warm index: {files / warm:.1f}x")
+
+    from workbench.dashboard import data, runs
+
+    data.clear_caches()
+    page_cold, _ = _timed(lambda: _page_from_files(store, data), repeat=1)
+    page_files, _ = _timed(lambda: _page_from_files(store, data))  # its caches warm, as on the second poll
+    page, page_rows = _timed(lambda: runs.run_rows(store))
+    assert len(page_rows) == n
+    print(f"runs page rows: files {page_cold:.2f}s first poll, {page_files:.2f}s later polls; "
+          f"index (warm) {page:.3f}s; ratio later polls / index {page_files / page:.1f}x")
+
+
+def _status(store, key) -> dict | None:
+    from workbench._io import load_json
+
+    try:
+        return load_json(store.status_path(key))
+    except Exception:  # missing or damaged: the page showed no job
+        return None
+
+
+def _page_from_files(store, data) -> list[dict]:
+    """The runs page's rows as it read them before the index: every run's files, every poll
+    (metrics through the dashboard's cache, which re-reads a file only when it changed)."""
+    rows = []
+    for key in store.runs():
+        metrics, ckpts = data.metrics(store, key) or {}, store.checkpoint_epochs(key)
+        rows.append({"epochs": metrics.get("epoch", [0])[-1], "checkpoints": len(ckpts), "status": _status(store, key),
+                     "analyzers": store.analyzers_done(key)})
+    return rows
 
 
 if __name__ == "__main__":

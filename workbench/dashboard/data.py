@@ -14,18 +14,17 @@ import functools
 import logging
 import math
 import os
-import time
 from pathlib import Path
 
 import numpy as np
 
-from workbench._io import load_json, load_npz
+from workbench._io import load_npz
 from workbench.errors import UserError
 from workbench.store import RunKey, Store
 
 __all__ = [
     "variant_id", "resolve_variant", "load_cached", "metrics", "summary", "artifact",
-    "epochs", "latest_analyzed", "turn_epoch", "nearest_epoch", "status", "view_figure_cached", "clear_caches",
+    "epochs", "latest_analyzed", "turn_epoch", "nearest_epoch", "view_figure_cached", "clear_caches",
 ]
 
 log = logging.getLogger(__name__)
@@ -140,32 +139,6 @@ def nearest_epoch(candidates: list[int], epoch: object) -> int | None:
     if math.isnan(target):
         return candidates[-1]
     return min(candidates, key=lambda e: (abs(e - target), e))
-
-
-def _number(value: object) -> float | None:
-    """A finite float from a JSON value (bools and strings are not numbers here), else None."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value) if math.isfinite(value) else None
-
-
-def status(store: Store, key: RunKey) -> dict | None:
-    """The run's status.json with checked types, or None if absent or unreadable.
-
-    Returns:
-        {"job": str, "state": str, "done": float | None, "total": float | None,
-         "updated": float | None, "age_s": float | None}; a field of the wrong type is None/"".
-    """
-    try:
-        raw = load_json(store.status_path(key))
-    except Exception:  # missing, truncated or not JSON
-        return None
-    if not isinstance(raw, dict):
-        return None
-    out = {k: (raw[k] if isinstance(raw.get(k), str) else "") for k in ("job", "state")}
-    out.update({k: _number(raw.get(k)) for k in ("done", "total", "updated")})
-    out["age_s"] = time.time() - out["updated"] if out["updated"] is not None else None
-    return out
 
 
 # --------------------------------------------------------------- figure cache

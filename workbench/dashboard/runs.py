@@ -1,18 +1,24 @@
 """The runs page: every variant in the store and the progress of jobs running on them,
 then the jobs started from the page (workbench.dashboard.jobs_panel).
 
-Progress comes from each run's status.json (job, state, done, total, updated), which
-`workbench train` and `workbench analyze` rewrite atomically; a dcc.Interval polls it
-while the page is open.
+Rows come from the run index (workbench.index), as `workbench list` reads them: a poll
+stats each run and re-reads only the runs whose files changed, instead of every run's
+metrics, status and folders every 2 s. Progress is each run's status.json (job, state,
+done, total, updated), which `workbench train` and `workbench analyze` rewrite atomically;
+a job whose process is gone reads "interrupted", one silent for 2 minutes "stale".
 """
 
 from __future__ import annotations
 
-import numpy as np
+import math
+import time
+
 from dash import Input, Output, dash_table, dcc, html, no_update
 
+from workbench import index
+from workbench._status import job_state
 from workbench.dashboard import data, jobs_panel
-from workbench.store import Store
+from workbench.store import RunKey, Store
 
 __all__ = ["run_rows", "layout", "register", "REFRESH_MS"]
 
@@ -28,16 +34,23 @@ def _age(seconds: float | None) -> str:
     return f"{seconds / 60:.0f}m ago" if seconds < 5400 else f"{seconds / 3600:.1f}h ago"
 
 
+def _number(value: object) -> float | None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return float(value) if ok else None
+
+
 def _progress(status: dict | None) -> tuple[str, str]:
-    """(job text, age text) from a checked status (see `data.status`)."""
-    if not status:
+    """(job text, age text) from an index row's status (status.json as written; types checked)."""
+    if not isinstance(status, dict):
         return "", ""
-    done, total, state = status["done"], status["total"], status["state"]
-    if state == "running" and (status["age_s"] is None or status["age_s"] > _STALE_S):
+    done, total, updated = (_number(status.get(k)) for k in ("done", "total", "updated"))
+    age = time.time() - updated if updated is not None else None
+    state = job_state(status)  # "running" from a process that has died reads "interrupted"
+    if state == "running" and (age is None or age > _STALE_S):
         state = "stale"
     frac = f" {done:g}/{total:g}" if done is not None and total else ""
     pct = f" ({100 * done / total:.0f}%)" if frac else ""
-    return f"{status['job']} {state}{frac}{pct}".strip(), _age(status["age_s"])
+    return f"{status.get('job', '')} {state}{frac}{pct}".strip(), _age(age)
 
 
 def _int(value: object) -> int | str:
@@ -56,15 +69,17 @@ def run_rows(store: Store) -> list[dict]:
         Dicts keyed by the runs table's column ids, plus "id" (the variant id).
     """
     rows = []
-    for key in store.runs():
-        epochs = np.asarray((data.metrics(store, key) or {}).get("epoch", ())).reshape(-1)
-        ckpts = store.checkpoint_epochs(key)
-        job, updated = _progress(data.status(store, key))
+    for row in index.run_rows(store):
+        key = RunKey(row["family"], row["variant"])
+        ckpts = row["checkpoints"]
+        job, updated = _progress(row["status"])
+        damaged = row["damaged_record"] or row["damaged"]
         rows.append({
             "id": data.variant_id(key), "family": key.family, "variant": key.variant,
-            "epochs": _int(epochs[-1]) if epochs.size else 0,
+            "epochs": _int(row["metrics"].get("epoch", 0)),  # the last epoch in metrics.npz
             "checkpoints": f"{len(ckpts)}" + (f" ({ckpts[0]}–{ckpts[-1]})" if ckpts else ""),
-            "analyzers": ", ".join(store.analyzers_done(key)), "job": job, "updated": updated,
+            "analyzers": ", ".join(row["analyzers"]),
+            "job": job or (f"damaged: {damaged}" if damaged else ""), "updated": updated,
         })
     return rows
 

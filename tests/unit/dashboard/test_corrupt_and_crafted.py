@@ -118,6 +118,22 @@ def test_runs_page_shows_progress(damaged):
     assert row["job"] == "analyze running 3/4 (75%)" and row["checkpoints"].startswith("3")
 
 
+def test_runs_page_reads_the_index_and_says_interrupted_and_damaged(damaged):
+    import subprocess
+    import sys
+
+    store, key = damaged
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    save_json({"job": "train", "state": "running", "done": 400, "total": 1000, "pid": int(dead.stdout),
+               "updated": time.time() - 10}, store.status_path(key))
+    row = runs.run_rows(store)[0]
+    assert row["job"] == "train interrupted 400/1000 (40%)" and row["epochs"] == 200
+    assert store.index_path().exists()  # the rows went through the run index, as `list` reads them
+    store.status_path(key).write_text("{not json")
+    time.sleep(2.1)  # past the index's racy window, so the damaged status is read from the index's row
+    assert runs.run_rows(store)[0]["job"].startswith("damaged: ") and "status.json" in runs.run_rows(store)[0]["job"]
+
+
 def test_corrupt_artifact_panel_says_which_file(damaged):
     store, key = damaged
     _damage(store.artifact_path(key, "embedding_fourier", 200), "truncated")
