@@ -84,6 +84,7 @@ button.export { font-size: 11px; padding: 1px 5px; margin-left: 2px; cursor: poi
     transform: translateX(-50%); padding: 2px 8px; border-radius: 4px; background: #7e57c2; color: #fff;
     font-size: 12px; }
 @keyframes wb-spin { to { transform: rotate(360deg); } }
+.dash-table-tooltip { overflow-wrap: anywhere; }  /* a damaged file's long path */
 .page.hidden { display: none; }
 #main.no-runs #panels { display: none; }  /* nothing to draw: the banner says what to run */
 """

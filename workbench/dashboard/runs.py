@@ -78,14 +78,22 @@ def run_rows(store: Store) -> list[dict]:
             "id": data.variant_id(key), "family": key.family, "variant": key.variant,
             "epochs": _int(row["metrics"].get("epoch", 0)),  # the last epoch in metrics.npz
             "checkpoints": f"{len(ckpts)}" + (f" ({ckpts[0]}–{ckpts[-1]})" if ckpts else ""),
-            "analyzers": ", ".join(row["analyzers"]),
-            "job": job or (f"damaged: {damaged}" if damaged else ""), "updated": updated,
+            # a count in the cell (twenty names made every row ~470 px tall); the names on hover
+            "analyzers": len(row["analyzers"]), "analyzer_names": ", ".join(row["analyzers"]) or "none",
+            "job": job or ("damaged files (hover)" if damaged else ""), "damaged": damaged or "",
+            "updated": updated,
         })
     return rows
 
 
+def tooltips(rows: list[dict]) -> list[dict]:
+    """The table's hover text per row: the analyzers done, and what is wrong with a damaged run."""
+    return [{"analyzers": row["analyzer_names"], **({"job": row["damaged"]} if row["damaged"] else {})}
+            for row in rows]
+
+
 _COLUMNS = [("family", "Family"), ("variant", "Variant"), ("epochs", "Epochs trained"),
-            ("checkpoints", "Checkpoints"), ("job", "Job"), ("updated", "Updated"), ("analyzers", "Analyzers done")]
+            ("checkpoints", "Checkpoints"), ("job", "Job"), ("updated", "Updated"), ("analyzers", "Analyzers done (hover)")]
 
 
 def layout(store: Store, launch: bool = False) -> html.Div:
@@ -96,8 +104,10 @@ def layout(store: Store, launch: bool = False) -> html.Div:
         dcc.Interval(id="runs-refresh", interval=REFRESH_MS, disabled=True),
         dash_table.DataTable(
             id="runs-table", columns=[{"id": c, "name": n} for c, n in _COLUMNS], data=[],
-            sort_action="native", style_table={"overflowX": "auto"},
-            style_cell={"textAlign": "left", "fontSize": 13, "whiteSpace": "normal", "maxWidth": "420px"}),
+            sort_action="native", style_table={"overflowX": "auto"}, tooltip_duration=None,
+            style_cell={"textAlign": "left", "fontSize": 13, "whiteSpace": "normal", "maxWidth": "420px"},
+            # a variant is one long word ("p=53,seed=0,..."): it breaks anywhere rather than be cut off
+            style_data_conditional=[{"if": {"column_id": "variant"}, "wordBreak": "break-all"}]),
         html.Div("Click a row to explore that run.", className="readout"),
         jobs_panel.layout(launch),
     ])
@@ -111,6 +121,10 @@ def register(app, store: Store, launch: bool = False) -> None:
     def _poll(pathname):
         return pathname != "/runs"
 
-    @app.callback(Output("runs-table", "data"), Input("runs-refresh", "n_intervals"), Input("url", "pathname"))
+    @app.callback(Output("runs-table", "data"), Output("runs-table", "tooltip_data"),
+                  Input("runs-refresh", "n_intervals"), Input("url", "pathname"))
     def _rows(_, pathname):
-        return run_rows(store) if pathname == "/runs" else no_update
+        if pathname != "/runs":
+            return no_update, no_update
+        rows = run_rows(store)
+        return rows, tooltips(rows)

@@ -131,7 +131,10 @@ def test_runs_page_reads_the_index_and_says_interrupted_and_damaged(damaged):
     assert store.index_path().exists()  # the rows went through the run index, as `list` reads them
     store.status_path(key).write_text("{not json")
     time.sleep(2.1)  # past the index's racy window, so the damaged status is read from the index's row
-    assert runs.run_rows(store)[0]["job"].startswith("damaged: ") and "status.json" in runs.run_rows(store)[0]["job"]
+    rows = runs.run_rows(store)
+    assert rows[0]["job"] == "damaged files (hover)" and "status.json" in runs.tooltips(rows)[0]["job"]
+    assert rows[0]["analyzers"] == len(store.analyzers_done(key))
+    assert runs.tooltips(rows)[0]["analyzers"] == ", ".join(store.analyzers_done(key))
 
 
 def test_corrupt_artifact_panel_says_which_file(damaged):
