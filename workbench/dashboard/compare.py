@@ -180,7 +180,7 @@ def summary_rows(store: Store, keys: list[RunKey]) -> list[dict]:
         last = row.get("metrics") or {}
         markers = list((row.get("markers") or {}).values())
         headlines = {name: text.replace(",", ", ") for name, text in (row.get("headlines") or {}).items()
-                     if name not in _FIXED}
+                     if name not in _FIXED}  # a headline never takes a fixed column's place
         rows.append({
             **headlines, "id": data.variant_id(key), "variant": labels[key], "epochs": _fmt(last.get("epoch"), 9),
             "turn": _fmt(markers[0] if markers else None, 9), "train_acc": _fmt(last.get("train_acc")),
@@ -189,15 +189,15 @@ def summary_rows(store: Store, keys: list[RunKey]) -> list[dict]:
     return rows
 
 
-_FIXED = [("variant", "Variant"), ("epochs", "Epochs"), ("turn", "Turn onset"), ("train_acc", "Train acc"),
-          ("test_acc", "Test acc")]
+_FIXED = {"variant": "Variant", "epochs": "Epochs", "turn": "Turn onset", "train_acc": "Train acc",
+          "test_acc": "Test acc"}  # column id -> title
 
 
 def table_columns(rows: list[dict]) -> list[dict]:
     """The table's columns: the fixed ones, then each declared headline some row has, in registry order."""
     names = [h for a in list_analyzers() for h in get_analyzer(a).headlines.values()]
-    shown = [h for h in dict.fromkeys(names) if h not in dict(_FIXED) and any(h in r for r in rows)]
-    return [{"id": c, "name": n} for c, n in _FIXED] + [{"id": h, "name": h.replace("_", " ").capitalize()}
+    shown = [h for h in dict.fromkeys(names) if h not in _FIXED and any(h in r for r in rows)]
+    return [{"id": c, "name": n} for c, n in _FIXED.items()] + [{"id": h, "name": h.replace("_", " ").capitalize()}
                                                        for h in shown]
 
 
