@@ -37,12 +37,11 @@ class Request(dict):
     pinned ({view: options its `pin` fixes for the run}, e.g. a grid's neurons)."""
 
 
-def _count(store: Store, key: RunKey, axis: str) -> int | None:
-    """The length of `axis` in the latest artifact of the first analyzer (registry order) done
-    on the run that declares an output over it first (e.g. ("neuron",), ("head", "freq"))."""
+def _count(store: Store, key: RunKey, axis: str, done: set[str]) -> int | None:
+    """The length of `axis` in the latest artifact of the first analyzer (registry order) in
+    `done` that declares an output over it first (e.g. ("neuron",), ("head", "freq"))."""
     from analyzers import get_analyzer, list_analyzers
 
-    done = set(store.analyzers_done(key))
     for name in list_analyzers(scope="epoch"):
         outputs = [o for o, dims in get_analyzer(name).outputs.items() if dims[:1] == (axis,)]
         found = store.artifact_epochs(key, name) if outputs and name in done else []
@@ -55,7 +54,8 @@ def _count(store: Store, key: RunKey, axis: str) -> int | None:
 
 def control_limits(store: Store, key: RunKey) -> tuple[int | None, int | None]:
     """(n_neurons, n_heads) read from the latest analyzed artifacts; None where unknown."""
-    return _count(store, key, "neuron"), _count(store, key, "head")
+    done = set(store.analyzers_done(key))  # listed once: this runs on every epoch step
+    return _count(store, key, "neuron", done), _count(store, key, "head", done)
 
 
 def make_request(store: Store, vid: object, epoch: object, neuron: object, head: object) -> Request:
