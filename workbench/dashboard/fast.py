@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import json
 
 import numpy as np
 from dash import Patch
@@ -57,8 +58,6 @@ def warm(store: Store, key: RunKey, view: str, epoch: int) -> None:
 
 @functools.lru_cache(maxsize=32)
 def _pin(root: str, key: RunKey, view: str, epoch: int, sig: tuple) -> str:
-    import json
-
     arrays = _arrays(Store(root), key, view, epoch)
     return json.dumps(get_view(view).pin(arrays) if arrays else {})  # immutable in the cache
 
@@ -66,8 +65,6 @@ def _pin(root: str, key: RunKey, view: str, epoch: int, sig: tuple) -> str:
 def pinned_options(store: Store, key: RunKey, views) -> dict[str, dict]:
     """{view: the options its `pin` fixes for this run} for the `views` that declare one and
     have an analyzed checkpoint (read at the last one)."""
-    import json
-
     out = {}
     for view in views:
         spec = get_view(view)
