@@ -17,12 +17,18 @@ passed. Panels off screen wait until they are scrolled to; the third case puts e
 open panel on screen (a 9000 px tall window), so that it times redrawing them all. Goals
 on the 2-core machine: <= 300 ms median with the default groups, <= 800 ms with all open.
 
+`--against REV` instead times this tree against another commit side by side: two servers
+on one store (REV checked out in a temporary git worktree), the 9,000 px case, alternating
+rounds so that a drifting machine slows both alike; it prints both medians and their ratio.
+
 Run: .venv/bin/python bench/dashboard_speed.py [--part server|browser|both] [--epochs 12]
+     .venv/bin/python bench/dashboard_speed.py --against eea03c0 [--ab-rounds 6]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import socket
 import statistics
 import subprocess
@@ -30,6 +36,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from pathlib import Path
 
 import plotly.io.json as pjson
 import torch
@@ -175,13 +182,19 @@ def _browser_case(page, url: str, groups: list[str], height: int, steps: int) ->
     return samples
 
 
+def _serve(store: Store, tree: str | None = None) -> tuple[subprocess.Popen, str]:
+    """A `workbench dashboard` process on `store`, from this tree or the source tree `tree`; its URL."""
+    port = _free_port()
+    env = dict(os.environ, PYTHONPATH=tree) if tree else None
+    server = subprocess.Popen([sys.executable, "-m", "workbench", "dashboard", "--store", str(store.root),
+                               "--port", str(port)], stdout=subprocess.DEVNULL, cwd=tree, env=env)
+    return server, f"http://127.0.0.1:{port}/"
+
+
 def run_browser(store: Store, chromium: str) -> None:
     from playwright.sync_api import sync_playwright
 
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}/"
-    server = subprocess.Popen([sys.executable, "-m", "workbench", "dashboard", "--store", str(store.root),
-                               "--port", str(port)], stdout=subprocess.DEVNULL)
+    server, url = _serve(store)
     try:
         _wait_up(url)
         n = len(store.checkpoint_epochs(store.runs()[0]))
@@ -200,6 +213,39 @@ def run_browser(store: Store, chromium: str) -> None:
         server.wait(timeout=30)
 
 
+def run_against(store: Store, chromium: str, rev: str, rounds: int) -> None:
+    """This tree against commit `rev`, the 9,000 px case, alternating rounds of 12 steps."""
+    from playwright.sync_api import sync_playwright
+
+    repo = str(Path(__file__).resolve().parents[1])
+    with tempfile.TemporaryDirectory(prefix="dash_ab_") as tmp:
+        tree = str(Path(tmp) / "tree")
+        subprocess.run(["git", "-C", repo, "worktree", "add", "--detach", "-q", tree, rev], check=True)
+        runs = {"this tree": _serve(store), rev: _serve(store, tree)}
+        try:
+            for _, url in runs.values():
+                _wait_up(url)
+            samples: dict[str, list[float]] = {name: [] for name in runs}
+            groups = [g.gid for g in GROUPS]
+            with sync_playwright() as pw:
+                browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+                page = browser.new_page(viewport={"width": 1440, "height": 9000})
+                for r in range(rounds):
+                    for name in (list(runs) if r % 2 == 0 else list(runs)[::-1]):
+                        samples[name] += _browser_case(page, runs[name][1], groups, 9000, steps=12)
+                browser.close()
+        finally:
+            for server, _ in runs.values():
+                server.terminate()
+                server.wait(timeout=30)
+            subprocess.run(["git", "-C", repo, "worktree", "remove", "--force", tree], check=False)
+    print(f"all groups, all on screen, {rounds} alternating rounds (Chromium):")
+    for name, ms in samples.items():
+        print(f"  {name:12s}: {_median(ms)}  mean {statistics.mean(ms):.1f} ms")
+    ours, theirs = (statistics.median(samples[n]) for n in runs)
+    print(f"  ratio {rev} / this tree: {theirs / ours:.2f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--part", choices=("server", "browser", "both"), default="both")
@@ -207,6 +253,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1, help="passes over the epochs for the naive baseline")
     parser.add_argument("--cpu", action="store_true", help="server part: time process CPU instead of wall clock")
     parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument("--against", metavar="REV", help="time this tree against commit REV side by side (browser)")
+    parser.add_argument("--ab-rounds", type=int, default=6, help="alternating rounds for --against")
     args = parser.parse_args()
     torch.set_num_threads(1)
     global _clock
@@ -216,6 +264,9 @@ def main() -> None:
         t0 = time.perf_counter()
         key = synthetic_run(store, p=P, epochs=[100 * i for i in range(args.epochs)], n_neurons=512, n_heads=4)
         print(f"synthetic p={P} store, {args.epochs} checkpoints, in {time.perf_counter() - t0:.1f}s")
+        if args.against:
+            run_against(store, args.chromium, args.against, args.ab_rounds)
+            return
         if args.part in ("server", "both"):
             run_server(store, key, args.rounds)
         if args.part in ("browser", "both"):
