@@ -1,7 +1,9 @@
-"""Analyzers: one file each, registered on import (explicitly listed, never crawled)."""
+"""The built-in analyzers: one file each, registered on import (explicitly listed, never crawled).
 
-from analyzers._registry import (AnalyzerSpec, analyzer_needs, get_analyzer, list_analyzers, register,
-                                 resolve_analyzers, unmet_needs)
+The workbench loads this package through its `workbench.analyzers` entry point
+(pyproject.toml); each module registers with `workbench.core.analyzer.register_analyzer`.
+Helpers shared by several analyzers (`_maps`, `_fourier_norms`, `_keyfreq`, ...) live here too.
+"""
 
 # weights
 from analyzers import embedding_fourier, unembedding_fourier, effective_dim, param_snapshot  # noqa: E402,F401
@@ -20,6 +22,3 @@ from analyzers import specialization_trajectory, loss_decomposition  # noqa: E40
 from analyzers import smoothness_trajectory, routing_trajectory  # noqa: E402,F401  (least-action study)
 from analyzers import streams_trajectory  # noqa: E402,F401  (sequence tasks)
 from analyzers import prime_regressions  # noqa: E402,F401  (multi-prime)
-
-__all__ = ["AnalyzerSpec", "analyzer_needs", "get_analyzer", "list_analyzers", "register", "resolve_analyzers",
-           "unmet_needs"]

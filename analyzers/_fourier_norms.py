@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from workbench.fourier import n_freqs
+from workbench.core.fourier import n_freqs
 
 __all__ = ["fourier_norms", "FOURIER_OUTPUTS", "TOP_FREQS"]
 
@@ -27,7 +27,7 @@ def fourier_norms(rows: np.ndarray, basis: np.ndarray) -> dict[str, np.ndarray]:
 
     Args:
         rows: [p, d] matrix, row r belongs to residue r.
-        basis: [p, p] orthonormal rows [const, cos 1, sin 1, ...] (workbench.fourier).
+        basis: [p, p] orthonormal rows [const, cos 1, sin 1, ...] (workbench.core.fourier).
 
     Returns:
         The FOURIER_OUTPUTS arrays. cos_sin_ratio is cos_norm / sin_norm, NaN where the

@@ -4,7 +4,7 @@
 of Nanda et al. 2023 (§4.3 and the TransformerLens grokking demo), vectorized over maps.
 
 Where the operands and the answer sit, and which hooks hold neurons and attention, come
-from the family's capabilities (`ctx.family`, see workbench.family): `operand_pos`,
+from the family's capabilities (`ctx.family`, see workbench.core.family): `operand_pos`,
 `answer_pos`, `last_neuron_hook` and `attention_hooks` read them, so no analyzer assumes
 positions (0, 1, last) or a layer 0. The Fourier basis is the family's too
 (`ctx.family["fourier_basis"]`: additive characters for addition, multiplicative ones
@@ -81,7 +81,7 @@ def fourier_energy(maps: np.ndarray, basis: np.ndarray) -> np.ndarray:
 
     Args:
         maps: [n, p, p] maps over (a, b).
-        basis: [p, p] orthonormal Fourier basis rows (workbench.fourier.fourier_basis).
+        basis: [p, p] orthonormal Fourier basis rows (workbench.core.fourier.fourier_basis).
 
     Returns:
         [n, p, p] float32 (basis @ M @ basis.T) ** 2, index [n, a-row, b-row]; row/column 0
@@ -108,7 +108,7 @@ def fourier_fractions(maps: np.ndarray, basis: np.ndarray) -> np.ndarray:
 
     Args:
         maps: [n, p, p] maps over (a, b).
-        basis: [p, p] orthonormal Fourier basis rows (workbench.fourier.fourier_basis).
+        basis: [p, p] orthonormal Fourier basis rows (workbench.core.fourier.fourier_basis).
 
     Returns:
         [n, F] fractions in [0, 1] (float64); a whole row of NaN for a constant map (a dead

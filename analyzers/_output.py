@@ -2,7 +2,7 @@
 
 `stage_logits` is the one place the residual stream is unembedded after each component;
 logit_lens and input_trace both read it. The stages are the family's `resid_hooks`
-(workbench.family): the residual after the embeddings and after each attention layer and
+(workbench.core.family): the residual after the embeddings and after each attention layer and
 MLP, in order, so a deeper model simply has more stages.
 """
 

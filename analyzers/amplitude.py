@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from analyzers._registry import register
+from workbench.core.analyzer import register_analyzer
 
 __all__ = ["amplitude", "centered_variance", "resid_post_hooks"]
 
@@ -31,7 +31,7 @@ def centered_variance(resid: np.ndarray) -> float:
     return float(((flat - flat.mean(0)) ** 2).mean())
 
 
-@register("amplitude", kind="activations", hooks=resid_post_hooks, needs=("sequence", "resid_hooks"),
+@register_analyzer("amplitude", kind="activations", hooks=resid_post_hooks, needs=("sequence", "resid_hooks"),
           outputs={"amplitude": ("layer",), "sigma2": ("layer",)})
 def amplitude_analyzer(ctx) -> dict[str, np.ndarray]:
     """A (mean per-token L2 norm) and sigma^2 (centered variance) of each block's hook_resid_post."""

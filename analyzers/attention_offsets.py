@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from analyzers._registry import register
+from workbench.core.analyzer import register_analyzer
 
 __all__ = ["offset_profile", "MAX_OFFSET"]
 
@@ -33,7 +33,7 @@ def offset_profile(pattern: np.ndarray, max_offset: int = MAX_OFFSET) -> np.ndar
     return out
 
 
-@register("attention_offsets", kind="attention", hooks=_hooks, needs=("sequence", "attention_hooks"), version=2,
+@register_analyzer("attention_offsets", kind="attention", hooks=_hooks, needs=("sequence", "attention_hooks"), version=2,
           outputs={"profile": ("layer", "head", "offset"), "offsets": ("offset",)})
 def attention_offsets(ctx) -> dict[str, np.ndarray]:
     """Each head's mean attention on the key 1..16 positions before the query, per layer."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from analyzers._maps import answer_pos, attention_hooks, grid, operand_pos
-from analyzers._registry import register
+from workbench.core.analyzer import register_analyzer
 
 __all__ = ["attention_patterns", "key_names", "stack_heads"]
 
@@ -39,7 +39,7 @@ def stack_heads(ctx, select) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(parts, axis=1), layer
 
 
-@register("attention_patterns", kind="attention", hooks=attention_hooks, needs=("modular", "attention_hooks"),
+@register_analyzer("attention_patterns", kind="attention", hooks=attention_hooks, needs=("modular", "attention_hooks"),
           version=2, outputs={"pattern": ("head", "key_pos", "a", "b"), "layer": ("head",), "key_names": ("key_pos",)})
 def attention_patterns(ctx) -> dict[str, np.ndarray]:
     """Each head's attention from the answer position to every key position, over all (a, b)."""

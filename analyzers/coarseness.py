@@ -35,7 +35,7 @@ import functools
 import numpy as np
 
 from analyzers._maps import freq_of_basis_row, last_neuron_hook, neuron_spectrum
-from analyzers._registry import register
+from workbench.core.analyzer import register_analyzer
 
 DOWNSAMPLE = 4  # keep 1 grid point in 4 along each axis
 
@@ -104,7 +104,7 @@ def _ratio(num: np.ndarray, total: np.ndarray, maps: np.ndarray) -> np.ndarray:
     return np.where(varies, num / np.where(total > 0, total, 1.0), np.nan)
 
 
-@register("coarseness", kind="activations", hooks=last_neuron_hook, needs=("modular", "neuron_hooks"), version=2,
+@register_analyzer("coarseness", kind="activations", hooks=last_neuron_hook, needs=("modular", "neuron_hooks"), version=2,
           outputs={"fft_low_ratio": ("neuron",), "grad_magnitude": ("neuron",), "downsample_preserved": ("neuron",)})
 def coarseness(ctx) -> dict[str, np.ndarray]:
     """Per-neuron coarseness of the activation map: low-frequency energy, gradient, downsampling."""

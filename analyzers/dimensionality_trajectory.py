@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from analyzers._context import SummaryContext
-from analyzers._registry import register
+from workbench.core.context import SummaryContext
+from workbench.core.analyzer import register_analyzer
 
 
-@register("dimensionality_trajectory", kind="trajectory", scope="summary", requires=("effective_dim",),
+@register_analyzer("dimensionality_trajectory", kind="trajectory", scope="summary", requires=("effective_dim",),
           trajectories={"pr_embed": ("participation_ratio", "W_E", "Participation ratio of W_E")}, outputs={
     "epochs": ("epoch",), "matrix_names": ("matrix",), "participation_ratio": ("epoch", "matrix"),
     "spectral_gap": ("epoch", "matrix")})

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from analyzers._context import EpochContext
+from workbench.core.context import EpochContext
 from analyzers._matrices import as_2d, weight_names
-from analyzers._registry import register
+from workbench.core.analyzer import register_analyzer
 
 __all__ = ["participation_ratio", "spectral_gap", "effective_dim"]
 
@@ -53,7 +53,7 @@ def spectral_gap(sv: np.ndarray) -> tuple[float, int]:
     return float(logs[i]), i + 1
 
 
-@register("effective_dim", kind="weights", version=1, headlines={"participation_ratio": "participation_ratios"}, outputs={
+@register_analyzer("effective_dim", kind="weights", version=1, headlines={"participation_ratio": "participation_ratios"}, outputs={
     "matrix_names": ("matrix",), "singular_values": ("matrix", "k"), "participation_ratio": ("matrix",),
     "spectral_gap": ("matrix",), "gap_index": ("matrix",)})
 def effective_dim(ctx: EpochContext) -> dict[str, np.ndarray]:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from analyzers._context import EpochContext
+from workbench.core.context import EpochContext
 from analyzers._fourier_norms import FOURIER_OUTPUTS, fourier_norms
-from analyzers._registry import register
+from workbench.core.analyzer import register_analyzer
 
 
-@register("embedding_fourier", kind="weights", needs=("modular", "transformer"), outputs=FOURIER_OUTPUTS,
+@register_analyzer("embedding_fourier", kind="weights", needs=("modular", "transformer"), outputs=FOURIER_OUTPUTS,
           headlines={"dominant_freqs": "embedding_freqs"})
 def embedding_fourier(ctx: EpochContext) -> dict[str, np.ndarray]:
     """Norm of W_E in each Fourier component and frequency; top-5 dominant frequencies.

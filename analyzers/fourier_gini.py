@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from analyzers._context import EpochContext
+from workbench.core.context import EpochContext
 from analyzers._maps import last_neuron_hook
-from analyzers._registry import register
+from workbench.core.analyzer import register_analyzer
 
 __all__ = ["gini", "fourier_component_norms", "fourier_gini"]
 
@@ -48,7 +48,7 @@ def fourier_component_norms(rows: np.ndarray, basis: np.ndarray) -> np.ndarray:
 
 # kind "output" by contract: it groups with the other progress measures of Nanda et al. Fig. 7,
 # although it reads only weights.
-@register("fourier_gini", kind="output", needs=("modular", "transformer", "neuron_hooks"),
+@register_analyzer("fourier_gini", kind="output", needs=("modular", "transformer", "neuron_hooks"),
           outputs={"gini_embed": (), "gini_neuron_logit": ()})
 def fourier_gini(ctx: EpochContext) -> dict[str, np.ndarray]:
     """Gini coefficient of the Fourier-component norms of W_E and of W_L = W_out W_U."""

@@ -13,11 +13,11 @@ from __future__ import annotations
 import numpy as np
 
 from analyzers._maps import answer_pos, attention_hooks, dominant, fourier_fractions, grid, operand_pos
-from analyzers._registry import register
+from workbench.core.analyzer import register_analyzer
 from analyzers.attention_patterns import stack_heads
 
 
-@register("head_freq_specialization", kind="attention", hooks=attention_hooks, needs=("modular", "attention_hooks"),
+@register_analyzer("head_freq_specialization", kind="attention", hooks=attention_hooks, needs=("modular", "attention_hooks"),
           version=3, outputs={"frac_explained": ("head", "freq"), "dominant_freq": ("head",), "purity": ("head",),
                               "layer": ("head",)})
 def head_freq_specialization(ctx) -> dict[str, np.ndarray]:

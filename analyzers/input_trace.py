@@ -12,7 +12,7 @@ import numpy as np
 
 from analyzers._maps import operand_pos
 from analyzers._output import correct_logit, resid_hooks, stage_logits, stage_names
-from analyzers._registry import register
+from workbench.core.analyzer import register_analyzer
 
 N_DEFAULT = 4  # pairs per split
 
@@ -37,7 +37,7 @@ def rows_of(pairs, probe: np.ndarray, operands: tuple[int, int] = (0, 1)) -> np.
         raise ValueError(f"trace input {err.args[0]} is not an (a, b) pair of the probe") from None
 
 
-@register("input_trace", kind="output", hooks=resid_hooks, needs=("modular", "resid_hooks"),
+@register_analyzer("input_trace", kind="output", hooks=resid_hooks, needs=("modular", "resid_hooks"),
           outputs={"inputs": ("row", "operand"), "is_train": ("row",), "stages": ("stage",),
                    "correct_logit": ("row", "stage"), "rank": ("row", "stage")})
 def input_trace(ctx) -> dict[str, np.ndarray]:

@@ -13,10 +13,10 @@ from __future__ import annotations
 import numpy as np
 
 from analyzers._output import correct_logit, nll, resid_hooks, stage_logits, stage_names
-from analyzers._registry import register
+from workbench.core.analyzer import register_analyzer
 
 
-@register("logit_lens", kind="output", hooks=resid_hooks, needs=("modular", "resid_hooks"),
+@register_analyzer("logit_lens", kind="output", hooks=resid_hooks, needs=("modular", "resid_hooks"),
           outputs={"stages": ("stage",), "loss": ("stage",), "accuracy": ("stage",), "correct_logit": ("stage",)})
 def logit_lens(ctx) -> dict[str, np.ndarray]:
     """Loss, accuracy and mean correct-class logit when unembedding after each component."""

@@ -6,10 +6,10 @@ import numpy as np
 
 from analyzers._maps import answer_pos
 from analyzers._output import masked_mean, nll
-from analyzers._registry import register
+from workbench.core.analyzer import register_analyzer
 
 
-@register("loss_accuracy", kind="output", needs=("modular",),
+@register_analyzer("loss_accuracy", kind="output", needs=("modular",),
           outputs={"train_loss": (), "test_loss": (), "train_acc": (), "test_acc": ()})
 def loss_accuracy(ctx) -> dict[str, np.ndarray]:
     """Cross-entropy (float64 log-softmax) and accuracy at the answer position, train and test."""

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from analyzers._context import SummaryContext
-from analyzers._registry import register
+from workbench.core.context import SummaryContext
+from workbench.core.analyzer import register_analyzer
 
 _LOSSES = ("restricted_loss", "excluded_loss", "train_loss", "test_loss")
 
 
-@register("loss_decomposition", kind="trajectory", scope="summary", requires=("restricted_loss",),
+@register_analyzer("loss_decomposition", kind="trajectory", scope="summary", requires=("restricted_loss",),
           outputs={"epochs": ("epoch",), **{name: ("epoch",) for name in _LOSSES}})
 def loss_decomposition(ctx: SummaryContext) -> dict[str, np.ndarray]:
     """restricted_loss's four losses stacked over epochs."""

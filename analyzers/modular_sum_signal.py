@@ -9,12 +9,12 @@ from __future__ import annotations
 import numpy as np
 
 from analyzers._multi_prime import answer_hook, oscillator_scores, sum_fits, top_neurons
-from analyzers._registry import register
+from workbench.core.analyzer import register_analyzer
 
 _FITS = ("freq", "amp", "phase", "offset", "r2")
 
 
-@register("modular_sum_signal", kind="activations", hooks=answer_hook, needs=("multi_prime",), outputs={
+@register_analyzer("modular_sum_signal", kind="activations", hooks=answer_hook, needs=("multi_prime",), outputs={
     "primes": ("prime",), **{f"fit_{k}": ("prime", "neuron") for k in _FITS},
     "neurons": ("top",), "signal": ("prime", "top", "residue")})
 def modular_sum_signal(ctx) -> dict[str, np.ndarray]:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import numpy as np
 
 from analyzers._maps import answer_pos, grid, last_neuron_hook
-from analyzers._registry import register
+from workbench.core.analyzer import register_analyzer
 
 
-@register("neuron_activations", kind="activations", hooks=last_neuron_hook, needs=("modular", "neuron_hooks"),
+@register_analyzer("neuron_activations", kind="activations", hooks=last_neuron_hook, needs=("modular", "neuron_hooks"),
           outputs={"acts": ("neuron", "a", "b")})
 def neuron_activations(ctx) -> dict[str, np.ndarray]:
     """Each MLP neuron's activation map over all (a, b) at the answer position (float16)."""

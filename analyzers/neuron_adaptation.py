@@ -12,7 +12,7 @@ import numpy as np
 
 from analyzers._multi_prime import (MIN_P, answer_hook, grid_purity, neuron_rows, oscillator_scores, sum_fits,
                                     top_neurons)
-from analyzers._registry import register
+from workbench.core.analyzer import register_analyzer
 
 
 def show_primes(primes: list[int], groups: list[int]) -> list[int]:
@@ -22,7 +22,7 @@ def show_primes(primes: list[int], groups: list[int]) -> list[int]:
     return list(dict.fromkeys(p for p in picks if p is not None))
 
 
-@register("neuron_adaptation", kind="activations", hooks=answer_hook, needs=("multi_prime",), outputs={
+@register_analyzer("neuron_adaptation", kind="activations", hooks=answer_hook, needs=("multi_prime",), outputs={
     "primes": ("prime",), "score": ("neuron",), "constancy": ("neuron",), "sum_freq": ("prime", "neuron"),
     "neurons": ("top",), "show_primes": ("shown",), "patterns": ("top", "shown", "a", "b"),
     "pattern_freq": ("top", "shown")})

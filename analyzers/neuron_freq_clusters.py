@@ -18,10 +18,10 @@ from __future__ import annotations
 import numpy as np
 
 from analyzers._maps import dominant, fractions_from_energy, last_neuron_hook, neuron_spectrum
-from analyzers._registry import register
+from workbench.core.analyzer import register_analyzer
 
 
-@register("neuron_freq_clusters", kind="activations", hooks=last_neuron_hook, needs=("modular", "neuron_hooks"),
+@register_analyzer("neuron_freq_clusters", kind="activations", hooks=last_neuron_hook, needs=("modular", "neuron_hooks"),
           version=2,
           outputs={"frac_explained": ("neuron", "freq"), "dominant_freq": ("neuron",), "dominant_frac": ("neuron",)})
 def neuron_freq_clusters(ctx) -> dict[str, np.ndarray]:

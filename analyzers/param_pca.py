@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from analyzers._context import SummaryContext
-from analyzers._registry import register
+from workbench.core.context import SummaryContext
+from workbench.core.analyzer import register_analyzer
 
 __all__ = ["pca_scores", "count_self_intersections", "param_pca"]
 
@@ -86,7 +86,7 @@ def count_self_intersections(path: np.ndarray) -> int:
     return int(np.sum((d1 * d2 < 0) & (d3 * d4 < 0)))
 
 
-@register("param_pca", kind="trajectory", scope="summary", requires=("param_snapshot",), outputs={
+@register_analyzer("param_pca", kind="trajectory", scope="summary", requires=("param_snapshot",), outputs={
     "epochs": ("epoch",), "pcs": ("epoch", "component"), "explained_variance": ("component",),
     "self_intersects": (), "n_intersections": ()})
 def param_pca(ctx: SummaryContext) -> dict[str, np.ndarray]:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from analyzers._context import EpochContext
+from workbench.core.context import EpochContext
 from analyzers._matrices import weight_names
-from analyzers._registry import register
+from workbench.core.analyzer import register_analyzer
 
 
-@register("param_snapshot", kind="weights", outputs={
+@register_analyzer("param_snapshot", kind="weights", outputs={
     "flat": ("param",), "matrix_names": ("matrix",), "weight_norms": ("matrix",)})
 def param_snapshot(ctx: EpochContext) -> dict[str, np.ndarray]:
     """All weight matrices flattened in a fixed order, with per-matrix Frobenius norms.

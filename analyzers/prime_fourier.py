@@ -8,10 +8,10 @@ from __future__ import annotations
 import numpy as np
 
 from analyzers._multi_prime import answer_hook, grid_purity, neuron_rows, prime_blocks
-from analyzers._registry import register
+from workbench.core.analyzer import register_analyzer
 
 
-@register("prime_fourier", kind="activations", hooks=answer_hook, needs=("multi_prime",), outputs={
+@register_analyzer("prime_fourier", kind="activations", hooks=answer_hook, needs=("multi_prime",), outputs={
     "primes": ("prime",), "purity": ("prime", "neuron"), "snr": ("prime", "neuron"), "best_freq": ("prime", "neuron")})
 def prime_fourier(ctx) -> dict[str, np.ndarray]:
     """Per prime and neuron: purity (share of non-constant power at the best frequency), SNR, that frequency.

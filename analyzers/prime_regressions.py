@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from analyzers._registry import register
+from workbench.core.analyzer import register_analyzer
 
 REACH = 0.6  # accuracy a prime must have reached before a fall counts
 DROP = 0.2  # absolute fall below the best accuracy so far that counts as a regression
@@ -40,7 +40,7 @@ def regressions(accuracy: np.ndarray, epochs: np.ndarray, reach: float = REACH, 
             "alert": alert}
 
 
-@register("prime_regressions", kind="trajectory", scope="summary", requires=("prime_sweep",),
+@register_analyzer("prime_regressions", kind="trajectory", scope="summary", requires=("prime_sweep",),
           markers=("regression_epoch",), headlines=("alerted_primes",), outputs={
               "epochs": ("epoch",), "primes": ("prime",), "group": ("prime",), "accuracy": ("epoch", "prime"),
               "group_accuracy": ("epoch", "group"), "peak": ("prime",), "drop": ("prime",),

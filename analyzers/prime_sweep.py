@@ -6,12 +6,12 @@ from __future__ import annotations
 import numpy as np
 
 from analyzers._multi_prime import prime_blocks
-from analyzers._registry import register
+from workbench.core.analyzer import register_analyzer
 
 N_GROUPS = 4  # the family's group codes: 0 seen, 1 unseen (held out in range), 2 extrapolation, 3 below the range
 
 
-@register("prime_sweep", kind="output", needs=("multi_prime",), outputs={
+@register_analyzer("prime_sweep", kind="output", needs=("multi_prime",), outputs={
     "primes": ("prime",), "group": ("prime",), "accuracy": ("prime",), "loss": ("prime",),
     "group_accuracy": ("group",)})
 def prime_sweep(ctx) -> dict[str, np.ndarray]:

@@ -44,7 +44,7 @@ import numpy as np
 from analyzers._keyfreq import KEY_RULE, key_frequencies
 from analyzers._maps import answer_pos, operand_pos
 from analyzers._output import masked_mean, nll
-from analyzers._registry import register
+from workbench.core.analyzer import register_analyzer
 
 GIVEN_RULE = "given explicitly (--key-frequencies)"
 
@@ -93,7 +93,7 @@ def _keys(ctx) -> tuple[np.ndarray, str]:
     return key_frequencies(final["dominant_freq"], final["dominant_frac"]), KEY_RULE
 
 
-@register("restricted_loss", kind="output", version=2, reference=("neuron_freq_clusters",), headlines=("key_freqs",),
+@register_analyzer("restricted_loss", kind="output", version=2, reference=("neuron_freq_clusters",), headlines=("key_freqs",),
           needs=("modular.operation=add",),
           outputs={"key_freqs": ("key",), "key_rule": (), "restricted_loss": (), "excluded_loss": (),
                    "train_loss": (), "test_loss": ()})

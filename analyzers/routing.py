@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from analyzers._maps import answer_pos, grid
-from analyzers._registry import register
+from workbench.core.analyzer import register_analyzer
 
 __all__ = ["routing", "gate_entropy", "gate_hooks"]
 
@@ -37,7 +37,7 @@ def gate_entropy(gates: np.ndarray) -> np.ndarray:
     return -(g * logs).sum(-1)
 
 
-@register("routing", kind="activations", hooks=gate_hooks, needs=("modular", "routing"),
+@register_analyzer("routing", kind="activations", hooks=gate_hooks, needs=("modular", "routing"),
           outputs={"gates": ("layer", "head", "a", "b"), "dominant": ("layer", "a", "b"), "entropy": ("layer",),
                    "usage": ("layer", "head"), "dominant_share": ("layer", "head")})
 def routing(ctx) -> dict[str, np.ndarray]:

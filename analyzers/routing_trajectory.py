@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from analyzers._context import SummaryContext
-from analyzers._registry import register
+from workbench.core.context import SummaryContext
+from workbench.core.analyzer import register_analyzer
 
 __all__ = ["routing_trajectory"]
 
 
-@register("routing_trajectory", kind="trajectory", scope="summary", requires=("routing",), outputs={
+@register_analyzer("routing_trajectory", kind="trajectory", scope="summary", requires=("routing",), outputs={
     "epochs": ("epoch",), "entropy": ("epoch", "layer"), "max_entropy": (), "usage": ("epoch", "layer", "head"),
     "dominant_share": ("epoch", "layer", "head")})
 def routing_trajectory(ctx: SummaryContext) -> dict[str, np.ndarray]:

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from analyzers._context import SummaryContext
-from analyzers._registry import register
+from workbench.core.context import SummaryContext
+from workbench.core.analyzer import register_analyzer
 
 __all__ = ["smoothness_trajectory"]
 
 
-@register("smoothness_trajectory", kind="trajectory", scope="summary", requires=("spectral_smoothness",), outputs={
+@register_analyzer("smoothness_trajectory", kind="trajectory", scope="summary", requires=("spectral_smoothness",), outputs={
     "epochs": ("epoch",), "smoothness": ("epoch",), "target": (), "chance": ()})
 def smoothness_trajectory(ctx: SummaryContext) -> dict[str, np.ndarray]:
     """Output-function smoothness per checkpoint, with the exact target's score and chance."""

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from analyzers._context import SummaryContext
-from analyzers._registry import register
-from workbench.fourier import n_freqs
+from workbench.core.context import SummaryContext
+from workbench.core.analyzer import register_analyzer
+from workbench.core.fourier import n_freqs
 
 __all__ = ["freq_counts", "specialization_trajectory"]
 
@@ -29,7 +29,7 @@ def freq_counts(dominant: np.ndarray, n_freq: int) -> np.ndarray:
     return counts
 
 
-@register("specialization_trajectory", kind="trajectory", scope="summary",
+@register_analyzer("specialization_trajectory", kind="trajectory", scope="summary",
           requires=("embedding_fourier", "neuron_freq_clusters", "head_freq_specialization"), outputs={
               "epochs": ("epoch",), "embed_freq_norms": ("epoch", "freq"), "neuron_freq_counts": ("epoch", "freq"),
               "head_dominant_freq": ("epoch", "head"), "head_purity": ("epoch", "head")})

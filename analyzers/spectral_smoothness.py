@@ -3,9 +3,9 @@ least-action study, issue 12), next to the exact target's score and chance.
 
 The output function is each input's predicted answer distribution read as a phasor,
 z[a, b] = sum_c softmax(logits)[c] exp(2 pi i c / p); for multiply the operands and the
-answer are indexed by discrete logarithm and 0 is set apart (families._modular.phasor_grid).
+answer are indexed by discrete logarithm and 0 is set apart (workbench.core.modular.phasor_grid).
 smoothness = the share of the 2-D FFT power of z, constant bin excluded, at low
-frequencies 1 <= max(|k_a|, |k_b|) <= max(1, n // 8) (families._modular.smoothness). The
+frequencies 1 <= max(|k_a|, |k_b|) <= max(1, n // 8) (workbench.core.modular.smoothness). The
 study defines the score only as "the fraction of 2-D FFT power at low frequencies"; the
 phasor reading and the cutoff are ours, chosen so the exact target scores exactly 1 for
 add and multiply alike and random labels score about `chance`.
@@ -16,8 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 from analyzers._maps import answer_pos, operand_pos
-from analyzers._registry import register
-from families._modular import low_frequency_mask, phasor_grid, smooth_cutoff, smoothness
+from workbench.core.analyzer import register_analyzer
+from workbench.core.modular import low_frequency_mask, phasor_grid, smooth_cutoff, smoothness
 
 
 def _score(probs: np.ndarray, ctx) -> tuple[float, np.ndarray]:
@@ -26,7 +26,7 @@ def _score(probs: np.ndarray, ctx) -> tuple[float, np.ndarray]:
     return smoothness(phasor_grid(probs, a, b, ctx.p, ctx.family["modular"]["operation"]))
 
 
-@register("spectral_smoothness", kind="output", needs=("modular",), version=2,
+@register_analyzer("spectral_smoothness", kind="output", needs=("modular",), version=2,
           outputs={"smoothness": (), "target": (), "chance": (), "power": ("component", "component"), "cutoff": (),
                    "indexing": ()})
 def spectral_smoothness(ctx) -> dict[str, np.ndarray]:

@@ -6,18 +6,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from analyzers._registry import register
+from workbench.core.analyzer import register_analyzer
 
 __all__ = ["stream_accuracy"]
 
-IGNORE = -100  # workbench.family.IGNORE: a label that is not scored
+IGNORE = -100  # workbench.core.family.IGNORE: a label that is not scored
 
 
 def _mean(correct: np.ndarray, sel: np.ndarray) -> np.ndarray:
     return np.array(correct[sel].mean() if sel.any() else np.nan)
 
 
-@register("stream_accuracy", kind="output", needs=("sequence",),
+@register_analyzer("stream_accuracy", kind="output", needs=("sequence",),
           outputs={"train_acc": (), "test_acc": (), "last_acc": (), "acc_a": (), "acc_b": ()})
 def stream_accuracy(ctx) -> dict[str, np.ndarray]:
     """Accuracy on predictable positions: train, test, last position and per stream (test rows)."""

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from analyzers._context import SummaryContext
-from analyzers._registry import register
+from workbench.core.context import SummaryContext
+from workbench.core.analyzer import register_analyzer
 
 __all__ = ["streams_trajectory"]
 
 _ACCURACIES = ("test_acc", "last_acc", "acc_a", "acc_b")
 
 
-@register("streams_trajectory", kind="trajectory", scope="summary",
+@register_analyzer("streams_trajectory", kind="trajectory", scope="summary",
           requires=("stream_accuracy", "amplitude", "attention_offsets"), outputs={
               "epochs": ("epoch",), **{name: ("epoch",) for name in _ACCURACIES},
               "amplitude": ("epoch", "layer"), "sigma2": ("epoch", "layer"),

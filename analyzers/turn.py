@@ -45,11 +45,11 @@ from typing import NamedTuple
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
-from analyzers._context import SummaryContext
-from analyzers._registry import register
+from workbench.core.context import SummaryContext
+from workbench.core.analyzer import register_analyzer
 from analyzers.weight_trajectory import param_velocity
 
-__all__ = ["Turn", "eval_cadence", "smoothed_log_loss", "estimate_turn", "turn", "turn_value", "read_turn"]
+__all__ = ["Turn", "eval_cadence", "smoothed_log_loss", "estimate_turn", "turn", "turn_value"]
 
 SMOOTH_EVALS = 2.0  # Gaussian sigma, in evaluation intervals (the cadence)
 MIN_DROP_DECADES = 1.0  # a turn needs test loss to fall 10x below its peak
@@ -172,7 +172,7 @@ def _velocity_peak(start: float, end: float, ckpt_epochs, velocity) -> float:
     return float(mid[inside][np.argmax(vel[inside])])
 
 
-@register("turn", kind="trajectory", scope="summary", requires=("param_snapshot",), version=3,
+@register_analyzer("turn", kind="trajectory", scope="summary", requires=("param_snapshot",), version=3,
           outputs={ONSET: (), MIDPOINT: (), "velocity_peak_epoch": (), "turn_epoch": ()}, markers=(ONSET, MIDPOINT))
 def turn(ctx: SummaryContext) -> dict[str, np.ndarray]:
     """Grokking turn: where the test-loss collapse begins (onset) and is steepest (midpoint)."""
@@ -188,14 +188,3 @@ def turn_value(arrays: dict | None) -> int | None:
         return None
     value = float(arrays[ONSET])
     return None if np.isnan(value) else int(round(value))
-
-
-def read_turn(store, key) -> int | None:
-    """The turn's onset epoch of a run in `store` (a workbench Store), or None.
-
-    Kept for callers that predate epoch markers; `workbench.markers.read_markers` reads
-    every marker (onset and midpoint included) the same way.
-    """
-    from workbench.markers import read_markers
-
-    return read_markers(store, key).get(ONSET)

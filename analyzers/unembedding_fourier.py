@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from analyzers._context import EpochContext
+from workbench.core.context import EpochContext
 from analyzers._fourier_norms import FOURIER_OUTPUTS, fourier_norms
-from analyzers._registry import register
+from workbench.core.analyzer import register_analyzer
 
 
-@register("unembedding_fourier", kind="weights", needs=("modular",), outputs=FOURIER_OUTPUTS)
+@register_analyzer("unembedding_fourier", kind="weights", needs=("modular",), outputs=FOURIER_OUTPUTS)
 def unembedding_fourier(ctx: EpochContext) -> dict[str, np.ndarray]:
     """Norm of W_U in each Fourier component and frequency over the p output residues."""
     w_u = ctx.weights["unembed.W_U"][:, : ctx.p]  # [d_model, p]

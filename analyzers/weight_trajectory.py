@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from analyzers._context import SummaryContext
-from analyzers._registry import register
+from workbench.core.context import SummaryContext
+from workbench.core.analyzer import register_analyzer
 
 __all__ = ["param_velocity", "weight_trajectory"]
 
@@ -32,7 +32,7 @@ def param_velocity(flat: np.ndarray, epochs: np.ndarray) -> np.ndarray:
     return vel
 
 
-@register("weight_trajectory", kind="trajectory", scope="summary", requires=("param_snapshot",),
+@register_analyzer("weight_trajectory", kind="trajectory", scope="summary", requires=("param_snapshot",),
           trajectories={"total_norm": ("total_norm", None, "Total weight norm")}, outputs={
     "epochs": ("epoch",), "matrix_names": ("matrix",), "weight_norms": ("epoch", "matrix"),
     "total_norm": ("epoch",), "velocity": ("epoch",)})

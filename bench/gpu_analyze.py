@@ -31,7 +31,7 @@ from workbench._parallel import default_jobs
 from workbench.analysis import analyze
 from workbench.store import Store
 from workbench.trainer import plan_training, train
-from workbench.variant import parse_variant
+from workbench.core.variant import parse_variant
 
 
 def trained_store(spec: str, checkpoints: int, every: int, root: Path, device: str) -> Store:

@@ -38,7 +38,7 @@ from train_speed import baseline_epochs_per_s  # noqa: E402
 
 from workbench.store import Store  # noqa: E402
 from workbench.trainer import plan_training, train_members  # noqa: E402
-from workbench.variant import parse_variant  # noqa: E402
+from workbench.core.variant import parse_variant  # noqa: E402
 
 
 def full_model_flops(spec: str) -> float:

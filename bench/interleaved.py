@@ -19,14 +19,25 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from families.interleaved_streams import calibrate  # noqa: E402
-from workbench._io import load_npz  # noqa: E402
-from workbench.errors import UserError  # noqa: E402
+from families.interleaved_streams import calibrated_spec, calibration_control  # noqa: E402
+from workbench._io import load_json, load_npz, load_safetensors  # noqa: E402
+from workbench.core.errors import UserError  # noqa: E402
 from workbench.store import RunKey, Store  # noqa: E402
 from workbench.trainer import plan_training, train  # noqa: E402
-from workbench.variant import parse_variant  # noqa: E402
+from workbench.core.variant import parse_variant  # noqa: E402
 
 COLUMNS = ("test_acc", "last_acc", "amplitude", "sigma2")
+
+
+def calibrate(store: Store, spec: str) -> str:
+    """The spec of clamped variant `spec` with calib_norm and calib_std measured at the
+    final checkpoint of its finished control run in `store` (UserError if there is none)."""
+    control = calibration_control(spec)
+    key = RunKey(*control.key)
+    done = load_json(store.variant_path(key), expect=dict, keys=("epochs",)) if store.exists(key) else None
+    if done is None or done["epochs"] not in store.checkpoint_epochs(key):
+        raise UserError(f"control run {control.spec} is missing or unfinished in {store.root}; train it first")
+    return calibrated_spec(spec, load_safetensors(store.checkpoint_path(key, int(done["epochs"]))))
 
 
 def _train(spec: str, store: Store, epochs: int | None) -> dict:

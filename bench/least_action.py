@@ -18,9 +18,9 @@ import time
 import numpy as np
 
 import workbench
-from families._modular import low_frequency_mask
+from workbench.core.modular import low_frequency_mask
 from workbench.config import load_config
-from workbench.variant import parse_variant
+from workbench.core.variant import parse_variant
 
 # name -> (config, variant params changed from the config's)
 CASES = {

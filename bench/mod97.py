@@ -18,8 +18,8 @@ import numpy as np
 
 import workbench
 from workbench.config import load_config
-from workbench.recipe import lr_at, steps_per_epoch
-from workbench.variant import parse_variant
+from workbench.core.recipe import lr_at, steps_per_epoch
+from workbench.core.variant import parse_variant
 
 
 def _run(config: str, store: str, steps: int | None) -> dict:

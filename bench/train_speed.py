@@ -23,7 +23,7 @@ import torch.nn.functional as F
 
 from workbench.store import Store
 from workbench.trainer import plan_training, train
-from workbench.variant import parse_variant
+from workbench.core.variant import parse_variant
 
 
 def baseline_epochs_per_s(spec: str, epochs: int, device: str = "cpu") -> float:

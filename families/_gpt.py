@@ -24,6 +24,9 @@ import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
+from families._transformer import bridge_from_config
+from workbench.core.naming import param_name
+
 __all__ = ["GPTShape", "GPT", "init_state", "param_shapes", "to_bridge", "bridge_config", "LN_EPS"]
 
 LN_EPS = 1e-5  # HookedTransformerConfig's and TransformerBridgeConfig's default eps
@@ -116,14 +119,14 @@ class GPT(nn.Module):
         self.shape = shape
         self.resid_post_fn: Callable[[int, torch.Tensor], torch.Tensor] | None = None
         for name in param_shapes(shape):
-            self.register_parameter(name.replace(".", "__"), nn.Parameter(state[name].detach().clone()))
+            self.register_parameter(param_name(name), nn.Parameter(state[name].detach().clone()))
         self.register_buffer("causal_mask", torch.ones(shape.n_ctx, shape.n_ctx, dtype=torch.bool).triu(1),
                              persistent=False)
 
     def hooked_state(self) -> dict[str, torch.Tensor]:
         """Weights, biases and LayerNorm parameters under HookedTransformer names (detached)."""
         params = dict(self.named_parameters())
-        return {name: params[name.replace(".", "__")].detach().contiguous() for name in param_shapes(self.shape)}
+        return {name: params[param_name(name)].detach().contiguous() for name in param_shapes(self.shape)}
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         """tokens [batch, pos<=n_ctx] -> logits [batch, d_vocab_out] (answer_only) or [batch, pos, d_vocab_out]."""
@@ -135,7 +138,7 @@ class GPT(nn.Module):
 
     # ---------------------------------------------------------------- components
     def _p(self, name: str) -> torch.Tensor:
-        return self._parameters[name.replace(".", "__")]
+        return self._parameters[param_name(name)]
 
     def _norm(self, x: torch.Tensor, name: str) -> torch.Tensor:
         if self.shape.normalization is None:
@@ -228,6 +231,4 @@ def to_bridge(shape: GPTShape, state: dict[str, torch.Tensor], device: str = "cp
 
     The bridge returns logits at every position whatever `shape.answer_only` says.
     """
-    from families._transformer import bridge_from_config
-
     return bridge_from_config(bridge_config(shape), state, device)

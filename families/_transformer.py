@@ -16,6 +16,8 @@ import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict
 from torch import nn
 
+from workbench.core.naming import param_name
+
 __all__ = ["TransformerShape", "AnswerTransformer", "init_state", "to_bridge", "bridge_config", "bridge_from_config"]
 
 
@@ -89,7 +91,7 @@ class AnswerTransformer(nn.Module):
         states = state if self.ensemble else [state]
         for name in _param_shapes(shape):
             tensor = torch.stack([s[name].detach() for s in states])  # [member, ...]
-            key = name.replace(".", "__")
+            key = param_name(name)
             if name.rsplit(".", 1)[1].startswith("W_"):
                 self.register_parameter(key, nn.Parameter(tensor))
             else:
@@ -109,7 +111,7 @@ class AnswerTransformer(nn.Module):
             raise ValueError("hooked_state(member=k) for an ensemble")
         k = member if self.ensemble else 0
         tensors = dict(self.named_parameters()) | dict(self.named_buffers())
-        return {name: tensors[name.replace(".", "__")][k].detach().contiguous() for name in _param_shapes(self.shape)}
+        return {name: tensors[param_name(name)][k].detach().contiguous() for name in _param_shapes(self.shape)}
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         """tokens [batch, n_ctx] -> logits [batch, d_vocab_out] at the final position;

@@ -56,9 +56,12 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from families._gpt import GPT, GPTShape, init_state, to_bridge
-from families._registry import register
-from workbench.family import IGNORE, ComparePreset, Family, TaskData
-from workbench.recipe import Recipe
+from workbench.core.capabilities import Capabilities
+from workbench.core.family import ComparePreset, Family, IGNORE, TaskData, register_family
+from workbench.core.naming import hooked_name
+from workbench.core.errors import UserError
+from workbench.core.recipe import Recipe
+from workbench.core.variant import Variant, parse_variant
 
 __all__ = ["InterleavedStreams", "InterleavedParams", "make_sequences", "naive_clamp", "mean_clamp",
            "amplitude", "centered_variance", "probe_rows", "calibrate", "PATTERN_LENGTHS", "HEAD_SLICED"]
@@ -229,7 +232,7 @@ class StreamsGPT(GPT):
                 if name.rsplit("__", 1)[1] in HEAD_SLICED:
                     keep = torch.ones_like(p)
                     keep[: params.n_frozen] = 0
-                    self.frozen[name] = (keep, init[name.replace("__", ".")].clone())
+                    self.frozen[name] = (keep, init[hooked_name(name)].clone())
                     p.register_hook(lambda g, keep=keep: g * keep.to(g.device))
 
     def _resid_post(self, layer: int, resid: torch.Tensor) -> torch.Tensor:
@@ -250,7 +253,7 @@ class StreamsGPT(GPT):
 
 
 # ----------------------------------------------------------------------------- family
-@register
+@register_family
 class InterleavedStreams(Family):
     name = "interleaved_streams"
     description = "next token on two interleaved periodic streams; frozen heads and amplitude clamps (issue 14)"
@@ -305,12 +308,12 @@ class InterleavedStreams(Family):
     def schedule(self, params: InterleavedParams) -> str:
         return "0:51:1"
 
-    def capabilities(self, params: InterleavedParams) -> dict:
+    def capabilities(self, params: InterleavedParams) -> Capabilities:
         layers = range(params.n_layers)
         resid = ["blocks.0.hook_resid_pre"] + [f"blocks.{i}.hook_resid_{s}" for i in layers for s in ("mid", "post")]
-        return {"transformer": True, "sequence": True, "n_layers": params.n_layers, "n_heads": params.n_heads,
-                "final_ln": True, "attention_hooks": [f"blocks.{i}.attn.hook_pattern" for i in layers],
-                "resid_hooks": resid}
+        return Capabilities(transformer=True, sequence=True, n_layers=params.n_layers, n_heads=params.n_heads,
+                            final_ln=True, attention_hooks=[f"blocks.{i}.attn.hook_pattern" for i in layers],
+                            resid_hooks=resid)
 
     def loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Mean cross-entropy over the scored positions: logits [..., rows, pos, vocab] -> [...]."""
@@ -349,10 +352,8 @@ def probe_metrics(module: StreamsGPT, tokens: torch.Tensor, labels: torch.Tensor
 
 
 # ----------------------------------------------------------------------------- calibration
-def control_variant(variant):
+def control_variant(variant: Variant) -> Variant:
     """The control run a clamped `variant` calibrates from: same params, condition=control."""
-    from workbench.variant import Variant
-
     p = variant.params
     params = p.model_copy(update={"condition": "control", "n_frozen": InterleavedParams.model_fields["n_frozen"].default,
                                   "control_seed": None, "calib_norm": None, "calib_std": None,
@@ -360,25 +361,23 @@ def control_variant(variant):
     return Variant(variant.family, InterleavedParams.model_validate(params.model_dump()), variant.recipe_overrides)
 
 
-def calibrate(store, spec: str) -> str:
-    """The spec of clamped variant `spec` with calib_norm and calib_std measured at the
-    final checkpoint of its finished control run in `store` (UserError if there is none)."""
-    from workbench._io import load_json, load_safetensors
-    from workbench.errors import UserError
-    from workbench.store import RunKey
-    from workbench.variant import parse_variant
+def calibration_control(spec: str) -> Variant:
+    """The control variant that clamped variant `spec` calibrates from (UserError unless it is a clamp).
 
+    The caller reads that run's final checkpoint (bench/interleaved.py `calibrate` does, from
+    a store) and passes its weights to `calibrated_spec`."""
     variant = parse_variant(spec, overrides={"calib_norm": 1.0, "calib_std": 1.0})
     if not variant.params.condition.endswith("_clamp"):
         raise UserError(f"calibrate takes a naive_clamp or mean_clamp variant, got condition={variant.params.condition}")
-    control = control_variant(variant)
-    key = RunKey(*control.key)
-    done = load_json(store.variant_path(key), expect=dict, keys=("epochs",)) if store.exists(key) else None
-    if done is None or done["epochs"] not in store.checkpoint_epochs(key):
-        raise UserError(f"control run {control.spec} is missing or unfinished in {store.root}; train it first")
-    state = load_safetensors(store.checkpoint_path(key, int(done["epochs"])))
+    return control_variant(variant)
+
+
+def calibrated_spec(spec: str, control_state: dict[str, torch.Tensor]) -> str:
+    """The spec of clamped variant `spec` with calib_norm and calib_std measured on its control
+    run's final weights `control_state` (HookedTransformer-named, as a checkpoint holds them)."""
+    control = calibration_control(spec)
     params, family = control.params, control.family
-    module = family.train_module(params, state)
+    module = family.train_module(params, control_state)
     data = family.data(params)
     rows = probe_rows(params)
     module.capture = True

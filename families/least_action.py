@@ -35,13 +35,13 @@ routed net declares ``routing`` (heads, gate hooks) for the routing analyzers an
 
 Spectral regularizer (any model): with `lambda_spectral` > 0 the training objective adds
 lambda_spectral x (1 - S), S the spectral smoothness of the model's output function over
-the WHOLE (a, b) grid (families._modular.differentiable_smoothness: the `smooth` metric's
+the WHOLE (a, b) grid (workbench.core.modular.differentiable_smoothness: the `smooth` metric's
 number, computed in float64 torch so gradients flow), from one extra forward over all p^2
 inputs per step (the study's spectral_smoothness_loss, whose soft output is the expected
 class index instead of our phasor). Evaluation loss stays plain cross-entropy.
 
 Multiplication: a = 0 or b = 0 stay in the grid, answer 0. They carry no group structure,
-so the Fourier basis for multiply (families._modular.multiplicative_basis) and the
+so the Fourier basis for multiply (workbench.core.modular.multiplicative_basis) and the
 smoothness metric index the nonzero residues by discrete log and set 0 apart.
 """
 
@@ -61,11 +61,11 @@ from transformer_lens.hook_points import HookPoint
 
 from families._leaf import Leaf
 from families._gpt import GPT, GPTShape, init_state as gpt_init_state, to_bridge
-from families._modular import differentiable_smoothness, grid_layout, operation_basis, phasor_grid, smoothness
-from families._registry import register
+from workbench.core.modular import differentiable_smoothness, grid_layout, operation_basis, phasor_grid, smoothness
+from workbench.core.capabilities import Capabilities, Modular, Routing
+from workbench.core.family import Family, TaskData, register_family
 from families.modular_addition import MAX_P, MAX_SEED, is_prime
-from workbench.family import Family, TaskData
-from workbench.recipe import Recipe
+from workbench.core.recipe import Recipe
 
 __all__ = ["LeastAction", "LeastActionParams", "LeastActionNet", "routing_penalty", "format_log_line",
            "output_smoothness", "ROUTINGS"]
@@ -221,7 +221,7 @@ class LeastActionNet(HookedRootModule):
 # ----------------------------------------------------------------------------- metrics
 def output_smoothness(logits: torch.Tensor, inputs: torch.Tensor, operands: tuple[int, int], p: int,
                       operation: str) -> tuple[float, np.ndarray]:
-    """families._modular.smoothness of the model's output function: each row's predicted
+    """workbench.core.modular.smoothness of the model's output function: each row's predicted
     answer distribution (softmax of logits [rows, p], float64) as a phasor on the grid."""
     probs = torch.softmax(logits.detach().double(), -1).cpu().numpy()
     a, b = (inputs[:, k].cpu().numpy() for k in operands)
@@ -245,7 +245,7 @@ def format_log_line(epoch: int, metrics: dict[str, float]) -> str:
 
 
 # ----------------------------------------------------------------------------- the family
-@register
+@register_family
 class LeastAction(Family):
     name = "least_action"
     description = "(a op b) mod p, op add|multiply: MLP, routed MLP or 2-layer transformer (least-action study)"
@@ -355,23 +355,21 @@ class LeastAction(Family):
         """`workbench train --log-format plain`: the study's line (module-level format_log_line)."""
         return format_log_line(epoch, metrics)
 
-    def capabilities(self, params: LeastActionParams) -> dict:
+    def capabilities(self, params: LeastActionParams) -> Capabilities:
         layers = range(params.n_layers)
-        modular = {"p": params.p, "operation": params.operation, "operands": self.operands(params),
-                   "answer": 3 if params.model == "transformer" else 0}
+        modular = Modular(p=params.p, operation=params.operation, operands=self.operands(params),
+                          answer=3 if params.model == "transformer" else 0)
         caps = {"modular": modular, "n_layers": params.n_layers, "final_ln": params.model == "transformer",
                 "neuron_hooks": [f"blocks.{i}.mlp.hook_post" for i in layers],
                 "extra_metrics": ["wnorm", "smooth"]}  # what extra_metrics adds to the metrics table
         if params.model == "transformer":
             resid = ["blocks.0.hook_resid_pre"] + [f"blocks.{i}.hook_resid_{s}" for i in layers for s in ("mid", "post")]
-            return caps | {"transformer": True, "n_heads": params.n_heads, "resid_hooks": resid,
-                           "attention_hooks": [f"blocks.{i}.attn.hook_pattern" for i in layers]}
-        caps["mlp"] = True
-        if params.model == "routed":
-            caps["routing"] = {"n_heads": params.n_heads, "gate_hooks": [f"blocks.{i}.hook_gate" for i in layers]}
-        return caps
+            return Capabilities(**caps, transformer=True, n_heads=params.n_heads, resid_hooks=resid,
+                                attention_hooks=[f"blocks.{i}.attn.hook_pattern" for i in layers])
+        routing = Routing(n_heads=params.n_heads, gate_hooks=[f"blocks.{i}.hook_gate" for i in layers])
+        return Capabilities(**caps, mlp=True, routing=routing if params.model == "routed" else None)
 
     def analysis_context(self, params: LeastActionParams) -> dict:
         """Capabilities, p, and the Fourier basis of the operation (multiplicative
-        characters via discrete log for multiply, see families._modular.multiplicative_basis)."""
-        return {**self.capabilities(params), "p": params.p, "fourier_basis": operation_basis(params.p, params.operation)}
+        characters via discrete log for multiply, see workbench.core.modular.multiplicative_basis)."""
+        return {**self.capabilities(params).as_dict(), "p": params.p, "fourier_basis": operation_basis(params.p, params.operation)}

@@ -7,10 +7,10 @@ from __future__ import annotations
 import torch
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from families._registry import register
+from workbench.core.capabilities import Capabilities, Modular
+from workbench.core.family import Family, Recipe, TaskData, register_family
 from families._transformer import AnswerTransformer, TransformerShape, init_state, to_bridge
-from workbench.family import Family, Recipe, TaskData
-from workbench.fourier import fourier_basis
+from workbench.core.fourier import fourier_basis
 
 __all__ = ["ModularAddition", "ModularAdditionParams", "is_prime", "MAX_P", "MAX_SEED"]
 
@@ -33,7 +33,7 @@ class ModularAdditionParams(BaseModel):
       before the primality test, which would take minutes for a p near 10^18.
     - seeds in [0, 2^63), the range of `torch.Generator.manual_seed`.
     - `lr` in (0, 100], `weight_decay` in [0, 100], both finite: an infinite rate trains
-      straight to NaN, and 100 is the bound `workbench.recipe.Recipe` puts on both.
+      straight to NaN, and 100 is the bound `workbench.core.recipe.Recipe` puts on both.
     - `frac_train` leaves at least one training and one test pair of the p^2.
     """
 
@@ -62,7 +62,7 @@ class ModularAdditionParams(BaseModel):
         return self
 
 
-@register
+@register_family
 class ModularAddition(Family):
     name = "modular_addition"
     description = "(a + b) mod p from [a, b, =]; 1-layer transformer (Nanda et al. 2023)"
@@ -105,11 +105,12 @@ class ModularAddition(Family):
         # p=113 transition on this trainer (test acc 0.19 -> 0.99 over ~14k-15.5k), sparse through cleanup
         return "0:1500:100,1500:13000:500,13000:16500:100,16500:25001:500"
 
-    def capabilities(self, params: ModularAdditionParams) -> dict:
-        return {"modular": {"p": params.p, "operation": "add", "operands": (0, 1), "answer": 2},
-                "transformer": True, "n_layers": 1, "n_heads": 4, "final_ln": False,
-                "neuron_hooks": ["blocks.0.mlp.hook_post"], "attention_hooks": ["blocks.0.attn.hook_pattern"],
-                "resid_hooks": ["blocks.0.hook_resid_pre", "blocks.0.hook_resid_mid", "blocks.0.hook_resid_post"]}
+    def capabilities(self, params: ModularAdditionParams) -> Capabilities:
+        return Capabilities(
+            modular=Modular(p=params.p, operation="add", operands=(0, 1), answer=2),
+            transformer=True, n_layers=1, n_heads=4, final_ln=False,
+            neuron_hooks=["blocks.0.mlp.hook_post"], attention_hooks=["blocks.0.attn.hook_pattern"],
+            resid_hooks=["blocks.0.hook_resid_pre", "blocks.0.hook_resid_mid", "blocks.0.hook_resid_post"])
 
     def analysis_context(self, params: ModularAdditionParams) -> dict:
-        return {**self.capabilities(params), "p": params.p, "fourier_basis": fourier_basis(params.p)}
+        return {**self.capabilities(params).as_dict(), "p": params.p, "fourier_basis": fourier_basis(params.p)}

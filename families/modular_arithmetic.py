@@ -28,11 +28,11 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from families._gpt import GPT, GPTShape, init_state, to_bridge
-from families._modular import operation_basis
-from families._registry import register
+from workbench.core.modular import operation_basis
+from workbench.core.capabilities import Capabilities, Modular
+from workbench.core.family import Family, TaskData, register_family
 from families.modular_addition import MAX_P, MAX_SEED, is_prime
-from workbench.family import Family, TaskData
-from workbench.recipe import Recipe, steps_per_epoch
+from workbench.core.recipe import Recipe, steps_per_epoch
 
 __all__ = ["ModularArithmetic", "ModularArithmeticParams", "OPERATIONS"]
 
@@ -79,7 +79,7 @@ def n_train(params: ModularArithmeticParams) -> int:
     return int(params.frac_train * params.p * params.p)
 
 
-@register
+@register_family
 class ModularArithmetic(Family):
     name = "modular_arithmetic"
     description = "(x op y) mod p from [x, op, y]; 2-layer pre-LN transformer (after Power et al. 2022)"
@@ -129,21 +129,22 @@ class ModularArithmetic(Family):
         e = lambda steps: max(1, steps // per_epoch)  # noqa: E731
         return f"0:{e(2_000)}:{e(200)},{e(2_000)}:{e(10_000)}:{e(1_000)},{e(10_000)}:{e(102_000) + 1}:{e(5_000)}"
 
-    def capabilities(self, params: ModularArithmeticParams) -> dict:
+    def capabilities(self, params: ModularArithmeticParams) -> Capabilities:
         layers = range(params.n_layers)
         resid = ["blocks.0.hook_resid_pre"] + [f"blocks.{i}.hook_resid_{s}" for i in layers for s in ("mid", "post")]
-        return {"modular": {"p": params.p, "operation": params.operation, "operands": (0, 2), "answer": 2},
-                "transformer": True, "n_layers": params.n_layers, "n_heads": params.n_heads,
-                "final_ln": params.normalization == "LN",
-                "neuron_hooks": [f"blocks.{i}.mlp.hook_post" for i in layers],
-                "attention_hooks": [f"blocks.{i}.attn.hook_pattern" for i in layers],
-                "resid_hooks": resid}
+        return Capabilities(
+            modular=Modular(p=params.p, operation=params.operation, operands=(0, 2), answer=2),
+            transformer=True, n_layers=params.n_layers, n_heads=params.n_heads,
+            final_ln=params.normalization == "LN",
+            neuron_hooks=[f"blocks.{i}.mlp.hook_post" for i in layers],
+            attention_hooks=[f"blocks.{i}.attn.hook_pattern" for i in layers],
+            resid_hooks=resid)
 
     def analysis_context(self, params: ModularArithmeticParams) -> dict:
         """Capabilities, p, and the operation's Fourier basis: additive characters for add and
-        subtract, multiplicative characters via discrete log for multiply (families._modular)."""
+        subtract, multiplicative characters via discrete log for multiply (workbench.core.modular)."""
         basis = operation_basis(params.p, "multiply" if params.operation == "multiply" else "add")
-        return {**self.capabilities(params), "p": params.p, "fourier_basis": basis}
+        return {**self.capabilities(params).as_dict(), "p": params.p, "fourier_basis": basis}
 
     def extra_metrics(self, module: GPT, logits, data: TaskData) -> list[dict[str, float]]:
         """`wnorm`: the L2 norm of all parameters together (the weight decay's target)."""

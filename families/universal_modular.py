@@ -42,11 +42,11 @@ import torch
 import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from families._registry import register
+from workbench.core.capabilities import Capabilities, MultiPrime
+from workbench.core.family import Family, TaskData, register_family
 from families._universal import N_CTX, UniversalNet, UniversalShape, init_state
 from families.modular_addition import MAX_SEED, is_prime
-from workbench.family import Family, TaskData
-from workbench.recipe import Recipe
+from workbench.core.recipe import Recipe
 
 __all__ = ["UniversalModular", "UniversalParams", "reinforce_loss", "prime_groups", "GROUPS", "prime_rows"]
 
@@ -181,7 +181,7 @@ def _corrected(module: UniversalNet, momentum: float, ce_steps: int) -> torch.Te
 
 
 # ----------------------------------------------------------------------------- the family
-@register
+@register_family
 class UniversalModular(Family):
     name = "universal_modular"
     description = "(a + b) mod p for every prime p <= max_p, p given by a sinusoidal encoding; CE or REINFORCE"
@@ -268,12 +268,11 @@ class UniversalModular(Family):
             row[name] = float(torch.stack(hits).sum()) / len(held.labels)
         return [row]
 
-    def capabilities(self, params: UniversalParams) -> dict:
+    def capabilities(self, params: UniversalParams) -> Capabilities:
         primes, group = prime_groups(params)
         last = params.n_layers - 1
-        return {"transformer": True, "n_layers": params.n_layers, "n_heads": params.n_heads, "final_ln": False,
-                "neuron_hooks": [f"blocks.{i}.mlp.hook_post" for i in range(params.n_layers)],
-                "multi_prime": {"max_p": params.max_p, "primes": [int(p) for p in primes],
-                                "groups": [int(g) for g in group], "group_names": list(GROUPS),
-                                "modulus": 0, "operands": (1, 2), "answer": N_CTX - 1,
-                                "answer_neuron_hook": f"blocks.{last}.mlp.hook_post"}}
+        multi = MultiPrime(max_p=params.max_p, primes=[int(p) for p in primes], groups=[int(g) for g in group],
+                           group_names=list(GROUPS), modulus=0, operands=(1, 2), answer=N_CTX - 1,
+                           answer_neuron_hook=f"blocks.{last}.mlp.hook_post")
+        return Capabilities(transformer=True, n_layers=params.n_layers, n_heads=params.n_heads, final_ln=False,
+                            neuron_hooks=[f"blocks.{i}.mlp.hook_post" for i in range(params.n_layers)], multi_prime=multi)

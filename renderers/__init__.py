@@ -1,10 +1,9 @@
 """Renderers: pure functions from artifact arrays to Plotly figures, registered as views.
 
 Each theme is one module with a plain name; importing this package registers every view
-(listed explicitly, never crawled).
+(listed explicitly, never crawled). The workbench loads it through its `workbench.views`
+entry point (pyproject.toml); each module registers with `workbench.core.view.register_view`.
 """
-
-from renderers._registry import Repaint, ViewSpec, get_view, list_views, register_view
 
 # per-epoch views
 from renderers import fourier, weights, neurons, attention, output  # noqa: E402,F401
@@ -13,5 +12,3 @@ from renderers import universal  # noqa: E402,F401  (multi-prime: per-epoch and 
 from renderers import least_action  # noqa: E402,F401  (least-action study: per-epoch and whole-run)
 # whole-run (trajectory) views
 from renderers import trajectories  # noqa: E402,F401
-
-__all__ = ["Repaint", "ViewSpec", "get_view", "list_views", "register_view"]

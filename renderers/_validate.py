@@ -6,7 +6,7 @@ from typing import Mapping
 
 import numpy as np
 
-from workbench.errors import UserError
+from workbench.core.errors import UserError
 
 __all__ = ["require", "same_length", "option_index"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from renderers._registry import register_view
+from workbench.core.view import register_view
 from renderers._style import bar, freq_label, sequential_heatmap, styled, subplots
 from renderers._validate import option_index, require, same_length
 

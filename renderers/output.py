@@ -7,7 +7,7 @@ import textwrap
 import numpy as np
 import plotly.graph_objects as go
 
-from renderers._registry import register_view
+from workbench.core.view import register_view
 from renderers._style import COLORS, LOG_AXIS, bar, line, styled, subplots
 from renderers._validate import require, same_length
 

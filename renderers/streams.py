@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from renderers._registry import register_view
+from workbench.core.view import register_view
 from renderers._style import EPOCH_AXIS, EPOCH_HOVER, epoch_scatter, sequential_heatmap, styled, subplots
 from renderers._validate import require, same_length
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from renderers._registry import register_view
+from workbench.core.view import register_view
 from renderers._style import EPOCH_AXIS, EPOCH_HOVER, epoch_scatter, line, markers, sequential_heatmap, styled, subplots
 from renderers._validate import option_index, require, same_length
 from renderers._style import value_scale

@@ -24,7 +24,7 @@ def tiny_store(tmp_path_factory):
     """A store holding TINY_SPEC trained for 200 epochs, checkpoints at 0, 50, ..., 200."""
     from workbench.store import Store
     from workbench.trainer import plan_training, train
-    from workbench.variant import parse_variant
+    from workbench.core.variant import parse_variant
 
     store = Store(tmp_path_factory.mktemp("tiny_store"))
     plan = plan_training(parse_variant(TINY_SPEC), store, epochs=TINY_EPOCHS, schedule=TINY_SCHEDULE, eval_every=25)
@@ -35,7 +35,7 @@ def tiny_store(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_key():
     from workbench.store import RunKey
-    from workbench.variant import parse_variant
+    from workbench.core.variant import parse_variant
 
     return RunKey(*parse_variant(TINY_SPEC).key)
 

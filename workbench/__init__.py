@@ -20,7 +20,7 @@ __all__ = [
 
 def __getattr__(name: str):
     if name == "UserError":  # what every API call raises for bad input: catch it in a notebook
-        from workbench.errors import UserError
+        from workbench.core.errors import UserError
 
         return UserError
     if name in __all__:

@@ -8,7 +8,7 @@ cannot be read is shown as damaged, naming the file and the problem, and the lis
 
 from __future__ import annotations
 
-from workbench.errors import UserError
+from workbench.core.errors import UserError
 from workbench.store import Store
 
 __all__ = ["cmd_list", "format_row"]
@@ -22,7 +22,7 @@ def _type_name(annotation) -> str:
 
 
 def _families() -> None:
-    from families import get_family, list_families
+    from workbench.core.family import get_family, list_families
 
     print("families:")
     for name in list_families():

@@ -20,7 +20,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from workbench.errors import CorruptFile, MissingFile, UserError
+from workbench.core.errors import CorruptFile, MissingFile, UserError
 
 __all__ = [
     "atomic_path", "keep_copy", "save_npz", "load_npz", "save_safetensors", "load_safetensors",

@@ -11,7 +11,7 @@ import math
 
 import torch
 
-from workbench.family import IGNORE
+from workbench.core.family import IGNORE
 
 __all__ = ["Members", "chunk_sizes", "member_bytes", "MEMORY_HEADROOM"]
 
@@ -175,7 +175,7 @@ def member_bytes(variant, recipe, device: str) -> int:
     """Device memory one more stacked member costs (CUDA): the growth of the peak over a
     training step and an evaluation from 1 to 2 members of `variant`, both measured."""
     from workbench._step import EagerStep
-    from workbench.recipe import build_optimizer
+    from workbench.core.recipe import build_optimizer
 
     peaks = []
     for m in (1, 2):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from workbench._io import load_json
-from workbench.errors import CorruptFile
+from workbench.core.errors import CorruptFile
 from workbench.store import RunKey, Store
 
 __all__ = ["read_record"]

@@ -1,7 +1,7 @@
 """A run's saved training state: checkpoints, metrics, resume file, kept states and variant.json.
 
 The resume file holds, at the last checkpoint, the weights and the optimizer state; the
-learning rate and the batch order are pure functions of the step (workbench.recipe), so
+learning rate and the batch order are pure functions of the step (workbench.core.recipe), so
 nothing else is needed to continue bit-identically. A run on CUDA also saves the global CPU
 and CUDA RNG states (`rng.cpu`, `rng.cuda`) and restores them on resume: training draws
 from neither, but a family's module may. A CPU run's files carry no RNG state, as before. It is written last: its presence at
@@ -26,7 +26,8 @@ import numpy as np
 import torch
 
 from workbench._io import keep_copy, load_npz, load_safetensors, safetensors_metadata, save_json, save_npz, save_safetensors
-from workbench.errors import CorruptFile, UserError
+from workbench.core.errors import CorruptFile, UserError
+from workbench.core.naming import hooked_name
 from workbench.store import RunKey, Store
 
 __all__ = ["library_versions", "resumable_epoch", "previous_epoch", "rewind", "optimizer_tensors", "load_optimizer", "place_state",
@@ -99,7 +100,7 @@ def load_optimizer(opt: torch.optim.Optimizer, params: dict[str, torch.nn.Parame
     """Put each member's saved optimizer state back (stacked along the member axis if `stacked`)."""
     group_of = {p: g for g in opt.param_groups for p in g["params"]}
     for name, param in params.items():
-        hooked = name.replace("__", ".")
+        hooked = hooked_name(name)
         fields = {key.split(".", 2)[1] for key in saved[0] if key.startswith("optim.") and key.split(".", 2)[2] == hooked}
         state = {}
         for field in fields:

@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 
-from workbench.errors import CorruptFile, MissingFile
+from workbench.core.errors import CorruptFile, MissingFile
 from workbench.store import RunKey, Store
 
 __all__ = ["run_facts", "stamp", "RACY"]
@@ -36,7 +36,7 @@ def _watched() -> tuple[str, ...]:
     The same for every run, so computed once (through `Store`, which owns the layout) and
     joined as strings: building Paths was most of a warm listing's time.
     """
-    from analyzers import get_analyzer, list_analyzers
+    from workbench.core.analyzer import get_analyzer, list_analyzers
 
     store, key = Store("store"), RunKey("family", "variant")
     paths = [store.variant_path(key), store.metrics_path(key), store.status_path(key),

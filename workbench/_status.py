@@ -15,7 +15,7 @@ import time
 
 from workbench._io import load_json
 from workbench._proc import pid_alive
-from workbench.errors import CorruptFile, MissingFile
+from workbench.core.errors import CorruptFile, MissingFile
 from workbench.store import RunKey, Store
 
 __all__ = ["read_status", "job_state"]

@@ -26,8 +26,8 @@ from typing import Callable
 
 import torch
 
-from workbench.errors import UserError
-from workbench.recipe import Recipe, lr_at
+from workbench.core.errors import UserError
+from workbench.core.recipe import Recipe, lr_at
 
 __all__ = ["STEP_MODES", "resolve_step_mode", "graph_obstacle", "train_step", "make_stepper", "EagerStep",
            "CompiledStep", "GraphStep"]
@@ -60,7 +60,7 @@ def graph_obstacle(family=None, recipe: Recipe | None = None) -> str | None:
     Only Adam(W) has a capturable form, and a family's own objective may sample, which a
     graph would replay with the same draws every step.
     """
-    from workbench.family import Family
+    from workbench.core.family import Family
 
     if recipe is not None and recipe.optimizer not in ("adam", "adamw"):
         return f"optimizer {recipe.optimizer} has no capturable form (adam and adamw do)"

@@ -24,7 +24,7 @@ def listed_run(store: Store, spec: str, *, epochs: int = 1000, every: int = 100,
         test_acc: the final test accuracy; onset: the first epoch marker (None: not analyzed,
         NaN: analyzed and no turn found).
     """
-    from workbench.variant import parse_variant
+    from workbench.core.variant import parse_variant
 
     variant = parse_variant(spec)
     key = RunKey(*variant.key)

@@ -22,16 +22,16 @@ import torch
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm  # the plain bar: tqdm.auto warns in notebooks without ipywidgets
 
-from analyzers import get_analyzer, list_analyzers, resolve_analyzers, unmet_needs
-from analyzers._context import EpochContext, SummaryContext
+from workbench.core.analyzer import get_analyzer, list_analyzers, resolve_analyzers, unmet_needs
+from workbench.core.context import EpochContext, SummaryContext
 from workbench._resume import write_status
 from workbench._io import load_npz, load_safetensors, save_npz
-from workbench.capabilities import reason
-from workbench.errors import CorruptFile, UserError
+from workbench.core.capabilities import reason
+from workbench.core.errors import CorruptFile, UserError
 from workbench.lock import run_lock
-from workbench.schedule import parse_schedule
+from workbench.core.schedule import parse_schedule
 from workbench.store import RunKey, Store
-from workbench.variant import Variant, parse_variant
+from workbench.core.variant import Variant, parse_variant
 
 __all__ = ["analyze", "run_variant", "check_outputs", "checkpoint_id", "build_epoch_context", "AnalyzeResult"]
 
@@ -300,7 +300,7 @@ class _Job:
         ckpt, todo, state = self._load(epoch, names)
         if ckpt is None or not todo:
             return ckpt
-        caps = self.variant.family.capabilities(self.variant.params)
+        caps = self.variant.family.capabilities(self.variant.params).as_dict()
         hooks = {h for n in todo for h in get_analyzer(n).hook_names(caps)}
         try:
             ctx = build_epoch_context(self.variant, state, epoch, hooks, self.device, self.options)

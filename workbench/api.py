@@ -26,7 +26,8 @@ import numpy as np
 import plotly.graph_objects as go
 
 from workbench._io import load_json, load_npz, load_safetensors
-from workbench.errors import UserError
+from workbench.core.errors import UserError
+from workbench.markers import read_markers
 from workbench.store import RunKey, Store
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
 
 IMAGE_EXPORT_HELP = ("PNG/SVG export needs kaleido and a Chromium: pip install 'training-dynamics-workbench[export]' "
                      "(or pip install kaleido) and apt-get install chromium")
+TURN_MARKER = "turn_onset_epoch"  # the epoch marker `VariantHandle.turn` reads (any analyzer may declare it)
 _BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
 
@@ -129,7 +131,7 @@ class EpochHandle:
         Raises:
             UserError for an unknown or summary analyzer, or when the artifact does not exist yet.
         """
-        from analyzers import get_analyzer, list_analyzers
+        from workbench.core.analyzer import get_analyzer, list_analyzers
 
         if get_analyzer(analyzer).scope != "epoch":
             raise UserError(f"{analyzer!r} is a summary analyzer: use .summary({analyzer!r}) on the variant; "
@@ -173,11 +175,14 @@ class VariantHandle:
         return MetricsTable(load_npz(self.store.metrics_path(self.key)))
 
     @property
+    def markers(self) -> dict[str, int]:
+        """The run's epoch markers, e.g. {"turn_onset_epoch": 1450, "turn_midpoint_epoch": 2000}."""
+        return read_markers(self.store, self.key)
+
+    @property
     def turn(self) -> float | None:
         """The detected turn (grokking onset) epoch, or None if not detected or not analyzed."""
-        from analyzers.turn import read_turn
-
-        return read_turn(self.store, self.key)
+        return self.markers.get(TURN_MARKER)
 
     @property
     def record(self) -> dict:
@@ -203,7 +208,8 @@ class VariantHandle:
         return load_npz(path)
 
     def _figure(self, view: str, epoch: int | None, options: dict) -> Figure:
-        from workbench.views import list_views, view_figure
+        from workbench.core.view import list_views
+        from workbench.views import view_figure
 
         if view not in list_views():
             raise UserError(f"unknown view {view!r}; choose from: {', '.join(list_views())}")
@@ -230,7 +236,7 @@ def load_variant(spec: str, store: str | os.PathLike | Store | None = None) -> V
     Raises:
         UserError for a bad spec or a variant that has not been trained in that store.
     """
-    from workbench.variant import parse_variant
+    from workbench.core.variant import parse_variant
 
     store = _as_store(store)
     variant = parse_variant(spec)
@@ -246,8 +252,8 @@ def demo_spec() -> str:
 
 
 def _demo() -> tuple[str, dict]:
-    from families import get_family, list_families
-    from workbench.variant import parse_variant
+    from workbench.core.family import get_family, list_families
+    from workbench.core.variant import parse_variant
 
     name = next((f for f in list_families() if get_family(f).demo), None)
     if name is None:
@@ -276,7 +282,7 @@ def train(spec: str | None = None, *, epochs: int | None = None, extra_epochs: i
         UserError for a bad spec, schedule or epoch count, or an unwritable store.
     """
     from workbench.trainer import plan_training, train as run_training
-    from workbench.variant import parse_variant
+    from workbench.core.variant import parse_variant
 
     if spec is None and extra_epochs is None:
         spec, demo = _demo()
@@ -347,7 +353,7 @@ def list_runs(store: str | os.PathLike | Store | None = None) -> list[RunInfo]:
     Returns:
         One RunInfo per run, in the store's order; runs whose variant.json cannot be read are left out.
     """
-    from workbench.markers import read_markers
+
 
     store = _as_store(store)
     runs = []

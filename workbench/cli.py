@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from workbench.errors import UserError
+from workbench.core.errors import UserError
 from workbench.store import Store
 
 __all__ = ["main", "build_parser"]
@@ -33,8 +33,8 @@ def _spec(args) -> str | None:
 
 def _demo_spec() -> tuple[str, dict]:
     """The demo variant's spec and plan: the first registered family that declares a demo."""
-    from families import get_family, list_families
-    from workbench.variant import parse_variant
+    from workbench.core.family import get_family, list_families
+    from workbench.core.variant import parse_variant
 
     name = next(n for n in list_families() if get_family(n).demo)
     demo = get_family(name).demo
@@ -45,7 +45,7 @@ def _demo_spec() -> tuple[str, dict]:
 def _train_request(args):
     """(variant, epochs, schedule, eval_every, config name) from VARIANT, --config and --set."""
     from workbench.config import load_config, parse_sets
-    from workbench.variant import parse_variant
+    from workbench.core.variant import parse_variant
 
     config = load_config(args.config, store=_store(args)) if args.config else None
     sets = parse_sets(args.set)
@@ -182,7 +182,7 @@ def cmd_densify(args) -> None:
 
 def _caps(args) -> dict | None:
     """The capabilities of the VARIANT argument's family, or None without one."""
-    from workbench.variant import parse_variant
+    from workbench.core.variant import parse_variant
 
     spec = _spec(args)
     if not spec:
@@ -192,9 +192,9 @@ def _caps(args) -> dict | None:
 
 
 def cmd_analyzers(args) -> None:
-    from analyzers import get_analyzer, list_analyzers
-    from analyzers._registry import analyzer_needs
-    from workbench.capabilities import unmet
+    from workbench.core.analyzer import get_analyzer, list_analyzers
+    from workbench.core.analyzer import analyzer_needs
+    from workbench.core.capabilities import unmet
 
     caps = _caps(args)
     for name in list_analyzers():
@@ -226,7 +226,7 @@ def cmd_render(args) -> None:
 def cmd_report(args) -> None:
     from workbench.report import write_report
     from workbench.store import RunKey
-    from workbench.variant import parse_variant
+    from workbench.core.variant import parse_variant
 
     spec = _spec(args) or _demo_spec()[0]
     path = write_report(_store(args), RunKey(*parse_variant(spec).key), out=args.out, epochs=args.epochs,
@@ -287,7 +287,7 @@ def _epochs_arg(text: str) -> int:
 
 def _schedule_arg(text: str) -> str:
     """A checkpoint SPEC, checked now so that '' or a huge range fails before any work."""
-    from workbench.schedule import parse_schedule
+    from workbench.core.schedule import parse_schedule
 
     try:
         parse_schedule(text)

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from workbench.errors import UserError
+from workbench.core.errors import UserError
 
 if TYPE_CHECKING:
     from workbench.store import Store
@@ -150,8 +150,8 @@ def save_config(store: Store, name: str, config: RunConfig, replace: bool = Fals
 
 def _check(config: RunConfig) -> None:
     """UserError unless `config` would make a valid training request."""
-    from workbench.schedule import parse_schedule
-    from workbench.variant import parse_variant
+    from workbench.core.schedule import parse_schedule
+    from workbench.core.variant import parse_variant
 
     parse_variant(config.variant, recipe=config.recipe)
     for field in ("epochs", "eval_every"):

@@ -40,11 +40,11 @@ from tqdm import tqdm
 from workbench import _resume
 from workbench._io import load_json, load_npz, load_safetensors, save_json, save_npz, save_safetensors
 from workbench._record import read_record
-from workbench.errors import UserError
+from workbench.core.errors import UserError
 from workbench.lock import run_lock
 from workbench.store import RunKey, Store
 from workbench.trainer import run_epochs, setup
-from workbench.variant import Variant, parse_variant
+from workbench.core.variant import Variant, parse_variant
 
 __all__ = ["DensifyPlan", "plan_densify", "densify", "turn_window", "default_every", "MIN_CHECKPOINTS"]
 
@@ -142,7 +142,7 @@ def _window(store: Store, key: RunKey, spec: str, around: str, extent: int, eval
         if e1 > e2 or e2 > extent:
             raise UserError(f"window {e1}:{e2} is outside {spec}'s trained epochs 0..{extent} (or reversed)")
         return (e1, e2), f"epochs {e1}..{e2}"
-    from analyzers import get_analyzer, list_analyzers
+    from workbench.core.analyzer import get_analyzer, list_analyzers
     from workbench.markers import marker_label, read_markers
 
     name = around.strip()

@@ -27,7 +27,7 @@ from contextlib import closing, contextmanager
 from typing import Iterable, Iterator
 
 from workbench._run_facts import RACY, run_facts, stamp
-from workbench.errors import UserError
+from workbench.core.errors import UserError
 from workbench.store import RunKey, Store
 
 __all__ = ["connect", "writing", "run_rows", "refresh", "rebuild", "IndexUnavailable", "IndexBusy", "SCHEMA_VERSION"]

@@ -27,7 +27,7 @@ import time
 from contextlib import closing, contextmanager
 from typing import Iterator
 
-from workbench.errors import UserError
+from workbench.core.errors import UserError
 from workbench.index import connect, writing
 from workbench.store import RunKey, Store
 
@@ -66,7 +66,7 @@ def job_argv(store: Store, kind: str, target: str, options: dict) -> tuple[list[
         UserError (one line) for anything the command would refuse up front.
     """
     from workbench.trainer import plan_training
-    from workbench.variant import parse_variant
+    from workbench.core.variant import parse_variant
 
     if kind not in KINDS:
         raise UserError(f"unknown job kind {kind!r}; choose one of {', '.join(KINDS)}")
@@ -94,7 +94,7 @@ def job_argv(store: Store, kind: str, target: str, options: dict) -> tuple[list[
             raise UserError("give the number of epochs to extend the run by")
         plan_training(variant, store, extra_epochs=extra)
         return ["train", variant.spec, f"--extra-epochs={extra}", *store_arg], [vid]
-    from analyzers import resolve_analyzers
+    from workbench.core.analyzer import resolve_analyzers
 
     analyzers = (options.get("analyzers") or "all").strip() or "all"
     resolve_analyzers(analyzers)

@@ -20,7 +20,7 @@ import time
 from contextlib import contextmanager
 from typing import Iterator
 
-from workbench.errors import UserError
+from workbench.core.errors import UserError
 from workbench.store import RunKey, Store
 
 __all__ = ["run_lock", "holder"]

@@ -13,9 +13,9 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from analyzers import get_analyzer, list_analyzers
+from workbench.core.analyzer import get_analyzer, list_analyzers
 from workbench._io import load_npz
-from workbench.errors import CorruptFile, MissingFile
+from workbench.core.errors import CorruptFile, MissingFile
 from workbench.store import RunKey, Store
 
 __all__ = ["MarkerScan", "marker_names", "scan_markers", "read_markers", "marker_label", "read_headlines"]

@@ -22,7 +22,7 @@ import plotly.graph_objects as go
 
 from workbench._io import load_npz
 from workbench._record import read_record
-from workbench.errors import CorruptFile, UserError
+from workbench.core.errors import CorruptFile, UserError
 from workbench.store import RunKey, Store
 from workbench.views import run_spec
 
@@ -109,7 +109,7 @@ def telling_epochs(store: Store, key: RunKey, omit: Omissions | None = None) -> 
 def _chosen_epochs(store: Store, key: RunKey, spec: str | None, omit: Omissions) -> dict[int, list[str]]:
     if spec is None:
         return telling_epochs(store, key, omit)
-    from workbench.schedule import parse_schedule
+    from workbench.core.schedule import parse_schedule
 
     ckpts = store.checkpoint_epochs(key)
     chosen = [e for e in parse_schedule(spec) if e in set(ckpts)]
@@ -172,7 +172,8 @@ def _unreadable(store: Store, key: RunKey, name: str, epoch: int | None) -> Corr
 
 def _view_block(store: Store, key: RunKey, name: str, epoch: int | None, omit: Omissions) -> str:
     """A view's heading, description and figure; '' if a file it needs is corrupt (recorded)."""
-    from workbench.views import get_view, is_placeholder, view_figure
+    from workbench.core.view import get_view
+    from workbench.views import is_placeholder, view_figure
 
     fig = view_figure(store, key, name, epoch)
     if is_placeholder(fig):  # missing data keeps its hint; a corrupt file leaves the view out

@@ -25,7 +25,7 @@ import re
 from pathlib import Path
 from typing import NamedTuple
 
-from workbench.errors import UserError
+from workbench.core.errors import UserError
 
 __all__ = ["Store", "RunKey", "default_store_root"]
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 
-from workbench.errors import UserError
+from workbench.core.errors import UserError
 from workbench.store import Store
 from workbench.trainer import plan_training, rejoin, train_members
-from workbench.variant import parse_variant
+from workbench.core.variant import parse_variant
 
 __all__ = ["parse_seeds", "train_sweep", "MAX_MEMBERS"]
 

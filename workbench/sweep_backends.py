@@ -20,7 +20,7 @@ import os
 import time
 from typing import Callable
 
-from workbench.errors import UserError
+from workbench.core.errors import UserError
 from workbench.jobs import recorded
 from workbench.store import Store
 from workbench.sweep import GROKKED, run_group

@@ -31,7 +31,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from workbench.errors import UserError
+from workbench.core.errors import UserError
 from workbench.sweep import MAX_MEMBERS
 
 __all__ = ["SweepSpec", "Group", "load_sweep", "expand", "groups", "SEED_PARAMS"]
@@ -128,7 +128,7 @@ def expand(sweep: SweepSpec) -> list:
         UserError for an invalid value (named as parse_variant names it) or more than
         MAX_MEMBERS variants.
     """
-    from workbench.variant import parse_variant
+    from workbench.core.variant import parse_variant
 
     where = sweep.variant
     axes = [(False, k, _values(k, v, where)) for k, v in sweep.params.items()]

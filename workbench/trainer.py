@@ -29,12 +29,13 @@ from workbench._step import EagerStep, make_stepper, resolve_step_mode
 from workbench._io import load_json
 from workbench._record import read_record
 from workbench._members import Members, chunk_sizes, member_bytes
-from workbench.errors import UserError
+from workbench.core.errors import UserError
+from workbench.core.naming import hooked_name
 from workbench.lock import run_lock
-from workbench.recipe import Recipe, build_optimizer, epoch_batches, steps_per_epoch, total_epochs
-from workbench.schedule import checkpoint_epochs
+from workbench.core.recipe import Recipe, build_optimizer, epoch_batches, steps_per_epoch, total_epochs
+from workbench.core.schedule import checkpoint_epochs
 from workbench.store import RunKey, Store
-from workbench.variant import Variant
+from workbench.core.variant import Variant
 
 __all__ = ["TrainPlan", "plan_training", "rejoin", "train", "train_members", "setup", "run_epochs", "METRIC_NAMES",
            "STATE_EVERY", "plain_log_line"]
@@ -315,7 +316,7 @@ def setup(variants: list[Variant], recipe: Recipe, device: str, loaded: list[tup
     if loaded is not None:
         _resume.load_optimizer(opt, named, members.saved, members.stacked)
         _resume.restore_rng(members.saved[0], device)
-    return members, opt, {p: n.replace("__", ".") for n, p in named.items()}
+    return members, opt, {p: hooked_name(n) for n, p in named.items()}
 
 
 def run_epochs(members: Members, opt: torch.optim.Optimizer, recipe: Recipe, first: int, last: int,

@@ -2,8 +2,7 @@
 
 `view_figure` never raises for missing or partial data: it returns a placeholder figure
 whose text names the command that would produce the data, or, for a view that does not
-apply to the run's family, what the family lacks. Importing this module registers every
-view (through `renderers`) and every analyzer (a view needs what its sources need).
+apply to the run's family, what the family lacks.
 """
 
 from __future__ import annotations
@@ -15,26 +14,19 @@ from typing import Any, Mapping
 import numpy as np
 import plotly.graph_objects as go
 
-from analyzers import analyzer_needs, get_analyzer, list_analyzers  # importing analyzers registers them
-from renderers import get_view, list_views  # importing renderers registers every view
 from workbench._io import load_json, load_npz
-from workbench.capabilities import reason, unmet
-from workbench.errors import UserError
+from workbench.core.capabilities import reason
+from workbench.core.errors import UserError
+from workbench.core.variant import parse_variant
+from workbench.core.view import applicable_views, get_view, is_optional_source, unmet_view_needs, view_needs
 from workbench.store import RunKey, Store
 
 __all__ = [
     "view_figure", "placeholder_figure", "is_placeholder", "load_view_arrays", "view_epochs", "MissingData",
-    "OPTIONAL_SOURCES", "list_views", "get_view", "view_needs", "unmet_view_needs", "applicable_views",
-    "run_capabilities", "run_views", "view_table",
+    "run_capabilities", "run_views", "view_table", "source_paths",
 ]
 
-# sources a view can draw without: the summaries that emit epoch markers (e.g. a turn mark),
-# when the view has another source (a view's only source is what it draws: never optional)
-OPTIONAL_SOURCES = frozenset(n for n in list_analyzers(scope="summary") if get_analyzer(n).markers)
-
-
-def _optional(view, source: str) -> bool:
-    return source in OPTIONAL_SOURCES and len(view.sources) > 1
+_optional = is_optional_source
 _PLACEHOLDER = "workbench-placeholder"  # layout.meta marker of placeholder figures
 
 
@@ -42,31 +34,11 @@ class MissingData(Exception):
     """A view's data is missing or unusable; the message says what to run."""
 
 
-def view_needs(view_name: str) -> tuple[str, ...]:
-    """A view's own needs and those of the analyzers it draws from (optional sources aside)."""
-    view = get_view(view_name)
-    analyzers = set(list_analyzers())
-    inherited = [n for s in view.sources if s in analyzers and not _optional(view, s) for n in analyzer_needs(s)]
-    return tuple(dict.fromkeys(view.needs + tuple(inherited)))
-
-
-def unmet_view_needs(view_name: str, caps: Mapping[str, Any]) -> list[str]:
-    """The needs of a view that a family with capabilities `caps` does not meet ([] if it applies)."""
-    return unmet(view_needs(view_name), caps)
-
-
-def applicable_views(caps: Mapping[str, Any] | None, scope: str | None = None) -> list[str]:
-    """The views (of one scope, optionally) that apply to `caps`; every view when caps is None."""
-    return [v for v in list_views(scope) if caps is None or not unmet_view_needs(v, caps)]
-
-
 @functools.lru_cache(maxsize=64)
 def _capabilities(path: str, stamp: tuple[int, int]) -> dict | None:
-    from workbench.variant import parse_variant
-
     try:
         variant = parse_variant(load_json(Path(path), expect=dict, keys=("variant",))["variant"])
-        return dict(variant.family.capabilities(variant.params))
+        return variant.family.capabilities(variant.params).as_dict()
     except (UserError, ValueError, TypeError):  # unreadable or unknown: nothing is filtered out
         return None
 

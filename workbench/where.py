@@ -31,7 +31,7 @@ import operator
 import re
 from typing import Any, Callable
 
-from workbench.errors import UserError
+from workbench.core.errors import UserError
 
 __all__ = ["parse_where", "check_fields", "parse_sort", "sort_rows", "row_fields", "MAX_CLAUSE"]
 
@@ -75,14 +75,14 @@ def row_fields(row: dict, aliases: dict[str, str] | None = None) -> dict[str, An
 
 def _known_names(rows: list[dict], aliases: dict[str, str]) -> set[str]:
     """Every field any family, the recipe, a marker or a row defines (an unknown name is a typo)."""
-    from families import get_family, list_families
-    from workbench.recipe import Recipe
+    from workbench.core.family import get_family, list_families
+    from workbench.core.recipe import Recipe
 
     names = {"family", "variant", "config", "epochs", "target", "checkpoints", *aliases}
     names |= {f for fam in list_families() for f in get_family(fam).Params.model_fields}
     names |= {f"r.{f}" for f in Recipe.model_fields}
     names |= {"train_loss", "train_acc", "test_loss", "test_acc", "epoch"}
-    from analyzers import get_analyzer, list_analyzers
+    from workbench.core.analyzer import get_analyzer, list_analyzers
 
     names |= {h for a in list_analyzers() for h in get_analyzer(a).headlines.values()}
     for row in rows:

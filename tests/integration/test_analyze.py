@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from analyzers import _registry
+from workbench.core import analyzer as _registry
 from tests.conftest import TINY_SPEC
 from workbench._io import load_npz
 from workbench.analysis import analyze

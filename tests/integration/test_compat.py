@@ -16,7 +16,7 @@ from workbench.analysis import analyze
 from workbench.cli import main
 from workbench.store import RunKey, Store
 from workbench.trainer import plan_training, train
-from workbench.variant import parse_variant
+from workbench.core.variant import parse_variant
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 REFERENCE = json.loads((FIXTURES / "reference_v1.json").read_text())

@@ -12,16 +12,16 @@ import numpy as np
 import pytest
 import torch
 
-from analyzers import _registry
+from workbench.core import analyzer as _registry
 from tests.conftest import TINY_SPEC
 from workbench._io import load_npz, load_safetensors, save_safetensors
 from workbench.analysis import analyze, checkpoint_id
 from workbench.cli import main
-from workbench.errors import UserError
+from workbench.core.errors import UserError
 from workbench.lock import run_lock
 from workbench.store import Store
 from workbench.trainer import plan_training, train
-from workbench.variant import parse_variant
+from workbench.core.variant import parse_variant
 
 _HOLDER = """
 import sys

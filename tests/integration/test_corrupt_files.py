@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import TINY_EPOCHS, TINY_SCHEDULE, TINY_SPEC
 from workbench.cli import main
-from workbench.variant import parse_variant
+from workbench.core.variant import parse_variant
 
 RUN = "/".join(parse_variant(TINY_SPEC).key)
 LAST = f"epoch_{TINY_EPOCHS:06d}"

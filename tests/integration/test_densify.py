@@ -21,11 +21,11 @@ import torch
 from workbench._io import load_npz, load_safetensors, save_npz, save_safetensors
 from workbench.analysis import analyze
 from workbench.densify import default_every, densify, plan_densify, turn_window
-from workbench.errors import UserError
+from workbench.core.errors import UserError
 from workbench.lock import run_lock
 from workbench.store import RunKey, Store
 from workbench.trainer import plan_training, train
-from workbench.variant import parse_variant
+from workbench.core.variant import parse_variant
 
 SPEC = "modular_addition:p=17,frac_train=0.5"
 KEY = RunKey(*parse_variant(SPEC).key)
@@ -250,7 +250,7 @@ def test_cli_densify_writes_and_says_what_it_did(run):
 def test_a_run_killed_and_resumed_keeps_the_same_states_and_densifies(sparse, tmp_path):
     root = tmp_path / "killed"
     code = ("import sys; from workbench.store import Store; from workbench.trainer import plan_training, train; "
-            "from workbench.variant import parse_variant; s = Store(sys.argv[1]); "
+            "from workbench.core.variant import parse_variant; s = Store(sys.argv[1]); "
             f"train(plan_training(parse_variant({SPEC!r}), s, epochs=200, schedule={SPARSE!r}, eval_every=20, "
             "state_every=50), s, quiet=True)")
     proc = subprocess.Popen([sys.executable, "-c", code, str(root)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

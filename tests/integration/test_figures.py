@@ -8,7 +8,7 @@ import numpy as np
 import plotly.offline
 import pytest
 
-from workbench.errors import UserError
+from workbench.core.errors import UserError
 
 
 def _spec(key) -> str:
@@ -130,7 +130,8 @@ def _network_urls(text: str) -> list[str]:
 
 def test_report_is_offline_and_complete(tiny_analyzed, tiny_key, tmp_path):
     from workbench.report import write_report
-    from workbench.views import list_views, run_views
+    from workbench.core.view import list_views
+    from workbench.views import run_views
 
     path = write_report(tiny_analyzed, tiny_key)
     assert path == tiny_analyzed.report_path(tiny_key)

@@ -4,18 +4,22 @@ calibrates from its control run (and refuses without one), trains and analyzes."
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 
-from families.interleaved_streams import HEAD_SLICED, calibrate
+from families.interleaved_streams import HEAD_SLICED
 from workbench._io import load_npz, load_safetensors
 from workbench.analysis import analyze
-from workbench.errors import UserError
+from workbench.core.errors import UserError
 from workbench.store import RunKey, Store
 from workbench.trainer import plan_training, train
-from workbench.variant import parse_variant
+from workbench.core.variant import parse_variant
 
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "interleaved.py"
 TINY = "interleaved_streams:vocab_size=16,seq_len=16,n_train_seqs=96,n_val_seqs=16,d_model=16"
 
 
@@ -52,8 +56,16 @@ def test_constraint_resumes_bit_identically_with_frozen_heads_at_init(tmp_path):
         np.testing.assert_array_equal(ma[column], mb[column], err_msg=column)
 
 
+def _bench_calibrate():
+    """bench/interleaved.py's `calibrate`: the study's tool that reads the control run from a store."""
+    spec = importlib.util.spec_from_file_location("interleaved_bench", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.calibrate
+
+
 def test_clamped_run_calibrates_from_its_control_then_trains_and_analyzes(tmp_path):
-    store = Store(tmp_path)
+    store, calibrate = Store(tmp_path), _bench_calibrate()
     clamp = TINY + ",condition=mean_clamp"
     with pytest.raises(UserError, match="control run .* is missing or unfinished"):
         calibrate(store, clamp)

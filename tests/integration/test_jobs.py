@@ -10,10 +10,10 @@ import time
 
 import pytest
 
-from workbench.errors import UserError
+from workbench.core.errors import UserError
 from workbench.jobs import cancel, job_argv, list_jobs, submit
 from workbench.store import RunKey, Store
-from workbench.variant import parse_variant
+from workbench.core.variant import parse_variant
 
 SPEC = "modular_addition:p=17,frac_train=0.5"
 

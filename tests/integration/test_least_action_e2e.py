@@ -11,7 +11,7 @@ from workbench.analysis import analyze
 from workbench.report import write_report
 from workbench.store import RunKey, Store
 from workbench.trainer import plan_training, train
-from workbench.variant import parse_variant
+from workbench.core.variant import parse_variant
 
 SPECS = {
     "mlp": "least_action:p=11,model=mlp,hidden_dim=32,frac_train=0.5",

@@ -9,7 +9,7 @@ from workbench._io import load_json
 from workbench.cli import main
 from workbench.config import config_names
 from workbench.store import RunKey, Store
-from workbench.variant import parse_variant
+from workbench.core.variant import parse_variant
 
 SPEC = "modular_addition:p=17,frac_train=0.5"
 

@@ -7,10 +7,10 @@ import torch
 from workbench import _resume
 from workbench._io import load_npz, load_safetensors
 from workbench.cli import main
-from workbench.errors import UserError
+from workbench.core.errors import UserError
 from workbench.store import RunKey, Store
 from workbench.sweep import parse_seeds
-from workbench.variant import parse_variant
+from workbench.core.variant import parse_variant
 
 BASE = "modular_addition:p=17,frac_train=0.5"
 ARGS = ["--epochs", "300", "--schedule", "0:300:100", "--eval-every", "50", "--quiet"]

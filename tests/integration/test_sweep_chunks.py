@@ -9,7 +9,7 @@ from workbench import trainer
 from workbench._io import load_npz, load_safetensors
 from workbench.cli import main
 from workbench.store import RunKey, Store
-from workbench.variant import parse_variant
+from workbench.core.variant import parse_variant
 
 BASE = "modular_addition:p=17,frac_train=0.5"
 

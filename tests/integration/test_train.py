@@ -17,7 +17,7 @@ import torch
 from workbench._io import load_npz, load_safetensors, safetensors_metadata
 from workbench.cli import main
 from workbench.store import RunKey, Store
-from workbench.variant import parse_variant
+from workbench.core.variant import parse_variant
 
 SPEC = "modular_addition:p=17,frac_train=0.5"
 KEY = RunKey(*parse_variant(SPEC).key)

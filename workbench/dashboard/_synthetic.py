@@ -55,8 +55,8 @@ def synthetic_run(store: Store, p: int = 17, epochs: list[int] | None = None, se
     Returns:
         The run's key.
     """
-    from analyzers import get_analyzer, list_analyzers
-    from workbench.variant import parse_variant
+    from workbench.core.analyzer import get_analyzer, list_analyzers
+    from workbench.core.variant import parse_variant
 
     epochs = list(range(0, 1001, 100)) if epochs is None else list(epochs)
     variant = parse_variant(f"modular_addition:p={p},seed={seed}")

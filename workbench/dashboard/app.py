@@ -17,7 +17,7 @@ from dash import Dash, Input, Output, ctx, dcc, html, no_update
 
 from workbench.dashboard import callbacks, clientside, compare, export, marker, runs
 from workbench.dashboard.layout import explore_page, sidebar, store_problem
-from workbench.errors import UserError
+from workbench.core.errors import UserError
 from workbench.store import Store
 
 __all__ = ["create_app", "serve", "row_link", "PAGES"]

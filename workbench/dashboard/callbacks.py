@@ -28,7 +28,7 @@ from workbench.dashboard.labels import export_name
 from workbench.dashboard.prefetch import Prefetcher
 from workbench.dashboard.state import parse_state
 from workbench.dashboard.values import as_int, epoch_at, select_index
-from workbench.errors import UserError
+from workbench.core.errors import UserError
 from workbench.store import RunKey, Store
 from workbench.views import run_views
 

@@ -21,12 +21,12 @@ import numpy as np
 import plotly.graph_objects as go
 from dash import Input, Output, State, dash_table, dcc, html, no_update
 
-from analyzers import get_analyzer, list_analyzers
+from workbench.core.analyzer import get_analyzer, list_analyzers
 from workbench.dashboard import data, presets
 from workbench.dashboard.labels import colours, full_label, short_labels
 from workbench.dashboard.layout import variant_options
 from workbench.dashboard.state import parse_state
-from workbench.errors import UserError
+from workbench.core.errors import UserError
 from workbench.store import RunKey, Store
 
 __all__ = ["METRICS", "trajectory", "overlay_figure", "summary_rows", "table_columns", "layout", "register", "compare_figures",

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from workbench._io import load_npz
-from workbench.errors import UserError
+from workbench.core.errors import UserError
 from workbench.store import RunKey, Store
 
 __all__ = [

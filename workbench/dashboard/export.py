@@ -20,7 +20,7 @@ from flask import Flask, Response, request
 from workbench.dashboard import panels
 from workbench.dashboard.groups import PANELS
 from workbench.dashboard.labels import export_name
-from workbench.errors import UserError
+from workbench.core.errors import UserError
 from workbench.store import Store
 
 __all__ = ["figure_html", "panels_html", "register"]

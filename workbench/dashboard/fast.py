@@ -2,7 +2,7 @@
 
 At p=113 a neuron_activations artifact is 512 x 113 x 113, and building heatmap figures
 through plotly's validating object model costs far more than the data itself. A view that
-declares `repaint` (renderers._registry) says what changes in the figure already drawn
+declares `repaint` (workbench.core.view) says what changes in the figure already drawn
 when the epoch or its options change; the server sends that as a `dash.Patch` (arrays as
 float32 base64) with the title naming the new epoch. A view that declares `pin` has options
 fixed once per run from its last analyzed checkpoint (`pinned_options`), so scrubbing keeps
@@ -21,7 +21,7 @@ import json
 import numpy as np
 from dash import Patch
 
-from renderers import get_view
+from workbench.core.view import get_view
 from workbench.dashboard import data
 from workbench.store import RunKey, Store
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from renderers import get_view, list_views
+from workbench.core.view import get_view, list_views
 
 __all__ = ["Panel", "Group", "GROUPS", "PANELS", "panel_id", "build_groups"]
 

@@ -17,7 +17,7 @@ import time
 from dash import Input, Output, State, dash_table, dcc, html, no_update
 from flask import Response
 
-from workbench.errors import UserError
+from workbench.core.errors import UserError
 from workbench.jobs import KINDS, cancel, list_jobs, submit
 from workbench.store import Store
 

@@ -40,7 +40,7 @@ class Request(dict):
 def _count(store: Store, key: RunKey, axis: str, done: set[str]) -> int | None:
     """The length of `axis` in the latest artifact of the first analyzer (registry order) in
     `done` that declares an output over it first (e.g. ("neuron",), ("head", "freq"))."""
-    from analyzers import get_analyzer, list_analyzers
+    from workbench.core.analyzer import get_analyzer, list_analyzers
 
     for name in list_analyzers(scope="epoch"):
         outputs = [o for o, dims in get_analyzer(name).outputs.items() if dims[:1] == (axis,)]

@@ -13,11 +13,11 @@ import typing
 
 import numpy as np
 
-from families import get_family
+from workbench.core.family import get_family
 from workbench.dashboard import data
 from workbench.dashboard.labels import params
-from workbench.errors import UserError
-from workbench.family import ComparePreset
+from workbench.core.errors import UserError
+from workbench.core.family import ComparePreset
 from workbench.store import RunKey, Store
 
 __all__ = ["preset_options", "get_preset", "line_up", "final_values", "preset_table"]

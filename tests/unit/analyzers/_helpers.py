@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from analyzers._context import EpochContext, SummaryContext
-from workbench.fourier import fourier_basis
+from workbench.core.context import EpochContext, SummaryContext
+from workbench.core.fourier import fourier_basis
 
 
 def modular_family(p: int, operands: tuple[int, int] = (0, 1), answer: int = 2, **caps) -> dict:
@@ -77,9 +77,9 @@ def per_epoch_stack(outputs: list[dict[str, np.ndarray]]) -> dict[str, np.ndarra
 
 
 def tiny_variant(name: str):
-    """A family's declared `tiny` variant (workbench.family.Family.tiny); None if it declares none."""
-    from families import get_family
-    from workbench.variant import parse_variant
+    """A family's declared `tiny` variant (workbench.core.family.Family.tiny); None if it declares none."""
+    from workbench.core.family import get_family
+    from workbench.core.variant import parse_variant
 
     tiny = get_family(name).tiny
     return parse_variant(name, tiny["params"], recipe=tiny.get("recipe")) if tiny else None

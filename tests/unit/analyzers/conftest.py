@@ -39,7 +39,7 @@ def family_run(tmp_path_factory):
 
     import torch
 
-    from families import get_family
+    from workbench.core.family import get_family
     from workbench.analysis import analyze
     from workbench.store import RunKey, Store
     from workbench.trainer import plan_training, train
@@ -61,7 +61,7 @@ def family_run(tmp_path_factory):
             finally:
                 torch.set_num_threads(threads)
             runs[name] = FamilyRun(store, RunKey(*variant.key), variant,
-                                   variant.family.capabilities(variant.params), result, err.getvalue())
+                                   variant.family.capabilities(variant.params).as_dict(), result, err.getvalue())
         return runs[name]
 
     return run

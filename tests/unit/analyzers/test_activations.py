@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analyzers import get_analyzer
+from workbench.core.analyzer import get_analyzer
 
 P = 17
 A, B = np.divmod(np.arange(P * P), P)  # probe row r is (a, b) = (r // p, r % p)

@@ -7,7 +7,7 @@ import types
 
 import numpy as np
 
-from analyzers import get_analyzer
+from workbench.core.analyzer import get_analyzer
 from analyzers.attention_offsets import offset_profile
 
 FAMILY = {"sequence": True, "resid_hooks": ["blocks.0.hook_resid_pre", "blocks.0.hook_resid_post"],

@@ -7,7 +7,7 @@ import pytest
 
 from analyzers.coarseness import downsample_preserved, fft_low_ratio, grad_magnitude
 from analyzers._maps import fourier_energy
-from workbench.fourier import fourier_basis
+from workbench.core.fourier import fourier_basis
 
 ROUNDOFF = 1e-6  # the measures run in float32
 

@@ -20,13 +20,13 @@ import pytest
 from threadpoolctl import threadpool_limits
 from _helpers import tiny_variant
 
-from analyzers import get_analyzer, list_analyzers, unmet_needs
-from analyzers._context import SummaryContext
-from families import list_families
+from workbench.core.analyzer import get_analyzer, list_analyzers, unmet_needs
+from workbench.core.context import SummaryContext
+from workbench.core.family import list_families
 from workbench._io import load_npz, load_safetensors
 from workbench.analysis import analyze, build_epoch_context, check_outputs
-from workbench.capabilities import reason
-from workbench.errors import UserError
+from workbench.core.capabilities import reason
+from workbench.core.errors import UserError
 
 
 def _caps(family: str) -> dict | None:

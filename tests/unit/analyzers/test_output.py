@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from analyzers import get_analyzer
+from workbench.core.analyzer import get_analyzer
 from analyzers._output import stage_logits
 
 P = 17
@@ -40,7 +40,7 @@ def real_ctx(tiny_store, tiny_key):
     epoch = tiny_store.checkpoint_epochs(tiny_key)[-1]
     state = load_safetensors(tiny_store.checkpoint_path(tiny_key, epoch))
     variant = run_variant(tiny_store, tiny_key)
-    hooks = set(variant.family.capabilities(variant.params)["resid_hooks"])
+    hooks = set(variant.family.capabilities(variant.params).resid_hooks)
     return build_epoch_context(variant, state, epoch, hooks)
 
 

@@ -14,7 +14,7 @@ import pytest
 import torch
 from _helpers import epoch_ctx, modular_family
 
-from analyzers import get_analyzer
+from workbench.core.analyzer import get_analyzer
 from analyzers._output import stage_logits, stage_names
 
 P, N_HEADS, D_MLP, D_MODEL = 7, 2, 3, 5

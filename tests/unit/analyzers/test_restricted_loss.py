@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from analyzers import get_analyzer
+from workbench.core.analyzer import get_analyzer
 from analyzers._keyfreq import KEY_RULE
 from analyzers.restricted_loss import GIVEN_RULE
 

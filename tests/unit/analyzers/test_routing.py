@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from _helpers import modular_family, per_epoch_stack
 
-from analyzers import get_analyzer
-from analyzers._context import SummaryContext
+from workbench.core.analyzer import get_analyzer
+from workbench.core.context import SummaryContext
 from analyzers.routing import gate_entropy
 
 P, HEADS = 7, 4

@@ -3,8 +3,8 @@
 import numpy as np
 from _helpers import modular_family
 
-from analyzers import get_analyzer
-from analyzers._context import SummaryContext
+from workbench.core.analyzer import get_analyzer
+from workbench.core.context import SummaryContext
 
 
 def test_smoothness_trajectory_keeps_each_checkpoint_and_the_references():

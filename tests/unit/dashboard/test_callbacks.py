@@ -14,7 +14,7 @@ from workbench.dashboard import callbacks, data, fast, panels
 from workbench.dashboard.groups import GROUPS, PANELS
 from workbench.dashboard.marker import EPOCH_X_VIEWS, MARKER, with_epoch_marker
 from workbench.dashboard.values import index_from_click, select_epoch, select_index
-from workbench.errors import UserError
+from workbench.core.errors import UserError
 
 EPOCHS = [0, 100, 200, 300]  # the checkpoints of the conftest store
 
@@ -242,7 +242,7 @@ def test_pages_callback_survives_crafted_paths(store):
 
 
 def test_groups_come_from_each_views_declaration():
-    from renderers import get_view, list_views
+    from workbench.core.view import get_view, list_views
 
     placed = {p.view: (g.gid, p) for g in GROUPS for p in g.panels}
     assert set(placed) == set(list_views())  # a new view needs no dashboard edit to appear

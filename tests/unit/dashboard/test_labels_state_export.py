@@ -10,7 +10,7 @@ from workbench.dashboard import compare, create_app, data, serve
 from workbench.dashboard.labels import PALETTE, colours, export_name, short_labels
 from workbench.dashboard.layout import variant_options
 from workbench.dashboard.state import parse_state
-from workbench.errors import UserError
+from workbench.core.errors import UserError
 from workbench.store import RunKey
 
 A = RunKey("modular_addition", "p=53,seed=1,data_seed=598,frac_train=0.4")

@@ -156,7 +156,7 @@ def test_resid_post_fn_changes_the_forward_and_gradients_flow():
 
 
 def test_recipe_groups_tell_embeddings_biases_and_layernorm_apart():
-    from workbench.recipe import param_group
+    from workbench.core.recipe import param_group
 
     module = GPT(_shape(n_layers=2), init_state(_shape(n_layers=2), 0))
     groups: dict[str, set[str]] = {}

@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 import torch
 
-from families import get_family
+from workbench.core.family import get_family
 from families.interleaved_streams import (HEAD_SLICED, InterleavedParams, amplitude, centered_variance,
                                           make_sequences, mean_clamp, naive_clamp, scored)
-from workbench.errors import UserError
-from workbench.family import IGNORE
-from workbench.variant import parse_variant
+from workbench.core.errors import UserError
+from workbench.core.family import IGNORE
+from workbench.core.variant import parse_variant
 
 FAMILY = get_family("interleaved_streams")
 TINY = dict(vocab_size=16, seq_len=24, n_train_seqs=40, n_val_seqs=10, d_model=16)

@@ -8,13 +8,13 @@ import pytest
 import torch
 
 from analyzers._maps import fourier_fractions, to_grid
-from families import get_family
-from families._modular import (discrete_log_table, low_frequency_mask, multiplicative_basis, operation_basis,
-                               phasor_grid, power_table, primitive_root, smoothness)
+from workbench.core.family import get_family
+from workbench.core.modular import (discrete_log_table, low_frequency_mask, multiplicative_basis, operation_basis,
+                                    phasor_grid, power_table, primitive_root, smoothness)
 from families.least_action import format_log_line, routing_penalty
-from workbench.errors import UserError
-from workbench.recipe import build_optimizer
-from workbench.variant import parse_variant
+from workbench.core.errors import UserError
+from workbench.core.recipe import build_optimizer
+from workbench.core.variant import parse_variant
 
 FAMILY = get_family("least_action")
 PRIMES = [5, 7, 13, 17, 31, 113]
@@ -174,7 +174,7 @@ def test_init_is_deterministic_and_the_analysis_model_computes_the_training_mode
 @pytest.mark.parametrize("model", ["mlp", "routed"])
 def test_declared_hooks_are_in_the_cache(model):
     v, state, _, data = _built(f"p=7,model={model}")
-    caps = v.family.capabilities(v.params)
+    caps = v.family.capabilities(v.params).as_dict()
     hooks = caps["neuron_hooks"] + caps.get("routing", {}).get("gate_hooks", [])
     _, cache = v.family.tl_model(v.params, state).run_with_cache(data.inputs, names_filter=lambda n: n in hooks)
     assert sorted(cache.keys()) == sorted(hooks)
@@ -243,8 +243,8 @@ def test_log_line_is_the_studys_format():
 # ----------------------------------------------------------------------------- the spectral_smoothness analyzer
 @pytest.mark.parametrize("operation", ["add", "multiply"])
 def test_spectral_smoothness_analyzer_scores_a_confident_exact_model_one(operation):
-    from analyzers import get_analyzer
-    from analyzers._context import EpochContext
+    from workbench.core.analyzer import get_analyzer
+    from workbench.core.context import EpochContext
 
     v = _variant(f"p=17,model=mlp,operation={operation}")
     data = v.family.data(v.params)
@@ -294,7 +294,7 @@ def test_an_additive_memorizer_scores_exactly_zero_on_held_out_pairs():
 # ----------------------------------------------------------------------------- the spectral regularizer
 @pytest.mark.parametrize("operation", ["add", "multiply"])
 def test_differentiable_smoothness_is_the_metric_and_has_gradients(operation):
-    from families._modular import differentiable_smoothness, grid_layout
+    from workbench.core.modular import differentiable_smoothness, grid_layout
 
     p = 13
     a, b = np.arange(p).repeat(p), np.tile(np.arange(p), p)

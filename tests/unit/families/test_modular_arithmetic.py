@@ -5,11 +5,11 @@ import math
 import pytest
 import torch
 
-from families import get_family
-from workbench.errors import UserError
-from workbench.recipe import build_optimizer, epoch_batches, lr_at, steps_per_epoch, total_epochs
-from workbench.schedule import checkpoint_epochs
-from workbench.variant import parse_variant
+from workbench.core.family import get_family
+from workbench.core.errors import UserError
+from workbench.core.recipe import build_optimizer, epoch_batches, lr_at, steps_per_epoch, total_epochs
+from workbench.core.schedule import checkpoint_epochs
+from workbench.core.variant import parse_variant
 
 FAMILY = get_family("modular_arithmetic")
 
@@ -82,7 +82,7 @@ def test_schedule_fits_the_budget_and_is_dense_early(p):
 
 def test_capabilities_name_hooks_the_analysis_model_has():
     v = _variant("p=7,d_model=32,d_mlp=64")
-    caps = v.family.capabilities(v.params)
+    caps = v.family.capabilities(v.params).as_dict()
     assert caps["modular"] == {"p": 7, "operation": "add", "operands": (0, 2), "answer": 2}
     assert caps["n_layers"] == 2 and caps["final_ln"] is True and caps["transformer"] is True
     names = caps["neuron_hooks"] + caps["attention_hooks"] + caps["resid_hooks"]
@@ -90,7 +90,7 @@ def test_capabilities_name_hooks_the_analysis_model_has():
     bridge = v.family.tl_model(v.params, v.family.init_state(v.params))
     _, cache = bridge.run_with_cache(v.family.data(v.params).inputs[:4], names_filter=lambda n: n in names)
     assert set(names) <= set(cache.keys())
-    assert not v.family.capabilities(_variant("p=7,normalization=none").params)["final_ln"]
+    assert not v.family.capabilities(_variant("p=7,normalization=none").params).final_ln
 
 
 @pytest.mark.parametrize("spec", ["p=17", "p=17,normalization=none,act_fn=gelu,n_layers=1"])

@@ -6,9 +6,9 @@ import pytest
 import torch
 from packaging.version import Version
 
-from families import get_family
+from workbench.core.family import get_family
 from families._transformer import AnswerTransformer, TransformerShape, init_state, to_bridge
-from workbench.variant import parse_variant
+from workbench.core.variant import parse_variant
 
 
 def test_transformer_lens_is_at_least_4_3():

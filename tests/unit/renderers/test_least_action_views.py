@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from renderers import get_view
+from workbench.core.view import get_view
 
 EPOCHS = np.array([0, 500, 1000])
 

@@ -8,9 +8,9 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-import renderers
-from renderers import _style, get_view, list_views
-from workbench.errors import UserError
+from renderers import _style
+from workbench.core.view import get_view, list_views
+from workbench.core.errors import UserError
 
 P, F = 17, 8
 SIZES = {"component": P, "freq": F, "rank": 5, "matrix": 4, "k": 6, "param": 50, "neuron": 6, "a": P, "b": P,
@@ -39,7 +39,7 @@ def synthetic(name: str, dims: tuple[str, ...]) -> np.ndarray:
 
 def synthetic_view_arrays(view_name: str) -> dict[str, np.ndarray]:
     """Arrays for a view from its sources' declared analyzer outputs (flat keys for several)."""
-    from analyzers import get_analyzer
+    from workbench.core.analyzer import get_analyzer
 
     view = get_view(view_name)
     per_source = {}
@@ -459,7 +459,7 @@ def test_views_cover_the_contract():  # the canonical study's views; other studi
                 "head_freq_specialization", "restricted_loss", "logit_lens", "input_trace", "loss_curves",
                 "pca_trajectory", "freq_specialization", "dimensionality", "weight_trajectory", "loss_decomposition"}
     assert expected <= set(list_views())
-    assert renderers.get_view("neuron_heatmap").options == ("neuron",)
+    assert get_view("neuron_heatmap").options == ("neuron",)
 
 
 def test_attention_labels_come_from_the_artifact_for_multi_layer_models():

@@ -7,7 +7,7 @@ import pytest
 
 import workbench
 from workbench import api
-from workbench.errors import UserError
+from workbench.core.errors import UserError
 from workbench.store import Store
 
 SPEC = "modular_addition:p=17,frac_train=0.5"
@@ -70,7 +70,7 @@ def test_list_runs_of_an_empty_or_missing_store(tmp_path):
 
 def test_demo_spec_is_what_the_cli_trains_by_default():
     from workbench.cli import _demo_spec
-    from workbench.variant import parse_variant
+    from workbench.core.variant import parse_variant
 
     spec = workbench.demo_spec()
     assert parse_variant(spec).spec == spec == _demo_spec()[0]

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
-from analyzers import analyzer_needs, get_analyzer, list_analyzers, register, unmet_needs
-from analyzers._registry import _ANALYZERS
-from families import get_family, list_families
+from workbench.core.analyzer import analyzer_needs, get_analyzer, list_analyzers, register_analyzer, unmet_needs
+from workbench.core.analyzer import _ANALYZERS
+from workbench.core.family import get_family, list_families
 from workbench._io import save_json
-from workbench.capabilities import check_need, met, reason, unmet
+from workbench.core.capabilities import Capabilities, Modular, check_need, met, reason, unmet
 from workbench.store import RunKey, Store
-from workbench.variant import parse_variant
-from workbench.views import (OPTIONAL_SOURCES, applicable_views, get_view, is_placeholder, list_views, run_views,
-                             unmet_view_needs, view_figure, view_needs)
+from workbench.core.variant import parse_variant
+from workbench.core.view import optional_sources, register_view, applicable_views, get_view, list_views, unmet_view_needs, view_needs
+from workbench.views import is_placeholder, run_views, view_figure
 
 CAPS = {"modular": {"p": 7, "operation": "multiply", "operands": (0, 2), "answer": 3},
         "transformer": True, "mlp": False, "n_layers": 2, "neuron_hooks": ["blocks.1.mlp.hook_post"],
@@ -43,12 +44,37 @@ def test_malformed_needs_are_refused_at_registration(bad):
     with pytest.raises(ValueError, match="malformed capability need"):
         check_need(bad)
     with pytest.raises(ValueError, match="malformed capability need"):
-        register("never_registered", kind="output", outputs={}, needs=(bad,))
+        register_analyzer("never_registered", kind="output", outputs={}, needs=(bad,))
     assert "never_registered" not in _ANALYZERS
 
 
+@pytest.mark.parametrize("bad,problem", [("atention_hooks", "has no 'atention_hooks'"),
+                                         ("modular.q", "modular has no 'q'"),
+                                         ("n_layers.x", "n_layers has no 'x'"),
+                                         ("routing.gate_hook", "routing has no 'gate_hook'")])
+def test_a_need_outside_the_capability_schema_fails_at_registration(bad, problem):
+    for register in (lambda: register_analyzer("never_registered", kind="output", outputs={}, needs=(bad,)),
+                     lambda: register_view("never_registered", scope="epoch", sources=("x",), needs=(bad,))):
+        with pytest.raises(ValueError, match=f"unknown capability .*{problem}"):
+            register()
+    assert "never_registered" not in _ANALYZERS and "never_registered" not in list_views()
+    assert check_need("modular.operation=multiply") == "modular.operation=multiply"  # values are not in the schema
+
+
+def test_capabilities_are_a_typed_record_read_as_a_dict():
+    with pytest.raises(ValidationError, match="atention_hooks"):
+        Capabilities(atention_hooks=["blocks.0.attn.hook_pattern"])
+    with pytest.raises(ValidationError, match="operands"):
+        Capabilities(modular={"p": 7, "operation": "add", "answer": 2})
+    caps = Capabilities(modular=Modular(p=7, operation="multiply", operands=(0, 2), answer=3), transformer=True,
+                        mlp=False, n_layers=2, neuron_hooks=["blocks.1.mlp.hook_post"], attention_hooks=[])
+    assert caps.as_dict() == CAPS  # unset fields are left out, as a family's dict left them out
+    assert [met(n, caps) for n in ("modular.operation=multiply", "mlp", "sequence")] == [True, False, False]
+    assert unmet(["attention_hooks", "modular.p"], caps) == unmet(["attention_hooks", "modular.p"], CAPS)
+
+
 def test_hooks_may_be_a_function_of_the_capabilities():
-    register("probe_hooks", kind="activations", outputs={}, hooks=lambda caps: tuple(caps["neuron_hooks"]),
+    register_analyzer("probe_hooks", kind="activations", outputs={}, hooks=lambda caps: tuple(caps["neuron_hooks"]),
              needs=("neuron_hooks",))(lambda ctx: {})
     try:
         spec = get_analyzer("probe_hooks")
@@ -77,15 +103,15 @@ def test_list_analyzers_by_capabilities_is_what_meets_them():
 
 
 def test_optional_sources_are_the_summaries_that_emit_epoch_markers():
-    assert OPTIONAL_SOURCES == {n for n in list_analyzers(scope="summary") if get_analyzer(n).markers}
-    assert "turn" in OPTIONAL_SOURCES
+    assert optional_sources() == {n for n in list_analyzers(scope="summary") if get_analyzer(n).markers}
+    assert "turn" in optional_sources()
 
 
 def test_a_view_needs_what_its_sources_need_except_optional_ones():
     for name in list_views():
         view = get_view(name)
         for source in view.sources:
-            if source in list_analyzers() and source not in OPTIONAL_SOURCES:
+            if source in list_analyzers() and source not in optional_sources():
                 assert set(analyzer_needs(source)) <= set(view_needs(name)), (name, source)
     assert view_needs("loss_curves") == ()  # metrics + the optional turn mark
     assert unmet_view_needs("attention_patterns", CAPS) == ["attention_hooks"]
@@ -100,7 +126,7 @@ def test_every_family_has_views_and_applicable_views_are_those_whose_analyzers_a
     for name in list_views():
         view = get_view(name)  # a marker summary is optional beside other sources, never as the only one
         sources = [s for s in view.sources if s in list_analyzers()
-                   and not (s in OPTIONAL_SOURCES and len(view.sources) > 1)]
+                   and not (s in optional_sources() and len(view.sources) > 1)]
         applies = all(s in list_analyzers(caps=caps) for s in sources) and not unmet(view.needs, caps)
         assert (name in views) == applies, name
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, example, given, settings, strategies as st
 
-from families import get_family, list_families
-from workbench.errors import UserError
-from workbench.schedule import MAX_CHECKPOINTS, parse_schedule
+from workbench.core.family import get_family, list_families
+from workbench.core.errors import UserError
+from workbench.core.schedule import MAX_CHECKPOINTS, parse_schedule
 from workbench.sweep import MAX_MEMBERS, parse_seeds
-from workbench.variant import parse_variant
+from workbench.core.variant import parse_variant
 
 FUZZ = settings(max_examples=300, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
 

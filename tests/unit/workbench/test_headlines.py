@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 
-from analyzers._registry import _ANALYZERS, register
+from workbench.core.analyzer import _ANALYZERS, register_analyzer
 
 from workbench._io import save_npz
 from workbench.markers import read_headlines
@@ -66,5 +66,5 @@ def test_headline_and_trajectory_declarations_are_checked_at_registration(declar
     outputs = {"dominant_freqs": ("rank",), "ranks": ("rank",), "x": ("epoch",), "table": ("epoch", "matrix"),
                "matrix_names": ("matrix",)}
     with pytest.raises(ValueError, match=re.escape(message)):
-        register("never_registered", kind="trajectory", outputs=outputs, **declared)(_never)
+        register_analyzer("never_registered", kind="trajectory", outputs=outputs, **declared)(_never)
     assert "never_registered" not in _ANALYZERS

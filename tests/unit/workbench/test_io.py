@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from workbench._io import load_json, load_npz, load_safetensors, safetensors_metadata, save_json, save_npz, save_safetensors
-from workbench.errors import CorruptFile, MissingFile, UserError
+from workbench.core.errors import CorruptFile, MissingFile, UserError
 
 
 @pytest.fixture

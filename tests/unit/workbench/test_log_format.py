@@ -4,7 +4,7 @@ trainer's generic line."""
 
 from workbench.store import Store
 from workbench.trainer import plain_log_line, plan_training, train
-from workbench.variant import parse_variant
+from workbench.core.variant import parse_variant
 
 
 def test_plain_log_format_prints_the_family_line_per_evaluation(tmp_path, capsys):

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 import workbench.markers as markers
-from analyzers import get_analyzer, list_analyzers
-from analyzers._context import SummaryContext
-from analyzers.turn import read_turn, turn, turn_value
+from workbench.core.analyzer import get_analyzer, list_analyzers
+from workbench.core.context import SummaryContext
+from analyzers.turn import turn, turn_value
 from workbench._io import save_npz
 from workbench.markers import marker_label, marker_names, read_markers, scan_markers
 from workbench.store import RunKey, Store
@@ -66,7 +66,7 @@ def test_a_corrupt_summary_is_skipped_and_named(tmp_path, phase_analyzer):
     scan = scan_markers(store, KEY)
     assert scan.markers == {"memorized_epoch": 300}
     assert [e.path for e in scan.corrupt] == [store.summary_path(KEY, "turn")] and "\n" not in str(scan.corrupt[0])
-    assert read_turn(store, KEY) is None
+    assert read_markers(store, KEY).get(ONSET) is None
 
 
 @pytest.mark.parametrize("value", [np.array([800.0, 900.0]), np.array("800"), np.array(True)])
@@ -100,4 +100,4 @@ def test_every_reader_shows_the_analyzers_own_numbers(tmp_path):
     # by hand: midpoint 2000, onset 2000 - 2 * 150 * arccosh(sqrt(10)) = 1454.5 -> evaluation epoch 1450
     assert read_markers(store, KEY) == {ONSET: float(out[ONSET]), MIDPOINT: float(out[MIDPOINT])}
     assert read_markers(store, KEY) == {ONSET: 1450, MIDPOINT: 2000}
-    assert read_turn(store, KEY) == turn_value(out) == float(out["turn_epoch"]) == 1450
+    assert read_markers(store, KEY)[ONSET] == turn_value(out) == float(out["turn_epoch"]) == 1450

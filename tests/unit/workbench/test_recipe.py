@@ -7,9 +7,9 @@ import math
 import pytest
 import torch
 
-from workbench.errors import UserError
-from workbench.recipe import Recipe, build_optimizer, epoch_batches, lr_at, param_group, total_epochs
-from workbench.variant import parse_variant
+from workbench.core.errors import UserError
+from workbench.core.recipe import Recipe, build_optimizer, epoch_batches, lr_at, param_group, total_epochs
+from workbench.core.variant import parse_variant
 
 
 def test_constant_schedule_is_the_peak_lr_at_every_step():

@@ -1,8 +1,8 @@
 import pytest
 from hypothesis import given, strategies as st
 
-from workbench.errors import UserError
-from workbench.schedule import checkpoint_epochs, parse_schedule
+from workbench.core.errors import UserError
+from workbench.core.schedule import checkpoint_epochs, parse_schedule
 
 
 def test_example_from_the_docs():

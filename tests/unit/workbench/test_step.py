@@ -7,10 +7,10 @@ import torch
 
 from workbench import _step
 from workbench._step import EagerStep, GraphStep, make_stepper, resolve_step_mode, train_step
-from workbench.errors import UserError
-from workbench.recipe import lr_at
+from workbench.core.errors import UserError
+from workbench.core.recipe import lr_at
 from workbench.trainer import run_epochs, setup
-from workbench.variant import parse_variant
+from workbench.core.variant import parse_variant
 
 TINY = "modular_addition:p=17,frac_train=0.5"
 

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from workbench._io import load_npz, load_safetensors, safetensors_metadata, save_npz, save_safetensors
-from workbench.errors import UserError
+from workbench.core.errors import UserError
 from workbench.store import RunKey, Store
 
 KEY = RunKey("modular_addition", "p=17,seed=1")

@@ -1,9 +1,9 @@
 import pytest
 
-from families import get_family, list_families
-from workbench.errors import UserError
-from workbench.registry import Registry
-from workbench.variant import parse_variant
+from workbench.core.family import get_family, list_families
+from workbench.core.errors import UserError
+from workbench.core.registry import Registry
+from workbench.core.variant import parse_variant
 
 
 def test_default_variant_is_canonical():
@@ -41,7 +41,7 @@ def test_bad_variants_name_the_problem(spec, message):
 
 
 def test_registry_rejects_duplicates_and_names_choices():
-    reg = Registry("thing")
+    reg = Registry("thing", "workbench.tests.things")  # a group no package declares
     reg.add("a", 1)
     with pytest.raises(ValueError, match="duplicate"):
         reg.add("a", 2)

@@ -1,12 +1,13 @@
 """What a family provides: params, task data, model, loss, recipe, schedule and capabilities.
 
-A family is one file in `families/` that subclasses `Family` and registers itself with
-`families.register`. Everything downstream (trainer, analyzers, dashboard) talks to
-families only through this interface, so a new task is one more file.
+A family is one file in a plugin package (the built-in ones are in `families/`) that
+subclasses `Family` and registers itself with `@register_family`. Everything downstream
+(trainer, analyzers, dashboard) talks to families only through this interface and the
+registry here (family name -> Family instance), so a new task is one more file.
 
-Capabilities (`capabilities(params)`) say what a family is, so analyzers and views that
-declare `needs=(...)` run only where they apply. Well-known keys (a need is met when the
-key is present and truthy):
+Capabilities (`capabilities(params)`, a typed `workbench.core.capabilities.Capabilities`)
+say what a family is, so analyzers and views that declare `needs=(...)` run only where
+they apply. Its fields (a need is met when the field is set and truthy):
 
 - ``modular``: {"p", "operation" ("add" | "multiply" | ...), "operands": (i, j) token
   positions of a and b, "answer": position whose logits answer} for tasks whose probe is
@@ -40,9 +41,12 @@ import torch
 import torch.nn.functional as F
 from pydantic import BaseModel
 
-from workbench.recipe import Recipe
+from workbench.core.capabilities import Capabilities
+from workbench.core.recipe import Recipe
+from workbench.core.registry import Registry
 
-__all__ = ["Family", "TaskData", "Recipe", "ComparePreset"]
+__all__ = ["Family", "TaskData", "Recipe", "ComparePreset", "IGNORE", "register_family", "list_families",
+           "get_family"]
 
 
 class TaskData(NamedTuple):
@@ -111,7 +115,7 @@ class Family(ABC):
 
         Optional hooks the trainer calls when the module has them: `param_groups()` ->
         {parameter name: group} for the recipe's `no_decay` (default: by name, see
-        workbench.recipe.param_group), and `after_step()` after every optimizer step
+        workbench.core.recipe.param_group), and `after_step()` after every optimizer step
         (e.g. to hold frozen slices at their initial values)."""
 
     @abstractmethod
@@ -125,13 +129,13 @@ class Family(ABC):
     def schedule(self, params: BaseModel) -> str:
         """Default checkpoint schedule SPEC for the full recipe (clipped to shorter runs)."""
 
-    def capabilities(self, params: BaseModel) -> dict[str, Any]:
-        """What this family is (module docstring lists the well-known keys)."""
-        return {}
+    def capabilities(self, params: BaseModel) -> Capabilities:
+        """What this family is (the module docstring lists the fields)."""
+        return Capabilities()
 
     def analysis_context(self, params: BaseModel) -> dict[str, Any]:
-        """Family facts analyzers may use: the capabilities plus extras (e.g. a Fourier basis)."""
-        return self.capabilities(params)
+        """Family facts analyzers may use: the capabilities (as a dict) plus extras (e.g. a Fourier basis)."""
+        return self.capabilities(params).as_dict()
 
     def probe(self, params: BaseModel) -> TaskData:
         """The rows analysis runs the model on (default: all of `data`). A family whose data
@@ -154,3 +158,20 @@ class Family(ABC):
         # and stalls the late, weight-decay-driven phase of training.
         per_row = F.cross_entropy(logits.flatten(0, -2).to(torch.float64), labels.flatten(), reduction="none")
         return per_row.view(labels.shape).mean(-1)
+
+
+_FAMILIES: Registry[Family] = Registry("family", "workbench.families")  # family name -> Family instance
+
+
+def register_family(cls: type[Family]) -> type[Family]:
+    """Class decorator: instantiate and register a Family under `cls.name`."""
+    _FAMILIES.add(cls.name, cls())
+    return cls
+
+
+def list_families() -> list[str]:
+    return _FAMILIES.list_()
+
+
+def get_family(name: str) -> Family:
+    return _FAMILIES.get(name)

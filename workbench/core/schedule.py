@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from workbench.errors import UserError
+from workbench.core.errors import UserError
 
 __all__ = ["parse_schedule", "checkpoint_epochs", "MAX_CHECKPOINTS"]
 

@@ -1,12 +1,14 @@
-"""The analyzer registry: analyzer name -> AnalyzerSpec.
+"""The analyzer contract and registry: analyzer name -> AnalyzerSpec.
 
-An analyzer is one file in `analyzers/` holding a function decorated with `register`.
+An analyzer is one file in a plugin package (the built-in ones are in `analyzers/`)
+holding a function decorated with `register_analyzer`.
 Per-epoch analyzers (scope "epoch") take an `EpochContext` and write
 `analysis/<name>/epoch_XXXXXX.npz`; cross-epoch analyzers (scope "summary") take a
 `SummaryContext` and write `analysis/<name>/summary.npz`. Both return
 `dict[str, np.ndarray]` matching their declared `outputs` exactly.
 
-An analyzer declares `needs`: the family capabilities it requires (workbench.capabilities).
+An analyzer declares `needs`: the family capabilities it requires (workbench.core.capabilities),
+checked against the capability schema when it registers, so a misspelled need fails at import.
 Its effective needs add those of the analyzers it `requires` or `reference`, so a summary
 over an analyzer that does not apply does not apply either. `hooks` is a tuple of hook
 names or a function of the capabilities, so per-layer names come from the family's
@@ -18,13 +20,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, Mapping
 
-from workbench.capabilities import check_need, unmet
-from workbench.registry import Registry
+from workbench.core.capabilities import CapsLike, as_caps_dict, check_need, unmet
+from workbench.core.registry import Registry
 
-__all__ = ["AnalyzerSpec", "register", "list_analyzers", "get_analyzer", "resolve_analyzers", "analyzer_needs",
+__all__ = ["AnalyzerSpec", "register_analyzer", "list_analyzers", "get_analyzer", "resolve_analyzers", "analyzer_needs",
            "unmet_needs", "KINDS"]
 
-Caps = Mapping[str, Any]  # a family's capabilities (workbench.family)
+Caps = Mapping[str, Any]  # a family's capabilities as a dict (Capabilities.as_dict)
 Hooks = tuple[str, ...] | Callable[[Caps], tuple[str, ...]]
 
 KINDS = ("weights", "activations", "attention", "output", "trajectory")
@@ -47,7 +49,7 @@ class AnalyzerSpec:
     # scalar outputs of a summary analyzer that are epoch markers (e.g. a turn's onset),
     # which `list`, the report and the dashboard show without naming the analyzer
     markers: tuple[str, ...] = field(default=())
-    needs: tuple[str, ...] = field(default=())  # capabilities the family must have (workbench.capabilities)
+    needs: tuple[str, ...] = field(default=())  # capabilities the family must have (workbench.core.capabilities)
     # output -> headline name: outputs whose value is a run's headline, shown by `list`, the
     # report and the compare table: a per-epoch analyzer's at the run's last analyzed
     # checkpoint (e.g. its key frequencies), a summary's from its summary (e.g. primes whose
@@ -58,15 +60,15 @@ class AnalyzerSpec:
     # the `<axis>_names` output (e.g. "W_E" in matrix_names). Panel ids are unique.
     trajectories: dict[str, tuple[str, str | None, str]] = field(default_factory=dict)
 
-    def hook_names(self, caps: Caps) -> tuple[str, ...]:
+    def hook_names(self, caps: CapsLike) -> tuple[str, ...]:
         """The hooks this analyzer reads for a family with capabilities `caps`."""
-        return tuple(self.hooks(caps)) if callable(self.hooks) else tuple(self.hooks)
+        return tuple(self.hooks(as_caps_dict(caps))) if callable(self.hooks) else tuple(self.hooks)
 
 
-_ANALYZERS: Registry[AnalyzerSpec] = Registry("analyzer")  # analyzer name -> AnalyzerSpec
+_ANALYZERS: Registry[AnalyzerSpec] = Registry("analyzer", "workbench.analyzers")  # analyzer name -> AnalyzerSpec
 
 
-def register(name: str, *, kind: str, outputs: dict[str, tuple[str, ...]], hooks: Hooks = (),
+def register_analyzer(name: str, *, kind: str, outputs: dict[str, tuple[str, ...]], hooks: Hooks = (),
              version: int = 1, scope: Literal["epoch", "summary"] = "epoch", requires: tuple[str, ...] = (),
              reference: tuple[str, ...] = (), markers: tuple[str, ...] = (), needs: tuple[str, ...] = (),
              headlines: tuple[str, ...] | Mapping[str, str] = (),
@@ -115,7 +117,7 @@ def _check_unique(name: str, what: str, mine: set[str], theirs: Callable[[Analyz
             raise ValueError(f"analyzer {name!r}: {what} {sorted(clash)[0]!r} is already declared by {other!r}")
 
 
-def list_analyzers(scope: str | None = None, kind: str | None = None, caps: Caps | None = None) -> list[str]:
+def list_analyzers(scope: str | None = None, kind: str | None = None, caps: CapsLike | None = None) -> list[str]:
     """Registered analyzer names, optionally of one scope or kind, or only those that apply to `caps`."""
     return _ANALYZERS.list_(lambda a: (scope is None or a.scope == scope) and (kind is None or a.kind == kind)
                             and (caps is None or not unmet_needs(a.name, caps)))
@@ -128,7 +130,7 @@ def analyzer_needs(name: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(spec.needs + tuple(inherited)))
 
 
-def unmet_needs(name: str, caps: Caps) -> list[str]:
+def unmet_needs(name: str, caps: CapsLike) -> list[str]:
     """The needs of analyzer `name` that a family with capabilities `caps` does not meet."""
     return unmet(analyzer_needs(name), caps)
 

@@ -28,7 +28,7 @@ class EpochContext:
         probe: [batch, n_ctx] input tokens (default: the family's full input grid).
         labels: [batch] correct answers for the probe.
         train_mask, test_mask: [batch] bool, which probe rows are in the training split.
-        family: the family's capabilities (workbench.family) plus extras, e.g.
+        family: the family's capabilities (workbench.core.family) plus extras, e.g.
             {"modular": {"p": 113, "operation": "add", "operands": (0, 1), "answer": 2},
             "neuron_hooks": [...], "fourier_basis": [p, p]}.
         options: per-run options (e.g. {"trace_inputs": [[a, b], ...]}).

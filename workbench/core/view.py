@@ -1,12 +1,12 @@
-"""The view registry: view name -> ViewSpec (its artifact sources and pure renderer).
+"""The view contract and registry: view name -> ViewSpec (its artifact sources and pure renderer).
 
 A renderer is a pure function `render(arrays, **options) -> plotly.graph_objects.Figure`.
 `arrays` is the artifact dict of the view's single source; a view with several sources
 gets one flat dict whose keys are prefixed `"<source>.<array>"`. The source "metrics"
 means the run's metrics table (epoch, train/test loss and accuracy).
 
-A view applies to a family when its own `needs` (workbench.capabilities) and those of
-the analyzers it draws from are met; workbench.views works that out, so a view
+A view applies to a family when its own `needs` (workbench.core.capabilities) and those
+of the analyzers it draws from are met (`view_needs`, `applicable_views` here), so a view
 declares `needs` only for what its sources do not already need.
 
 A view also says where the dashboard places it: its `group` (views that belong together,
@@ -24,13 +24,16 @@ analyzed checkpoint (e.g. which neurons a grid shows, so scrubbing shows the sam
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Callable, Literal
 
-from workbench.capabilities import check_need
-from workbench.registry import Registry
+from workbench.core.analyzer import analyzer_needs, get_analyzer, list_analyzers
+from workbench.core.capabilities import CapsLike, check_need, unmet
+from workbench.core.registry import Registry
 
-__all__ = ["ViewSpec", "Repaint", "register_view", "list_views", "get_view"]
+__all__ = ["ViewSpec", "Repaint", "register_view", "list_views", "get_view", "view_needs", "unmet_view_needs",
+           "applicable_views", "optional_sources", "is_optional_source"]
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,7 @@ class ViewSpec:
     render: Callable
     description: str
     options: tuple[str, ...] = ()  # keyword options the renderer accepts, e.g. ("neuron",)
-    needs: tuple[str, ...] = ()  # family capabilities it needs beyond its sources' (workbench.capabilities)
+    needs: tuple[str, ...] = ()  # family capabilities it needs beyond its sources' (workbench.core.capabilities)
     group: str = "other"  # the dashboard group it sits in
     order: int = 50  # its place in the group, lower first
     wide: bool = False  # spans both columns of the group's grid
@@ -60,7 +63,7 @@ class ViewSpec:
     pin: Callable | None = None  # (arrays at the last analyzed checkpoint) -> options fixed for the run
 
 
-_VIEWS: Registry[ViewSpec] = Registry("view")  # view name -> ViewSpec
+_VIEWS: Registry[ViewSpec] = Registry("view", "workbench.views")  # view name -> ViewSpec
 
 
 def register_view(name: str, *, scope: Literal["epoch", "trajectory"], sources: tuple[str, ...],
@@ -95,3 +98,33 @@ def list_views(scope: str | None = None) -> list[str]:
 
 def get_view(name: str) -> ViewSpec:
     return _VIEWS.get(name)
+
+
+@functools.lru_cache(maxsize=1)
+def optional_sources() -> frozenset[str]:
+    """Sources a view can draw without: the summaries that emit epoch markers (e.g. a turn
+    mark), when the view has another source (a view's only source is what it draws)."""
+    return frozenset(n for n in list_analyzers(scope="summary") if get_analyzer(n).markers)
+
+
+def is_optional_source(view: ViewSpec, source: str) -> bool:
+    return source in optional_sources() and len(view.sources) > 1
+
+
+def view_needs(view_name: str) -> tuple[str, ...]:
+    """A view's own needs and those of the analyzers it draws from (optional sources aside)."""
+    view = get_view(view_name)
+    analyzers = set(list_analyzers())
+    inherited = [n for s in view.sources if s in analyzers and not is_optional_source(view, s)
+                 for n in analyzer_needs(s)]
+    return tuple(dict.fromkeys(view.needs + tuple(inherited)))
+
+
+def unmet_view_needs(view_name: str, caps: CapsLike) -> list[str]:
+    """The needs of a view that a family with capabilities `caps` does not meet ([] if it applies)."""
+    return unmet(view_needs(view_name), caps)
+
+
+def applicable_views(caps: CapsLike | None, scope: str | None = None) -> list[str]:
+    """The views (of one scope, optionally) that apply to `caps`; every view when caps is None."""
+    return [v for v in list_views(scope) if caps is None or not unmet_view_needs(v, caps)]

@@ -19,6 +19,8 @@ from typing import Literal
 import torch
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from workbench.core.naming import hooked_name
+
 __all__ = ["Recipe", "lr_at", "param_group", "PARAM_GROUPS", "build_optimizer", "epoch_batches", "total_epochs"]
 
 PARAM_GROUPS = ("weight", "embed", "bias", "norm", "gate")  # what `no_decay` may name
@@ -78,7 +80,7 @@ def lr_at(recipe: Recipe, step: int) -> float:
 
 def param_group(name: str) -> str:
     """The group of a parameter by its (HookedTransformer-style) name: embed, bias, norm, gate or weight."""
-    parts = name.replace("__", ".").split(".")
+    parts = hooked_name(name).split(".")
     leaf = parts[-1]
     if any(p.startswith("ln") or p in ("norm", "layernorm") for p in parts):
         return "norm"

@@ -2,7 +2,7 @@
 operation, and spectral smoothness of an output function over the (a, b) grid.
 
 Addition mod p is diagonalized by the additive characters x -> exp(2 pi i k x / p)
-(`workbench.fourier.fourier_basis`). Multiplication on the nonzero residues is addition
+(`workbench.core.fourier.fourier_basis`). Multiplication on the nonzero residues is addition
 of discrete logarithms: with g a primitive root (a generator of the cyclic group
 (Z/p)^*), x = g^log(x), and a * b = g^(log a + log b mod p-1). Its characters are the
 multiplicative characters x -> exp(2 pi i k log(x) / (p-1)), the Fourier basis of
@@ -21,7 +21,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from workbench.fourier import fourier_basis
+from workbench.core.fourier import fourier_basis
 
 __all__ = ["primitive_root", "discrete_log_table", "power_table", "operation_basis", "multiplicative_basis",
            "phasor_grid", "smoothness", "low_frequency_mask", "smooth_cutoff", "NO_LOG", "GridLayout",

@@ -3,7 +3,7 @@
 The directory name of a variant lists its params (defaults included) in field order,
 `key=value,...`, so it is deterministic and round-trips through `parse_variant`. Two
 exceptions keep existing runs' names stable: a param declared `in_name: when_set` (see
-workbench.family) is listed only when it differs from its default, and recipe overrides
+workbench.core.family) is listed only when it differs from its default, and recipe overrides
 follow as `r.FIELD=VALUE` (Recipe field order) only when they differ from the family's
 recipe, e.g. `p=97,...,r.weight_decay=1.0,r.lr_schedule=warmup`. An override's value may
 be `none` (for optional fields) or `a+b` (for tuples such as betas or no_decay).
@@ -30,9 +30,9 @@ from typing import Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from workbench.errors import UserError
-from workbench.family import Family
-from workbench.recipe import Recipe
+from workbench.core.errors import UserError
+from workbench.core.family import Family, get_family
+from workbench.core.recipe import Recipe
 
 __all__ = ["Variant", "parse_variant", "format_value"]
 
@@ -145,8 +145,6 @@ def parse_variant(spec: str, overrides: dict[str, Any] | None = None,
         UserError naming the problem: unknown family, unknown, repeated or mistyped param or
         recipe field, or a value the family's or the recipe's validators reject.
     """
-    from families import get_family
-
     if not isinstance(spec, str):  # e.g. a variant.json whose "variant" is a number
         raise UserError(f"a variant spec is text like 'family:key=value', got {type(spec).__name__} {spec!r}")
     name, _, rest = spec.strip().partition(":")
