@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from workbench.core.context import SummaryContext
 from workbench.core.analyzer import register_analyzer
+from workbench.core.context import SummaryContext
 
 
 @register_analyzer("dimensionality_trajectory", kind="trajectory", scope="summary", requires=("effective_dim",),

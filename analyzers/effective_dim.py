@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from workbench.core.context import EpochContext
 from analyzers._matrices import as_2d, weight_names
 from workbench.core.analyzer import register_analyzer
+from workbench.core.context import EpochContext
 
 __all__ = ["participation_ratio", "spectral_gap", "effective_dim"]
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from workbench.core.context import EpochContext
 from analyzers._maps import last_neuron_hook
 from workbench.core.analyzer import register_analyzer
+from workbench.core.context import EpochContext
 
 __all__ = ["gini", "fourier_component_norms", "fourier_gini"]
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from analyzers._maps import answer_pos, attention_hooks, dominant, fourier_fractions, grid, operand_pos
-from workbench.core.analyzer import register_analyzer
 from analyzers.attention_patterns import stack_heads
+from workbench.core.analyzer import register_analyzer
 
 
 @register_analyzer("head_freq_specialization", kind="attention", hooks=attention_hooks, needs=("modular", "attention_hooks"),

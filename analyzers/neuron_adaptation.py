@@ -10,8 +10,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from analyzers._multi_prime import (MIN_P, answer_hook, grid_purity, neuron_rows, oscillator_scores, sum_fits,
-                                    top_neurons)
+from analyzers._multi_prime import (
+    MIN_P,
+    answer_hook,
+    grid_purity,
+    neuron_rows,
+    oscillator_scores,
+    sum_fits,
+    top_neurons,
+)
 from workbench.core.analyzer import register_analyzer
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from workbench.core.context import EpochContext
 from analyzers._matrices import weight_names
 from workbench.core.analyzer import register_analyzer
+from workbench.core.context import EpochContext
 
 
 @register_analyzer("param_snapshot", kind="weights", outputs={

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from workbench.core.context import SummaryContext
 from workbench.core.analyzer import register_analyzer
+from workbench.core.context import SummaryContext
 from workbench.core.fourier import n_freqs
 
 __all__ = ["freq_counts", "specialization_trajectory"]

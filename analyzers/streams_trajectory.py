@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from workbench.core.context import SummaryContext
 from workbench.core.analyzer import register_analyzer
+from workbench.core.context import SummaryContext
 
 __all__ = ["streams_trajectory"]
 

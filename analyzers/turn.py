@@ -5,7 +5,7 @@ Outputs, each a whole epoch at which the metrics were evaluated (NaN: no turn):
 - turn_midpoint_epoch: the steepest point of the collapse (half-way down a sigmoid);
 - velocity_peak_epoch: diagnostic, the midpoint of the fastest checkpoint interval in the collapse;
 - turn_epoch: the onset again, only for views that still read `turn.turn_epoch`.
-Onset and midpoint are the analyzer's epoch markers (workbench.markers reads them).
+Onset and midpoint are the analyzer's epoch markers (workbench.store.markers reads them).
 
 Method (constants below). No step depends on the run's length: a run extended past its
 collapse is smoothed identically except within 4 sigma of the old end, so onset and
@@ -45,9 +45,9 @@ from typing import NamedTuple
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
-from workbench.core.context import SummaryContext
-from workbench.core.analyzer import register_analyzer
 from analyzers.weight_trajectory import param_velocity
+from workbench.core.analyzer import register_analyzer
+from workbench.core.context import SummaryContext
 
 __all__ = ["Turn", "eval_cadence", "smoothed_log_loss", "estimate_turn", "turn", "turn_value"]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from workbench.core.context import EpochContext
 from analyzers._fourier_norms import FOURIER_OUTPUTS, fourier_norms
 from workbench.core.analyzer import register_analyzer
+from workbench.core.context import EpochContext
 
 
 @register_analyzer("unembedding_fourier", kind="weights", needs=("modular",), outputs=FOURIER_OUTPUTS)

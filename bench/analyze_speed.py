@@ -18,10 +18,10 @@ import time
 import torch
 from threadpoolctl import threadpool_limits
 
+from workbench.analysis.checkpoint import build_epoch_context
 from workbench.core.analyzer import get_analyzer, list_analyzers
-from workbench._io import load_safetensors
-from workbench.analysis import build_epoch_context
 from workbench.core.variant import parse_variant
+from workbench.store._io import load_safetensors
 
 
 def _shared(variant, state, names) -> tuple[float, float, dict[str, float]]:

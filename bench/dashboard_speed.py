@@ -41,11 +41,11 @@ from pathlib import Path
 import plotly.io.json as pjson
 import torch
 
-from workbench import views
-from workbench.dashboard import data, panels
-from workbench.dashboard._synthetic import synthetic_run
-from workbench.dashboard.groups import GROUPS
+from workbench.query import views
 from workbench.store import Store
+from workbench.testing.synthetic import synthetic_run
+from workbench.ui.dashboard import data, panels
+from workbench.ui.dashboard.groups import GROUPS
 
 P = 113
 SERVER_BUDGET_MS = 150.0

@@ -27,11 +27,11 @@ from pathlib import Path
 
 import torch
 
-from workbench._parallel import default_jobs
-from workbench.analysis import analyze
-from workbench.store import Store
-from workbench.trainer import plan_training, train
+from workbench.analysis.parallel import default_jobs
+from workbench.analysis.pipeline import analyze
 from workbench.core.variant import parse_variant
+from workbench.store import Store
+from workbench.training.trainer import plan_training, train
 
 
 def trained_store(spec: str, checkpoints: int, every: int, root: Path, device: str) -> Store:

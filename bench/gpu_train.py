@@ -2,7 +2,7 @@
 
 Rows: the TransformerLens 4 bridge in a plain eager loop (what a TransformerLens user
 writes: full forward, AdamW, a test evaluation and `.item()` every epoch); `workbench
-train` solo in each step mode (workbench._step: eager, compile, graph); and seed sweeps of
+train` solo in each step mode (workbench.training.step: eager, compile, graph); and seed sweeps of
 E = 8, 64 and 256 stacked members (`train_members`, chunked by free memory if need be).
 
 For each: ms per epoch, model-epochs per second and the share of the TF32 matmul peak that
@@ -36,9 +36,9 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from train_speed import baseline_epochs_per_s  # noqa: E402
 
-from workbench.store import Store  # noqa: E402
-from workbench.trainer import plan_training, train_members  # noqa: E402
 from workbench.core.variant import parse_variant  # noqa: E402
+from workbench.store import Store  # noqa: E402
+from workbench.training.trainer import plan_training, train_members  # noqa: E402
 
 
 def full_model_flops(spec: str) -> float:

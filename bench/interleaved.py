@@ -20,11 +20,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from families.interleaved_streams import calibrated_spec, calibration_control  # noqa: E402
-from workbench._io import load_json, load_npz, load_safetensors  # noqa: E402
 from workbench.core.errors import UserError  # noqa: E402
-from workbench.store import RunKey, Store  # noqa: E402
-from workbench.trainer import plan_training, train  # noqa: E402
 from workbench.core.variant import parse_variant  # noqa: E402
+from workbench.store import RunKey, Store  # noqa: E402
+from workbench.store._io import load_json, load_npz, load_safetensors  # noqa: E402
+from workbench.training.trainer import plan_training, train  # noqa: E402
 
 COLUMNS = ("test_acc", "last_acc", "amplitude", "sigma2")
 

@@ -19,8 +19,8 @@ import numpy as np
 
 import workbench
 from workbench.core.modular import low_frequency_mask
-from workbench.config import load_config
 from workbench.core.variant import parse_variant
+from workbench.training.config import load_config
 
 # name -> (config, variant params changed from the config's)
 CASES = {

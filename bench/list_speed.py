@@ -2,7 +2,7 @@
 
     python bench/list_speed.py [--runs 2000] [--store DIR]
 
-Writes N fake finished runs (workbench._synthetic_runs: variant.json, metrics.npz, 11
+Writes N fake finished runs (workbench.testing.synthetic: variant.json, metrics.npz, 11
 empty checkpoints, half of them with epoch markers), then times, in this process:
 
 - files: the rows read from every run's files (`run_facts`, what `list` did before the index);
@@ -12,7 +12,7 @@ empty checkpoints, half of them with epoch markers), then times, in this process
 
 and the dashboard's runs page (polled every 2 s while open): its rows read from every
 run's metrics, status and folders (what it did before it read the index) against
-`workbench.dashboard.runs.run_rows` (the index, warm). Prints each time with the ratio
+`workbench.ui.dashboard.runs.run_rows` (the index, warm). Prints each time with the ratio
 files / warm index. The full command's wall time adds
 the interpreter and imports (torch among them), the same with or without the index.
 """
@@ -39,7 +39,7 @@ def _timed(fn, repeat: int = 3) -> tuple[float, object]:
 
 
 def _fill(store, n: int) -> None:
-    from workbench._synthetic_runs import listed_run
+    from workbench.testing.synthetic import listed_run
 
     primes = [p for p in range(11, 400) if all(p % d for d in range(2, int(p ** 0.5) + 1))]
     for i in range(n):
@@ -54,10 +54,9 @@ def main() -> None:
     parser.add_argument("--store", help="reuse (or create) this store instead of a temporary one")
     args = parser.parse_args()
 
-    from workbench._run_facts import run_facts
-    from workbench.index import run_rows
+    from workbench.query.where import parse_where
     from workbench.store import Store
-    from workbench.where import parse_where
+    from workbench.store.index import run_facts, run_rows
 
     store = Store(args.store or tempfile.mkdtemp(prefix="list-speed-"))
     if len(store.runs()) < args.runs:
@@ -79,7 +78,7 @@ def main() -> None:
           f"index warm {warm:.3f}s ({1000 * warm / n:.3f} ms/run), warm + --where {where:.3f}s ({len(hits)} match)")
     print(f"ratio files / warm index: {files / warm:.1f}x")
 
-    from workbench.dashboard import data, runs
+    from workbench.ui.dashboard import data, runs
 
     data.clear_caches()
     page_cold, _ = _timed(lambda: _page_from_files(store, data), repeat=1)
@@ -91,7 +90,7 @@ def main() -> None:
 
 
 def _status(store, key) -> dict | None:
-    from workbench._io import load_json
+    from workbench.store._io import load_json
 
     try:
         return load_json(store.status_path(key))

@@ -17,9 +17,9 @@ import time
 import numpy as np
 
 import workbench
-from workbench.config import load_config
 from workbench.core.recipe import lr_at, steps_per_epoch
 from workbench.core.variant import parse_variant
+from workbench.training.config import load_config
 
 
 def _run(config: str, store: str, steps: int | None) -> dict:

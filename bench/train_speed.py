@@ -5,7 +5,7 @@ positions, a test-set evaluation and `.item()` every epoch. Ours is the workbenc
 exactly as `workbench train` runs it (answer-position-only module, test eval at the eval
 cadence, checkpoints on the family schedule). Both start from the same weights, in one
 process, with the same thread count. `--step-modes eager,compile` times `workbench train`
-once per step mode (workbench._step), side by side; compilation is done in a warm-up run
+once per step mode (workbench.training.step), side by side; compilation is done in a warm-up run
 first, so the rows compare steady-state speed.
 
     python bench/train_speed.py [--epochs 200] [--threads 2] [--step-modes eager,compile] [--no-baseline]
@@ -21,9 +21,9 @@ import time
 import torch
 import torch.nn.functional as F
 
-from workbench.store import Store
-from workbench.trainer import plan_training, train
 from workbench.core.variant import parse_variant
+from workbench.store import Store
+from workbench.training.trainer import plan_training, train
 
 
 def baseline_epochs_per_s(spec: str, epochs: int, device: str = "cpu") -> float:

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 import workbench
-from workbench.config import load_config
+from workbench.training.config import load_config
 
 GROUP_COLUMNS = (("seen (test pairs)", "test_acc"), ("unseen in range", "unseen_acc"), ("extrapolation", "extrap_acc"))
 

@@ -57,9 +57,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from families._gpt import GPT, GPTShape, init_state, to_bridge
 from workbench.core.capabilities import Capabilities
-from workbench.core.family import ComparePreset, Family, IGNORE, TaskData, register_family
-from workbench.core.naming import hooked_name
 from workbench.core.errors import UserError
+from workbench.core.family import IGNORE, ComparePreset, Family, TaskData, register_family
+from workbench.core.naming import hooked_name
 from workbench.core.recipe import Recipe
 from workbench.core.variant import Variant, parse_variant
 

@@ -59,12 +59,13 @@ from torch import nn
 from transformer_lens import HookedRootModule
 from transformer_lens.hook_points import HookPoint
 
+from families._gpt import GPT, GPTShape, to_bridge
+from families._gpt import init_state as gpt_init_state
 from families._leaf import Leaf
-from families._gpt import GPT, GPTShape, init_state as gpt_init_state, to_bridge
-from workbench.core.modular import differentiable_smoothness, grid_layout, operation_basis, phasor_grid, smoothness
+from families.modular_addition import MAX_P, MAX_SEED, is_prime
 from workbench.core.capabilities import Capabilities, Modular, Routing
 from workbench.core.family import Family, TaskData, register_family
-from families.modular_addition import MAX_P, MAX_SEED, is_prime
+from workbench.core.modular import differentiable_smoothness, grid_layout, operation_basis, phasor_grid, smoothness
 from workbench.core.recipe import Recipe
 
 __all__ = ["LeastAction", "LeastActionParams", "LeastActionNet", "routing_penalty", "format_log_line",

@@ -7,9 +7,9 @@ from __future__ import annotations
 import torch
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from families._transformer import AnswerTransformer, TransformerShape, init_state, to_bridge
 from workbench.core.capabilities import Capabilities, Modular
 from workbench.core.family import Family, Recipe, TaskData, register_family
-from families._transformer import AnswerTransformer, TransformerShape, init_state, to_bridge
 from workbench.core.fourier import fourier_basis
 
 __all__ = ["ModularAddition", "ModularAdditionParams", "is_prime", "MAX_P", "MAX_SEED"]

@@ -28,10 +28,10 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from families._gpt import GPT, GPTShape, init_state, to_bridge
-from workbench.core.modular import operation_basis
+from families.modular_addition import MAX_P, MAX_SEED, is_prime
 from workbench.core.capabilities import Capabilities, Modular
 from workbench.core.family import Family, TaskData, register_family
-from families.modular_addition import MAX_P, MAX_SEED, is_prime
+from workbench.core.modular import operation_basis
 from workbench.core.recipe import Recipe, steps_per_epoch
 
 __all__ = ["ModularArithmetic", "ModularArithmeticParams", "OPERATIONS"]

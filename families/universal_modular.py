@@ -42,10 +42,10 @@ import torch
 import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from workbench.core.capabilities import Capabilities, MultiPrime
-from workbench.core.family import Family, TaskData, register_family
 from families._universal import N_CTX, UniversalNet, UniversalShape, init_state
 from families.modular_addition import MAX_SEED, is_prime
+from workbench.core.capabilities import Capabilities, MultiPrime
+from workbench.core.family import Family, TaskData, register_family
 from workbench.core.recipe import Recipe
 
 __all__ = ["UniversalModular", "UniversalParams", "reinforce_loss", "prime_groups", "GROUPS", "prime_rows"]

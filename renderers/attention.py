@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from workbench.core.view import register_view
 from renderers._style import bar, freq_label, sequential_heatmap, styled, subplots
 from renderers._validate import option_index, require, same_length
+from workbench.core.view import register_view
 
 __all__ = ["render_attention_patterns", "render_head_freq_specialization"]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from workbench.core.view import register_view
 from renderers._style import COLORS, bar, styled, subplots
 from renderers._validate import require, same_length
+from workbench.core.view import register_view
 
 __all__ = ["render_embedding_fourier", "render_unembedding_fourier", "fourier_spectrum"]
 

@@ -7,11 +7,20 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from workbench.core.view import register_view
-from renderers._style import (COLORS, EPOCH_AXIS, EPOCH_HOVER, LOG_AXIS, epoch_scatter, sequential_heatmap,
-                              square_axes, styled, subplots)
+from renderers._style import (
+    COLORS,
+    EPOCH_AXIS,
+    EPOCH_HOVER,
+    LOG_AXIS,
+    epoch_scatter,
+    sequential_heatmap,
+    square_axes,
+    styled,
+    subplots,
+)
 from renderers._validate import require, same_length
 from renderers.trajectories import _turns, mark_turn  # the turn marks, drawn as on loss_curves
+from workbench.core.view import register_view
 
 __all__ = ["render_output_spectrum", "render_smoothness", "render_routing_heatmap", "render_routing_trajectory",
            "render_training_curves"]

@@ -7,10 +7,10 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
-from workbench.core.view import Repaint, register_view
 from renderers._style import COLORS, markers, square_axes, styled, subplots, value_scale
 from renderers._validate import option_index, require, same_length
 from workbench.core.errors import UserError
+from workbench.core.view import Repaint, register_view
 
 __all__ = ["render_neuron_heatmap", "render_neuron_grid", "render_neuron_freq_clusters", "render_coarseness_table",
            "dead_neurons"]

@@ -7,9 +7,9 @@ import textwrap
 import numpy as np
 import plotly.graph_objects as go
 
-from workbench.core.view import register_view
 from renderers._style import COLORS, LOG_AXIS, bar, line, styled, subplots
 from renderers._validate import require, same_length
+from workbench.core.view import register_view
 
 __all__ = ["render_restricted_loss", "render_logit_lens", "render_input_trace"]
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from workbench.core.view import register_view
 from renderers._style import EPOCH_AXIS, EPOCH_HOVER, epoch_scatter, sequential_heatmap, styled, subplots
 from renderers._validate import require, same_length
+from workbench.core.view import register_view
 
 __all__ = ["render_streams_training", "render_attention_offsets", "render_offsets_trajectory", "head_labels"]
 

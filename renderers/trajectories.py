@@ -5,10 +5,20 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from workbench.core.view import register_view
-from renderers._style import (COLORS, EPOCH_AXIS, EPOCH_HOVER, LOG_AXIS, epoch_scatter, freq_label,
-                              matrix_color, sequential_heatmap, styled, subplots)
+from renderers._style import (
+    COLORS,
+    EPOCH_AXIS,
+    EPOCH_HOVER,
+    LOG_AXIS,
+    epoch_scatter,
+    freq_label,
+    matrix_color,
+    sequential_heatmap,
+    styled,
+    subplots,
+)
 from renderers._validate import require, same_length
+from workbench.core.view import register_view
 
 __all__ = [
     "render_loss_curves", "render_pca_trajectory", "render_freq_specialization", "render_dimensionality",

@@ -7,10 +7,19 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from workbench.core.view import register_view
-from renderers._style import EPOCH_AXIS, EPOCH_HOVER, epoch_scatter, line, markers, sequential_heatmap, styled, subplots
+from renderers._style import (
+    EPOCH_AXIS,
+    EPOCH_HOVER,
+    epoch_scatter,
+    line,
+    markers,
+    sequential_heatmap,
+    styled,
+    subplots,
+    value_scale,
+)
 from renderers._validate import option_index, require, same_length
-from renderers._style import value_scale
+from workbench.core.view import register_view
 
 __all__ = ["render_prime_accuracy", "render_prime_groups", "render_neuron_adaptation", "render_sum_signal"]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from workbench.core.view import register_view
 from renderers._style import LOG_AXIS, bar, line, matrix_color, styled
 from renderers._validate import require, same_length
+from workbench.core.view import register_view
 
 __all__ = ["render_singular_values", "render_weight_norms"]
 

@@ -22,9 +22,9 @@ TINY_SCHEDULE = "0:200:50"
 @pytest.fixture(scope="session")
 def tiny_store(tmp_path_factory):
     """A store holding TINY_SPEC trained for 200 epochs, checkpoints at 0, 50, ..., 200."""
-    from workbench.store import Store
-    from workbench.trainer import plan_training, train
     from workbench.core.variant import parse_variant
+    from workbench.store import Store
+    from workbench.training.trainer import plan_training, train
 
     store = Store(tmp_path_factory.mktemp("tiny_store"))
     plan = plan_training(parse_variant(TINY_SPEC), store, epochs=TINY_EPOCHS, schedule=TINY_SCHEDULE, eval_every=25)
@@ -34,8 +34,8 @@ def tiny_store(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tiny_key():
-    from workbench.store import RunKey
     from workbench.core.variant import parse_variant
+    from workbench.store import RunKey
 
     return RunKey(*parse_variant(TINY_SPEC).key)
 
@@ -43,7 +43,7 @@ def tiny_key():
 @pytest.fixture(scope="session")
 def tiny_analyzed(tiny_store):
     """`tiny_store` with every analyzer run over every checkpoint."""
-    from workbench.analysis import analyze
+    from workbench.analysis.pipeline import analyze
 
     analyze(TINY_SPEC, tiny_store, analyzers="all", quiet=True)
     return tiny_store

@@ -3,10 +3,13 @@
 The public Python API (what the notebooks use) lives in `workbench.api` and is importable
 from here: `workbench.train`, `workbench.analyze`, `workbench.list_runs`,
 `workbench.load_variant`. It is imported lazily so that `import workbench` (and the CLI)
-stays cheap.
+stays cheap. The package's layout (core, store, training, analysis, sweep, query, api, ui,
+cli, testing) is drawn in docs/architecture.md.
 """
 
 import warnings
+
+from workbench.core.errors import UserError  # what every API call raises for bad input: catch it in a notebook
 
 # TransformerLens imports tqdm.auto, which warns in Jupyter without ipywidgets; the
 # workbench's own progress bars are plain tqdm, so that warning says nothing about it
@@ -19,12 +22,8 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    if name == "UserError":  # what every API call raises for bad input: catch it in a notebook
-        from workbench.core.errors import UserError
-
-        return UserError
     if name in __all__:
-        from workbench import api
+        from workbench import api  # lazily: plotly, torch and the trainer load only when the API is used
 
         return getattr(api, name)
     raise AttributeError(f"module 'workbench' has no attribute {name!r}")

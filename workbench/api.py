@@ -25,10 +25,17 @@ from pathlib import Path
 import numpy as np
 import plotly.graph_objects as go
 
-from workbench._io import load_json, load_npz, load_safetensors
+from workbench.analysis.pipeline import analyze as run_analysis
+from workbench.core.analyzer import get_analyzer, list_analyzers
 from workbench.core.errors import UserError
-from workbench.markers import read_markers
+from workbench.core.variant import demo_variant, parse_variant
+from workbench.core.view import list_views
+from workbench.query.views import view_figure
 from workbench.store import RunKey, Store
+from workbench.store._io import load_json, load_npz, load_safetensors
+from workbench.store.markers import read_markers
+from workbench.training.trainer import plan_training
+from workbench.training.trainer import train as run_training
 
 __all__ = [
     "train", "analyze", "list_runs", "load_variant", "demo_spec", "RunInfo", "VariantHandle", "EpochHandle", "Figure",
@@ -131,8 +138,6 @@ class EpochHandle:
         Raises:
             UserError for an unknown or summary analyzer, or when the artifact does not exist yet.
         """
-        from workbench.core.analyzer import get_analyzer, list_analyzers
-
         if get_analyzer(analyzer).scope != "epoch":
             raise UserError(f"{analyzer!r} is a summary analyzer: use .summary({analyzer!r}) on the variant; "
                             f"per-epoch analyzers: {', '.join(list_analyzers(scope='epoch'))}")
@@ -208,9 +213,6 @@ class VariantHandle:
         return load_npz(path)
 
     def _figure(self, view: str, epoch: int | None, options: dict) -> Figure:
-        from workbench.core.view import list_views
-        from workbench.views import view_figure
-
         if view not in list_views():
             raise UserError(f"unknown view {view!r}; choose from: {', '.join(list_views())}")
         return Figure(view_figure(self.store, self.key, view, epoch, **options))
@@ -236,8 +238,6 @@ def load_variant(spec: str, store: str | os.PathLike | Store | None = None) -> V
     Raises:
         UserError for a bad spec or a variant that has not been trained in that store.
     """
-    from workbench.core.variant import parse_variant
-
     store = _as_store(store)
     variant = parse_variant(spec)
     if not store.exists(RunKey(*variant.key)):
@@ -248,18 +248,7 @@ def load_variant(spec: str, store: str | os.PathLike | Store | None = None) -> V
 
 def demo_spec() -> str:
     """The embedded demo variant's spec: what `workbench train` trains without a VARIANT."""
-    return _demo()[0]
-
-
-def _demo() -> tuple[str, dict]:
-    from workbench.core.family import get_family, list_families
-    from workbench.core.variant import parse_variant
-
-    name = next((f for f in list_families() if get_family(f).demo), None)
-    if name is None:
-        raise UserError("no family declares a demo variant")
-    demo = get_family(name).demo
-    return parse_variant(name, demo["params"]).spec, demo
+    return demo_variant()[0]
 
 
 def train(spec: str | None = None, *, epochs: int | None = None, extra_epochs: int | None = None,
@@ -281,11 +270,8 @@ def train(spec: str | None = None, *, epochs: int | None = None, extra_epochs: i
     Raises:
         UserError for a bad spec, schedule or epoch count, or an unwritable store.
     """
-    from workbench.trainer import plan_training, train as run_training
-    from workbench.core.variant import parse_variant
-
     if spec is None and extra_epochs is None:
-        spec, demo = _demo()
+        spec, demo = demo_variant()
         epochs = demo["epochs"] if epochs is None else epochs
         schedule = demo["schedule"] if schedule is None else schedule
         eval_every = demo["eval_every"] if eval_every is None else eval_every
@@ -314,13 +300,11 @@ def analyze(spec: str | VariantHandle | None = None, *, analyzers: str = "all", 
         store: the store root or a Store (ignored for a VariantHandle).
         device: "cpu" or "cuda[:N]"; quiet: no progress bar and no summary line.
     Returns:
-        workbench.analysis.AnalyzeResult: computed and skipped artifact counts, unreadable
+        workbench.analysis.pipeline.AnalyzeResult: computed and skipped artifact counts, unreadable
         checkpoints (failed) and the detected turn.
     Raises:
         UserError for an unknown analyzer, a run that is not trained, or an unwritable store.
     """
-    from workbench.analysis import analyze as run_analysis
-
     if isinstance(spec, VariantHandle):
         spec, store = spec.spec, spec.store
     with _no_widget_warning():

@@ -9,11 +9,11 @@ import sys
 
 import pytest
 
-from workbench.core import analyzer as _registry
 from tests.conftest import TINY_SPEC
-from workbench._io import load_npz
-from workbench.analysis import analyze
+from workbench.analysis.pipeline import analyze
+from workbench.core import analyzer as _registry
 from workbench.store import Store
+from workbench.store._io import load_npz
 
 
 @pytest.fixture()

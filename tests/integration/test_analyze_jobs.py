@@ -7,10 +7,10 @@ import shutil
 import numpy as np
 
 from tests.conftest import TINY_SPEC
-from workbench._io import load_npz
-from workbench.analysis import analyze
+from workbench.analysis.pipeline import analyze
 from workbench.cli import main
 from workbench.store import Store
+from workbench.store._io import load_npz
 
 
 def _artifacts(store: Store, key) -> dict[str, tuple[dict, dict]]:

@@ -11,12 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from workbench._io import load_npz, load_safetensors
-from workbench.analysis import analyze
+from workbench.analysis.pipeline import analyze
 from workbench.cli import main
-from workbench.store import RunKey, Store
-from workbench.trainer import plan_training, train
 from workbench.core.variant import parse_variant
+from workbench.store import RunKey, Store
+from workbench.store._io import load_npz, load_safetensors
+from workbench.training.trainer import plan_training, train
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 REFERENCE = json.loads((FIXTURES / "reference_v1.json").read_text())
@@ -59,7 +59,7 @@ def _on_the_reference_arithmetic(loss_at_init: float) -> None:
 
 
 def _demo_loss_at_init() -> float:
-    from workbench._members import Members
+    from workbench.training.members import Members
 
     return Members([parse_variant(REFERENCE["demo300"]["spec"])], "cpu").evaluate()[0]["train_loss"]
 

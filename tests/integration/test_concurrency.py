@@ -12,20 +12,21 @@ import numpy as np
 import pytest
 import torch
 
-from workbench.core import analyzer as _registry
 from tests.conftest import TINY_SPEC
-from workbench._io import load_npz, load_safetensors, save_safetensors
-from workbench.analysis import analyze, checkpoint_id
+from workbench.analysis.checkpoint import checkpoint_id
+from workbench.analysis.pipeline import analyze
 from workbench.cli import main
+from workbench.core import analyzer as _registry
 from workbench.core.errors import UserError
-from workbench.lock import run_lock
-from workbench.store import Store
-from workbench.trainer import plan_training, train
 from workbench.core.variant import parse_variant
+from workbench.store import Store
+from workbench.store._io import load_npz, load_safetensors, save_safetensors
+from workbench.store.lock import run_lock
+from workbench.training.trainer import plan_training, train
 
 _HOLDER = """
 import sys
-from workbench.lock import run_lock
+from workbench.store.lock import run_lock
 from workbench.store import RunKey, Store
 with run_lock(Store(sys.argv[1]), RunKey(sys.argv[2], sys.argv[3]), sys.argv[4]):
     print("locked", flush=True)

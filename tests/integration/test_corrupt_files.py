@@ -185,7 +185,7 @@ def test_a_running_status_whose_process_is_gone_reads_as_interrupted():
     import subprocess
     import time
 
-    from workbench._status import job_state
+    from workbench.store.record import job_state
 
     now = time.time()
     assert job_state({"state": "running", "pid": os.getpid(), "updated": now}) == "running"

@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from workbench.dashboard._synthetic import synthetic_run
-from workbench.dashboard.data import variant_id
-from workbench.dashboard.labels import PALETTE, export_name
 from workbench.store import Store
+from workbench.testing.synthetic import synthetic_run
+from workbench.ui.dashboard.data import variant_id
+from workbench.ui.dashboard.labels import PALETTE, export_name
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -50,7 +50,7 @@ def store(tiny_analyzed, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(store):
-    from workbench.dashboard._background import background_server
+    from workbench.ui.dashboard._background import background_server
 
     with background_server(store) as url:
         yield url

@@ -18,14 +18,14 @@ import numpy as np
 import pytest
 import torch
 
-from workbench._io import load_npz, load_safetensors, save_npz, save_safetensors
-from workbench.analysis import analyze
-from workbench.densify import default_every, densify, plan_densify, turn_window
+from workbench.analysis.pipeline import analyze
 from workbench.core.errors import UserError
-from workbench.lock import run_lock
-from workbench.store import RunKey, Store
-from workbench.trainer import plan_training, train
 from workbench.core.variant import parse_variant
+from workbench.store import RunKey, Store
+from workbench.store._io import load_npz, load_safetensors, save_npz, save_safetensors
+from workbench.store.lock import run_lock
+from workbench.training.densify import default_every, densify, plan_densify, turn_window
+from workbench.training.trainer import plan_training, train
 
 SPEC = "modular_addition:p=17,frac_train=0.5"
 KEY = RunKey(*parse_variant(SPEC).key)
@@ -249,7 +249,7 @@ def test_cli_densify_writes_and_says_what_it_did(run):
 
 def test_a_run_killed_and_resumed_keeps_the_same_states_and_densifies(sparse, tmp_path):
     root = tmp_path / "killed"
-    code = ("import sys; from workbench.store import Store; from workbench.trainer import plan_training, train; "
+    code = ("import sys; from workbench.store import Store; from workbench.training.trainer import plan_training, train; "
             "from workbench.core.variant import parse_variant; s = Store(sys.argv[1]); "
             f"train(plan_training(parse_variant({SPEC!r}), s, epochs=200, schedule={SPARSE!r}, eval_every=20, "
             "state_every=50), s, quiet=True)")

@@ -21,12 +21,12 @@ import numpy as np
 import pytest
 import torch
 
-from workbench.core.family import get_family, list_families
-from workbench._io import load_json, load_npz, load_safetensors
 from workbench.cli import main
+from workbench.core.family import get_family, list_families
 from workbench.core.recipe import steps_per_epoch
-from workbench.store import RunKey, Store
 from workbench.core.variant import parse_variant
+from workbench.store import RunKey, Store
+from workbench.store._io import load_json, load_npz, load_safetensors
 
 FAMILIES = list_families()
 

@@ -23,7 +23,7 @@ def handle(tiny_analyzed, tiny_key):
 
 
 def test_api_round_trip(handle, tiny_analyzed, tiny_key):
-    from workbench._io import load_npz
+    from workbench.store._io import load_npz
 
     assert handle.epochs == [0, 50, 100, 150, 200]
     assert set(handle.metrics) >= {"epoch", "train_loss", "test_loss", "train_acc", "test_acc"}
@@ -55,7 +55,7 @@ def test_relu_heatmaps_use_a_sequential_scale(handle):
 
 
 def test_every_view_renders_real_artifacts(handle, tiny_analyzed, tiny_key):
-    from workbench.views import is_placeholder, run_views
+    from workbench.query.views import is_placeholder, run_views
 
     applies = run_views(tiny_analyzed, tiny_key)  # other studies' views do not apply to this family
     assert {"neuron_heatmap", "loss_curves", "restricted_loss"} <= set(applies)
@@ -129,9 +129,9 @@ def _network_urls(text: str) -> list[str]:
 
 
 def test_report_is_offline_and_complete(tiny_analyzed, tiny_key, tmp_path):
-    from workbench.report import write_report
     from workbench.core.view import list_views
-    from workbench.views import run_views
+    from workbench.query.views import run_views
+    from workbench.ui.report import write_report
 
     path = write_report(tiny_analyzed, tiny_key)
     assert path == tiny_analyzed.report_path(tiny_key)
@@ -146,7 +146,7 @@ def test_report_is_offline_and_complete(tiny_analyzed, tiny_key, tmp_path):
 
 
 def test_report_epochs_spec(tiny_analyzed, tiny_key, tmp_path):
-    from workbench.report import write_report
+    from workbench.ui.report import write_report
 
     text = write_report(tiny_analyzed, tiny_key, out=tmp_path / "r.html", epochs="100").read_text(encoding="utf-8")
     assert 'id="epoch-100"' in text and 'id="epoch-0"' not in text

@@ -12,12 +12,12 @@ import pytest
 import torch
 
 from families.interleaved_streams import HEAD_SLICED
-from workbench._io import load_npz, load_safetensors
-from workbench.analysis import analyze
+from workbench.analysis.pipeline import analyze
 from workbench.core.errors import UserError
-from workbench.store import RunKey, Store
-from workbench.trainer import plan_training, train
 from workbench.core.variant import parse_variant
+from workbench.store import RunKey, Store
+from workbench.store._io import load_npz, load_safetensors
+from workbench.training.trainer import plan_training, train
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "interleaved.py"
 TINY = "interleaved_streams:vocab_size=16,seq_len=16,n_train_seqs=96,n_val_seqs=16,d_model=16"

@@ -11,9 +11,10 @@ import time
 import pytest
 
 from workbench.core.errors import UserError
-from workbench.jobs import cancel, job_argv, list_jobs, submit
-from workbench.store import RunKey, Store
 from workbench.core.variant import parse_variant
+from workbench.store import RunKey, Store
+from workbench.store.jobs import cancel, list_jobs
+from workbench.ui.jobs import job_argv, submit
 
 SPEC = "modular_addition:p=17,frac_train=0.5"
 

@@ -10,8 +10,8 @@ import urllib.request
 import pytest
 
 from tests.integration.test_dashboard_browser import browser, page  # noqa: F401  (shared fixtures)
-from workbench.dashboard.data import variant_id
 from workbench.store import Store
+from workbench.ui.dashboard.data import variant_id
 
 SPEC = "modular_addition:p=17,frac_train=0.5"
 
@@ -41,7 +41,7 @@ def _start(page, kind: str, fields: dict[str, str]) -> None:
 
 
 def test_start_training_and_analysis_from_the_runs_page_then_open_the_run(page, tmp_path):
-    from workbench.dashboard._background import background_server
+    from workbench.ui.dashboard._background import background_server
 
     store = Store(tmp_path / "store")
     store.root.mkdir()
@@ -69,7 +69,7 @@ def test_start_training_and_analysis_from_the_runs_page_then_open_the_run(page, 
 
 
 def test_a_server_off_loopback_shows_no_form_and_refuses(page, tmp_path):
-    from workbench.dashboard._background import background_server
+    from workbench.ui.dashboard._background import background_server
 
     store = Store(tmp_path / "store")
     store.root.mkdir()

@@ -6,12 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from workbench._io import load_npz
-from workbench.analysis import analyze
-from workbench.report import write_report
-from workbench.store import RunKey, Store
-from workbench.trainer import plan_training, train
+from workbench.analysis.pipeline import analyze
 from workbench.core.variant import parse_variant
+from workbench.store import RunKey, Store
+from workbench.store._io import load_npz
+from workbench.training.trainer import plan_training, train
+from workbench.ui.report import write_report
 
 SPECS = {
     "mlp": "least_action:p=11,model=mlp,hidden_dim=32,frac_train=0.5",

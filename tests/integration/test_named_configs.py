@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from workbench._io import load_json
 from workbench.cli import main
-from workbench.config import config_names
-from workbench.store import RunKey, Store
 from workbench.core.variant import parse_variant
+from workbench.store import RunKey, Store
+from workbench.store._io import load_json
+from workbench.training.config import config_names
 
 SPEC = "modular_addition:p=17,frac_train=0.5"
 

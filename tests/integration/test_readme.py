@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from workbench._io import load_npz
 from workbench.store import Store
+from workbench.store._io import load_npz
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -4,13 +4,13 @@ import numpy as np
 import pytest
 import torch
 
-from workbench import _resume
-from workbench._io import load_npz, load_safetensors
 from workbench.cli import main
 from workbench.core.errors import UserError
-from workbench.store import RunKey, Store
-from workbench.sweep import parse_seeds
 from workbench.core.variant import parse_variant
+from workbench.store import RunKey, Store
+from workbench.store._io import load_npz, load_safetensors
+from workbench.sweep.stacked import parse_seeds
+from workbench.training import resume as _resume
 
 BASE = "modular_addition:p=17,frac_train=0.5"
 ARGS = ["--epochs", "300", "--schedule", "0:300:100", "--eval-every", "50", "--quiet"]

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 import torch
 
-from workbench._io import load_json, load_npz, load_safetensors, safetensors_metadata
 from workbench.cli import main
 from workbench.store import Store
+from workbench.store._io import load_json, load_npz, load_safetensors, safetensors_metadata
 
 SPEC = "modular_addition:p=17|19,seed=0-1,frac_train=0.5"
 PLAN = ["--epochs", "300", "--schedule", "0:300:50", "--eval-every", "25", "--analyzers", "loss_accuracy,turn", "--quiet"]
@@ -71,7 +71,7 @@ def test_local_sweep_trains_groups_then_analyzes_and_is_idempotent(local_sweep, 
     out = capsys.readouterr().out
     assert out.count("0 trained now") == 2 and "groups done 2/2, running 0, failed 0" in out
     assert {name: p.stat().st_mtime_ns for name, p in _files(local_sweep).items()} == before  # nothing rewritten
-    from workbench.jobs import list_jobs
+    from workbench.store.jobs import list_jobs
 
     history = list_jobs(store)  # each sweep is a job in the run index, with the runs it covers
     assert [(j["kind"], j["state"], len(j["runs"])) for j in history] == [("sweep", "done", 4)] * 2

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from workbench import trainer
-from workbench._io import load_npz, load_safetensors
 from workbench.cli import main
-from workbench.store import RunKey, Store
 from workbench.core.variant import parse_variant
+from workbench.store import RunKey, Store
+from workbench.store._io import load_npz, load_safetensors
+from workbench.training import trainer
 
 BASE = "modular_addition:p=17,frac_train=0.5"
 

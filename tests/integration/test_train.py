@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 import torch
 
-from workbench._io import load_npz, load_safetensors, safetensors_metadata
 from workbench.cli import main
-from workbench.store import RunKey, Store
 from workbench.core.variant import parse_variant
+from workbench.store import RunKey, Store
+from workbench.store._io import load_npz, load_safetensors, safetensors_metadata
 
 SPEC = "modular_addition:p=17,frac_train=0.5"
 KEY = RunKey(*parse_variant(SPEC).key)
@@ -50,6 +50,7 @@ def test_train_writes_the_documented_files(tmp_path):
 def test_checkpoint_loads_into_tl_bridge_with_same_logits(tmp_path):
     from transformer_lens.model_bridge.sources.native import boot
     from transformer_lens.utilities.tl_checkpoint_conversion import convert_tl_checkpoint
+
     from families._transformer import bridge_config
 
     main(["train", SPEC, "--epochs", "60", "--schedule", "0:60:30", "--store", str(tmp_path), "--quiet"])

@@ -31,10 +31,10 @@ from typing import Any, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from workbench.core.errors import UserError
-from workbench.core.family import Family, get_family
+from workbench.core.family import Family, get_family, list_families
 from workbench.core.recipe import Recipe
 
-__all__ = ["Variant", "parse_variant", "format_value"]
+__all__ = ["Variant", "parse_variant", "format_value", "demo_variant"]
 
 _INT = re.compile(r"[+-]?[0-9]{1,30}", re.ASCII)  # 30 digits is far past any bound; longer is refused
 _FLOAT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]{1,4})?|[+-]?(inf|infinity|nan)", re.ASCII | re.I)
@@ -181,3 +181,13 @@ def _recipe_overrides(family: Family, params: BaseModel, asked: dict[str, Any]) 
         raise UserError(f"invalid recipe{' field r.' + where if where else ''}: "
                         f"{e['msg'].removeprefix('Value error, ')}") from None
     return tuple((k, getattr(merged, k)) for k in fields if k in typed and getattr(merged, k) != getattr(base, k))
+
+
+def demo_variant() -> tuple[str, dict[str, Any]]:
+    """The embedded demo variant's spec and plan ({"params", "epochs", "schedule", ...}): the
+    first registered family that declares a `demo` (what `workbench train` alone trains)."""
+    name = next((f for f in list_families() if get_family(f).demo), None)
+    if name is None:
+        raise UserError("no family declares a demo variant")
+    demo = get_family(name).demo
+    return parse_variant(name, demo["params"]).spec, demo

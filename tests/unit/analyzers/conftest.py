@@ -39,10 +39,10 @@ def family_run(tmp_path_factory):
 
     import torch
 
+    from workbench.analysis.pipeline import analyze
     from workbench.core.family import get_family
-    from workbench.analysis import analyze
     from workbench.store import RunKey, Store
-    from workbench.trainer import plan_training, train
+    from workbench.training.trainer import plan_training, train
 
     runs: dict[str, FamilyRun] = {}
 

@@ -7,8 +7,8 @@ import types
 
 import numpy as np
 
-from workbench.core.analyzer import get_analyzer
 from analyzers.attention_offsets import offset_profile
+from workbench.core.analyzer import get_analyzer
 
 FAMILY = {"sequence": True, "resid_hooks": ["blocks.0.hook_resid_pre", "blocks.0.hook_resid_post"],
           "attention_hooks": ["blocks.0.attn.hook_pattern"]}

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analyzers.coarseness import downsample_preserved, fft_low_ratio, grad_magnitude
 from analyzers._maps import fourier_energy
+from analyzers.coarseness import downsample_preserved, fft_low_ratio, grad_magnitude
 from workbench.core.fourier import fourier_basis
 
 ROUNDOFF = 1e-6  # the measures run in float32

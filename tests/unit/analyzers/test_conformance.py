@@ -17,16 +17,17 @@ import dataclasses
 
 import numpy as np
 import pytest
-from threadpoolctl import threadpool_limits
 from _helpers import tiny_variant
+from threadpoolctl import threadpool_limits
 
+from workbench.analysis.checkpoint import build_epoch_context, check_outputs
+from workbench.analysis.pipeline import analyze
 from workbench.core.analyzer import get_analyzer, list_analyzers, unmet_needs
-from workbench.core.context import SummaryContext
-from workbench.core.family import list_families
-from workbench._io import load_npz, load_safetensors
-from workbench.analysis import analyze, build_epoch_context, check_outputs
 from workbench.core.capabilities import reason
+from workbench.core.context import SummaryContext
 from workbench.core.errors import UserError
+from workbench.core.family import list_families
+from workbench.store._io import load_npz, load_safetensors
 
 
 def _caps(family: str) -> dict | None:

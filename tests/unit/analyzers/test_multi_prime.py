@@ -6,12 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from workbench.core.analyzer import get_analyzer
-from workbench.core.context import EpochContext, SummaryContext
 from analyzers._multi_prime import fit_sinusoid, prime_blocks
 from analyzers.prime_regressions import regressions
-from workbench.core.family import get_family
 from families._universal import MASKED
+from workbench.core.analyzer import get_analyzer
+from workbench.core.context import EpochContext, SummaryContext
+from workbench.core.family import get_family
 from workbench.core.variant import parse_variant
 
 SPEC = "universal_modular:max_p=23,train_min=3,train_max=13,n_unseen=1,d_mlp=4"

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from workbench.core.analyzer import get_analyzer
 from analyzers._output import stage_logits
+from workbench.core.analyzer import get_analyzer
 
 P = 17
 
@@ -34,8 +34,9 @@ def test_loss_accuracy_matches_torch_cross_entropy(fake_ctx):
 @pytest.fixture(scope="module")
 def real_ctx(tiny_store, tiny_key):
     """The tiny run's last checkpoint, through the pipeline's own context builder."""
-    from workbench._io import load_safetensors
-    from workbench.analysis import build_epoch_context, run_variant
+    from workbench.analysis.checkpoint import build_epoch_context
+    from workbench.store._io import load_safetensors
+    from workbench.store.record import run_variant
 
     epoch = tiny_store.checkpoint_epochs(tiny_key)[-1]
     state = load_safetensors(tiny_store.checkpoint_path(tiny_key, epoch))

@@ -14,8 +14,8 @@ import pytest
 import torch
 from _helpers import epoch_ctx, modular_family
 
-from workbench.core.analyzer import get_analyzer
 from analyzers._output import stage_logits, stage_names
+from workbench.core.analyzer import get_analyzer
 
 P, N_HEADS, D_MLP, D_MODEL = 7, 2, 3, 5
 LAYERS = ("blocks.0", "blocks.1")
@@ -146,8 +146,8 @@ def test_stage_names_of_a_one_layer_model_are_unchanged():
 def test_logit_lens_last_stage_is_the_logits_of_a_final_layernorm_model(family_run):
     """modular_arithmetic (2-layer pre-LN, ln_final) through the real pipeline: the last stage
     equals the model's answer logits, which the residual without ln_final does not give."""
-    from workbench._io import load_safetensors
-    from workbench.analysis import build_epoch_context
+    from workbench.analysis.checkpoint import build_epoch_context
+    from workbench.store._io import load_safetensors
 
     run = family_run("modular_arithmetic")
     assert run.caps["final_ln"] and run.caps["n_layers"] == 2

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from workbench.core.analyzer import get_analyzer
 from analyzers._keyfreq import KEY_RULE
 from analyzers.restricted_loss import GIVEN_RULE
+from workbench.core.analyzer import get_analyzer
 
 P = 17
 KEYS = [2, 5]

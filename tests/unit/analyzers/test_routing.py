@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from _helpers import modular_family, per_epoch_stack
 
+from analyzers.routing import gate_entropy
 from workbench.core.analyzer import get_analyzer
 from workbench.core.context import SummaryContext
-from analyzers.routing import gate_entropy
 
 P, HEADS = 7, 4
 HOOKS = ["blocks.0.hook_gate", "blocks.1.hook_gate"]

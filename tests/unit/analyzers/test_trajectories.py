@@ -10,9 +10,9 @@ from analyzers.dimensionality_trajectory import dimensionality_trajectory
 from analyzers.loss_decomposition import loss_decomposition
 from analyzers.param_pca import count_self_intersections, param_pca, pca_scores
 from analyzers.specialization_trajectory import freq_counts, specialization_trajectory
-from workbench.core.analyzer import get_analyzer
 from analyzers.turn import ONSET_FRAC, estimate_turn, turn
 from analyzers.weight_trajectory import param_velocity, weight_trajectory
+from workbench.core.analyzer import get_analyzer
 
 EPOCHS = np.arange(0, 10_001, 50)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from workbench.dashboard._synthetic import synthetic_run
-from workbench.dashboard.data import variant_id
 from workbench.store import Store
+from workbench.testing.synthetic import synthetic_run
+from workbench.ui.dashboard.data import variant_id
 
 EPOCHS = [0, 100, 200, 300]
 

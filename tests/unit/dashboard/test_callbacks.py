@@ -8,13 +8,13 @@ import pytest
 from dash import Patch, no_update
 from dash.exceptions import PreventUpdate
 
-from workbench.views import run_views
-from workbench.dashboard import app as app_module
-from workbench.dashboard import callbacks, data, fast, panels
-from workbench.dashboard.groups import GROUPS, PANELS
-from workbench.dashboard.marker import EPOCH_X_VIEWS, MARKER, with_epoch_marker
-from workbench.dashboard.values import index_from_click, select_epoch, select_index
 from workbench.core.errors import UserError
+from workbench.query.views import run_views
+from workbench.ui.dashboard import app as app_module
+from workbench.ui.dashboard import callbacks, data, fast, panels
+from workbench.ui.dashboard.groups import GROUPS, PANELS
+from workbench.ui.dashboard.marker import EPOCH_X_VIEWS, MARKER, with_epoch_marker
+from workbench.ui.dashboard.values import index_from_click, select_epoch, select_index
 
 EPOCHS = [0, 100, 200, 300]  # the checkpoints of the conftest store
 
@@ -105,8 +105,8 @@ def test_switching_variant_keeps_the_epoch_it_has(store, vid):
 
 
 def test_live_run_opens_at_the_latest_analyzed_checkpoint(tmp_path):
-    from workbench.dashboard._synthetic import synthetic_run
     from workbench.store import Store
+    from workbench.testing.synthetic import synthetic_run
 
     store = Store(tmp_path)
     key = synthetic_run(store, p=7, epochs=[0, 100], n_neurons=8, n_heads=2)

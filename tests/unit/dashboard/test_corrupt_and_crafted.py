@@ -13,11 +13,11 @@ import time
 
 import pytest
 
-from workbench._io import save_json
-from workbench.dashboard import callbacks, compare, create_app, data, runs
-from workbench.dashboard._synthetic import synthetic_run
-from workbench.dashboard.groups import GROUPS
 from workbench.store import Store
+from workbench.store._io import save_json
+from workbench.testing.synthetic import synthetic_run
+from workbench.ui.dashboard import callbacks, compare, create_app, data, runs
+from workbench.ui.dashboard.groups import GROUPS
 
 CRAFTED = ["abc", math.inf, -math.inf, math.nan, [], {"x": 1}, True, -3, 1e308, None, "9" * 60, ["a", 1]]
 
@@ -155,7 +155,7 @@ def test_compare_and_table_with_corrupt_files(damaged):
 
 
 def test_empty_or_missing_store_says_what_to_run(tmp_path):
-    from workbench.dashboard.layout import store_problem
+    from workbench.ui.dashboard.layout import store_problem
 
     missing = Store(tmp_path / "nope")
     assert "does not exist" in store_problem(missing) and f"--store {missing.root}" in store_problem(missing)

@@ -6,12 +6,12 @@ import socket
 
 import pytest
 
-from workbench.dashboard import compare, create_app, data, serve
-from workbench.dashboard.labels import PALETTE, colours, export_name, short_labels
-from workbench.dashboard.layout import variant_options
-from workbench.dashboard.state import parse_state
 from workbench.core.errors import UserError
 from workbench.store import RunKey
+from workbench.ui.dashboard import compare, create_app, data, serve
+from workbench.ui.dashboard.labels import PALETTE, colours, export_name, short_labels
+from workbench.ui.dashboard.layout import variant_options
+from workbench.ui.dashboard.state import parse_state
 
 A = RunKey("modular_addition", "p=53,seed=1,data_seed=598,frac_train=0.4")
 B = RunKey("modular_addition", "p=53,seed=2,data_seed=598,frac_train=0.4")

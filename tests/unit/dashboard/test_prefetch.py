@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from plotly.io.json import to_json_plotly
 
-from workbench.dashboard import callbacks, data, panels
-from workbench.dashboard.groups import GROUPS
-from workbench.dashboard.prefetch import Prefetcher, neighbours
+from workbench.ui.dashboard import callbacks, data, panels
+from workbench.ui.dashboard.groups import GROUPS
+from workbench.ui.dashboard.prefetch import Prefetcher, neighbours
 
 EPOCHS = [0, 100, 200, 300]  # the checkpoints of the conftest store
 ALL = [g.gid for g in GROUPS]

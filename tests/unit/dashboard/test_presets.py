@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from dash import no_update
 
-from workbench._io import save_json, save_npz
-from workbench.dashboard import compare, data, presets
-from workbench.store import RunKey, Store
 from workbench.core.variant import parse_variant
+from workbench.store import RunKey, Store
+from workbench.store._io import save_json, save_npz
+from workbench.ui.dashboard import compare, data, presets
 
 SHARED = "interleaved_streams:vocab_size=16,seq_len=16,n_train_seqs=8,n_val_seqs=4,d_model=16"
 # condition -> (extra params, final test_acc, final amplitude)

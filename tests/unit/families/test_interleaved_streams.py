@@ -6,11 +6,18 @@ from __future__ import annotations
 import pytest
 import torch
 
-from workbench.core.family import get_family
-from families.interleaved_streams import (HEAD_SLICED, InterleavedParams, amplitude, centered_variance,
-                                          make_sequences, mean_clamp, naive_clamp, scored)
+from families.interleaved_streams import (
+    HEAD_SLICED,
+    InterleavedParams,
+    amplitude,
+    centered_variance,
+    make_sequences,
+    mean_clamp,
+    naive_clamp,
+    scored,
+)
 from workbench.core.errors import UserError
-from workbench.core.family import IGNORE
+from workbench.core.family import IGNORE, get_family
 from workbench.core.variant import parse_variant
 
 FAMILY = get_family("interleaved_streams")

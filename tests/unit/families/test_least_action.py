@@ -8,11 +8,19 @@ import pytest
 import torch
 
 from analyzers._maps import fourier_fractions, to_grid
-from workbench.core.family import get_family
-from workbench.core.modular import (discrete_log_table, low_frequency_mask, multiplicative_basis, operation_basis,
-                                    phasor_grid, power_table, primitive_root, smoothness)
 from families.least_action import format_log_line, routing_penalty
 from workbench.core.errors import UserError
+from workbench.core.family import get_family
+from workbench.core.modular import (
+    discrete_log_table,
+    low_frequency_mask,
+    multiplicative_basis,
+    operation_basis,
+    phasor_grid,
+    power_table,
+    primitive_root,
+    smoothness,
+)
 from workbench.core.recipe import build_optimizer
 from workbench.core.variant import parse_variant
 

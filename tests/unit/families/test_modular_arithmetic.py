@@ -5,8 +5,8 @@ import math
 import pytest
 import torch
 
-from workbench.core.family import get_family
 from workbench.core.errors import UserError
+from workbench.core.family import get_family
 from workbench.core.recipe import build_optimizer, epoch_batches, lr_at, steps_per_epoch, total_epochs
 from workbench.core.schedule import checkpoint_epochs
 from workbench.core.variant import parse_variant

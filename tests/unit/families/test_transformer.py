@@ -6,8 +6,8 @@ import pytest
 import torch
 from packaging.version import Version
 
-from workbench.core.family import get_family
 from families._transformer import AnswerTransformer, TransformerShape, init_state, to_bridge
+from workbench.core.family import get_family
 from workbench.core.variant import parse_variant
 
 

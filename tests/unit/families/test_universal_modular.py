@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 import torch
 
-from workbench.core.family import get_family
 from families._universal import MASKED, sinpe
 from families.universal_modular import GROUPS, prime_groups, reinforce_loss
-from workbench._io import load_npz, load_safetensors
 from workbench.cli import main
-from workbench.store import RunKey, Store
+from workbench.core.family import get_family
 from workbench.core.variant import parse_variant
+from workbench.store import RunKey, Store
+from workbench.store._io import load_npz, load_safetensors
 
 FAMILY = get_family("universal_modular")
 TINY = "universal_modular:max_p=13,train_min=2,train_max=11,n_unseen=1,d_model=16,n_heads=2,d_mlp=32,d_sin=8"

@@ -9,8 +9,8 @@ import plotly.graph_objects as go
 import pytest
 
 from renderers import _style
-from workbench.core.view import get_view, list_views
 from workbench.core.errors import UserError
+from workbench.core.view import get_view, list_views
 
 P, F = 17, 8
 SIZES = {"component": P, "freq": F, "rank": 5, "matrix": 4, "k": 6, "param": 50, "neuron": 6, "a": P, "b": P,
@@ -434,8 +434,8 @@ def test_loss_decomposition_log_y():
 
 # ------------------------------------------------------------------------ placeholder for missing data
 def test_placeholder_for_missing_artifacts(tmp_path):
+    from workbench.query.views import is_placeholder, placeholder_figure, view_figure
     from workbench.store import RunKey, Store
-    from workbench.views import is_placeholder, placeholder_figure, view_figure
 
     assert is_placeholder(placeholder_figure("run: x")) and not is_placeholder(go.Figure())
     store, key = Store(tmp_path), RunKey("modular_addition", "p=17")
@@ -443,7 +443,7 @@ def test_placeholder_for_missing_artifacts(tmp_path):
     assert is_placeholder(fig) and "workbench train modular_addition:p=17" in fig.layout.annotations[0].text
     store.run_dir(key).mkdir(parents=True)
     store.variant_path(key).write_text("{}")
-    from workbench._io import save_npz
+    from workbench.store._io import save_npz
     save_npz({k: np.zeros(2) for k in METRICS}, store.metrics_path(key))
     fig = view_figure(store, key, "freq_specialization")
     text = fig.layout.annotations[0].text

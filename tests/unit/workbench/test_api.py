@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+
 import numpy as np
 import pytest
 
@@ -69,8 +71,8 @@ def test_list_runs_of_an_empty_or_missing_store(tmp_path):
 
 
 def test_demo_spec_is_what_the_cli_trains_by_default():
-    from workbench.cli import _demo_spec
+    from workbench.cli._args import spec_or_demo
     from workbench.core.variant import parse_variant
 
     spec = workbench.demo_spec()
-    assert parse_variant(spec).spec == spec == _demo_spec()[0]
+    assert parse_variant(spec).spec == spec == spec_or_demo(argparse.Namespace(variant=None))

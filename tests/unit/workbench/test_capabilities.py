@@ -5,15 +5,29 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from workbench.core.analyzer import analyzer_needs, get_analyzer, list_analyzers, register_analyzer, unmet_needs
-from workbench.core.analyzer import _ANALYZERS
-from workbench.core.family import get_family, list_families
-from workbench._io import save_json
+from workbench.core.analyzer import (
+    _ANALYZERS,
+    analyzer_needs,
+    get_analyzer,
+    list_analyzers,
+    register_analyzer,
+    unmet_needs,
+)
 from workbench.core.capabilities import Capabilities, Modular, check_need, met, reason, unmet
-from workbench.store import RunKey, Store
+from workbench.core.family import get_family, list_families
 from workbench.core.variant import parse_variant
-from workbench.core.view import optional_sources, register_view, applicable_views, get_view, list_views, unmet_view_needs, view_needs
-from workbench.views import is_placeholder, run_views, view_figure
+from workbench.core.view import (
+    applicable_views,
+    get_view,
+    list_views,
+    optional_sources,
+    register_view,
+    unmet_view_needs,
+    view_needs,
+)
+from workbench.query.views import is_placeholder, run_views, view_figure
+from workbench.store import RunKey, Store
+from workbench.store._io import save_json
 
 CAPS = {"modular": {"p": 7, "operation": "multiply", "operands": (0, 2), "answer": 3},
         "transformer": True, "mlp": False, "n_layers": 2, "neuron_hooks": ["blocks.1.mlp.hook_post"],
@@ -166,7 +180,7 @@ def test_a_view_that_does_not_apply_says_what_the_family_lacks(tmp_path):
 
 
 def test_the_dashboard_hides_panels_whose_view_does_not_apply(tmp_path):
-    from workbench.dashboard import data, panels
+    from workbench.ui.dashboard import data, panels
 
     store = Store(tmp_path)
     key = _run(store, "least_action:p=7,model=mlp")

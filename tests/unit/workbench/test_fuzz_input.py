@@ -4,13 +4,14 @@ raises UserError, never anything else, and never hangs or allocates without boun
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, example, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
-from workbench.core.family import get_family, list_families
 from workbench.core.errors import UserError
+from workbench.core.family import get_family, list_families
 from workbench.core.schedule import MAX_CHECKPOINTS, parse_schedule
-from workbench.sweep import MAX_MEMBERS, parse_seeds
 from workbench.core.variant import parse_variant
+from workbench.sweep.stacked import MAX_MEMBERS, parse_seeds
 
 FUZZ = settings(max_examples=300, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
 

@@ -8,10 +8,9 @@ import numpy as np
 import pytest
 
 from workbench.core.analyzer import _ANALYZERS, register_analyzer
-
-from workbench._io import save_npz
-from workbench.markers import read_headlines
 from workbench.store import RunKey, Store
+from workbench.store._io import save_npz
+from workbench.store.markers import read_headlines
 
 KEY = RunKey("modular_addition", "p=7")
 

@@ -13,12 +13,11 @@ import time
 import numpy as np
 import pytest
 
-from workbench._io import save_npz
-from workbench._run_facts import run_facts
-from workbench._synthetic_runs import listed_run
 from workbench.cli import main
-from workbench.index import connect, rebuild, refresh, run_rows
 from workbench.store import Store
+from workbench.store._io import save_npz
+from workbench.store.index import connect, rebuild, refresh, run_facts, run_rows
+from workbench.testing.synthetic import listed_run
 
 
 def _age(store: Store, seconds: float = 10.0) -> None:
@@ -80,7 +79,7 @@ def test_a_file_corrupted_in_place_shows_as_damaged(store):
 
 
 def test_a_running_status_of_a_dead_process_reads_interrupted(store, capsys):
-    from workbench._io import save_json
+    from workbench.store._io import save_json
 
     key = store.runs()[0]
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
@@ -142,8 +141,8 @@ def test_a_malformed_where_is_one_line_and_exit_2(store, clause, capsys):
 
 def _hammer(root: str, worker: int, rounds: int) -> None:
     """Child process body: refresh runs and insert jobs as fast as it can."""
-    from workbench.index import connect, refresh, writing
     from workbench.store import Store
+    from workbench.store.index import connect, refresh, writing
 
     store = Store(root)
     for i in range(rounds):
@@ -180,7 +179,7 @@ def test_markers_written_after_indexing_are_seen(store):
 
 
 def test_a_long_headline_is_cut_at_a_comma_in_a_listing_line():
-    from workbench._cli_list import _brief
+    from workbench.query.listing import _brief
 
     assert _brief("8,19,41") == "8,19,41"
     whole = "embed.W_E 13.3,pos_embed.W_pos 2.83,blocks.0.attn.W_Q 2.99,unembed.W_U 14.1"

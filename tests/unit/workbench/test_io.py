@@ -1,4 +1,4 @@
-"""Loaders in workbench._io: every unreadable file is one CorruptFile line naming it."""
+"""Loaders in workbench.store._io: every unreadable file is one CorruptFile line naming it."""
 
 import os
 
@@ -6,8 +6,16 @@ import numpy as np
 import pytest
 import torch
 
-from workbench._io import load_json, load_npz, load_safetensors, safetensors_metadata, save_json, save_npz, save_safetensors
 from workbench.core.errors import CorruptFile, MissingFile, UserError
+from workbench.store._io import (
+    load_json,
+    load_npz,
+    load_safetensors,
+    safetensors_metadata,
+    save_json,
+    save_npz,
+    save_safetensors,
+)
 
 
 @pytest.fixture

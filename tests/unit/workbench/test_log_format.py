@@ -2,9 +2,9 @@
 the family's own `format_log_line` where it has one (the least-action study's), else the
 trainer's generic line."""
 
-from workbench.store import Store
-from workbench.trainer import plain_log_line, plan_training, train
 from workbench.core.variant import parse_variant
+from workbench.store import Store
+from workbench.training.trainer import plain_log_line, plan_training, train
 
 
 def test_plain_log_format_prints_the_family_line_per_evaluation(tmp_path, capsys):

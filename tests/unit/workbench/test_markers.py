@@ -7,13 +7,12 @@ import dataclasses
 import numpy as np
 import pytest
 
-import workbench.markers as markers
+from analyzers.turn import turn, turn_value
 from workbench.core.analyzer import get_analyzer, list_analyzers
 from workbench.core.context import SummaryContext
-from analyzers.turn import turn, turn_value
-from workbench._io import save_npz
-from workbench.markers import marker_label, marker_names, read_markers, scan_markers
-from workbench.store import RunKey, Store
+from workbench.store import RunKey, Store, markers
+from workbench.store._io import save_npz
+from workbench.store.markers import marker_label, marker_names, read_markers, scan_markers
 
 KEY = RunKey("modular_addition", "p=17,seed=1")
 ONSET, MIDPOINT = "turn_onset_epoch", "turn_midpoint_epoch"
@@ -26,7 +25,7 @@ def write_turn(store: Store, onset: float, midpoint: float) -> None:
 
 @pytest.fixture
 def phase_analyzer(monkeypatch):
-    """A stand-in summary analyzer "phase" with one marker, seen only by workbench.markers."""
+    """A stand-in summary analyzer "phase" with one marker, seen only by workbench.store.markers."""
     phase = dataclasses.replace(get_analyzer("turn"), name="phase", markers=("memorized_epoch",),
                                 outputs={"memorized_epoch": ()})
     specs = {n: get_analyzer(n) for n in list_analyzers(scope="summary")} | {"phase": phase}

@@ -1,10 +1,10 @@
-"""Stacked members split into chunks by free device memory (workbench._members.chunk_sizes)."""
+"""Stacked members split into chunks by free device memory (workbench.training.members.chunk_sizes)."""
 
 from __future__ import annotations
 
 import pytest
 
-from workbench._members import MEMORY_HEADROOM, chunk_sizes
+from workbench.training.members import MEMORY_HEADROOM, chunk_sizes
 
 GiB = 2**30
 

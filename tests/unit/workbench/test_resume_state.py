@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from workbench import _resume
+from workbench.training import resume as _resume
 
 
 def _saved_adamw_state() -> tuple[dict[str, torch.Tensor], torch.nn.Parameter]:

@@ -1,5 +1,6 @@
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from workbench.core.errors import UserError
 from workbench.core.schedule import checkpoint_epochs, parse_schedule

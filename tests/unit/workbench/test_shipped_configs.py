@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from workbench.config import _check, config_names, load_config
+from workbench.training.config import _check, config_names, load_config
 
 
 def test_configs_are_shipped():

@@ -1,16 +1,16 @@
-"""The training step and its runners (workbench._step): eager, compiled and graph-replayed."""
+"""The training step and its runners (workbench.training.step): eager, compiled and graph-replayed."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from workbench import _step
-from workbench._step import EagerStep, GraphStep, make_stepper, resolve_step_mode, train_step
 from workbench.core.errors import UserError
 from workbench.core.recipe import lr_at
-from workbench.trainer import run_epochs, setup
 from workbench.core.variant import parse_variant
+from workbench.training import step as _step
+from workbench.training.step import EagerStep, GraphStep, make_stepper, resolve_step_mode, train_step
+from workbench.training.trainer import run_epochs, setup
 
 TINY = "modular_addition:p=17,frac_train=0.5"
 

@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 import torch
 
-from workbench._io import load_npz, load_safetensors, safetensors_metadata, save_npz, save_safetensors
 from workbench.core.errors import UserError
 from workbench.store import RunKey, Store
+from workbench.store._io import load_npz, load_safetensors, safetensors_metadata, save_npz, save_safetensors
 
 KEY = RunKey("modular_addition", "p=17,seed=1")
 

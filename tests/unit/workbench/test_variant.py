@@ -1,7 +1,7 @@
 import pytest
 
-from workbench.core.family import get_family, list_families
 from workbench.core.errors import UserError
+from workbench.core.family import get_family, list_families
 from workbench.core.registry import Registry
 from workbench.core.variant import parse_variant
 

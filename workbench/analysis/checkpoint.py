@@ -1,0 +1,206 @@
+"""One checkpoint's analysis: load it once, run the model once, run each due analyzer, write its artifact.
+
+`CheckpointJob` is one `analyze` run's per-checkpoint work and its tallies: the pipeline
+(workbench.analysis.pipeline) runs it over the checkpoints in order, or shares them out to
+worker processes (workbench.analysis.parallel), each with its own copy; the artifacts are
+the same files either way. An artifact carries the analyzer version, the checkpoint's
+identity and the options in its metadata, so an up-to-date one is skipped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm  # the plain bar: tqdm.auto warns in notebooks without ipywidgets
+
+from workbench.core.analyzer import get_analyzer
+from workbench.core.context import EpochContext
+from workbench.core.errors import UserError
+from workbench.core.variant import Variant
+from workbench.store._io import load_npz, load_safetensors, save_npz
+from workbench.store.file_store import RunKey, Store
+
+__all__ = ["CheckpointJob", "checkpoint_id", "check_outputs", "build_epoch_context", "up_to_date", "say"]
+
+
+def checkpoint_id(raw: bytes) -> str:
+    """Identity of a checkpoint's contents, stored in each artifact to detect stale ones.
+
+    Hashes the tensor bytes and the header with its keys sorted: safetensors writes the
+    metadata in a per-process order, so the same weights saved twice differ as bytes.
+    """
+    try:
+        n = int.from_bytes(raw[:8], "little")
+        header = json.dumps(json.loads(raw[8:8 + n]), sort_keys=True).encode()
+    except ValueError as err:
+        raise ValueError(f"not a safetensors file ({err})") from None
+    return hashlib.sha256(header + raw[8 + n:]).hexdigest()[:16]
+
+
+def options_stamp(options: dict | None) -> str:
+    return json.dumps(options or {}, sort_keys=True, default=str)
+
+
+def check_outputs(spec, out: dict) -> None:
+    """Raise unless `out` is exactly the declared arrays, numpy, with the declared ranks."""
+    if set(out) != set(spec.outputs):
+        raise ValueError(f"analyzer {spec.name!r} returned {sorted(out)}, declared {sorted(spec.outputs)}")
+    for name, dims in spec.outputs.items():
+        arr = out[name]
+        if not isinstance(arr, np.ndarray):
+            raise TypeError(f"analyzer {spec.name!r}: {name!r} is {type(arr).__name__}, not np.ndarray")
+        if arr.ndim != len(dims):
+            raise ValueError(f"analyzer {spec.name!r}: {name!r} has rank {arr.ndim}, declared {dims}")
+
+
+def up_to_date(path: Path, want: dict[str, str]) -> bool:
+    """True if the artifact exists, reads, and its metadata matches every entry of `want`."""
+    if not path.exists():
+        return False
+    try:
+        _, meta = load_npz(path, with_metadata=True)
+    except UserError:  # corrupt: recompute it
+        return False
+    return all(meta.get(k, "{}" if k == "options" else None) == v for k, v in want.items())
+
+
+def build_epoch_context(variant: Variant, state: dict, epoch: int, hooks: set[str], device: str = "cpu",
+                        options: dict | None = None) -> EpochContext:
+    """Run the model once over the probe and package what analyzers may read."""
+    family, params = variant.family, variant.params
+    data = family.probe(params)
+    model = family.tl_model(params, state, device)
+    probe = data.inputs.to(device)
+    with torch.inference_mode():  # analyzers read numpy copies; no autograd bookkeeping
+        if hooks:
+            logits, cache = model.run_with_cache(probe, names_filter=lambda n: n in hooks)
+            cache_np = {n: cache[n].float().cpu().numpy() for n in hooks}
+        else:
+            logits, cache_np = model(probe), {}
+    mask = data.train_mask.numpy()
+    return EpochContext(
+        epoch=epoch, model=model, weights={k: v.float().cpu().numpy() for k, v in state.items()},
+        cache=cache_np, logits=logits.float().cpu().numpy(), probe=data.inputs.numpy(), labels=data.labels.numpy(),
+        train_mask=mask, test_mask=~mask, family=family.analysis_context(params), options=options or {})
+
+
+def say(message: str) -> None:
+    tqdm.write(message, file=sys.stderr)
+
+
+class CheckpointJob:
+    """One `analyze` run's per-checkpoint work and its tallies."""
+
+    def __init__(self, store: Store, key: RunKey, variant: Variant, force: bool, device: str,
+                 options: dict | None, quiet: bool):
+        self.store, self.key, self.variant = store, key, variant
+        self.force, self.device, self.options = force, device, options or {}
+        self.computed = self.skipped = 0
+        self.failed: list[str] = []
+        self.errors: dict[str, str] = {}  # analyzer -> first error
+        self.diverged: int | None = None
+        self.refs: dict[str, dict[str, np.ndarray]] = {}  # analyzer -> arrays at the final checkpoint
+        self.ref_stamp = ""  # final checkpoint identity the references come from
+
+    def want(self, name: str, ckpt: str) -> dict[str, str]:
+        """The metadata an up-to-date artifact of `name` for checkpoint `ckpt` carries."""
+        a = get_analyzer(name)
+        want = {"version": str(a.version), "checkpoint": ckpt, "options": options_stamp(self.options)}
+        if a.reference:
+            want["reference"] = self.ref_stamp
+        return want
+
+    def prepare_references(self, per_epoch: list[str], final: int) -> None:
+        """Compute (if due) and load the final-checkpoint artifacts that analyzers reference."""
+        names = sorted({r for n in per_epoch for r in get_analyzer(n).reference})
+        if not names:
+            return
+        ckpt = self.checkpoint(final, names)
+        if ckpt is None:
+            say(f"no readable final checkpoint (epoch {final}): analyzers that reference it are skipped")
+            return
+        self.ref_stamp = f"{final}:{ckpt}"
+        for name in names:
+            try:
+                self.refs[name] = load_npz(self.store.artifact_path(self.key, name, final))
+            except UserError as err:
+                say(f"reference {name} at epoch {final} is unusable ({err})")
+
+    def _context_for(self, name: str, ctx: EpochContext) -> EpochContext | None:
+        declared = get_analyzer(name).reference
+        if not declared:
+            return ctx
+        if any(r not in self.refs for r in declared):
+            return None
+
+        def reference(ref: str) -> dict[str, np.ndarray]:
+            if ref not in declared:
+                raise KeyError(f"analyzer {name!r} did not declare reference {ref!r}")
+            return self.refs[ref]
+
+        return dataclasses.replace(ctx, reference=reference)
+
+    def _load(self, epoch: int, names: list[str]) -> tuple[str | None, list[str], dict | None]:
+        """(checkpoint id, analyzers due, state) of one checkpoint; (None, [], None) if unusable."""
+        path = self.store.checkpoint_path(self.key, epoch)
+        try:
+            raw = path.read_bytes()  # read once: hashed for staleness, parsed if any work is due
+            ckpt = checkpoint_id(raw)
+            todo = [n for n in names if self.force or not up_to_date(self.store.artifact_path(self.key, n, epoch),
+                                                                      self.want(n, ckpt))]
+            self.skipped += len(names) - len(todo)
+            state = load_safetensors(raw) if todo else None
+        except Exception as err:  # a truncated or corrupt file: report it, keep going
+            self._unreadable(path, f"{type(err).__name__}: {err}")
+            return None, [], None
+        if state is not None and not all(bool(torch.isfinite(v).all()) for v in state.values()):
+            if self.diverged is None or epoch < self.diverged:
+                self.diverged = epoch
+                say(f"{self.variant.spec}: the run diverged: weights are not finite at epoch {epoch}; "
+                     "such checkpoints are skipped")
+            return None, [], None
+        return ckpt, todo, state
+
+    def _unreadable(self, path: Path, why: str) -> None:
+        if path.name not in self.failed:
+            self.failed.append(path.name)
+            say(f"skipping unreadable checkpoint {path}: {' '.join(why.split())[:300]}")
+
+    def checkpoint(self, epoch: int, names: list[str]) -> str | None:
+        """Run the due analyzers of `names` on one checkpoint; its identity, or None if unusable."""
+        ckpt, todo, state = self._load(epoch, names)
+        if ckpt is None or not todo:
+            return ckpt
+        caps = self.variant.family.capabilities(self.variant.params).as_dict()
+        hooks = {h for n in todo for h in get_analyzer(n).hook_names(caps)}
+        try:
+            ctx = build_epoch_context(self.variant, state, epoch, hooks, self.device, self.options)
+        except (RuntimeError, KeyError, ValueError) as err:  # wrong shapes or names for this family's model
+            self._unreadable(self.store.checkpoint_path(self.key, epoch), f"does not fit the model: {err}")
+            return None
+        for name in todo:
+            self._run_one(name, ctx, epoch, ckpt)
+        return ckpt
+
+    def _run_one(self, name: str, ctx: EpochContext, epoch: int, ckpt: str) -> None:
+        a = get_analyzer(name)
+        actx = self._context_for(name, ctx)
+        if actx is None:
+            return
+        try:
+            out = a.fn(actx)
+            check_outputs(a, out)
+        except Exception as err:  # one broken analyzer must not stop the others
+            if name not in self.errors:
+                self.errors[name] = f"{type(err).__name__}: {' '.join(str(err).split())[:300]}"
+                say(f"analyzer {name} failed at epoch {epoch}: {self.errors[name]}")
+            return
+        save_npz(out, self.store.artifact_path(self.key, name, epoch),
+                 {"analyzer": name, "epoch": str(epoch), **self.want(name, ckpt)})
+        self.computed += 1

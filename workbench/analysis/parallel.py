@@ -1,0 +1,91 @@
+"""Per-checkpoint analysis in worker processes: `workbench analyze --jobs N`.
+
+Each worker is spawned (a fork would inherit torch's and BLAS's thread pools, which do not
+survive it), builds the parent's `CheckpointJob` once (same store, run, options and
+final-checkpoint references) and runs `CheckpointJob.checkpoint` on the epochs it is handed, writing
+each artifact atomically itself, exactly as the parent would. The parent merges the
+workers' tallies in epoch order, so the result does not depend on which worker finished
+first. Workers share the parent's torch threads between them (at least one each) and run
+BLAS on one thread, as the parent's loop does.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from typing import Callable
+
+import torch
+from threadpoolctl import threadpool_limits
+
+from workbench.analysis.checkpoint import CheckpointJob
+from workbench.store.file_store import Store
+from workbench.store.record import run_variant
+
+__all__ = ["default_jobs", "run_parallel", "MAX_DEFAULT_JOBS"]
+
+MAX_DEFAULT_JOBS = 16  # each worker holds a model, its probe cache and (on CUDA) a context
+MIN_CHECKPOINTS_PER_JOB = 4  # a spawned worker first imports torch, TransformerLens and the plugins (4.4 s of CPU)
+
+_worker = None  # the worker process's CheckpointJob, built once by _start
+
+
+def default_jobs(n_checkpoints: int, cpus: int | None = None) -> int:
+    """Workers for `n_checkpoints` on `cpus` cores (default: the cores this process may use).
+
+    One per two cores (each worker runs torch on the cores it is given; on the 2-core VM two
+    workers measured no faster than one, bench/RESULTS.md), at most MAX_DEFAULT_JOBS and at
+    most one per MIN_CHECKPOINTS_PER_JOB checkpoints: 1 on a 2-core machine.
+
+    >>> default_jobs(36, cpus=2), default_jobs(36, cpus=64), default_jobs(200, cpus=64)
+    (1, 9, 16)
+    """
+    cpus = cpus or len(os.sched_getaffinity(0))
+    return max(1, min(cpus // 2, MAX_DEFAULT_JOBS, n_checkpoints // MIN_CHECKPOINTS_PER_JOB))
+
+
+def _start(root, key, force: bool, device: str, options: dict, refs: dict, ref_stamp: str, threads: int) -> None:
+    """Worker initializer: one CheckpointJob for this process, with the parent's references."""
+    global _worker
+    torch.set_num_threads(threads)
+    threadpool_limits(limits=1, user_api="blas")  # for the worker's lifetime, as the parent's loop runs
+    store = Store(root)
+    _worker = CheckpointJob(store, key, run_variant(store, key), force, device, options, quiet=True)
+    _worker.refs, _worker.ref_stamp = refs, ref_stamp
+
+
+def _checkpoint(epoch: int, names: list[str]) -> tuple:
+    """Run one checkpoint in this worker; what it added to the tallies."""
+    job = _worker
+    computed, skipped, failed, errors = job.computed, job.skipped, len(job.failed), set(job.errors)
+    job.checkpoint(epoch, names)
+    return (epoch, job.computed - computed, job.skipped - skipped, job.failed[failed:],
+            {k: v for k, v in job.errors.items() if k not in errors}, job.diverged)
+
+
+def run_parallel(job, epochs: list[int], names: list[str], jobs: int, tick: Callable[[], None]) -> None:
+    """`job.checkpoint(e, names)` for every e of `epochs` in `jobs` processes; tallies merged into `job`.
+
+    Args:
+        job: the parent's CheckpointJob (references already prepared).
+        epochs, names: checkpoints and per-epoch analyzers.
+        jobs: worker processes.
+        tick: called once per finished checkpoint (progress bar, status).
+    """
+    threads = max(1, torch.get_num_threads() // jobs)
+    args = (job.store.root, job.key, job.force, job.device, job.options, job.refs, job.ref_stamp, threads)
+    results = []
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_start,
+                             initargs=args) as pool:
+        for future in as_completed([pool.submit(_checkpoint, e, names) for e in epochs]):
+            results.append(future.result())
+            tick()
+    for _, computed, skipped, failed, errors, diverged in sorted(results, key=lambda r: r[0]):
+        job.computed += computed
+        job.skipped += skipped
+        job.failed += [f for f in failed if f not in job.failed]
+        for name, error in errors.items():
+            job.errors.setdefault(name, error)
+        if diverged is not None and (job.diverged is None or diverged < job.diverged):
+            job.diverged = diverged

@@ -1,0 +1,56 @@
+"""`workbench`: train, analyze, list, render, report and serve variants from one store.
+
+Every command validates its input before writing anything; bad input (including an empty
+VARIANT or --store, which mean neither the demo nor the current directory) and corrupt
+store files print one line, `workbench: error: ...`, and exit with status 2. An error the
+system raises (disk full, permission denied) is one line too, with status 1.
+
+`main` parses the arguments (workbench.cli.parser) and imports the command's module only
+then (the one place the workbench imports a module of its own lazily), so that a command
+loads only what it uses: `workbench list` never imports plotly or dash.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+from workbench.cli.parser import build_parser
+from workbench.core.errors import UserError
+
+__all__ = ["main", "build_parser"]
+
+
+def _dispatch(args) -> None:
+    """Run the command's handler, "module:function", importing its module now."""
+    module, _, function = args.func.partition(":")
+    getattr(importlib.import_module(module), function)(args)
+
+
+def cmd_demo(args) -> None:
+    """Train the embedded demo variant, run every analyzer, write its report."""
+    for step in (["train", "--quiet"] if args.quiet else ["train"], ["analyze", "--analyzers", "all"], ["report"]):
+        code = main(step + (["--store", args.store] if args.store is not None else []))
+        if code:
+            raise SystemExit(code)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        _dispatch(args)
+    except UserError as err:
+        print(f"workbench: error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # the system refused (disk full, permissions): one line, not a traceback
+        where = f": {err.filename}" if err.filename else ""
+        print(f"workbench: error: {err.strerror or err}{where}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("workbench: interrupted; rerun the same command to resume", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,224 @@
+"""The `workbench` command line: its arguments, checked before any command runs.
+
+Each subcommand names its handler as "module:function" (`func`); `workbench.cli.main`
+imports that module only when the command runs, so `workbench list` never imports what
+`workbench dashboard` needs. Bad arguments are one line and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+from workbench.core.errors import UserError
+from workbench.core.schedule import parse_schedule
+
+__all__ = ["build_parser", "DESCRIPTION"]
+
+DESCRIPTION = "`workbench`: train, analyze, list, render, report and serve variants from one store."
+
+
+def _device_arg(text: str) -> str:
+    if not re.fullmatch(r"cpu|cuda(:\d+)?", text):
+        raise argparse.ArgumentTypeError(f"expected cpu, cuda or cuda:N, got {text!r}")
+    return text
+
+
+def _epochs_arg(text: str) -> int:
+    if not re.fullmatch(r"[+-]?[0-9]{1,18}", text.strip(), re.ASCII):
+        raise argparse.ArgumentTypeError(f"expected an integer (plain decimal digits), got {text!r}")
+    return int(text)
+
+
+def _schedule_arg(text: str) -> str:
+    """A checkpoint SPEC, checked now so that '' or a huge range fails before any work."""
+    try:
+        parse_schedule(text)
+    except UserError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return text
+
+
+def _index_arg(text: str) -> int:
+    value = _epochs_arg(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an index >= 0, got {text!r}")
+    return value
+
+
+def _port_arg(text: str) -> int:
+    port = _epochs_arg(text)
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a TCP port 1-65535, got {text!r}")
+    return port
+
+
+def _out_arg(text: str) -> str:
+    """An output file we could write: not a directory, and under a directory (or one we can create)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a file name, got ''")
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a directory; give a file name inside it")
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise argparse.ArgumentTypeError(f"cannot write {text!r}: {str(parent)!r} is a file, not a directory")
+    return text
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (like every other bad input), exit status 2."""
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="workbench", description=DESCRIPTION)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+    store_help = "artifact store (default: $WORKBENCH_STORE or ./artifacts)"
+
+    p = sub.add_parser("train", help="train a variant, checkpointing on a schedule (resumes if interrupted)")
+    p.add_argument("variant", nargs="?", help="family[:key=value,...]; omitted: the quick demo variant")
+    p.add_argument("--epochs", type=_epochs_arg, help="total epochs (default: the family recipe's)")
+    p.add_argument("--extra-epochs", type=_epochs_arg, help="extend a finished run by N epochs")
+    p.add_argument("--schedule", type=_schedule_arg, help="checkpoint epochs: START:STOP:STEP or E, comma-separated (0 and the end always)")
+    p.add_argument("--eval-every", type=_epochs_arg, help="evaluate train/test metrics every N epochs")
+    p.add_argument("--seeds", help="sweep model seeds, e.g. 0-63 or 1,2,5 (trained as one batched model)")
+    p.add_argument("--data-seeds", help="sweep data seeds, e.g. 0-7")
+    p.add_argument("--config", metavar="NAME|FILE",
+                   help="a YAML run config: a file, or NAME for configs/NAME.yaml (see `workbench configs`)")
+    p.add_argument("--set", action="append", metavar="FIELD=VALUE",
+                   help="override a recipe field, e.g. --set weight_decay=1.0 (repeatable; part of the run's identity)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted run (re-running does this anyway); an error if there is none")
+    p.add_argument("--device", default="cpu", type=_device_arg, help="cpu, cuda or cuda:N (default: cpu)")
+    p.add_argument("--store", help=store_help)
+    p.add_argument("--quiet", action="store_true", help="print only the final line")
+    p.add_argument("--step-mode", default="auto", choices=("auto", "eager", "compile", "graph"),
+                   help="how each training step runs: eager; compile (torch.compile); graph (the whole step "
+                        "captured in one CUDA graph, CUDA only; not yet run on a GPU); auto: eager (default)")
+    p.add_argument("--log-format", choices=("bar", "plain"), default="bar",
+                   help="bar: a progress bar (default); plain: one line per evaluation, e.g. "
+                        "'Epoch  12300 | Train: 100.0%% | Test:  47.1%% | Loss: 1.23e-04, wnorm=45.2, smooth=0.234'")
+    p.set_defaults(func="workbench.cli.train:cmd_train")
+
+    p = sub.add_parser("configs", help="list the named run configs (configs/ and the store's), or save one")
+    p.add_argument("--store", help=store_help)
+    p.set_defaults(func="workbench.cli.train:cmd_configs", action=None)
+    saves = p.add_subparsers(dest="action", metavar="save", parser_class=_Parser)
+    q = saves.add_parser("save", help="save a variant and recipe under a name in the store's run index")
+    q.add_argument("name", help="the config's name (letters, digits, _ . -); `workbench train --config NAME` uses it")
+    q.add_argument("variant", nargs="?", help="family[:key=value,...]; omitted: the demo variant")
+    q.add_argument("--set", action="append", metavar="FIELD=VALUE", help="a recipe field (repeatable)")
+    q.add_argument("--epochs", type=_epochs_arg, help="total epochs")
+    q.add_argument("--schedule", type=_schedule_arg, help="checkpoint epochs: START:STOP:STEP or E, comma-separated")
+    q.add_argument("--eval-every", type=_epochs_arg, help="evaluate every N epochs")
+    q.add_argument("--description", help="one line saying what the config is for")
+    q.add_argument("--replace", action="store_true", help="overwrite a config saved under this name")
+    q.add_argument("--store", help=store_help)
+
+    p = sub.add_parser("jobs", help="the jobs started from the dashboard (recorded in the store's run index)")
+    p.add_argument("--last", type=_index_arg, default=50, help="how many of the latest jobs to list (default 50)")
+    p.add_argument("--cancel", type=_index_arg, metavar="ID", help="cancel a queued or running job")
+    p.add_argument("--store", help=store_help)
+    p.set_defaults(func="workbench.cli.runs:cmd_jobs")
+
+    p = sub.add_parser("sweep", help="train (then analyze) the product of a sweep description, stacked where it can")
+    p.add_argument("spec", metavar="SPEC", help="a YAML sweep file, or inline: family:p=97|101,seed=0-3,r.lr=1e-3|3e-3")
+    p.add_argument("--backend", choices=("local", "ray"), default="local",
+                   help="local: groups one after another here (default); ray: each group a Ray task (RAY_ADDRESS "
+                        "or a local cluster)")
+    p.add_argument("--no-analyze", action="store_true", help="train only")
+    p.add_argument("--analyzers", help="what to analyze after training: 'all' or names (default: the file's, or all)")
+    p.add_argument("--epochs", type=_epochs_arg, help="total epochs (default: the file's, or each recipe's)")
+    p.add_argument("--schedule", type=_schedule_arg, help="checkpoint epochs: START:STOP:STEP or E, comma-separated")
+    p.add_argument("--eval-every", type=_epochs_arg, help="evaluate train/test metrics every N epochs")
+    p.add_argument("--retries", type=_index_arg, default=1, help="Ray: rerun a group whose worker died N times (default 1)")
+    p.add_argument("--dry-run", action="store_true", help="print the groups and stop")
+    p.add_argument("--device", default="cpu", type=_device_arg, help="cpu, cuda or cuda:N (default: cpu)")
+    p.add_argument("--store", help=store_help)
+    p.add_argument("--quiet", action="store_true", help="no training progress bars (local)")
+    p.set_defaults(func="workbench.cli.train:cmd_sweep")
+
+    p = sub.add_parser("list", help="list families with their parameters, and the variants in the store")
+    p.add_argument("--where", metavar="CLAUSE", help="only runs matching comparisons on params, r.FIELDs, final metrics, "
+                   "markers and headlines joined by and/or, e.g. \"p=113 and turn<10000\"")
+    p.add_argument("--sort", metavar="FIELDS", help="order by these fields, comma-separated; -FIELD descends, "
+                   "e.g. --sort=-test_acc,p")
+    p.add_argument("--store", help=store_help)
+    p.set_defaults(func="workbench.cli.runs:cmd_list")
+
+    p = sub.add_parser("index", help="bring the store's run index (index.sqlite) up to date, or --rebuild it")
+    p.add_argument("--rebuild", action="store_true", help="regenerate every run's row from the store's files "
+                   "(keeps jobs and configs; an unusable file is moved aside)")
+    p.add_argument("--store", help=store_help)
+    p.set_defaults(func="workbench.cli.runs:cmd_index")
+
+    p = sub.add_parser("analyze", help="run analyzers over every checkpoint of a trained variant")
+    p.add_argument("variant", nargs="?", help="family[:key=value,...]; omitted: the demo variant")
+    p.add_argument("--analyzers", default="all", help="'all' or comma-separated names (see `workbench analyzers`)")
+    p.add_argument("--epochs", type=_schedule_arg, help="only checkpoints in this SPEC (START:STOP:STEP or E, comma-separated)")
+    p.add_argument("--force", action="store_true", help="recompute artifacts that are up to date")
+    p.add_argument("--jobs", type=_epochs_arg, metavar="N",
+                   help="worker processes sharing the checkpoints (default: one per two cores, at most 16, "
+                        "at most one per 4 checkpoints; 1 on a 2-core machine)")
+    p.add_argument("--device", default="cpu", type=_device_arg, help="cpu, cuda or cuda:N (default: cpu)")
+    p.add_argument("--store", help=store_help)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func="workbench.cli.analyze:cmd_analyze")
+
+    p = sub.add_parser("densify", help="add checkpoints inside a trained run's window by a replay proven bit-identical")
+    p.add_argument("variant", nargs="?", help="family[:key=value,...] of a trained variant; omitted: the demo variant")
+    p.add_argument("--around", default="turn", help="E1:E2, inclusive epochs, or an analyzer that marks a "
+                   "transition: 'turn' (onset..midpoint padded by its width; needs `workbench analyze`) (default: turn)")
+    p.add_argument("--every", type=_epochs_arg, help="checkpoint every multiple of N epochs in the window (default: "
+                   "the coarsest 1, 2 or 5 x 10^k giving at least 20 and twice the checkpoint density there)")
+    p.add_argument("--device", default="cpu", type=_device_arg, help="the device the run was trained on (default: cpu)")
+    p.add_argument("--store", help=store_help)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func="workbench.cli.train:cmd_densify")
+
+    p = sub.add_parser("analyzers", help="list analyzers with kind, scope, version, needs and description")
+    p.add_argument("variant", nargs="?", help="only those that apply to this variant's family")
+    p.set_defaults(func="workbench.cli.analyze:cmd_analyzers")
+
+    p = sub.add_parser("views", help="list the figure views")
+    p.add_argument("variant", nargs="?", help="only those that apply to this variant's family")
+    p.set_defaults(func="workbench.cli.analyze:cmd_views")
+
+    p = sub.add_parser("render", help="render one view of a variant to .html, .png or .svg")
+    p.add_argument("variant", help="family[:key=value,...] of a trained variant")
+    p.add_argument("--view", required=True, help="view name (see `workbench views`)")
+    p.add_argument("--epoch", type=_epochs_arg, help="checkpoint epoch, for per-epoch views")
+    p.add_argument("--neuron", type=_index_arg, help="neuron to show, for views with a neuron option")
+    p.add_argument("--head", type=_index_arg, help="attention head to show, for views with a head option")
+    p.add_argument("--out", required=True, type=_out_arg, help="output file (.html, .png or .svg)")
+    p.add_argument("--store", help=store_help)
+    p.set_defaults(func="workbench.cli.figures:cmd_render")
+
+    p = sub.add_parser("report", help="write one standalone offline HTML report for a variant")
+    p.add_argument("variant", nargs="?", help="family[:key=value,...]; omitted: the demo variant")
+    p.add_argument("--out", type=_out_arg, help="output .html (default: <run dir>/report.html)")
+    p.add_argument("--epochs", type=_schedule_arg, help="per-epoch views at these epochs (default: init, end of memorization, "
+                   "epoch markers such as the turn, end)")
+    p.add_argument("--store", help=store_help)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func="workbench.cli.figures:cmd_report")
+
+    p = sub.add_parser("dashboard", help="serve the interactive dashboard for a store")
+    p.add_argument("--store", help=store_help)
+    p.add_argument("--host", default="127.0.0.1", help="bind address (default: loopback only)")
+    p.add_argument("--port", type=_port_arg, default=8050, help="TCP port 1-65535 (default: 8050)")
+    p.add_argument("--launch", choices=("auto", "on", "off"), default="auto",
+                   help="whether the Runs page may start train/analyze/sweep jobs in the store: auto (default) is "
+                        "on only when --host is loopback; off keeps it off, e.g. on a shared server")
+    p.set_defaults(func="workbench.cli.serve:cmd_dashboard")
+
+    p = sub.add_parser("demo", help="train the demo variant, analyze it, and write its report")
+    p.add_argument("--store", help=store_help)
+    p.add_argument("--quiet", action="store_true", help="no training progress bar")
+    p.set_defaults(func="workbench.cli:cmd_demo")
+    return parser

@@ -1,0 +1,213 @@
+"""Figures for a run in a store: load a view's sources, render them, or explain what to run.
+
+`view_figure` never raises for missing or partial data: it returns a placeholder figure
+whose text names the command that would produce the data, or, for a view that does not
+apply to the run's family, what the family lacks.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import plotly.graph_objects as go
+
+from workbench.core.capabilities import reason
+from workbench.core.errors import UserError
+from workbench.core.variant import parse_variant
+from workbench.core.view import applicable_views, get_view, is_optional_source, unmet_view_needs, view_needs
+from workbench.store import RunKey, Store
+from workbench.store._io import load_json, load_npz
+
+__all__ = [
+    "view_figure", "placeholder_figure", "is_placeholder", "load_view_arrays", "view_epochs", "MissingData",
+    "run_capabilities", "run_views", "view_table", "source_paths",
+]
+
+_optional = is_optional_source
+_PLACEHOLDER = "workbench-placeholder"  # layout.meta marker of placeholder figures
+
+
+class MissingData(Exception):
+    """A view's data is missing or unusable; the message says what to run."""
+
+
+@functools.lru_cache(maxsize=64)
+def _capabilities(path: str, stamp: tuple[int, int]) -> dict | None:
+    try:
+        variant = parse_variant(load_json(Path(path), expect=dict, keys=("variant",))["variant"])
+        return variant.family.capabilities(variant.params).as_dict()
+    except (UserError, ValueError, TypeError):  # unreadable or unknown: nothing is filtered out
+        return None
+
+
+def run_capabilities(store: Store, key: RunKey) -> dict | None:
+    """The capabilities of a run's family from its variant.json; None if it cannot be read."""
+    path = store.variant_path(key)
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return _capabilities(str(path), (st.st_mtime_ns, st.st_size))
+
+
+def run_views(store: Store, key: RunKey, scope: str | None = None) -> list[str]:
+    """The views that apply to a run's family (all of them if its variant.json cannot be read)."""
+    return applicable_views(run_capabilities(store, key), scope)
+
+
+def view_table(caps: Mapping[str, Any] | None = None) -> list[str]:
+    """`workbench views`: one line per view (name, scope, sources, needs, description), only
+    those that apply to `caps` when given."""
+    lines = []
+    for name in applicable_views(caps):
+        v = get_view(name)
+        needs = ", ".join(view_needs(name)) or "-"
+        lines.append(f"{name:26s} {v.scope:10s} from {', '.join(v.sources):30s} needs {needs:40s} {v.description}")
+    return lines
+
+
+def run_spec(key: RunKey) -> str:
+    """The canonical variant spec of a run (its directory name lists every param)."""
+    return f"{key[0]}:{key[1]}"
+
+
+def placeholder_figure(message: str) -> go.Figure:
+    """An empty figure showing `message` in its middle (for data that does not exist yet).
+
+    Args:
+        message: what is missing and the command to run.
+    Returns:
+        A go.Figure that `is_placeholder` recognises.
+    """
+    fig = go.Figure()
+    fig.add_annotation(text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
+                       font={"size": 14, "color": "#666666"})
+    fig.update_layout(template="plotly_white", height=260, meta={"kind": _PLACEHOLDER, "message": message},
+                      xaxis={"visible": False}, yaxis={"visible": False})
+    return fig
+
+
+def is_placeholder(fig: go.Figure) -> bool:
+    """True if `fig` came from `placeholder_figure`."""
+    meta = fig.layout.meta
+    return isinstance(meta, dict) and meta.get("kind") == _PLACEHOLDER
+
+
+def _source_path(store: Store, key: RunKey, source: str, scope: str, epoch: int | None):
+    if source == "metrics":
+        return store.metrics_path(key)
+    if scope == "trajectory":
+        return store.summary_path(key, source)
+    return store.artifact_path(key, source, epoch)
+
+
+def _analyze_hint(key: RunKey, sources: list[str], force: bool = False) -> str:
+    return f"run: workbench analyze {run_spec(key)} --analyzers {','.join(sources)}" + (" --force" if force else "")
+
+
+def _default_epoch(store: Store, key: RunKey, sources: tuple[str, ...]) -> int | None:
+    """The latest epoch at which the view's first source exists, else the latest checkpoint."""
+    have = store.artifact_epochs(key, sources[0])
+    ckpts = store.checkpoint_epochs(key)
+    return (have or ckpts or [None])[-1]
+
+
+def source_paths(store: Store, key: RunKey, view_name: str, epoch: int | None = None) -> list[Path]:
+    """The files a view reads at `epoch` (per-epoch views default to the latest analyzed epoch)."""
+    view = get_view(view_name)
+    if view.scope == "epoch" and epoch is None:
+        epoch = _default_epoch(store, key, view.sources)
+    if view.scope == "epoch" and epoch is None:  # nothing trained yet
+        return [store.metrics_path(key)]
+    return [_source_path(store, key, s, view.scope, epoch) for s in view.sources]
+
+
+def load_view_arrays(store: Store, key: RunKey, view_name: str, epoch: int | None = None) -> dict[str, np.ndarray]:
+    """The arrays a view renders: one source's dict, or flat "<source>.<array>" keys for several.
+
+    Args:
+        store: the store.
+        key: the run.
+        view_name: a registered view.
+        epoch: checkpoint epoch (per-epoch views only; default: the latest analyzed).
+    Returns:
+        The renderer's input dict.
+    Raises:
+        MissingData with the command to run; UserError for an unknown view.
+    """
+    view = get_view(view_name)
+    if not store.exists(key) or not store.metrics_path(key).exists():
+        raise MissingData(f"no trained run {run_spec(key)} in {store.root}; run: workbench train {run_spec(key)}")
+    if view.scope == "epoch":
+        epoch = _default_epoch(store, key, view.sources) if epoch is None else int(epoch)
+        if epoch not in store.checkpoint_epochs(key):
+            raise MissingData(f"no checkpoint at epoch {epoch}; checkpoints: {store.checkpoint_epochs(key)}")
+    loaded: dict[str, dict] = {}
+    missing = []
+    for source in view.sources:
+        path = _source_path(store, key, source, view.scope, epoch)
+        if not path.exists():
+            if not _optional(view, source):
+                missing.append(source)
+            continue
+        try:
+            loaded[source] = load_npz(path)
+        except Exception as err:  # truncated or foreign file: recompute it
+            raise MissingData(f"cannot read {path.name} of {source} ({type(err).__name__}); "
+                              + _analyze_hint(key, [source], force=True)) from None
+    caps = run_capabilities(store, key) if missing else None
+    if caps is not None and unmet_view_needs(view_name, caps):
+        raise MissingData(f"{view_name} does not apply to {key.family} ({reason(unmet_view_needs(view_name, caps))})")
+    if missing:
+        where = f" at epoch {epoch}" if view.scope == "epoch" else ""
+        raise MissingData(f"{view_name}: no {', '.join(missing)} data{where}; " + _analyze_hint(key, missing))
+    if len(view.sources) == 1:
+        return loaded[view.sources[0]]
+    return {f"{s}.{k}": v for s, arrays in loaded.items() for k, v in arrays.items()}
+
+
+def view_epochs(store: Store, key: RunKey, view_name: str) -> list[int]:
+    """Epochs at which every required source of a per-epoch view exists ([] for trajectory views)."""
+    view = get_view(view_name)
+    if view.scope != "epoch":
+        return []
+    sets = [set(store.artifact_epochs(key, s)) for s in view.sources if not _optional(view, s)]
+    return sorted(set.intersection(*sets)) if sets else []
+
+
+def view_figure(store: Store, key: RunKey, view_name: str, epoch: int | None = None, **options) -> go.Figure:
+    """Render one view of a run, or a placeholder naming the command that makes its data.
+
+    Args:
+        store: the store.
+        key: the run.
+        view_name: a registered view (see `workbench views`).
+        epoch: checkpoint epoch for per-epoch views (default: the latest analyzed); ignored by
+            trajectory views.
+        **options: the view's options, e.g. neuron=3.
+    Returns:
+        A go.Figure (a placeholder when data is missing or does not match the view).
+    Raises:
+        UserError for an unknown view, an unknown option, or an invalid option value.
+    """
+    view = get_view(view_name)
+    unknown = sorted(set(options) - set(view.options))
+    if unknown:
+        valid = ", ".join(view.options) or "none"
+        raise UserError(f"view {view_name!r} has no option {unknown[0]!r}; options: {valid}")
+    options = {k: v for k, v in options.items() if v is not None}
+    try:
+        arrays = load_view_arrays(store, key, view_name, epoch)
+    except MissingData as err:
+        return placeholder_figure(str(err))
+    try:
+        return view.render(arrays, **options)
+    except UserError:
+        raise
+    except ValueError as err:  # artifact from another schema version: the renderer's shape check says why
+        return placeholder_figure(f"{err}; " + _analyze_hint(key, [s for s in view.sources if s != "metrics"],
+                                                             force=True))
+

@@ -1,0 +1,128 @@
+"""Epoch markers: named epochs of a run that summary analyzers declare (`register(markers=...)`).
+
+A marker is a scalar output of a summary analyzer holding an epoch, NaN when the analyzer
+found none (e.g. a turn's onset on a run that never groks). `list`, the report, the
+dashboard and the compare page read them here, without naming the analyzer that wrote them.
+A marker name is unique across analyzers; its label is the name without "_epoch", spaced.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, NamedTuple
+
+import numpy as np
+
+from workbench.core.analyzer import get_analyzer, list_analyzers
+from workbench.core.errors import CorruptFile, MissingFile
+from workbench.store._io import load_npz
+from workbench.store.file_store import RunKey, Store
+
+__all__ = ["MarkerScan", "marker_names", "scan_markers", "read_markers", "marker_label", "read_headlines"]
+
+
+class MarkerScan(NamedTuple):
+    """What `scan_markers` found in one run."""
+
+    markers: dict[str, int]  # marker name -> whole epoch, only markers present and finite
+    corrupt: list[CorruptFile]  # summary files that could not be read (skipped), one error each
+
+
+def marker_names() -> dict[str, str]:
+    """Every declared marker -> the summary analyzer that declares it, in registry order."""
+    return {m: name for name in list_analyzers(scope="summary") for m in get_analyzer(name).markers}
+
+
+def scan_markers(store: Store, key: RunKey) -> MarkerScan:
+    """The markers of a run, and the summary files that could not be read; never raises on a bad file.
+
+    Args:
+        store: the store; key: the run.
+
+    Returns:
+        MarkerScan(markers in registry order, corrupt summaries). A summary that is absent
+        (not analyzed) adds nothing; one that is unreadable, or whose marker is not a
+        number, adds its CorruptFile (`.path`, `.problem`) and none of its markers.
+    """
+    markers: dict[str, int] = {}
+    corrupt: list[CorruptFile] = []
+    for name in list_analyzers(scope="summary"):
+        declared = get_analyzer(name).markers
+        path = store.summary_path(key, name)
+        if not declared or not path.exists():
+            continue
+        try:
+            markers.update(_read(path, declared))
+        except MissingFile:  # removed since exists(): a re-analysis in flight
+            continue
+        except CorruptFile as err:
+            corrupt.append(err)
+    return MarkerScan(markers, corrupt)
+
+
+def read_markers(store: Store, key: RunKey) -> dict[str, int]:
+    """{marker name: whole epoch} of a run, for the markers present and finite (see scan_markers)."""
+    return scan_markers(store, key).markers
+
+
+def marker_label(name: str) -> str:
+    """A human label for a marker: "turn_onset_epoch" -> "turn onset"."""
+    return name.removesuffix("_epoch").replace("_", " ")
+
+
+def _read(path: Path, declared: tuple[str, ...]) -> dict[str, int]:
+    """The finite markers of one summary file, rounded to whole epochs; CorruptFile if malformed."""
+    arrays = load_npz(path)
+    found: dict[str, int] = {}
+    for marker in declared:
+        if marker not in arrays:
+            continue  # written by an older version of its analyzer
+        value = arrays[marker]
+        if value.shape != () or value.dtype.kind not in "iuf":
+            raise CorruptFile(path, f"marker {marker!r} is {value.dtype} of shape {value.shape}, not a number")
+        if np.isfinite(value):
+            found[marker] = int(round(float(value)))
+    return found
+
+
+def read_headlines(store: Store, key: RunKey, on_error: Callable[[CorruptFile | MissingFile], None] | None = None
+                   ) -> dict[str, str]:
+    """{headline name: value as text} of the headline outputs analyzers declare
+    (`register(headlines=...)`): a per-epoch analyzer's at its last analyzed checkpoint, a
+    summary's from its summary. An array reads as comma-separated values ("none" when
+    empty), floats to 3 significant digits, each led by its name where the analyzer names
+    the array's axis (`<axis>_names`, e.g. "embed.W_E 12.3"). Unreadable files are left
+    out (and passed to `on_error` when given)."""
+    out: dict[str, str] = {}
+    for name in list_analyzers():
+        spec = get_analyzer(name)
+        if not spec.headlines:
+            continue
+        if spec.scope == "summary":
+            path = store.summary_path(key, name)
+            if not path.is_file():
+                continue
+        else:
+            epochs = store.artifact_epochs(key, name)
+            if not epochs:
+                continue
+            path = store.artifact_path(key, name, epochs[-1])
+        label_of = {h: f"{spec.outputs[h][0]}_names" for h in spec.headlines
+                    if len(spec.outputs[h]) == 1 and f"{spec.outputs[h][0]}_names" in spec.outputs}
+        try:
+            arrays = load_npz(path, keys=(*spec.headlines, *label_of.values()))
+        except (CorruptFile, MissingFile) as err:
+            if on_error is not None:
+                on_error(err)
+            continue
+        for output, headline in spec.headlines.items():
+            values = [_text(v) for v in np.atleast_1d(arrays[output])]
+            if output in label_of and label_of[output] in arrays:
+                values = [f"{label} {v}" for label, v in zip(arrays[label_of[output]], values)]
+            out[headline] = ",".join(values) or "none"
+    return out
+
+
+def _text(value: object) -> str:
+    value = value.item() if hasattr(value, "item") else value
+    return f"{value:.3g}" if isinstance(value, float) else str(value)

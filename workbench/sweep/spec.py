@@ -1,0 +1,168 @@
+"""`workbench sweep SPEC`: a sweep description, expanded into variants and stacked groups.
+
+SPEC is inline or a YAML file. Inline, it is a variant spec whose values may list
+alternatives with `|` and integer ranges with `A-B`, recipe fields included:
+
+    modular_addition:p=97|101|113,seed=0-3,r.lr=1e-3|3e-3
+
+A YAML file (read with `yaml.safe_load`) says the same, plus the training plan:
+
+    variant: modular_addition:frac_train=0.3   # the base: family and fixed values
+    params: {p: [97, 101, 113], seed: "0-3"}   # a value, a list, or "A-B" / "a|b" text
+    recipe: {lr: [1.0e-3, 3.0e-3]}
+    epochs: 3000                               # optional: schedule, eval_every too
+    analyzers: all                             # what `sweep` runs after training
+
+The variants are the product of every listed value. Members that differ only in their
+seeds (`seed`, `data_seed`) and share a recipe and plan can train as one stacked model
+(`Family.stackable`); each such set, cut at `max_members`, is a **group**, the unit a
+backend runs. Grouping depends on the description alone, never on progress, so every run
+of a sweep and every backend forms the same groups.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from workbench.core.errors import UserError
+from workbench.core.variant import parse_variant
+from workbench.sweep.stacked import MAX_MEMBERS
+from workbench.training.config import read_mapping
+
+__all__ = ["SweepSpec", "Group", "load_sweep", "expand", "groups", "SEED_PARAMS"]
+
+SEED_PARAMS = ("seed", "data_seed")  # the params stacked members may differ in (see workbench.sweep.stacked)
+_RANGE = re.compile(r"([0-9]{1,9})-([0-9]{1,9})", re.ASCII)
+
+
+class SweepSpec(BaseModel):
+    """A sweep description (a YAML file's content, or an inline spec's)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    variant: str
+    params: dict[str, Any] = {}
+    recipe: dict[str, Any] = {}
+    epochs: int | None = None
+    schedule: str | None = None
+    eval_every: int | None = None
+    analyzers: str = "all"
+    max_members: int = 256
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Group:
+    """Variants one job trains together (one stacked model where the family can stack)."""
+
+    specs: tuple[str, ...]
+    label: str  # e.g. "modular_addition:p=97,... x4"
+
+
+def _values(key: str, value: Any, where: str) -> list[Any]:
+    """A listed value -> its alternatives: a list, 'a|b|c' text, 'A-B' integer range, or one value."""
+    if isinstance(value, list):
+        items = value
+    elif isinstance(value, str):
+        items = [v.strip() for v in value.split("|")]
+    else:
+        items = [value]
+    out: list[Any] = []
+    for item in items:
+        if isinstance(item, (dict, list)) or item is None or item == "":
+            raise UserError(f"malformed sweep {where!r}: {key} has an empty or nested value")
+        m = _RANGE.fullmatch(item) if isinstance(item, str) else None
+        span = range(int(m.group(1)), int(m.group(2)) + 1) if m else [item]
+        if m and not span:
+            raise UserError(f"malformed sweep {where!r}: {key}={item} needs A <= B")
+        if len(out) + len(span) > MAX_MEMBERS:  # counted before any list is built
+            raise UserError(f"sweep {where!r}: {key} lists more than {MAX_MEMBERS:,} values")
+        out += list(span)
+    return out
+
+
+def _inline(text: str) -> SweepSpec:
+    name, _, rest = text.strip().partition(":")
+    params: dict[str, Any] = {}
+    recipe: dict[str, Any] = {}
+    for part in filter(None, (p.strip() for p in rest.split(","))):
+        key, sep, value = part.partition("=")
+        key = key.strip()
+        if not sep or not key or not value.strip():
+            raise UserError(f"malformed sweep {text!r}: {part!r} is not key=value")
+        target = recipe if key.startswith("r.") else params
+        field = key.removeprefix("r.")
+        if field in target:
+            raise UserError(f"malformed sweep {text!r}: {key!r} is given twice")
+        target[field] = value.strip()
+    return SweepSpec(variant=name.strip(), params=params, recipe=recipe)
+
+
+def load_sweep(text: str) -> SweepSpec:
+    """Read SPEC: a .yaml/.yml file (or an existing file), else an inline spec.
+
+    Raises:
+        UserError (one line) for an unreadable or malformed description.
+    """
+    path = Path(text)
+    if not (path.suffix in (".yaml", ".yml") or path.is_file()):
+        return _inline(text)
+    doc = read_mapping(path, "sweep file")
+    try:
+        return SweepSpec.model_validate(doc)
+    except ValidationError as err:
+        e = err.errors()[0]
+        raise UserError(f"sweep file {text!r}: {'.'.join(map(str, e['loc'])) or 'sweep'}: {e['msg']}") from None
+
+
+def expand(sweep: SweepSpec) -> list:
+    """Every variant of the product, in order, each once.
+
+    Raises:
+        UserError for an invalid value (named as parse_variant names it) or more than
+        MAX_MEMBERS variants.
+    """
+    where = sweep.variant
+    axes = [(False, k, _values(k, v, where)) for k, v in sweep.params.items()]
+    axes += [(True, k, _values(f"r.{k}", v, where)) for k, v in sweep.recipe.items()]
+    count = 1
+    for _, _, values in axes:
+        count *= len(values)
+    if count > MAX_MEMBERS:
+        raise UserError(f"sweep {where!r} names {count:,} variants, more than {MAX_MEMBERS:,}")
+    seen: dict[tuple, Any] = {}
+    for combo in itertools.product(*(values for _, _, values in axes)):
+        params = {k: _text(v) for (is_recipe, k, _), v in zip(axes, combo) if not is_recipe}
+        recipe = {k: _text(v) for (is_recipe, k, _), v in zip(axes, combo) if is_recipe}
+        variant = parse_variant(sweep.variant, params, recipe=recipe)
+        seen.setdefault(variant.key, variant)
+    return list(seen.values())
+
+
+def _text(value: Any) -> Any:
+    """YAML numbers pass as they are; text stays text for parse_variant's strict reading."""
+    return value if isinstance(value, (int, float, bool)) else str(value)
+
+
+def groups(variants: list, max_members: int = 256) -> list[Group]:
+    """Stackable sets of `variants` (same family, non-seed params and recipe), cut at `max_members`."""
+    if max_members <= 0:
+        raise UserError(f"max_members must be positive, got {max_members}")
+    sets: dict[str, list] = {}
+    for v in variants:
+        fixed = {k: x for k, x in v.params.model_dump().items() if k not in SEED_PARAMS}
+        key = json.dumps([v.family.name, fixed, [list(o) for o in v.recipe_overrides]], sort_keys=True, default=str)
+        sets.setdefault(key if v.family.stackable else v.spec, []).append(v)
+    out = []
+    for members in sets.values():
+        for i in range(0, len(members), max_members):
+            chunk = members[i:i + max_members]
+            label = chunk[0].spec + (f" x{len(chunk)}" if len(chunk) > 1 else "")
+            out.append(Group(tuple(v.spec for v in chunk), label))
+    return out

@@ -1,0 +1,186 @@
+"""A run's saved training state: checkpoints, metrics, resume file, kept states and variant.json.
+
+The resume file holds, at the last checkpoint, the weights and the optimizer state; the
+learning rate and the batch order are pure functions of the step (workbench.core.recipe), so
+nothing else is needed to continue bit-identically. A run on CUDA also saves the global CPU
+and CUDA RNG states (`rng.cpu`, `rng.cuda`) and restores them on resume: training draws
+from neither, but a family's module may. A CPU run's files carry no RNG state, as before. It is written last: its presence at
+epoch e promises checkpoint e and metrics through e. The same tensors are also kept at
+every checkpoint that is a multiple of the run's `state_every` (and at epoch 0) in
+`states/`, so that `workbench densify` can replay any stretch of the run.
+
+Before the resume file is replaced, the one it replaces is kept as `resume.prev` (a hard
+link). Members of a stack checkpoint one after another, so a kill between two of them
+leaves them one checkpoint apart; `rewind` puts the ones ahead back, and the stack resumes
+together, bit-identical to an uninterrupted run (a member resumed alone is not).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+
+import numpy as np
+import torch
+
+from workbench.core.errors import CorruptFile, UserError
+from workbench.core.naming import hooked_name
+from workbench.store import RunKey, Store
+from workbench.store._io import (
+    keep_copy,
+    load_npz,
+    load_safetensors,
+    safetensors_metadata,
+    save_json,
+    save_npz,
+    save_safetensors,
+)
+
+__all__ = ["library_versions", "resumable_epoch", "previous_epoch", "rewind", "optimizer_tensors", "load_optimizer", "place_state",
+           "rng_tensors", "restore_rng", "save_checkpoint", "checkpoint_meta", "write_status", "write_variant_json",
+           "load_resume", "load_state", "CARRIED_FIELDS"]
+
+CARRIED_FIELDS = ("densified",)  # variant.json fields that record later work on the run; kept when it is rewritten
+
+
+def library_versions() -> dict[str, str]:
+    from importlib.metadata import version
+
+    return {"python": platform.python_version(), "torch": torch.__version__,
+            "transformer_lens": version("transformer-lens"), "numpy": np.__version__}
+
+
+def resumable_epoch(store: Store, key: RunKey) -> int | None:
+    """The epoch the run's resume state holds, None without one; CorruptFile if unreadable."""
+    path = store.resume_path(key)
+    if not path.exists():
+        return None
+    epoch = safetensors_metadata(path).get("epoch", "")
+    if not epoch.isdigit():
+        raise CorruptFile(path, f"metadata 'epoch' is {epoch!r}, not a whole number")
+    return int(epoch)
+
+
+def previous_epoch(store: Store, key: RunKey) -> int | None:
+    """The epoch of the resume state one checkpoint back, None without one (or if unreadable)."""
+    path = store.previous_resume_path(key)
+    try:
+        epoch = safetensors_metadata(path).get("epoch", "")
+    except UserError:  # missing, or corrupt: no previous state to go back to
+        return None
+    return int(epoch) if epoch.isdigit() else None
+
+
+def rewind(store: Store, key: RunKey) -> None:
+    """Make the previous resume state the run's resume state (the caller holds the train lock).
+
+    Checkpoints and metrics past it stay until the resumed run rewrites them; `load_resume`
+    ignores metrics past the resume epoch."""
+    os.replace(store.previous_resume_path(key), store.resume_path(key))
+
+
+def optimizer_tensors(opt: torch.optim.Optimizer, names: dict[torch.nn.Parameter, str], k: int | None) -> dict[str, torch.Tensor]:
+    """Member k's optimizer state (k None: an unstacked model's); moments slice along the member axis."""
+    out = {}
+    for param, state in opt.state.items():
+        for field, value in state.items():
+            out[f"optim.{field}.{names[param]}"] = value if value.ndim == 0 or k is None else value[k]
+    return out
+
+
+def place_state(field: str, value: torch.Tensor, param: torch.Tensor, group: dict) -> torch.Tensor:
+    """Where torch's own `Optimizer.load_state_dict` puts a loaded state tensor.
+
+    Adam's scalar `step` stays where it was saved (the CPU) unless the param group is
+    `capturable` or `fused`, which need it as a float32 tensor on the parameter's device
+    (a captured CUDA graph increments it there); every other field goes to the
+    parameter's device and, if floating point, its dtype.
+    """
+    if field == "step":
+        return value.to(dtype=torch.float32, device=param.device) if group.get("capturable") or group.get("fused") else value
+    return value.to(dtype=param.dtype, device=param.device) if value.is_floating_point() else value.to(param.device)
+
+
+def load_optimizer(opt: torch.optim.Optimizer, params: dict[str, torch.nn.Parameter], saved: list[dict],
+                   stacked: bool) -> None:
+    """Put each member's saved optimizer state back (stacked along the member axis if `stacked`)."""
+    group_of = {p: g for g in opt.param_groups for p in g["params"]}
+    for name, param in params.items():
+        hooked = hooked_name(name)
+        fields = {key.split(".", 2)[1] for key in saved[0] if key.startswith("optim.") and key.split(".", 2)[2] == hooked}
+        state = {}
+        for field in fields:
+            values = [s[f"optim.{field}.{hooked}"] for s in saved]
+            value = values[0] if values[0].ndim == 0 or not stacked else torch.stack(values)  # scalars are shared
+            state[field] = place_state(field, value, param, group_of[param])
+        if state:
+            opt.state[param] = state
+
+
+def rng_tensors(device: str) -> dict[str, torch.Tensor]:
+    """The global RNG states a run on `device` saves: none on the CPU; on CUDA, the CPU's and the device's."""
+    if torch.device(device).type != "cuda":
+        return {}
+    return {"rng.cpu": torch.get_rng_state(), "rng.cuda": torch.cuda.get_rng_state(device)}
+
+
+def restore_rng(saved: dict, device: str) -> None:
+    """Set the global RNG states that `saved` (resume tensors) holds; a CPU run's hold none."""
+    if "rng.cpu" in saved:
+        torch.set_rng_state(saved["rng.cpu"].cpu())
+    if "rng.cuda" in saved and torch.device(device).type == "cuda":
+        torch.cuda.set_rng_state(saved["rng.cuda"].cpu(), device)
+
+
+def load_resume(store: Store, key: RunKey, start_epoch: int) -> tuple[dict, dict, dict]:
+    """(weights, saved resume tensors, metrics through start_epoch) of a run to continue."""
+    saved = load_safetensors(store.resume_path(key))
+    state = {k.removeprefix("model."): v for k, v in saved.items() if k.startswith("model.")}
+    old = load_npz(store.metrics_path(key), keys=("epoch",))
+    keep = old["epoch"] <= start_epoch  # drop evaluations past the checkpoint we resume from
+    return state, saved, {k: list(v[keep]) for k, v in old.items()}
+
+
+def load_state(store: Store, key: RunKey, epoch: int) -> tuple[dict, dict]:
+    """(weights, saved training-state tensors) of the state kept at `epoch` (see `save_checkpoint`)."""
+    saved = load_safetensors(store.state_path(key, epoch))
+    return {k.removeprefix("model."): v for k, v in saved.items() if k.startswith("model.")}, saved
+
+
+def checkpoint_meta(spec: str, family: str, params: dict, epoch: int) -> dict[str, str]:
+    """The metadata every checkpoint carries: its epoch and config."""
+    return {"epoch": str(epoch), "family": family, "variant": spec, "config": json.dumps(params)}
+
+
+def save_checkpoint(store: Store, key: RunKey, spec: str, family: str, params: dict, epoch: int,
+                    weights: dict, optim: dict, metrics: dict, keep_state: bool = False) -> None:
+    """Checkpoint `epoch`, the metrics so far, the kept state (if `keep_state`) and (last) the
+    resume state, keeping the one it replaces as `resume.prev`.
+
+    `optim` holds the optimizer's tensors (`optimizer_tensors`) and any RNG states (`rng_tensors`).
+    """
+    meta = checkpoint_meta(spec, family, params, epoch)
+    save_safetensors(weights, store.checkpoint_path(key, epoch), meta)
+    save_npz({k: np.asarray(v) for k, v in metrics.items()}, store.metrics_path(key), {"last_epoch": str(epoch)})
+    state = {**{f"model.{k}": v for k, v in weights.items()}, **optim}
+    if keep_state:
+        save_safetensors(state, store.state_path(key, epoch), meta)
+    resume = store.resume_path(key)
+    if resume.exists():
+        keep_copy(resume, store.previous_resume_path(key))
+    save_safetensors(state, resume, meta)
+
+
+def write_status(store: Store, key: RunKey, done: int, total: int, state: str, job: str = "train") -> None:
+    """status.json: this process's `job` progress (done of total) and state ("running" or "done")."""
+    save_json({"job": job, "state": state, "done": done, "total": total, "pid": os.getpid(),
+               "updated": time.time()}, store.status_path(key))
+
+
+def write_variant_json(store: Store, key: RunKey, record: dict, prior: dict | None = None) -> None:
+    """variant.json: the run's identity and plan (`record`), library versions, and the
+    CARRIED_FIELDS of the `prior` record (what densify added must survive a resume)."""
+    carried = {k: prior[k] for k in CARRIED_FIELDS if prior and k in prior}
+    save_json({**record, **carried, "versions": library_versions()}, store.variant_path(key))

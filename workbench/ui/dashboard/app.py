@@ -1,0 +1,219 @@
+"""The Dash app: a fixed, collapsible sidebar of global controls and three pages.
+
+Pages (dcc.Location): "/" explore one variant in groups of panels, "/compare" overlay
+variants, "/runs" list the store's runs and live job progress. All pages stay in the
+layout and are shown or hidden, so every callback always has its components; each
+page's callbacks skip work while the page is hidden. `serve` runs the app under
+waitress, a production WSGI server.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from urllib.parse import urlencode
+
+from dash import Dash, Input, Output, ctx, dcc, html, no_update
+
+from workbench.core.errors import UserError
+from workbench.core.view import list_views
+from workbench.store import Store
+from workbench.ui.dashboard import callbacks, clientside, compare, export, marker, runs
+from workbench.ui.dashboard.layout import explore_page, sidebar, store_problem
+
+__all__ = ["create_app", "serve", "row_link", "PAGES"]
+
+log = logging.getLogger(__name__)
+PAGES = {"/": "Explore", "/compare": "Compare", "/runs": "Runs"}  # pathname -> nav label
+
+_CSS = """
+body { margin: 0; font-family: system-ui, sans-serif; font-size: 14px; color: #222; }
+#shell { display: flex; height: 100vh; overflow: hidden; }
+#sidebar { width: 290px; flex: none; height: 100vh; overflow-y: auto; box-sizing: border-box;
+           padding: 12px 14px; background: #f6f7f9; border-right: 1px solid #ddd; }
+#shell.collapsed #sidebar { width: 0; padding: 0; border: 0; overflow: hidden; }
+#main { flex: 1; min-width: 0; height: 100vh; overflow-y: auto; overflow-x: hidden; padding: 8px 16px 40px;
+        box-sizing: border-box; }
+#sidebar-toggle { position: fixed; left: 4px; bottom: 8px; z-index: 10; }
+.nav a { margin-right: 12px; font-weight: 600; }
+.control { margin: 14px 0; }
+.control label { display: block; font-weight: 600; margin-bottom: 4px; }
+.readout { color: #555; margin-top: 6px; font-size: 12px; }
+.readout.spec { overflow-wrap: anywhere; }
+#sidebar .dash-slider-wrapper { padding: 0 14px; }  /* room for the end marks' labels */
+.busy-note { display: none; color: #7e57c2; font-size: 12px; margin-top: 2px; }
+.busy-note.on { display: block; }
+.busy-note.on::before { content: ""; display: inline-block; width: 9px; height: 9px; margin-right: 6px;
+    vertical-align: -1px; border: 2px solid #ddd; border-top-color: #7e57c2; border-radius: 50%;
+    animation: wb-spin 0.8s linear infinite; }
+.banner { background: #fff4e5; border: 1px solid #f0b35b; border-radius: 6px; padding: 10px 14px; margin: 10px 0;
+          overflow-wrap: anywhere; }
+.group { border: 1px solid #ddd; border-radius: 6px; margin: 10px 0; background: #fff; }
+.group-head { width: 100%; text-align: left; background: #eef1f5; border: 0; padding: 8px 12px;
+              font-size: 15px; font-weight: 600; cursor: pointer; border-radius: 6px; }
+.group.open .group-head::before { content: "\\25BE  "; }
+.group.closed .group-head::before { content: "\\25B8  "; }
+.group.closed .group-body { display: none; }
+.group.hidden { display: none; }
+.compare-pickers { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 8px; margin-top: 8px; }
+.preset-table { border-collapse: collapse; font-size: 13px; margin: 4px 0 8px; }
+.preset-table th, .preset-table td { border-bottom: 1px solid #ddd; padding: 4px 12px; text-align: right; }
+.preset-table th:first-child, .preset-table td:first-child { text-align: left; }
+.group-body { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 8px; padding: 8px; }
+.panel { position: relative; min-width: 0; }
+.panel.wide { grid-column: 1 / span 2; }
+.panel-tools { position: absolute; right: 4px; top: 2px; z-index: 5; opacity: 0.35; }
+.panel:hover .panel-tools { opacity: 1; }
+button.export { font-size: 11px; padding: 1px 5px; margin-left: 2px; cursor: pointer; background: #fff;
+                border: 1px solid #bbb; border-radius: 3px; }
+.panel-msg { display: none; }
+.panel.not-applicable { display: none; }
+.panel.empty .panel-msg { display: block; padding: 14px 16px; min-height: 120px; color: #555; background: #fafafa;
+                          border: 1px dashed #ccc; border-radius: 6px; overflow-wrap: anywhere; }
+.panel.empty .js-plotly-plot, .panel.empty .panel-tools { display: none; }
+.panel-msg .msg-title, .compare-msg .msg-title { font-weight: 600; color: #333; margin-bottom: 6px; }
+.compare-msg { font-size: 12px; color: #555; padding: 0 8px 8px; overflow-wrap: anywhere; }
+.panel.empty .compare-msg { padding: 14px 16px; min-height: 120px; background: #fafafa; border: 1px dashed #ccc;
+                            border-radius: 6px; font-size: 14px; }
+.panel-msg code, .compare-msg code { display: block; margin-top: 8px; padding: 6px 8px; background: #eef1f5; border-radius: 4px;
+                  white-space: pre-wrap; word-break: break-all; user-select: all; }
+/* The loading state, kept cheap to draw: a page-wide :has() rule, 14 spinning rings and an opacity
+   transition on every stale panel cost ~250 ms of each epoch step with every panel on screen
+   (bench/RESULTS.md); the one spinner is the sidebar's, the stale panels are dimmed and labelled. */
+#panels.busy .panel.per-epoch .js-plotly-plot { opacity: 0.4; }
+#panels.busy .panel.per-epoch::after { content: "updating…"; position: absolute; left: 50%; top: 80px;
+    transform: translateX(-50%); padding: 2px 8px; border-radius: 4px; background: #7e57c2; color: #fff;
+    font-size: 12px; }
+@keyframes wb-spin { to { transform: rotate(360deg); } }
+.dash-table-tooltip { overflow-wrap: anywhere; }  /* a damaged file's long path */
+.page.hidden { display: none; }
+#main.no-runs #panels { display: none; }  /* nothing to draw: the banner says what to run */
+"""
+
+
+def _layout(store: Store, launch: bool):
+    def layout():  # a function, so a reload picks up runs trained since the server started
+        problem = store_problem(store)
+        return html.Div(id="shell", children=[
+            dcc.Location(id="url", refresh=False),
+            sidebar(store),
+            html.Div(id="main", className="no-runs" if problem else "", children=[
+                html.Div(problem, id="banner", className="banner", style={} if problem else {"display": "none"}),
+                explore_page(), compare.layout(store), runs.layout(store, launch)]),
+            html.Button("☰", id="sidebar-toggle", n_clicks=0, title="show/hide controls"),
+            dcc.Store(id="export-done"),
+        ])
+
+    return layout
+
+
+def row_link(active_cell: object) -> str | None:
+    """'?variant=<id>' for a clicked table cell whose row id is a variant id, else None.
+
+    The id is validated again by the explore page before anything is read.
+    """
+    row = active_cell.get("row_id") if isinstance(active_cell, dict) else None
+    return f"?{urlencode({'variant': row})}" if isinstance(row, str) else None
+
+
+def _register_shell(app: Dash) -> None:
+    @app.callback(Output("page-explore", "className"), Output("page-compare", "className"),
+                  Output("page-runs", "className"), Output("explore-controls", "style"),
+                  Input("url", "pathname"))
+    def _pages(pathname):
+        page = pathname if isinstance(pathname, str) and pathname in PAGES else "/"
+        show = ["page" if page == p else "page hidden" for p in PAGES]
+        return (*show, {} if page == "/" else {"display": "none"})
+
+    @app.callback(Output("url", "pathname"), Output("url", "search"),
+                  Input("compare-table", "active_cell"), Input("runs-table", "active_cell"),
+                  prevent_initial_call=True)
+    def _open_row(*cells):
+        search = row_link(ctx.triggered[0]["value"] if ctx.triggered else None)
+        return ("/", search) if search else (no_update, no_update)
+
+    app.clientside_callback(
+        "function(n) { return (n || 0) % 2 ? 'collapsed' : ''; }",
+        Output("shell", "className"), Input("sidebar-toggle", "n_clicks"))
+
+
+def create_app(store: Store, launch: bool = False) -> Dash:
+    """Build the dashboard for a store.
+
+    Args:
+        store: the artifact store to serve (read-only unless `launch`).
+        launch: whether the Runs page may start jobs (workbench.ui.jobs) that write into the store.
+    Returns:
+        A `dash.Dash` app; `serve` runs it, tests can mount `app.server` in any WSGI server.
+    """
+    list_views()  # loads the view plugins now, not in the first callback (a broken one is named on stderr)
+
+    app = Dash(__name__, title="Training Dynamics Workbench", update_title=None,
+               assets_folder="assets_unused", serve_locally=True)
+    app.index_string = app.index_string.replace(
+        "{%css%}", "{%css%}<style>" + _CSS + "</style><script>" + clientside.JS + "</script>")
+    app.layout = _layout(store, launch)
+    _register_shell(app)
+    callbacks.register(app, store)
+    clientside.register(app)
+    marker.register(app)
+    compare.register(app, store)
+    runs.register(app, store, launch)
+    export.register(app.server, store)
+    return app
+
+
+def quiet_queue_warnings() -> None:
+    """Silence waitress's "Task queue depth" warnings: Dash sends a page's requests in parallel."""
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+
+
+def _url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether every address `host` resolves to is a loopback address (127.0.0.0/8, ::1)."""
+    import ipaddress
+
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+        return bool(infos) and all(ipaddress.ip_address(info[4][0].split("%")[0]).is_loopback for info in infos)
+    except (OSError, UnicodeError, ValueError):
+        return False
+
+
+def serve(store: Store, host: str = "127.0.0.1", port: int = 8050, threads: int = 4,
+          launch: bool | None = None) -> None:
+    """Serve the dashboard with waitress until interrupted; binds loopback unless `host` says otherwise.
+
+    Args:
+        store: the artifact store; host: bind address; port: TCP port; threads: request threads;
+        launch: whether the Runs page may start jobs (None: only when `host` is loopback).
+    Raises:
+        UserError: for a host that does not resolve, or an address that cannot be bound.
+    """
+    from waitress import create_server
+
+    try:
+        socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as err:  # gaierror is an OSError
+        raise UserError(f"cannot resolve --host {host!r}: {getattr(err, 'strerror', None) or err}") from None
+    launch = is_loopback(host) if launch is None else launch
+    app = create_app(store, launch=launch)
+    quiet_queue_warnings()
+    try:
+        server = create_server(app.server, host=host, port=port, threads=threads)
+    except OSError as err:
+        raise UserError(f"cannot listen on {host} port {port}: {err.strerror or err}") from None
+    problem = store_problem(store)
+    if problem:
+        print(f"workbench dashboard: {problem}")
+    print(f"workbench dashboard for {store.root} at {_url(host, port)}  (Ctrl-C to stop; starting jobs from the "
+          f"Runs page is {'on' if launch else 'off'})", flush=True)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()

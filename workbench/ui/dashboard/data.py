@@ -1,0 +1,185 @@
+"""Validated, cached access to a store for the dashboard.
+
+Everything the browser sends (a variant id, an epoch) passes through here before it
+touches the disk: a variant id is accepted only if it names one of `store.runs()`, and
+every path still comes from `Store`, which validates ids again. Loads are cached on
+(path, mtime, size), so an artifact rewritten by a running `workbench analyze` is
+reread, while scrubbing back and forth never rereads the same file.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import logging
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+from workbench.core.errors import UserError
+from workbench.query import views
+from workbench.store import RunKey, Store
+from workbench.store._io import load_npz
+from workbench.store.markers import read_markers
+
+__all__ = [
+    "variant_id", "resolve_variant", "load_cached", "metrics", "summary", "artifact",
+    "epochs", "latest_analyzed", "turn_epoch", "nearest_epoch", "view_figure_cached", "clear_caches",
+]
+
+log = logging.getLogger(__name__)
+
+_SEP = "/"  # variant id = "<family>/<variant dir>"; neither part may contain '/'
+
+
+# ------------------------------------------------------------------ variant ids
+def variant_id(key: RunKey) -> str:
+    """The string the browser uses for a run: 'family/variant-dir'."""
+    return f"{key[0]}{_SEP}{key[1]}"
+
+
+def resolve_variant(store: Store, vid: object) -> RunKey:
+    """Map a browser-supplied variant id to a RunKey of this store.
+
+    Args:
+        store: the store being served.
+        vid: untrusted value from the browser.
+    Returns:
+        The matching RunKey.
+    Raises:
+        UserError: unless `vid` is exactly the id of one of `store.runs()`.
+    """
+    if not isinstance(vid, str) or ".." in vid or vid.count(_SEP) != 1:
+        raise UserError(f"invalid variant {vid!r}")
+    family, _, name = vid.partition(_SEP)
+    key = RunKey(family, name)
+    if key not in store.runs():
+        raise UserError(f"unknown variant {vid!r}")
+    store.run_dir(key)  # Store validates ids once more
+    return key
+
+
+# ---------------------------------------------------------------- cached loads
+@functools.lru_cache(maxsize=96)
+def _load(path: str, mtime_ns: int, size: int) -> dict[str, np.ndarray]:
+    arrays = load_npz(Path(path))
+    for a in arrays.values():
+        a.setflags(write=False)  # shared between callbacks: nobody may mutate it
+    return arrays
+
+
+def _signature(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
+def load_cached(path: Path) -> dict[str, np.ndarray] | None:
+    """The arrays of an .npz, cached on (path, mtime, size); None if missing or unreadable."""
+    sig = _signature(path)
+    if sig is None:
+        return None
+    try:
+        return _load(str(path), *sig)
+    except Exception as err:  # truncated, garbage or foreign file: the page shows the gap, not a 500
+        log.warning("cannot read %s: %s", path, err)
+        return None
+
+
+def metrics(store: Store, key: RunKey) -> dict[str, np.ndarray] | None:
+    return load_cached(store.metrics_path(key))
+
+
+def summary(store: Store, key: RunKey, analyzer: str) -> dict[str, np.ndarray] | None:
+    return load_cached(store.summary_path(key, analyzer))
+
+
+def artifact(store: Store, key: RunKey, analyzer: str, epoch: int) -> dict[str, np.ndarray] | None:
+    return load_cached(store.artifact_path(key, analyzer, epoch))
+
+
+# -------------------------------------------------------------------- epochs
+def epochs(store: Store, key: RunKey) -> list[int]:
+    """Checkpoint epochs of a run (the epochs per-epoch views can show)."""
+    return store.checkpoint_epochs(key)
+
+
+def latest_analyzed(store: Store, key: RunKey) -> int | None:
+    """The latest checkpoint with any per-epoch artifact (the one worth opening), else the latest checkpoint.
+
+    On a run still being trained or analyzed, later checkpoints have nothing to show yet.
+    """
+    ckpts = epochs(store, key)
+    done = {e for a in store.analyzers_done(key) for e in store.artifact_epochs(key, a)} & set(ckpts)
+    return max(done) if done else (ckpts[-1] if ckpts else None)
+
+
+def turn_epoch(store: Store, key: RunKey) -> float | None:
+    """The run's first epoch marker (the turn onset, by registry order), or None if none is present.
+
+    Read through workbench.store.markers, so the dashboard names no analyzer and a corrupt or
+    malformed summary reads as "no marker" rather than an error.
+    """
+    markers = read_markers(store, key)
+    return float(next(iter(markers.values()))) if markers else None
+
+
+def nearest_epoch(candidates: list[int], epoch: object) -> int | None:
+    """The candidate closest to `epoch` (ties go to the earlier one); None if no candidates."""
+    if not candidates:
+        return None
+    try:
+        target = float(epoch)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return candidates[-1]
+    if math.isnan(target):
+        return candidates[-1]
+    return min(candidates, key=lambda e: (abs(e - target), e))
+
+
+# --------------------------------------------------------------- figure cache
+def _plain_customdata(fig: dict) -> dict:
+    """Decode base64 typed-array customdata into lists, in place.
+
+    Plotly sends numpy arrays as {"dtype", "bdata", "shape"} specs; dcc.Graph copies a
+    point's customdata into clickData only when the trace's customdata is a plain array,
+    so without this, clicks would arrive without the epoch/neuron/head they carry.
+    """
+    for trace in fig.get("data") or []:
+        custom = trace.get("customdata")
+        if isinstance(custom, dict) and "bdata" in custom and "dtype" in custom:
+            arr = np.frombuffer(base64.b64decode(custom["bdata"]), dtype=np.dtype(custom["dtype"]).newbyteorder("<"))
+            shape = [int(n) for n in str(custom.get("shape", "")).split(",") if n.strip()]
+            trace["customdata"] = (arr.reshape(shape) if shape else arr).tolist()
+    return fig
+
+
+@functools.lru_cache(maxsize=256)
+def _figure_json(root: str, key: RunKey, view: str, epoch: int | None, options: tuple, sig: tuple) -> dict:
+    fig = views.view_figure(Store(root), key, view, epoch=epoch, **dict(options))
+    return _plain_customdata(fig.to_plotly_json())
+
+
+def view_figure_cached(store: Store, key: RunKey, view: str, epoch: int | None = None, **options) -> dict:
+    """`workbench.query.views.view_figure` as a plotly JSON dict, cached on its sources' mtimes.
+
+    Args:
+        store: the store; key: a validated RunKey; view: a registered view name.
+        epoch: the checkpoint epoch for per-epoch views (ignored by trajectory views).
+        options: renderer options (neuron=, head=, ...).
+    Returns:
+        The figure as a dict (shared: do not mutate).
+    """
+    sig = tuple(_signature(p) for p in views.source_paths(store, key, view, epoch))
+    frozen = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in options.items()))
+    return _figure_json(str(store.root), key, view, epoch, frozen, sig)
+
+
+def clear_caches() -> None:
+    """Forget every cached artifact and figure (tests and benchmarks use this)."""
+    _load.cache_clear()
+    _figure_json.cache_clear()

@@ -1,0 +1,93 @@
+"""HTML export routes: the figure a panel shows, or every open panel, as an offline HTML file.
+
+    GET /export/figure?variant=ID&view=VIEW&epoch=E&neuron=N&head=H
+    GET /export/panels?variant=ID&views=V1,V2,...&epoch=E&neuron=N&head=H
+
+The query is validated exactly like the panels callback's input (`panels.make_request`),
+so a link shows what the panel showed: same epoch, neuron, head and title. The files
+embed plotly.js, so they open without a network. PNG and SVG are made in the browser
+(Plotly.downloadImage, see `clientside.py`).
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+
+import plotly.io as pio
+from flask import Flask, Response, request
+
+from workbench.core.errors import UserError
+from workbench.store import Store
+from workbench.ui.dashboard import panels
+from workbench.ui.dashboard.groups import PANELS
+from workbench.ui.dashboard.labels import export_name
+
+__all__ = ["figure_html", "panels_html", "register"]
+
+log = logging.getLogger(__name__)
+
+
+def _request(store: Store, args) -> panels.Request:
+    return panels.make_request(store, args.get("variant"), args.get("epoch"), args.get("neuron"), args.get("head"))
+
+
+def _figure(store: Store, req: panels.Request, view: str) -> dict | str:
+    """The panel's figure as drawn (title with epoch, epoch marker), or its message."""
+    if view not in PANELS:
+        raise UserError(f"unknown view {view!r}")
+    fig, msg, _, _ = panels.render_panel(store, view, req)
+    if not isinstance(fig, dict):
+        text = " ".join(str(getattr(c, "children", c)) for c in msg)
+        return text or "no data"
+    return fig
+
+
+def _section(fig: dict | str, view: str, first: bool) -> str:
+    if isinstance(fig, str):
+        return f"<p><b>{html.escape(view)}</b>: {html.escape(fig)}</p>"
+    return pio.to_html(fig, include_plotlyjs=first, full_html=False, validate=False)
+
+
+def figure_html(store: Store, args) -> tuple[str, str]:
+    """(file name, offline HTML) of one panel; `args` is the query (untrusted)."""
+    req, view = _request(store, args), str(args.get("view", ""))
+    fig = _figure(store, req, view)
+    at = None if PANELS[view][1].deps == "trajectory" else req["at"]
+    name = export_name(req["key"], view, at) + ".html"
+    return name, _page(name, [_section(fig, view, True)])
+
+
+def panels_html(store: Store, args) -> tuple[str, str]:
+    """(file name, offline HTML) of several panels on one page, plotly.js embedded once."""
+    req = _request(store, args)
+    views = [v for v in str(args.get("views", "")).split(",") if v]
+    if not views:
+        raise UserError("no views to export")
+    sections = [_section(_figure(store, req, v), v, i == 0) for i, v in enumerate(views)]
+    name = export_name(req["key"], "panels", req["at"]) + ".html"
+    return name, _page(name, sections)
+
+
+def _page(title: str, sections: list[str]) -> str:
+    body = "\n".join(f'<div style="max-width:1100px;margin:12px auto">{s}</div>' for s in sections)
+    return (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title></head>'
+            f'<body style="font-family:system-ui,sans-serif">{body}</body></html>')
+
+
+def register(server: Flask, store: Store) -> None:
+    """Add the /export routes to the app's Flask server."""
+
+    def answer(make) -> Response:
+        try:
+            name, page = make(store, request.args)
+        except UserError as err:
+            return Response(f"cannot export: {err}\n", status=404, mimetype="text/plain")
+        except Exception as err:  # never a 500 page: say what failed
+            log.exception("export failed")
+            return Response(f"cannot export: {type(err).__name__}: {err}\n", status=400, mimetype="text/plain")
+        return Response(page, mimetype="text/html",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+    server.add_url_rule("/export/figure", "export_figure", lambda: answer(figure_html))
+    server.add_url_rule("/export/panels", "export_panels", lambda: answer(panels_html))

@@ -1,0 +1,113 @@
+"""The explore page's components: the sidebar of global controls and the groups of panels.
+
+Every id that a callback uses is created here. The slider's value is a position in the
+run's list of checkpoint epochs (kept in the `epochs` store), so dragging and the arrow
+keys always land on a checkpoint.
+"""
+
+from __future__ import annotations
+
+from dash import dcc, html
+
+from workbench.store import Store
+from workbench.ui.dashboard import data
+from workbench.ui.dashboard.groups import GROUPS, PANELS, Group, panel_id
+from workbench.ui.dashboard.labels import full_label, short_labels
+
+__all__ = ["FORMATS", "GRAPH_CONFIG", "panel_class", "variant_options", "sidebar", "explore_page", "store_problem"]
+
+FORMATS = ("png", "svg", "html")  # per-figure export formats
+GRAPH_CONFIG = {"displaylogo": False, "responsive": True,  # fit the column whenever drawn or resized
+                "modeBarButtonsToRemove": ["toImage"]}  # it saves 'newplot.png'; the panel's buttons name files
+# before its first draw a panel holds the room a figure takes, so the page does not jump as panels
+# draw, and the panels counted as on screen at load are about those that stay there
+_BLANK = {"data": [], "layout": {"xaxis": {"visible": False}, "yaxis": {"visible": False}, "height": 420,
+                                 "margin": {"l": 0, "r": 0, "t": 0, "b": 0}}}
+
+
+def panel_class(view: str, empty: bool = False) -> str:
+    """The panel's CSS classes: its width, whether it follows the epoch, whether it shows a message."""
+    panel = PANELS[view][1]
+    classes = ["panel", "per-epoch" if panel.deps != "trajectory" else "trajectory"]
+    return " ".join(classes + (["wide"] if panel.wide else []) + (["empty"] if empty else []))
+
+
+def variant_options(store: Store) -> list[dict]:
+    """Picker options: short labels (only the parameters that differ), the full spec as tooltip."""
+    keys = store.runs()
+    labels = short_labels(keys)
+    return [{"label": labels[k], "value": data.variant_id(k), "title": full_label(k)} for k in keys]
+
+
+def store_problem(store: Store) -> str | None:
+    """What is wrong with the store and what to run, or None when it has runs."""
+    root = store.root
+    if not root.exists():
+        return (f"The store {root} does not exist. Start the dashboard with --store DIR pointing at a store "
+                f"(default: $WORKBENCH_STORE or ./artifacts), or train into this one: "
+                f"workbench demo --store {root}")
+    if not store.runs():
+        return f"The store {root} has no runs yet. Train and analyze one: workbench demo --store {root}"
+    return None
+
+
+def _panel(view: str) -> html.Div:
+    tools = [html.Button(fmt.upper(), id={"type": "export", "view": view, "fmt": fmt}, className="export",
+                         title=f"download this figure as {fmt.upper()}", n_clicks=0) for fmt in FORMATS]
+    return html.Div(id=f"panel-{view}", className=panel_class(view), title=view, children=[
+        html.Div(tools, className="panel-tools"),
+        html.Div(id=f"msg-{view}", className="panel-msg"),
+        dcc.Graph(id=panel_id(view), config=GRAPH_CONFIG, figure=_BLANK),
+    ])
+
+
+def _group(group: Group, is_open: bool) -> html.Div:
+    return html.Div(id=f"group-{group.gid}", className="group open" if is_open else "group closed", children=[
+        html.Button(group.title, id=f"toggle-{group.gid}", className="group-head", n_clicks=0),
+        html.Div([_panel(p.view) for p in group.panels], className="group-body"),
+    ])
+
+
+def _control(label: str, *children) -> html.Div:
+    return html.Div([html.Label(label), *children], className="control")
+
+
+def sidebar(store: Store) -> html.Div:
+    """The fixed left column: navigation, the explore page's controls, batch export."""
+    options = variant_options(store)
+    links = [dcc.Link(label, href=path, id=f"nav-{label.lower()}") for path, label in
+             (("/", "Explore"), ("/compare", "Compare"), ("/runs", "Runs"))]
+    return html.Div(id="sidebar", children=[
+        html.H3("Workbench", style={"margin": "4px 0 8px"}),
+        html.Div(links, className="nav"),
+        html.Div(id="explore-controls", children=[
+            _control("Variant", dcc.Dropdown(id="variant", options=options, clearable=False, optionHeight=40,
+                                             value=options[0]["value"] if options else None),
+                     html.Div(id="variant-readout", className="readout spec")),
+            _control("Epoch", dcc.Slider(id="epoch", min=0, max=0, step=1, marks={}, value=0, included=False,
+                                         updatemode="mouseup"),
+                     html.Div(id="epoch-readout", className="readout"),
+                     html.Div("rendering…", id="busy-note", className="busy-note")),
+            _control("Neuron", dcc.Input(id="neuron", type="number", min=0, step=1, value=0, debounce=True)),
+            _control("Head", dcc.Input(id="head", type="number", min=0, step=1, value=0, debounce=True)),
+            html.Div("Click a point on a trajectory to jump to its epoch; click a neuron or head "
+                     "to select it.", className="readout"),
+            _control("Export open panels", html.Div(
+                [html.Button(fmt.upper(), id=f"export-all-{fmt}", className="export", n_clicks=0,
+                             title=f"download every open panel as {fmt.upper()}") for fmt in FORMATS])),
+        ]),
+        dcc.Store(id="epochs", data={"vid": None, "epochs": [], "turn": None}),
+        dcc.Store(id="groups", data=[g.gid for g in GROUPS if g.open]),
+        dcc.Store(id="drawn", data={}),
+        dcc.Store(id="visible", data=None),  # panel views on screen (the browser's IntersectionObserver)
+        dcc.Store(id="export-pending", data=None),  # a batch export waiting for every open panel to be drawn
+        dcc.Store(id="url-written"),
+        dcc.Store(id="marker-epoch"),
+    ])
+
+
+def explore_page() -> html.Div:
+    """Every group of panels; which are open comes from the `groups` store."""
+    return html.Div(id="page-explore", className="page", children=[
+        html.Div(id="panels", className="", children=[_group(g, g.open) for g in GROUPS]),
+    ])

@@ -1,0 +1,94 @@
+"""Compare-page presets: a family's declared way to line up related runs (`Family.compare_presets`).
+
+A preset id is "<family>/<preset name>". Choosing one selects the runs of that family that
+share every parameter outside the preset's `vary` with an anchor run (the first selected
+run of the family, else the family's first run), in the preset's order, and shows the
+preset's metrics and its table of final values and ratios. Nothing here names a family.
+"""
+
+from __future__ import annotations
+
+import math
+import typing
+
+import numpy as np
+
+from workbench.core.errors import UserError
+from workbench.core.family import ComparePreset, get_family
+from workbench.store import RunKey, Store
+from workbench.ui.dashboard import data
+from workbench.ui.dashboard.labels import params
+
+__all__ = ["preset_options", "get_preset", "line_up", "final_values", "preset_table"]
+
+
+def _presets(family: str) -> dict[str, ComparePreset]:
+    try:
+        return dict(get_family(family).compare_presets)
+    except (KeyError, UserError):  # a run of a family this install does not have
+        return {}
+
+
+def preset_options(store: Store) -> list[dict]:
+    """Dropdown options for the presets of the families that have runs in `store`."""
+    families = dict.fromkeys(k.family for k in store.runs())
+    return [{"label": f"{f}: {name}", "value": f"{f}/{name}"} for f in families for name in _presets(f)]
+
+
+def get_preset(preset_id: object) -> tuple[str, ComparePreset] | None:
+    """(family, preset) for a preset id, or None when it names none (the id is untrusted)."""
+    family, _, name = str(preset_id).partition("/") if isinstance(preset_id, str) else ("", "", "")
+    preset = _presets(family).get(name) if family else None
+    return (family, preset) if preset else None
+
+
+def _rank(family: str, name: str, value: str) -> tuple:
+    """Sort key of a run by parameter `name`: its place among a Literal's choices, else its value."""
+    try:
+        choices = [str(c) for c in typing.get_args(get_family(family).Params.model_fields[name].annotation)]
+    except (KeyError, UserError):
+        choices = []
+    return (choices.index(value), value) if value in choices else (len(choices), value)
+
+
+def line_up(store: Store, family: str, preset: ComparePreset, selected: list[RunKey]) -> list[RunKey]:
+    """The runs the preset lines up around the first selected run of `family` (else its first run)."""
+    runs = [k for k in store.runs() if k.family == family]
+    anchor = next((k for k in selected if k.family == family), runs[0] if runs else None)
+    if anchor is None:
+        return []
+    fixed = {n: v for n, v in params(anchor).items() if n not in preset.vary}
+    same = [k for k in runs if {n: v for n, v in params(k).items() if n not in preset.vary} == fixed]
+    first = preset.vary[0] if preset.vary else None
+    return sorted(same, key=lambda k: _rank(family, first, params(k).get(first, ""))) if first else same
+
+
+def final_values(store: Store, key: RunKey, metrics: tuple[str, ...]) -> dict[str, float]:
+    """Each metric's value at the run's last evaluation (NaN where missing)."""
+    table = data.metrics(store, key) or {}
+    out = {}
+    for name in metrics:
+        column = np.asarray(table.get(name, ()), dtype=float).reshape(-1)
+        out[name] = float(column[-1]) if column.size else math.nan
+    return out
+
+
+def preset_table(store: Store, family: str, preset: ComparePreset, keys: list[RunKey]) -> tuple[list, list]:
+    """(rows: [label, {metric: value}], ratios: [(label, value)]) for the preset's runs."""
+    first = preset.vary[0] if preset.vary else None
+    wanted = tuple(dict.fromkeys(preset.metrics + tuple(metric for _, metric, _, _ in preset.ratios)))
+    finals = {k: final_values(store, k, wanted) for k in keys}  # one read of each run's metrics
+    rows = [(params(k).get(first, k.variant) if first else k.variant, {m: finals[k][m] for m in preset.metrics})
+            for k in keys]
+    ratios = []
+    for label, metric, top, bottom in preset.ratios:
+        num = [finals[k][metric] for k in keys if _matches(k, top)]
+        den = [finals[k][metric] for k in keys if _matches(k, bottom)]
+        value = num[0] / den[0] if len(num) == 1 and len(den) == 1 and den[0] else math.nan
+        ratios.append((label, value))
+    return rows, ratios
+
+
+def _matches(key: RunKey, wanted: dict) -> bool:
+    named = params(key)
+    return all(named.get(n) == str(v) for n, v in wanted.items())
