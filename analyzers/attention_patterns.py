@@ -40,7 +40,7 @@ def stack_heads(ctx, select) -> tuple[np.ndarray, np.ndarray]:
 
 
 @register_analyzer("attention_patterns", kind="attention", hooks=attention_hooks, needs=("modular", "attention_hooks"),
-          version=2, outputs={"pattern": ("head", "key_pos", "a", "b"), "layer": ("head",), "key_names": ("key_pos",)})
+          version=2, outputs={"pattern": ("head", "key_pos", "a", "b"), "layer": ("head",), "key_names": ("key_pos",)}, kinds={'layer': 'int'})
 def attention_patterns(ctx) -> dict[str, np.ndarray]:
     """Each head's attention from the answer position to every key position, over all (a, b)."""
     q = answer_pos(ctx.family)

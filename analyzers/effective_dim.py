@@ -55,7 +55,7 @@ def spectral_gap(sv: np.ndarray) -> tuple[float, int]:
 
 @register_analyzer("effective_dim", kind="weights", version=1, headlines={"participation_ratio": "participation_ratios"}, outputs={
     "matrix_names": ("matrix",), "singular_values": ("matrix", "k"), "participation_ratio": ("matrix",),
-    "spectral_gap": ("matrix",), "gap_index": ("matrix",)})
+    "spectral_gap": ("matrix",), "gap_index": ("matrix",)}, kinds={'gap_index': 'int'})
 def effective_dim(ctx: EpochContext) -> dict[str, np.ndarray]:
     """Singular values, participation ratio and spectral gap of every weight matrix."""
     names = weight_names(ctx.weights)

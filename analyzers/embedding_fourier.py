@@ -10,7 +10,7 @@ from workbench.core.context import EpochContext
 
 
 @register_analyzer("embedding_fourier", kind="weights", needs=("modular", "transformer"), outputs=FOURIER_OUTPUTS,
-          headlines={"dominant_freqs": "embedding_freqs"})
+          headlines={"dominant_freqs": "embedding_freqs"}, kinds={'dominant_freqs': 'freq'})
 def embedding_fourier(ctx: EpochContext) -> dict[str, np.ndarray]:
     """Norm of W_E in each Fourier component and frequency; top-5 dominant frequencies.
 

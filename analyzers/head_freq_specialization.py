@@ -19,7 +19,7 @@ from workbench.core.analyzer import register_analyzer
 
 @register_analyzer("head_freq_specialization", kind="attention", hooks=attention_hooks, needs=("modular", "attention_hooks"),
           version=3, outputs={"frac_explained": ("head", "freq"), "dominant_freq": ("head",), "purity": ("head",),
-                              "layer": ("head",)})
+                              "layer": ("head",)}, kinds={'dominant_freq': 'freq', 'layer': 'int'})
 def head_freq_specialization(ctx) -> dict[str, np.ndarray]:
     """Fraction of each head's attention-to-a map explained by each frequency; dominant freq, purity."""
     q, a = answer_pos(ctx.family), operand_pos(ctx.family)[0]

@@ -16,7 +16,7 @@ _FITS = ("freq", "amp", "phase", "offset", "r2")
 
 @register_analyzer("modular_sum_signal", kind="activations", hooks=answer_hook, needs=("multi_prime",), outputs={
     "primes": ("prime",), **{f"fit_{k}": ("prime", "neuron") for k in _FITS},
-    "neurons": ("top",), "signal": ("prime", "top", "residue")})
+    "neurons": ("top",), "signal": ("prime", "top", "residue")}, kinds={'fit_freq': 'freq'})
 def modular_sum_signal(ctx) -> dict[str, np.ndarray]:
     """Per prime and neuron, the best sinusoid in (a + b) mod p; the curves of the 8 most oscillator-like neurons.
 

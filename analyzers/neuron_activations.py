@@ -14,7 +14,7 @@ from workbench.core.analyzer import register_analyzer
 
 
 @register_analyzer("neuron_activations", kind="activations", hooks=last_neuron_hook, needs=("modular", "neuron_hooks"),
-          outputs={"acts": ("neuron", "a", "b")})
+          outputs={"acts": ("neuron", "a", "b")}, kinds={'acts': 'half'})
 def neuron_activations(ctx) -> dict[str, np.ndarray]:
     """Each MLP neuron's activation map over all (a, b) at the answer position (float16)."""
     (hook,) = last_neuron_hook(ctx.family)

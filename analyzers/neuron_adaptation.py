@@ -32,7 +32,7 @@ def show_primes(primes: list[int], groups: list[int]) -> list[int]:
 @register_analyzer("neuron_adaptation", kind="activations", hooks=answer_hook, needs=("multi_prime",), outputs={
     "primes": ("prime",), "score": ("neuron",), "constancy": ("neuron",), "sum_freq": ("prime", "neuron"),
     "neurons": ("top",), "show_primes": ("shown",), "patterns": ("top", "shown", "a", "b"),
-    "pattern_freq": ("top", "shown")})
+    "pattern_freq": ("top", "shown")}, kinds={'sum_freq': 'freq', 'pattern_freq': 'freq'})
 def neuron_adaptation(ctx) -> dict[str, np.ndarray]:
     """Per neuron: oscillator score and frequency constancy across primes; top neurons' (a, b) patterns at a few primes.
 

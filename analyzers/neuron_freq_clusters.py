@@ -23,7 +23,7 @@ from workbench.core.analyzer import register_analyzer
 
 @register_analyzer("neuron_freq_clusters", kind="activations", hooks=last_neuron_hook, needs=("modular", "neuron_hooks"),
           version=2,
-          outputs={"frac_explained": ("neuron", "freq"), "dominant_freq": ("neuron",), "dominant_frac": ("neuron",)})
+          outputs={"frac_explained": ("neuron", "freq"), "dominant_freq": ("neuron",), "dominant_frac": ("neuron",)}, kinds={'dominant_freq': 'freq'})
 def neuron_freq_clusters(ctx) -> dict[str, np.ndarray]:
     """Fraction of each neuron's activation variance explained by each frequency; its dominant one."""
     _, energy = neuron_spectrum(ctx)  # [neuron, i, j], shared with coarseness

@@ -88,7 +88,7 @@ def count_self_intersections(path: np.ndarray) -> int:
 
 @register_analyzer("param_pca", kind="trajectory", scope="summary", requires=("param_snapshot",), outputs={
     "epochs": ("epoch",), "pcs": ("epoch", "component"), "explained_variance": ("component",),
-    "self_intersects": (), "n_intersections": ()})
+    "self_intersects": (), "n_intersections": ()}, kinds={'self_intersects': 'bool', 'n_intersections': 'int'})
 def param_pca(ctx: SummaryContext) -> dict[str, np.ndarray]:
     """Top-3 principal components of the parameter trajectory; self-crossings of its PC2/PC3 path."""
     scores, ratio = pca_scores(ctx.artifacts("param_snapshot")["flat"])

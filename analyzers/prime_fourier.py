@@ -12,7 +12,7 @@ from workbench.core.analyzer import register_analyzer
 
 
 @register_analyzer("prime_fourier", kind="activations", hooks=answer_hook, needs=("multi_prime",), outputs={
-    "primes": ("prime",), "purity": ("prime", "neuron"), "snr": ("prime", "neuron"), "best_freq": ("prime", "neuron")})
+    "primes": ("prime",), "purity": ("prime", "neuron"), "snr": ("prime", "neuron"), "best_freq": ("prime", "neuron")}, kinds={'best_freq': 'freq'})
 def prime_fourier(ctx) -> dict[str, np.ndarray]:
     """Per prime and neuron: purity (share of non-constant power at the best frequency), SNR, that frequency.
 

@@ -45,7 +45,7 @@ def regressions(accuracy: np.ndarray, epochs: np.ndarray, reach: float = REACH, 
               "epochs": ("epoch",), "primes": ("prime",), "group": ("prime",), "accuracy": ("epoch", "prime"),
               "group_accuracy": ("epoch", "group"), "peak": ("prime",), "drop": ("prime",),
               "peak_epoch": ("prime",), "trough_epoch": ("prime",), "alert": ("prime",), "alerted_primes": ("alert",),
-              "reach": (), "drop_threshold": (), "regression_epoch": ()})
+              "reach": (), "drop_threshold": (), "regression_epoch": ()}, kinds={'peak_epoch': 'epoch', 'trough_epoch': 'epoch', 'regression_epoch': 'epoch'})
 def prime_regressions(ctx) -> dict[str, np.ndarray]:
     """Primes that fell by >= 0.2 from a reached (>= 0.6) accuracy; the first such epoch is a marker."""
     sweep = ctx.artifacts("prime_sweep")

@@ -96,7 +96,7 @@ def _keys(ctx) -> tuple[np.ndarray, str]:
 @register_analyzer("restricted_loss", kind="output", version=2, reference=("neuron_freq_clusters",), headlines=("key_freqs",),
           needs=("modular.operation=add",),
           outputs={"key_freqs": ("key",), "key_rule": (), "restricted_loss": (), "excluded_loss": (),
-                   "train_loss": (), "test_loss": ()})
+                   "train_loss": (), "test_loss": ()}, kinds={'key_freqs': 'freq', 'key_rule': 'label'})
 def restricted_loss(ctx) -> dict[str, np.ndarray]:
     """Loss keeping only (restricted) or removing (excluded) each class's key-frequency components."""
     keys, rule = _keys(ctx)

@@ -32,7 +32,7 @@ def freq_counts(dominant: np.ndarray, n_freq: int) -> np.ndarray:
 @register_analyzer("specialization_trajectory", kind="trajectory", scope="summary",
           requires=("embedding_fourier", "neuron_freq_clusters", "head_freq_specialization"), outputs={
               "epochs": ("epoch",), "embed_freq_norms": ("epoch", "freq"), "neuron_freq_counts": ("epoch", "freq"),
-              "head_dominant_freq": ("epoch", "head"), "head_purity": ("epoch", "head")})
+              "head_dominant_freq": ("epoch", "head"), "head_purity": ("epoch", "head")}, kinds={'head_dominant_freq': 'freq', 'neuron_freq_counts': 'int'})
 def specialization_trajectory(ctx: SummaryContext) -> dict[str, np.ndarray]:
     """Embedding frequency norms, neurons per dominant frequency, and head frequencies over epochs."""
     embed = ctx.artifacts("embedding_fourier")

@@ -173,7 +173,7 @@ def _velocity_peak(start: float, end: float, ckpt_epochs, velocity) -> float:
 
 
 @register_analyzer("turn", kind="trajectory", scope="summary", requires=("param_snapshot",), version=3,
-          outputs={ONSET: (), MIDPOINT: (), "velocity_peak_epoch": (), "turn_epoch": ()}, markers=(ONSET, MIDPOINT))
+          outputs={ONSET: (), MIDPOINT: (), "velocity_peak_epoch": (), "turn_epoch": ()}, markers=(ONSET, MIDPOINT), kinds={'velocity_peak_epoch': 'epoch', 'turn_epoch': 'epoch'})
 def turn(ctx: SummaryContext) -> dict[str, np.ndarray]:
     """Grokking turn: where the test-loss collapse begins (onset) and is steepest (midpoint)."""
     velocity = param_velocity(ctx.artifacts("param_snapshot")["flat"], ctx.epochs)

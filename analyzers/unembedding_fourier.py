@@ -9,7 +9,7 @@ from workbench.core.analyzer import register_analyzer
 from workbench.core.context import EpochContext
 
 
-@register_analyzer("unembedding_fourier", kind="weights", needs=("modular",), outputs=FOURIER_OUTPUTS)
+@register_analyzer("unembedding_fourier", kind="weights", needs=("modular",), outputs=FOURIER_OUTPUTS, kinds={'dominant_freqs': 'freq'})
 def unembedding_fourier(ctx: EpochContext) -> dict[str, np.ndarray]:
     """Norm of W_U in each Fourier component and frequency over the p output residues."""
     w_u = ctx.weights["unembed.W_U"][:, : ctx.p]  # [d_model, p]

@@ -24,12 +24,16 @@ from workbench.core.capabilities import CapsLike, as_caps_dict, check_need, unme
 from workbench.core.registry import Registry
 
 __all__ = ["AnalyzerSpec", "register_analyzer", "list_analyzers", "get_analyzer", "resolve_analyzers", "analyzer_needs",
-           "unmet_needs", "KINDS"]
+           "unmet_needs", "KINDS", "VALUE_KINDS"]
 
 Caps = Mapping[str, Any]  # a family's capabilities as a dict (Capabilities.as_dict)
 Hooks = tuple[str, ...] | Callable[[Caps], tuple[str, ...]]
 
 KINDS = ("weights", "activations", "attention", "output", "trajectory")
+# what an output's values are, beyond its dims: real numbers (the default), float16 reals,
+# integers (indices, counts), 1-based Fourier frequencies, booleans, epochs, or labels
+# (text naming the positions of an axis); workbench.testing draws synthetic artifacts by it
+VALUE_KINDS = ("real", "half", "int", "freq", "bool", "epoch", "label")
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,16 @@ class AnalyzerSpec:
     # compare page overlays across variants; a 2-D output's column is picked by its name in
     # the `<axis>_names` output (e.g. "W_E" in matrix_names). Panel ids are unique.
     trajectories: dict[str, tuple[str, str | None, str]] = field(default_factory=dict)
+    kinds: dict[str, str] = field(default_factory=dict)  # output -> one of VALUE_KINDS, where not the default
+
+    def value_kind(self, output: str) -> str:
+        """What `output`'s values are: its declared kind, else a label for `<axis>_names`, an
+        epoch for a marker or the `epochs` of a summary, else a real number."""
+        if output in self.kinds:
+            return self.kinds[output]
+        if output in self.markers or output == "epochs":
+            return "epoch"
+        return "label" if output.endswith("_names") else "real"
 
     def hook_names(self, caps: CapsLike) -> tuple[str, ...]:
         """The hooks this analyzer reads for a family with capabilities `caps`."""
@@ -72,11 +86,13 @@ def register_analyzer(name: str, *, kind: str, outputs: dict[str, tuple[str, ...
              version: int = 1, scope: Literal["epoch", "summary"] = "epoch", requires: tuple[str, ...] = (),
              reference: tuple[str, ...] = (), markers: tuple[str, ...] = (), needs: tuple[str, ...] = (),
              headlines: tuple[str, ...] | Mapping[str, str] = (),
-             trajectories: Mapping[str, tuple[str, str | None, str]] | None = None):
+             trajectories: Mapping[str, tuple[str, str | None, str]] | None = None,
+             kinds: Mapping[str, str] | None = None):
     """Decorator recording an analyzer's metadata; the docstring's first line describes it.
 
     `headlines` names outputs (each its own headline name) or maps output -> headline name;
-    `trajectories` maps a compare-panel id -> (output, column or None, title).
+    `trajectories` maps a compare-panel id -> (output, column or None, title); `kinds` maps
+    an output -> what its values are (VALUE_KINDS), where that is not `AnalyzerSpec.value_kind`'s default.
     """
     needs = tuple(check_need(n) for n in needs)
     if kind not in KINDS:
@@ -95,6 +111,9 @@ def register_analyzer(name: str, *, kind: str, outputs: dict[str, tuple[str, ...
                          "('epoch', axis) with a column named in its '<axis>_names' output")
     _check_unique(name, "headline", set(headlines.values()), lambda a: set(a.headlines.values()))
     _check_unique(name, "trajectory", set(trajectories), lambda a: set(a.trajectories))
+    kinds = dict(kinds or {})
+    if any(k not in outputs or v not in VALUE_KINDS for k, v in kinds.items()):
+        raise ValueError(f"analyzer {name!r}: kinds map its outputs to one of {VALUE_KINDS}")
     if reference and scope != "epoch":
         raise ValueError(f"analyzer {name!r}: only per-epoch analyzers read a final-checkpoint reference")
 
@@ -103,7 +122,7 @@ def register_analyzer(name: str, *, kind: str, outputs: dict[str, tuple[str, ...
         declared = hooks if callable(hooks) else tuple(hooks)
         _ANALYZERS.add(name, AnalyzerSpec(name, kind, scope, fn, dict(outputs), declared, version,
                                           doc[0] if doc else "", tuple(requires), tuple(reference), tuple(markers),
-                                          needs, headlines, trajectories))
+                                          needs, headlines, trajectories, kinds))
         return fn
 
     return wrap

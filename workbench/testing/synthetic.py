@@ -1,28 +1,103 @@
-"""Synthetic runs: stores with exactly the files a reader reads, written in seconds without training.
+"""Synthetic runs and arrays: what a reader reads, written in seconds without training anything.
 
+Arrays follow what analyzers declare: each output's dims (`outputs`) and the kind of its
+values (`AnalyzerSpec.value_kind`: real, half, int, freq, bool, epoch or label), so a new
+analyzer gets plausible synthetic artifacts without anyone editing this file.
+
+- `synthetic_arrays` / `view_arrays`: one analyzer's artifact, or the arrays a view renders;
 - `listed_run`: what `workbench list` and the run index read: a real variant.json record
   (as the trainer writes it), a metrics.npz, empty checkpoint files (listing only counts
   them) and, when asked, the summaries that hold the epoch markers (the first marker of
   each analyzer at `onset`, the next one `every` later);
-- `synthetic_run`: every artifact the dashboard shows, arrays following each analyzer's
-  declared outputs (names and dims from the analyzer registry) filled with random values
-  of the right kind, so the dashboard can be exercised at any size (p=113: 512 neurons x
-  113 x 113).
+- `synthetic_run`: every artifact the dashboard shows, so the dashboard can be exercised at
+  any size (p=113: 512 neurons x 113 x 113).
 """
 
 from __future__ import annotations
 
+from typing import Mapping
+
 import numpy as np
 
-from workbench.core.analyzer import get_analyzer, list_analyzers
+from workbench.core.analyzer import AnalyzerSpec, get_analyzer, list_analyzers
 from workbench.core.variant import parse_variant
+from workbench.core.view import get_view
 from workbench.store._io import save_json, save_npz
 from workbench.store.file_store import RunKey, Store
 from workbench.store.markers import marker_names
 
-__all__ = ["listed_run", "synthetic_run"]
+__all__ = ["sizes", "synthetic_arrays", "view_arrays", "listed_run", "synthetic_run", "METRICS"]
+
+METRICS = ("epoch", "train_loss", "train_acc", "test_loss", "test_acc")  # the columns every metrics table has
+_LABELS = {"matrix": ("W_E", "W_pos", "W_Q", "W_K", "W_V", "W_O", "W_in", "W_out", "W_U"),
+           "stage": ("embed", "+attn", "+mlp"), "key_pos": ("a", "b", "=")}  # labels a view may look for by name
 
 
+def sizes(p: int = 17, neurons: int = 6, heads: int = 4, epochs: int = 5, **more: int) -> dict[str, int]:
+    """The length of each named dimension for a model of modulus `p`; `more` sets others (unnamed ones are 4)."""
+    return {"component": p, "freq": (p - 1) // 2, "rank": 5, "matrix": len(_LABELS["matrix"]), "k": 6, "param": 50,
+            "neuron": neurons, "a": p, "b": p, "head": heads, "key_pos": 3, "key": 3, "stage": 3, "row": 5,
+            "operand": 2, "epoch": epochs, "k_a": p, "k_b": p, "layer": 2, "offset": 8, "prime": 5, "group": 4,
+            "top": 3, "shown": 2, "residue": 7, "alert": 2, **more}
+
+
+def _labels(axis: str, n: int) -> np.ndarray:
+    known = _LABELS.get(axis, ())
+    return np.array([known[i] if i < len(known) else f"{axis} {i}" for i in range(n)])
+
+
+def _values(kind: str, name: str, dims: tuple[str, ...], size: Mapping[str, int], grid: np.ndarray,
+            rng: np.random.Generator) -> np.ndarray:
+    """Values of one declared kind with the declared dims (see the module docstring)."""
+    shape = tuple(size.get(d, 4) for d in dims)  # a dimension nobody sized: small, so views still draw
+    if kind == "label":
+        return _labels(dims[0], shape[0]) if dims else np.array(name)
+    if kind == "epoch":
+        if dims == ("epoch",):
+            return grid.copy()
+        return np.asarray(float(grid[len(grid) // 2])) if not dims else rng.choice(grid, size=shape)
+    if kind == "freq":
+        return rng.integers(1, max(2, size.get("freq", 2) + 1), size=shape)
+    if kind == "int":
+        return rng.integers(0, max(1, size.get("a", 2)), size=shape)
+    if kind == "bool":
+        return rng.random(shape) < 0.5
+    if kind == "half":
+        return rng.standard_normal(shape).astype(np.float16)
+    return rng.random(shape).astype(np.float32) + 1e-3  # positive: losses and norms go on log axes
+
+
+def synthetic_arrays(spec: AnalyzerSpec, size: Mapping[str, int], rng: np.random.Generator,
+                     epochs: list[int] | np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """An artifact of analyzer `spec`: every declared output, of its declared dims and value kind.
+
+    Args:
+        spec: the analyzer; size: dimension name -> length (`sizes`); rng: the generator;
+        epochs: the run's checkpoint epochs (default: size["epoch"] of them, 50 apart).
+    """
+    grid = np.asarray(epochs if epochs is not None else np.arange(size.get("epoch", 4)) * 50, dtype=np.int64)
+    return {name: _values(spec.value_kind(name), name, dims, size, grid, rng) for name, dims in spec.outputs.items()}
+
+
+def view_arrays(view_name: str, size: Mapping[str, int] | None = None,
+                rng: np.random.Generator | None = None) -> dict[str, np.ndarray]:
+    """What view `view_name` renders, drawn from its sources' declared outputs (flat
+    "<source>.<array>" keys for several sources, as workbench.query.views gives them)."""
+    view, size = get_view(view_name), size or sizes()
+    rng = rng or np.random.default_rng(0)
+    n = size.get("epoch", 4)
+    per_source = {}
+    for source in view.sources:
+        if source == "metrics":
+            per_source[source] = {"epoch": np.arange(n) * 25, **{k: rng.random(n) + 0.01 for k in METRICS[1:]}}
+        else:
+            per_source[source] = synthetic_arrays(get_analyzer(source), size, rng)
+    if len(view.sources) == 1:
+        return per_source[view.sources[0]]
+    return {f"{s}.{k}": v for s, arrays in per_source.items() for k, v in arrays.items()}
+
+
+# ----------------------------------------------------------------- runs
 def listed_run(store: Store, spec: str, *, epochs: int = 1000, every: int = 100, test_acc: float = 1.0,
                onset: float | None = None) -> RunKey:
     """Write a finished fake run of `spec` and return its key.
@@ -60,37 +135,6 @@ def _markers(store: Store, key: RunKey, first: float, every: int) -> None:
         save_npz({m: np.array(first + i * every) for i, m in enumerate(markers)}, store.summary_path(key, analyzer))
 
 
-# ----------------------------------------------------------------- dashboard runs
-_MATRICES = np.array(["W_E", "W_pos", "W_Q", "W_K", "W_V", "W_O", "W_in", "W_out", "W_U"])
-
-
-def _sizes(p: int, n_neurons: int, n_heads: int, n_epochs: int) -> dict[str, int]:
-    return {"component": p, "freq": (p - 1) // 2, "rank": 5, "matrix": len(_MATRICES), "k": 32, "param": 4096,
-            "neuron": n_neurons, "a": p, "b": p, "head": n_heads, "key_pos": 3, "key": 3, "stage": 3,
-            "row": 64, "operand": 2, "epoch": n_epochs, "k_a": p, "k_b": p}
-
-
-def _array(name: str, dims: tuple, size: dict, p: int, epochs: list[int], rng) -> np.ndarray:
-    shape = tuple(size.get(d, 4) for d in dims)  # a dimension added since: small, so views still draw
-    if name == "matrix_names":
-        return _MATRICES.copy()
-    if name == "stages":
-        return np.array(["embed", "+attn", "+mlp"])
-    if name == "epochs":
-        return np.asarray(epochs, dtype=np.int64)
-    if name in ("dominant_freqs", "dominant_freq", "key_freqs", "head_dominant_freq"):
-        return rng.integers(1, size["freq"] + 1, size=shape)
-    if name in ("inputs", "rank", "gap_index", "n_intersections", "neuron_freq_counts"):
-        return rng.integers(0, p, size=shape)
-    if name in ("is_train", "self_intersects"):
-        return rng.random(shape) < 0.5
-    if name == "acts":
-        return rng.standard_normal(shape).astype(np.float16)
-    if name in ("turn_epoch", "loss_turn_epoch", "velocity_peak_epoch"):
-        return np.asarray(float(epochs[len(epochs) // 2]))
-    return rng.random(shape).astype(np.float32) + 1e-3  # positive: losses and norms go on log axes
-
-
 def synthetic_run(store: Store, p: int = 17, epochs: list[int] | None = None, seed: int = 0,
                   n_neurons: int = 512, n_heads: int = 4, analyzers: list[str] | None = None) -> RunKey:
     """Write a fake run (variant.json, metrics, empty checkpoints, every analyzer artifact).
@@ -117,13 +161,12 @@ def synthetic_run(store: Store, p: int = 17, epochs: list[int] | None = None, se
         path = store.checkpoint_path(key, epoch)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"")  # the dashboard only lists checkpoints; it never loads one
-    size = _sizes(p, n_neurons, n_heads, len(epochs))
+    size = sizes(p, neurons=n_neurons, heads=n_heads, epochs=len(epochs), k=32, param=4096, row=64)
     for name in analyzers or list_analyzers():
         spec = get_analyzer(name)
-        make = lambda: {a: _array(a, dims, size, p, epochs, rng) for a, dims in spec.outputs.items()}  # noqa: E731
         if spec.scope == "summary":
-            save_npz(make(), store.summary_path(key, name))
+            save_npz(synthetic_arrays(spec, size, rng, epochs), store.summary_path(key, name))
         else:
             for epoch in epochs:
-                save_npz(make(), store.artifact_path(key, name, epoch))
+                save_npz(synthetic_arrays(spec, size, rng, epochs), store.artifact_path(key, name, epoch))
     return key

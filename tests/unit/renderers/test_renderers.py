@@ -11,47 +11,12 @@ import pytest
 from renderers import _style
 from workbench.core.errors import UserError
 from workbench.core.view import get_view, list_views
+from workbench.testing import parametrize_with_checks, view_arrays
+from workbench.testing.synthetic import METRICS
 
 P, F = 17, 8
-SIZES = {"component": P, "freq": F, "rank": 5, "matrix": 4, "k": 6, "param": 50, "neuron": 6, "a": P, "b": P,
-         "head": 4, "key_pos": 3, "key": 3, "stage": 3, "row": 5, "operand": 2, "epoch": 5,
-         "layer": 2, "offset": 8, "prime": 5, "group": 4, "top": 3, "shown": 2, "residue": 7, "alert": 2}
-STRINGS = {"matrix_names", "stages"}
-METRICS = ("epoch", "train_loss", "train_acc", "test_loss", "test_acc")
 rng = np.random.default_rng(0)
-
-
-def synthetic(name: str, dims: tuple[str, ...]) -> np.ndarray:
-    """A plausible array for a declared output: strings, 1-based freqs, epochs, bools or floats."""
-    shape = tuple(SIZES[d] for d in dims)
-    if name in STRINGS:
-        return np.array([f"{name[0]}{i}" for i in range(shape[0])])
-    if name == "epochs":
-        return np.arange(shape[0]) * 50
-    if "freq" in name and "norms" not in name and "counts" not in name:
-        return rng.integers(1, F + 1, size=shape)
-    if name in ("is_train", "self_intersects"):
-        return rng.random(shape) > 0.5
-    if name.endswith("_epoch"):
-        return np.array(100.0)
-    return (rng.random(shape) + 0.05).astype(np.float32)
-
-
-def synthetic_view_arrays(view_name: str) -> dict[str, np.ndarray]:
-    """Arrays for a view from its sources' declared analyzer outputs (flat keys for several)."""
-    from workbench.core.analyzer import get_analyzer
-
-    view = get_view(view_name)
-    per_source = {}
-    for source in view.sources:
-        if source == "metrics":
-            n = SIZES["epoch"]
-            per_source[source] = {"epoch": np.arange(n) * 25, **{k: rng.random(n) + 0.01 for k in METRICS[1:]}}
-        else:
-            per_source[source] = {k: synthetic(k, d) for k, d in get_analyzer(source).outputs.items()}
-    if len(view.sources) == 1:
-        return per_source[view.sources[0]]
-    return {f"{s}.{k}": v for s, arrays in per_source.items() for k, v in arrays.items()}
+synthetic_view_arrays = view_arrays  # arrays for a view, drawn from its sources' declared outputs
 
 
 def _customdata_firsts(trace) -> np.ndarray:
@@ -60,63 +25,23 @@ def _customdata_firsts(trace) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ registry-driven conformance
-@pytest.mark.parametrize("name", list_views())
-def test_every_view_renders_synthetic_arrays(name):
-    view = get_view(name)
-    fig = view.render(synthetic_view_arrays(name))
-    assert isinstance(fig, go.Figure)
-    assert len(fig.data) > 0
-    assert fig.layout.title.text, "every view has a title"
-    assert view.description
+@parametrize_with_checks(views=list_views())
+def test_view_conforms(plugin, check):
+    """A titled figure with traces, hover on every trace, powers of ten on log axes, the expected
+    shape named for arrays of the wrong rank, whole epochs carried by whole-run views."""
+    check(plugin)
 
 
 @pytest.mark.parametrize("name", list_views(scope="trajectory"))
-def test_trajectory_points_carry_their_epoch(name):
-    arrays = synthetic_view_arrays(name)
-    epochs = set(int(e) for k, v in arrays.items() if k.endswith(("epochs", "metrics.epoch")) for e in v)
-    fig = get_view(name).render(arrays)
+def test_trajectory_hover_shows_the_epoch_not_x(name):
+    """Epochs reach hover through the integer customdata (pca_trajectory's x is PC1, not an epoch)."""
+    fig = get_view(name).render(synthetic_view_arrays(name))
     for trace in fig.data:
-        assert trace.customdata is not None, f"{name}: trace {trace.name!r} has no customdata"
-        assert set(int(e) for e in _customdata_firsts(trace)) <= epochs
-
-
-@pytest.mark.parametrize("name", list_views())
-def test_rank_errors_name_the_expected_shape(name):
-    arrays = {k: np.zeros((2,) * (np.ndim(v) + 1)) for k, v in synthetic_view_arrays(name).items()}
-    with pytest.raises(ValueError, match=r"must have shape \["):
-        get_view(name).render(arrays)
+        assert "%{x}" not in trace.hovertemplate or name == "pca_trajectory"
 
 
 def _axes(fig: go.Figure):
     return [fig.layout[k] for k in fig.layout if k.startswith(("xaxis", "yaxis"))]
-
-
-@pytest.mark.parametrize("name", list_views())
-def test_log_axes_use_powers_of_ten_not_si_prefixes(name):
-    fig = get_view(name).render(synthetic_view_arrays(name))
-    for axis in _axes(fig):
-        if axis.type == "log":
-            assert axis.exponentformat in ("power", "e"), f"{name}: a log axis with SI prefixes (µ, n)"
-
-
-@pytest.mark.parametrize("name", list_views())
-def test_every_trace_says_what_it_shows_on_hover(name):
-    fig = get_view(name).render(synthetic_view_arrays(name))
-    for trace in fig.data:
-        if trace.type != "table":
-            assert trace.hovertemplate and "<extra>" in trace.hovertemplate, f"{name}: {trace.name!r} default hover"
-
-
-@pytest.mark.parametrize("name", list_views(scope="trajectory"))
-def test_trajectory_epochs_are_whole_numbers(name):
-    """Epochs reach hover through the integer customdata, and epoch axes tick as integers."""
-    fig = get_view(name).render(synthetic_view_arrays(name))
-    for trace in fig.data:
-        assert "epoch %{customdata[0]}" in trace.hovertemplate, f"{name}: {trace.name!r}"
-        assert "%{x}" not in trace.hovertemplate or name == "pca_trajectory"
-        assert np.asarray(trace.customdata).dtype.kind in "iu"
-    epoch_axes = [a for a in _axes(fig) if a.title.text == "epoch"]
-    assert all(a.tickformat == "d" for a in epoch_axes)
 
 
 @pytest.mark.parametrize("keys", [{"turn.turn_onset_epoch": 1560.1173, "turn.turn_midpoint_epoch": 2049.6},

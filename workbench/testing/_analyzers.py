@@ -1,0 +1,190 @@
+"""The checks every analyzer passes (workbench.testing.check_analyzer), on the tiny run of each
+family it applies to: exactly its declared arrays (numpy, declared ranks, no object arrays),
+read from only the hooks and references it declares, deterministic, and what the pipeline wrote."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import dataclasses
+import functools
+import io
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import numpy as np
+import torch
+from threadpoolctl import threadpool_limits
+
+from workbench.analysis.checkpoint import build_epoch_context, check_outputs
+from workbench.analysis.pipeline import AnalyzeResult, analyze
+from workbench.core.analyzer import AnalyzerSpec, get_analyzer, list_analyzers
+from workbench.core.context import EpochContext, SummaryContext
+from workbench.core.family import Family, get_family, list_families
+from workbench.core.variant import Variant
+from workbench.store import RunKey, Store
+from workbench.store._io import load_npz, load_safetensors
+from workbench.testing._families import as_family, tiny_variant
+from workbench.training.trainer import plan_training, train
+
+__all__ = ["analyzer_checks", "check_analyzer", "as_analyzer", "tiny_run", "TinyRun"]
+
+Check = Callable[[Any], None]
+
+
+@dataclass
+class TinyRun:
+    """A family's `tiny` variant, trained and analyzed with --analyzers all."""
+
+    store: Store
+    key: RunKey
+    variant: Variant
+    caps: dict  # the family's capabilities as a dict
+    result: AnalyzeResult  # of the first `analyze --analyzers all`
+    stderr: str  # what that analysis printed on stderr
+
+
+_RUNS: dict[str, TinyRun] = {}  # family name -> its tiny run, once per process
+_SCRATCH: list[tempfile.TemporaryDirectory] = []  # where they live (removed at exit)
+
+
+def tiny_run(plugin: Family | type[Family] | str) -> TinyRun:
+    """The family's tiny variant trained and analyzed in a temporary store, once per process."""
+    family = as_family(plugin)
+    if family.name not in _RUNS:
+        variant, tiny = tiny_variant(family), family.tiny
+        if not _SCRATCH:
+            _SCRATCH.append(tempfile.TemporaryDirectory(prefix="workbench-tiny-"))
+        store, err = Store(Path(_SCRATCH[0].name, family.name)), io.StringIO()
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # tiny models: a second thread only waits on the other (10x slower when busy)
+        try:
+            train(plan_training(variant, store, epochs=tiny["epochs"], schedule=tiny["schedule"]), store, quiet=True)
+            with contextlib.redirect_stderr(err):
+                result = analyze(variant.spec, store, analyzers="all", quiet=True)
+        finally:
+            torch.set_num_threads(threads)
+        _RUNS[family.name] = TinyRun(store, RunKey(*variant.key), variant,
+                                     family.capabilities(variant.params).as_dict(), result, err.getvalue())
+    return _RUNS[family.name]
+
+
+def as_analyzer(plugin: AnalyzerSpec | str) -> AnalyzerSpec:
+    return plugin if isinstance(plugin, AnalyzerSpec) else get_analyzer(plugin)
+
+
+def _applies_to(spec: AnalyzerSpec) -> list[str]:
+    """The registered families with a tiny variant whose capabilities `spec` needs no more than."""
+    out = []
+    for name in list_families():
+        family = get_family(name)
+        if family.tiny and spec.name in list_analyzers(caps=family.capabilities(tiny_variant(family).params)):
+            out.append(name)
+    return out
+
+
+def _plain(name: str, out: dict) -> None:
+    for key, arr in out.items():
+        assert isinstance(arr, np.ndarray), f"{name}.{key} is {type(arr).__name__}"
+        assert arr.dtype != object, f"{name}.{key} is an object array (needs pickle to load)"
+
+
+def _identical(name: str, first: dict, second: dict) -> None:
+    assert set(first) == set(second), f"{name} returned different arrays"
+    for key in first:
+        assert first[key].dtype == second[key].dtype, f"{name}.{key} dtype changed between runs"
+        np.testing.assert_array_equal(first[key], second[key], err_msg=f"{name}.{key} differs")
+
+
+def _only_declared(ctx, spec: AnalyzerSpec, caps: dict, refs: dict):
+    """A private copy of `ctx` holding only the hooks and references `spec` declares."""
+    declared = set(spec.hook_names(caps))
+    assert declared <= set(ctx.cache), f"{spec.name} declares hooks the model lacks: {declared - set(ctx.cache)}"
+
+    def reference(ref):
+        if ref not in spec.reference:
+            raise KeyError(f"undeclared reference {ref!r}")
+        return refs[ref]
+
+    return dataclasses.replace(ctx, weights={k: np.array(v) for k, v in ctx.weights.items()},
+                               cache={h: np.array(ctx.cache[h]) for h in declared}, logits=ctx.logits.copy(),
+                               probe=ctx.probe.copy(), labels=ctx.labels.copy(), train_mask=ctx.train_mask.copy(),
+                               test_mask=ctx.test_mask.copy(), family=copy.deepcopy(ctx.family), options={},
+                               reference=reference)
+
+
+_FINAL: dict[str, tuple[int, EpochContext]] = {}  # family -> (final epoch, its context with every applicable hook)
+
+
+def _final_context(family: str) -> tuple[int, EpochContext]:
+    """The tiny run's final checkpoint as the pipeline sees it: one forward, every applicable analyzer's hooks."""
+    if family not in _FINAL:
+        run = tiny_run(family)
+        epoch = run.store.checkpoint_epochs(run.key)[-1]
+        state = load_safetensors(run.store.checkpoint_path(run.key, epoch))
+        hooks = {h for n in list_analyzers(scope="epoch", caps=run.caps) for h in get_analyzer(n).hook_names(run.caps)}
+        _FINAL[family] = epoch, build_epoch_context(run.variant, state, epoch, hooks)
+    return _FINAL[family]
+
+
+def check_epoch_analyzer(spec: AnalyzerSpec, family: str) -> None:
+    """On the family's tiny run's final checkpoint, given only its declared hooks and references (two
+    separate copies, so one that mutates its context cannot pass): exactly the declared arrays, numpy,
+    no object arrays, deterministic, and what the pipeline (whose shared context holds every hook) wrote."""
+    run = tiny_run(family)
+    epoch, ctx = _final_context(family)
+    refs = {r: load_npz(run.store.artifact_path(run.key, r, epoch)) for r in spec.reference}
+    with threadpool_limits(limits=1, user_api="blas"):  # as the pipeline runs them: BLAS's thread count
+        first = spec.fn(_only_declared(ctx, spec, run.caps, refs))  # changes float32 GEMM sums
+        again = spec.fn(_only_declared(ctx, spec, run.caps, refs))
+    check_outputs(spec, first)
+    _plain(spec.name, first)
+    _identical(spec.name, first, again)
+    _identical(spec.name, first, load_npz(run.store.artifact_path(run.key, spec.name, epoch)))
+
+
+def check_summary_analyzer(spec: AnalyzerSpec, family: str) -> None:
+    """The summary the pipeline wrote on the family's tiny run is exactly the declared arrays, numpy,
+    and what the analyzer computes again reading only the requirements it declares."""
+    run = tiny_run(family)
+    path = run.store.summary_path(run.key, spec.name)
+    assert path.exists(), f"{spec.name} wrote no summary for {family} (are its requirements {spec.requires} met?)"
+    first = load_npz(path)
+    check_outputs(spec, first)
+    _plain(spec.name, first)
+    epochs = np.array(run.store.checkpoint_epochs(run.key))
+
+    def artifacts(req):  # only what the summary declares it requires, stacked as the pipeline does
+        assert req in spec.requires, f"{spec.name} read undeclared requirement {req!r}"
+        per = [load_npz(run.store.artifact_path(run.key, req, int(e))) for e in epochs]
+        return {k: np.stack([d[k] for d in per]) for k in per[0]}
+
+    ctx = SummaryContext(epochs=epochs, metrics=load_npz(run.store.metrics_path(run.key)), artifacts=artifacts,
+                         family=run.variant.family.analysis_context(run.variant.params))
+    _identical(spec.name, first, spec.fn(ctx))
+
+
+def _no_family(spec: AnalyzerSpec) -> None:
+    raise AssertionError(f"analyzer {spec.name!r} applies to no registered family that declares a tiny variant")
+
+
+def analyzer_checks(plugin: AnalyzerSpec | str) -> Iterator[Check]:
+    """The checks an analyzer passes: one per family it applies to (each takes the AnalyzerSpec)."""
+    spec = as_analyzer(plugin)
+    check = check_epoch_analyzer if spec.scope == "epoch" else check_summary_analyzer
+    families = _applies_to(spec)
+    if not families:
+        yield _no_family
+    for family in families:
+        named = functools.partial(check, family=family)
+        named.__name__ = f"{check.__name__}[{family}]"  # the pytest id shows it
+        yield named
+
+
+def check_analyzer(plugin: AnalyzerSpec | str) -> None:
+    """Run every analyzer check on `plugin` (a registered analyzer's name or spec)."""
+    spec = as_analyzer(plugin)
+    for check in analyzer_checks(spec):
+        check(spec)
