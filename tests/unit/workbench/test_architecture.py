@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 PACKAGES = ("workbench", "analyzers", "families", "renderers")
 MAX_LOCAL_IMPORTS = 10  # issue 23: lazy imports of project modules only at command dispatch
 

@@ -154,7 +154,7 @@ def _hammer(root: str, worker: int, rounds: int) -> None:
 
 def test_two_processes_writing_at_once_do_not_corrupt_it(store):
     run_rows(store)
-    code = "import sys; from tests.unit.workbench.test_index import _hammer; _hammer(sys.argv[1], int(sys.argv[2]), 30)"
+    code = "import sys; from tests.unit.workbench.store.test_index import _hammer; _hammer(sys.argv[1], int(sys.argv[2]), 30)"
     env = {**os.environ, "PYTHONPATH": os.getcwd(), "OMP_NUM_THREADS": "1"}
     procs = [subprocess.Popen([sys.executable, "-c", code, str(store.root), str(w)], env=env,
                               stderr=subprocess.PIPE, text=True) for w in (1, 2)]
