@@ -64,7 +64,8 @@ from workbench.core.recipe import Recipe
 from workbench.core.variant import Variant, parse_variant
 
 __all__ = ["InterleavedStreams", "InterleavedParams", "make_sequences", "naive_clamp", "mean_clamp",
-           "amplitude", "centered_variance", "probe_rows", "calibrate", "PATTERN_LENGTHS", "HEAD_SLICED"]
+           "amplitude", "centered_variance", "probe_rows", "control_variant", "calibration_control",
+           "calibrated_spec", "PATTERN_LENGTHS", "HEAD_SLICED"]
 
 PATTERN_LENGTHS = (2, 8)  # a stream's pattern length is uniform over [2, 8]
 HEAD_SLICED = ("W_Q", "W_K", "W_V", "W_O", "b_Q", "b_K", "b_V")  # per-head weights (head axis first)

@@ -11,7 +11,7 @@ __all__ = ["EpochContext", "SummaryContext"]
 
 
 def _no_reference(name: str) -> dict[str, np.ndarray]:
-    raise KeyError(f"no final-checkpoint reference {name!r} in this context; declare it with register(reference=...)")
+    raise KeyError(f"no final-checkpoint reference {name!r} in this context; declare it with register_analyzer(reference=...)")
 
 
 @dataclass

@@ -143,6 +143,7 @@ def claim(store: Store, job_id: int) -> list[str] | None:
 
 
 def finish(store: Store, job_id: int, code: int, error: str | None) -> None:
+    """Mark a running job done (exit status 0) or failed with `error`."""
     with closing(connect(store)) as conn, writing(conn):  # a cancelled job stays cancelled
         conn.execute("UPDATE jobs SET state = ?, finished = ?, error = ? WHERE id = ? AND state = 'running'",
                      ("done" if code == 0 else "failed", time.time(), error, job_id))

@@ -1,4 +1,4 @@
-"""Epoch markers: named epochs of a run that summary analyzers declare (`register(markers=...)`).
+"""Epoch markers: named epochs of a run that summary analyzers declare (`register_analyzer(markers=...)`).
 
 A marker is a scalar output of a summary analyzer holding an epoch, NaN when the analyzer
 found none (e.g. a turn's onset on a run that never groks). `list`, the report, the
@@ -88,7 +88,7 @@ def _read(path: Path, declared: tuple[str, ...]) -> dict[str, int]:
 def read_headlines(store: Store, key: RunKey, on_error: Callable[[CorruptFile | MissingFile], None] | None = None
                    ) -> dict[str, str]:
     """{headline name: value as text} of the headline outputs analyzers declare
-    (`register(headlines=...)`): a per-epoch analyzer's at its last analyzed checkpoint, a
+    (`register_analyzer(headlines=...)`): a per-epoch analyzer's at its last analyzed checkpoint, a
     summary's from its summary. An array reads as comma-separated values ("none" when
     empty), floats to 3 significant digits, each led by its name where the analyzer names
     the array's axis (`<axis>_names`, e.g. "embed.W_E 12.3"). Unreadable files are left

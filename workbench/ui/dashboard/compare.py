@@ -4,7 +4,7 @@ Trajectories are aligned at the raw epoch or at each variant's detected turn (x 
 minus turn epoch), which is what makes runs with different grokking times comparable.
 The overlays are built here from metrics and summary arrays: they are not views of one
 run, so they have no place in the per-run view registry. The panels are test loss and
-accuracy plus the trajectories analyzers declare (`register(trajectories=...)`); the table's
+accuracy plus the trajectories analyzers declare (`register_analyzer(trajectories=...)`); the table's
 columns beyond the fixed ones are the headlines they declare. Beyond the fixed panels, any
 column of the selected runs' metrics tables can be overlaid (e.g. a family's extra
 metrics), and a family's presets (`workbench.ui.dashboard.presets`) line up related runs
@@ -57,7 +57,7 @@ def _summary_series(analyzer: str, pick: Callable[[dict], np.ndarray | None]) ->
 
 
 def _declared_series(analyzer: str, output: str, column: str | None) -> Callable:
-    """Loader of a trajectory an analyzer declares (`register(trajectories=...)`)."""
+    """Loader of a trajectory an analyzer declares (`register_analyzer(trajectories=...)`)."""
     if column is None:
         return _summary_series(analyzer, lambda a: a.get(output))
     axis = get_analyzer(analyzer).outputs[output][1]
@@ -169,7 +169,7 @@ def _fmt(value: object, digits: int = 3) -> str:
 
 def summary_rows(store: Store, keys: list[RunKey]) -> list[dict]:
     """One table row per variant: epochs, turn onset, final accuracies, and every headline
-    analyzers declare (`register(headlines=...)`, e.g. key frequencies), all from the run
+    analyzers declare (`register_analyzer(headlines=...)`, e.g. key frequencies), all from the run
     index (workbench.store.index, kept current with the files)."""
     indexed = {RunKey(r["family"], r["variant"]): r for r in run_rows(store)}
     rows = []

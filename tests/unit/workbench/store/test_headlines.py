@@ -1,4 +1,4 @@
-"""Headline outputs (`register(headlines=...)`): read generically at a run's last analyzed checkpoint."""
+"""Headline outputs (`register_analyzer(headlines=...)`): read generically at a run's last analyzed checkpoint."""
 
 from __future__ import annotations
 
