@@ -1,17 +1,28 @@
-"""A multi-layer causal transformer for training speed, and its TransformerLens twin.
+"""The transformer every transformer family trains, and its TransformerLens twin.
 
-`GPT` is a plain decoder-only transformer (learned positions, causal attention, optional
+`GPT` is a decoder-only transformer (learned positions, causal attention, optional
 pre-LayerNorm with a final LayerNorm, ReLU or GELU MLPs) that holds its weights under
-HookedTransformer names (``embed.W_E``, ``blocks.1.attn.W_Q``, ``blocks.0.ln1.w``, ...).
-Every weight, bias and LayerNorm parameter trains. `to_bridge` loads the same weights into
-a TransformerLens 4 native bridge for analysis, so `run_with_cache` gives the usual hooks
+HookedTransformer names (``embed.W_E``, ``blocks.1.attn.W_Q``, ``blocks.0.ln1.w``, ...). It
+holds one model, or several stacked on a leading member axis (a list of states: seed
+sweeps train as one module). `to_bridge` loads the same weights into a TransformerLens 4
+native bridge for analysis, so `run_with_cache` gives the usual hooks
 (``blocks.{i}.hook_resid_pre/mid/post``, ``blocks.{i}.attn.hook_pattern``,
 ``blocks.{i}.mlp.hook_post``, ``ln_final.hook_normalized``, ...);
 tests/unit/families/test_gpt.py proves both compute the same function.
 
-With ``answer_only`` the module returns the logits of the last position only (the
-`[x, op, y]` tasks read nothing else) and skips the last block's work at the other
-positions; otherwise it returns logits at every position (next-token tasks).
+The shape picks how the forward computes (families/_gpt_paths.py; each path is the same
+function up to float rounding, and each family keeps the path its runs were trained with,
+so their arithmetic never changes under them):
+
+- ``answer_only=False``: logits at every position, layer by layer (next-token tasks);
+- ``answer_only=True, answer_path="prefix"``: logits at the last position only, each
+  position computed once per distinct prefix in the batch (the `[x, op, y]` tasks);
+- ``answer_only=True, answer_path="tables"``: one layer without LayerNorm (Nanda et al.'s
+  grokking model): attention from per-(position, token) tables, per-row work only the MLP
+  and the unembedding; the canonical modular_addition path, always on the member axis.
+
+``train_biases=False`` keeps every bias at its loaded value (a buffer, not a parameter), as
+the TransformerLens grokking demo trains weights only.
 """
 
 from __future__ import annotations
@@ -20,22 +31,21 @@ import math
 from typing import Callable, Literal
 
 import torch
-import torch.nn.functional as F
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from torch import nn
 
-from families._transformer import bridge_from_config
+from families import _gpt_paths as paths
 from workbench.core.naming import param_name
+from workbench.core.train_module import TrainModuleBase
 
-__all__ = ["GPTShape", "GPT", "init_state", "param_shapes", "to_bridge", "bridge_config", "LN_EPS"]
+__all__ = ["GPTShape", "GPT", "init_state", "param_shapes", "to_bridge", "bridge_config", "bridge_from_config",
+           "weight_norms", "LN_EPS"]
 
-LN_EPS = 1e-5  # HookedTransformerConfig's and TransformerBridgeConfig's default eps
-MIN_ROWS = 12  # fewest rows the answer path hands a matmul (see GPT._answer)
-_ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {"relu": F.relu, "gelu": F.gelu}
+LN_EPS = paths.LN_EPS  # HookedTransformerConfig's and TransformerBridgeConfig's default eps
 
 
 class GPTShape(BaseModel):
-    """Architecture hyper-parameters (HookedTransformerConfig names)."""
+    """Architecture hyper-parameters (HookedTransformerConfig names) and the forward's path."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     n_layers: int = Field(2, ge=1)
@@ -49,6 +59,14 @@ class GPTShape(BaseModel):
     act_fn: Literal["relu", "gelu"] = "relu"  # "gelu" is the exact (erf) GELU, TransformerLens's "gelu"
     normalization: Literal["LN"] | None = "LN"  # pre-LayerNorm in every block plus ln_final, or none
     answer_only: bool = True  # logits at the last position only; else at every position
+    answer_path: Literal["prefix", "tables"] = "prefix"  # how answer_only computes (module docstring)
+    train_biases: bool = True  # False: biases are frozen buffers (the grokking demo's weights-only training)
+
+    @model_validator(mode="after")
+    def _path_fits(self) -> "GPTShape":
+        if self.answer_path == "tables" and not (self.answer_only and self.n_layers == 1 and self.normalization is None):
+            raise ValueError("answer_path='tables' computes one layer without LayerNorm, answer position only")
+        return self
 
     @property
     def init_std(self) -> float:
@@ -95,123 +113,88 @@ def init_state(shape: GPTShape, seed: int) -> dict[str, torch.Tensor]:
     return state
 
 
-class GPT(nn.Module):
-    """Decoder-only causal transformer; every parameter (biases, LayerNorm too) trains.
+def _trains(shape: GPTShape, name: str) -> bool:
+    return shape.train_biases or name.rsplit(".", 1)[1].startswith("W_")
 
-    Parameters are registered as ``name.replace('.', '__')`` of their HookedTransformer
-    name. One model only (no member axis): families built on it are not stackable.
 
-    With ``answer_only`` the forward runs position by position and computes each position
-    once per distinct prefix in the batch: causal attention makes position i a function of
-    tokens[:i+1] alone, so for `[x, op, y]` rows positions 0 and 1 are computed for the p
-    values of x rather than for every row (about 1.7x fewer FLOPs at p=97, batch 512), and
-    the last block computes only keys and values before the last position. The arithmetic
-    is the same function; tests/unit/families/test_gpt.py checks it against the bridge.
+class GPT(TrainModuleBase):
+    """Decoder-only causal transformer: one model, or a stack on a leading member axis.
+
+    Each tensor is registered as `param_name` of its HookedTransformer name: a parameter,
+    or a buffer for a frozen bias (``train_biases=False``). Given a list of E states it
+    stacks them ([member, ...]); inputs are then [member, rows, ...] and logits [member,
+    rows, ...]. On the "prefix" and every-position paths each member runs the one-model
+    arithmetic on its own slice, so a member computes exactly what its solo run computes;
+    the "tables" path runs the member axis in one batched computation (E = 1 for one model).
 
     `resid_post_fn`, when set, is called as ``fn(layer, resid)`` on every block's output
-    residual [batch, pos, d_model] and its result continues the forward pass (gradients
-    flow through it): the seam for training-time interventions on ``hook_resid_post``. It
-    needs logits at every position (``answer_only=False``).
+    residual [batch, pos, d_model] (per member) and its result continues the forward pass
+    (gradients flow through it): the seam for training-time interventions on
+    ``hook_resid_post``. It needs logits at every position (``answer_only=False``).
     """
 
-    def __init__(self, shape: GPTShape, state: dict[str, torch.Tensor]):
+    def __init__(self, shape: GPTShape, state: dict[str, torch.Tensor] | list[dict[str, torch.Tensor]]):
         super().__init__()
         self.shape = shape
+        self.stacked = isinstance(state, list)
         self.resid_post_fn: Callable[[int, torch.Tensor], torch.Tensor] | None = None
         for name in param_shapes(shape):
-            self.register_parameter(param_name(name), nn.Parameter(state[name].detach().clone()))
+            tensor = torch.stack([s[name].detach() for s in state]) if self.stacked else state[name].detach().clone()
+            if _trains(shape, name):
+                self.register_parameter(param_name(name), nn.Parameter(tensor))
+            else:
+                self.register_buffer(param_name(name), tensor)
         self.register_buffer("causal_mask", torch.ones(shape.n_ctx, shape.n_ctx, dtype=torch.bool).triu(1),
                              persistent=False)
 
-    def hooked_state(self) -> dict[str, torch.Tensor]:
-        """Weights, biases and LayerNorm parameters under HookedTransformer names (detached)."""
-        params = dict(self.named_parameters())
-        return {name: params[param_name(name)].detach().contiguous() for name in param_shapes(self.shape)}
+    @property
+    def n_members(self) -> int | None:
+        return self.embed__W_E.shape[0] if self.stacked else None
+
+    def _tensors(self) -> dict[str, torch.Tensor]:
+        """Every weight by HookedTransformer name, as registered (member axis first when stacked)."""
+        held = self._parameters | self._buffers
+        return {name: held[param_name(name)] for name in param_shapes(self.shape)}
+
+    def hooked_state(self, member: int | None = None) -> dict[str, torch.Tensor]:
+        """Weights, biases and LayerNorm parameters under HookedTransformer names (detached).
+
+        Args:
+            member: which member of a stack (required there); a one-model module takes None.
+        """
+        if self.stacked and member is None:
+            raise ValueError("hooked_state(member=k) for a stacked module")
+        return {name: (t[member] if self.stacked else t).detach().contiguous() for name, t in self._tensors().items()}
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        """tokens [batch, pos<=n_ctx] -> logits [batch, d_vocab_out] (answer_only) or [batch, pos, d_vocab_out]."""
-        if not self.shape.answer_only:
-            return self._every_position(tokens)
-        if self.resid_post_fn is not None:
+        """tokens [batch, pos<=n_ctx] -> logits [batch, d_vocab_out] (answer_only) or [batch, pos, d_vocab_out];
+        stacked: tokens [member, batch, pos] -> logits [member, batch, ...]."""
+        if self.resid_post_fn is not None and self.shape.answer_only:
             raise ValueError("resid_post_fn needs every position's residual: set answer_only=False")
-        return self._answer(tokens)
+        w = self._tensors()
+        if self.shape.answer_path == "tables":
+            if self.stacked:
+                return paths.tables(self.shape, w, tokens)
+            return paths.tables(self.shape, {k: t[None] for k, t in w.items()}, tokens[None])[0]
+        if not self.stacked:
+            return self._one(w, tokens)
+        return torch.stack([self._one({k: t[m] for k, t in w.items()}, tokens[m]) for m in range(len(tokens))])
 
-    # ---------------------------------------------------------------- components
-    def _p(self, name: str) -> torch.Tensor:
-        return self._parameters[param_name(name)]
+    def _one(self, w: dict[str, torch.Tensor], tokens: torch.Tensor) -> torch.Tensor:
+        """One model's forward from its weights `w`."""
+        if self.shape.answer_only:
+            return paths.prefix(self.shape, w, tokens)
+        return paths.every_position(self.shape, w, tokens, self.causal_mask, self.resid_post_fn)
 
-    def _norm(self, x: torch.Tensor, name: str) -> torch.Tensor:
-        if self.shape.normalization is None:
-            return x
-        # written out as HookedTransformer's LayerNorm is: F.layer_norm's backward sums the
-        # scale and bias gradients in an order that depends on the thread count
-        x = x - x.mean(-1, keepdim=True)
-        return x / (x.pow(2).mean(-1, keepdim=True) + LN_EPS).sqrt() * self._p(f"{name}.w") + self._p(f"{name}.b")
 
-    def _qkv(self, x: torch.Tensor, b: str) -> torch.Tensor:
-        """x [..., d_model] -> [..., 3, head, d_head] in one matmul (per-head einsums run as slow bmm's on CPU)."""
-        W = torch.stack([self._p(f"{b}.attn.W_{c}") for c in "QKV"])  # [3, head, d_model, d_head]
-        bias = torch.stack([self._p(f"{b}.attn.b_{c}") for c in "QKV"])  # [3, head, d_head]
-        d = x.shape[-1]
-        qkv = torch.addmm(bias.reshape(-1), x.reshape(-1, d), W.permute(2, 0, 1, 3).reshape(d, -1))
-        return qkv.view(*x.shape[:-1], *bias.shape)
-
-    def _attn_out(self, z: torch.Tensor, b: str) -> torch.Tensor:
-        """z [..., head, d_head] -> [..., d_model]."""
-        W_O = self._p(f"{b}.attn.W_O")  # [head, d_head, d_model]
-        return z.flatten(-2) @ W_O.reshape(-1, W_O.shape[-1]) + self._p(f"{b}.attn.b_O")
-
-    def _mlp(self, x: torch.Tensor, b: str) -> torch.Tensor:
-        pre = x @ self._p(f"{b}.mlp.W_in") + self._p(f"{b}.mlp.b_in")
-        return _ACTIVATIONS[self.shape.act_fn](pre) @ self._p(f"{b}.mlp.W_out") + self._p(f"{b}.mlp.b_out")
-
-    def _unembed(self, resid: torch.Tensor) -> torch.Tensor:
-        return self._norm(resid, "ln_final") @ self._p("unembed.W_U") + self._p("unembed.b_U")
-
-    # ---------------------------------------------------------------- every position (layer by layer)
-    def _every_position(self, tokens: torch.Tensor) -> torch.Tensor:
-        n, scale = tokens.shape[1], math.sqrt(self.shape.d_head)
-        resid = F.embedding(tokens, self._p("embed.W_E")) + self._p("pos_embed.W_pos")[:n]  # [batch, pos, d_model]
-        for i in range(self.shape.n_layers):
-            b = f"blocks.{i}"
-            q, k, v = self._qkv(self._norm(resid, f"{b}.ln1"), b).permute(2, 0, 3, 1, 4)  # [batch, head, pos, d_head]
-            scores = (q @ k.transpose(-1, -2) / scale).masked_fill(self.causal_mask[:n, :n], float("-inf"))
-            z = (scores.softmax(dim=-1) @ v).transpose(1, 2)  # [batch, pos, head, d_head]
-            resid = resid + self._attn_out(z, b)
-            resid = resid + self._mlp(self._norm(resid, f"{b}.ln2"), b)
-            if self.resid_post_fn is not None:
-                resid = self.resid_post_fn(i, resid)
-        return self._unembed(resid)
-
-    # ---------------------------------------------------------------- last position (prefix by prefix)
-    def _answer(self, tokens: torch.Tensor) -> torch.Tensor:
-        n, last, scale = tokens.shape[1], self.shape.n_layers - 1, math.sqrt(self.shape.d_head)
-        keys: list[list[torch.Tensor]] = [[] for _ in range(self.shape.n_layers)]  # [layer][pos]: [prefix, 2, h, d_h]
-        inv, earlier = None, []  # batch row -> its prefix; this position's prefix -> its row in position j's tables
-        for i in range(n):
-            # a prefix is (its parent prefix, this token): the code stays below batch * d_vocab
-            code = tokens[:, i] if inv is None else inv * self.shape.d_vocab + tokens[:, i]
-            prefixes, inv = torch.unique(code, return_inverse=True)  # [prefix], [batch]
-            # pad to MIN_ROWS with copies no batch row reads: CPU matmuls of 5-7 or 9-11 rows sum in
-            # an order that depends on the thread count, and runs must not (resume in another process)
-            prefixes = torch.cat([prefixes, prefixes[:1].expand(max(0, MIN_ROWS - len(prefixes)))])
-            if i:
-                parent = prefixes // self.shape.d_vocab
-                earlier = [rows[parent] for rows in earlier] + [parent]
-            resid = F.embedding(prefixes % self.shape.d_vocab, self._p("embed.W_E")) + self._p("pos_embed.W_pos")[i]
-            for layer in range(self.shape.n_layers):
-                b = f"blocks.{layer}"
-                q, kv = self._qkv(self._norm(resid, f"{b}.ln1"), b).split([1, 2], dim=1)  # [prefix, 1|2, head, d_head]
-                keys[layer].append(kv)
-                if layer == last and i < n - 1:
-                    break  # later positions need only this block's keys and values here
-                past = [F.embedding(rows, keys[layer][j].flatten(1)).view(kv.shape)
-                        for j, rows in enumerate(earlier)] + [kv]
-                k, v = torch.stack(past, dim=3).unbind(1)  # each [prefix, head, key_pos, d_head]
-                pattern = (torch.einsum("phe,phke->phk", q[:, 0], k) / scale).softmax(dim=-1)
-                resid = resid + self._attn_out(torch.einsum("phk,phke->phe", pattern, v), b)
-                resid = resid + self._mlp(self._norm(resid, f"{b}.ln2"), b)
-        return F.embedding(inv, self._unembed(resid))
+def weight_norms(module: GPT) -> list[float]:
+    """Per member (one for a one-model module), the L2 norm of all its trained parameters together."""
+    with torch.no_grad():
+        params = list(module.parameters())
+        if not module.stacked:
+            return [float(torch.stack([q.double().pow(2).sum() for q in params]).sum().sqrt())]
+        return [float(torch.stack([q[k].double().pow(2).sum() for q in params]).sum().sqrt())
+                for k in range(module.n_members)]
 
 
 def bridge_config(shape: GPTShape):
@@ -232,3 +215,14 @@ def to_bridge(shape: GPTShape, state: dict[str, torch.Tensor], device: str = "cp
     The bridge returns logits at every position whatever `shape.answer_only` says.
     """
     return bridge_from_config(bridge_config(shape), state, device)
+
+
+def bridge_from_config(cfg, state: dict[str, torch.Tensor], device: str = "cpu"):
+    """Boot a native bridge for `cfg` and load `state` (HookedTransformer names) into it, strictly."""
+    from transformer_lens.model_bridge.sources.native import boot
+    from transformer_lens.utilities.tl_checkpoint_conversion import convert_tl_checkpoint
+
+    bridge = boot(cfg, device=device)
+    converted = convert_tl_checkpoint({k: v.to(device) for k, v in state.items()}, cfg)
+    bridge.load_state_dict(converted, strict=True)
+    return bridge.eval()

@@ -38,6 +38,7 @@ from transformer_lens import HookedRootModule
 from transformer_lens.hook_points import HookPoint
 
 from families._leaf import Leaf
+from workbench.core.train_module import TrainModuleBase
 
 __all__ = ["UniversalShape", "UniversalNet", "sinpe", "param_shapes", "init_state", "STATE_BUFFERS", "MASKED",
            "N_CTX"]
@@ -65,7 +66,7 @@ class UniversalShape(BaseModel):
 
     @property
     def init_std(self) -> float:
-        return 0.8 / math.sqrt(self.d_model)  # HookedTransformer's gpt2 init scale, as families/_transformer.py
+        return 0.8 / math.sqrt(self.d_model)  # HookedTransformer's gpt2 init scale, as families/_gpt.py
 
 
 def sinpe(p: torch.Tensor, d_sin: int, base: float) -> torch.Tensor:
@@ -103,7 +104,7 @@ def _component(shape: UniversalShape, prefix: str, hooks: tuple[str, ...] = ()) 
     return Leaf(params, hooks)
 
 
-class UniversalNet(HookedRootModule):
+class UniversalNet(HookedRootModule, TrainModuleBase):
     """The model (module docstring). forward: tokens [batch, 4] -> masked logits."""
 
     def __init__(self, shape: UniversalShape, state: dict[str, torch.Tensor], answer_only: bool = True):
@@ -129,7 +130,7 @@ class UniversalNet(HookedRootModule):
         self.register_buffer("causal", torch.ones(N_CTX, N_CTX, dtype=torch.bool).triu(1), persistent=False)
         self.setup()
 
-    def hooked_state(self) -> dict[str, torch.Tensor]:
+    def hooked_state(self, member: int | None = None) -> dict[str, torch.Tensor]:
         """Weights and the state buffers under their names (detached, contiguous)."""
         return {n: t.detach().contiguous() for n, t in self.state_dict().items()}
 

@@ -230,7 +230,7 @@ class StreamsGPT(GPT):
         if params.condition == "constraint":
             init = init_state(shape, params.seed)  # frozen slices are their init, also after a resume
             for name, p in self.named_parameters():
-                if name.rsplit("__", 1)[1] in HEAD_SLICED:
+                if hooked_name(name).rsplit(".", 1)[1] in HEAD_SLICED:
                     keep = torch.ones_like(p)
                     keep[: params.n_frozen] = 0
                     self.frozen[name] = (keep, init[hooked_name(name)].clone())

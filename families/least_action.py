@@ -67,6 +67,7 @@ from workbench.core.capabilities import Capabilities, Modular, Routing
 from workbench.core.family import Family, TaskData, register_family
 from workbench.core.modular import differentiable_smoothness, grid_layout, operation_basis, phasor_grid, smoothness
 from workbench.core.recipe import Recipe
+from workbench.core.train_module import TrainModuleBase
 
 __all__ = ["LeastAction", "LeastActionParams", "LeastActionNet", "routing_penalty", "format_log_line",
            "output_smoothness", "ROUTINGS"]
@@ -172,7 +173,7 @@ def net_init_state(s: NetShape, seed: int) -> dict[str, torch.Tensor]:
     return state
 
 
-class LeastActionNet(HookedRootModule):
+class LeastActionNet(HookedRootModule, TrainModuleBase):
     """The MLP or routed net; forward: tokens [batch, 2] (a, b) -> logits [batch, p]
     (`answer_only`) or [batch, 1, p] (the analysis copy, TransformerLens's [batch, pos, vocab])."""
 
@@ -198,7 +199,7 @@ class LeastActionNet(HookedRootModule):
         self.load_state_dict(state, strict=True)
         self.setup()
 
-    def hooked_state(self) -> dict[str, torch.Tensor]:
+    def hooked_state(self, member: int | None = None) -> dict[str, torch.Tensor]:
         return {n: q.detach().contiguous() for n, q in self.named_parameters()}
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:

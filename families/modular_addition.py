@@ -1,13 +1,17 @@
 """Modular addition, the canonical grokking family (Nanda et al. 2023; the TransformerLens
 grokking demo): predict (a + b) mod p from the tokens [a, b, =] with a one-layer,
-four-head, ReLU, no-LayerNorm transformer trained full-batch with AdamW."""
+four-head, ReLU, no-LayerNorm transformer trained full-batch with AdamW.
+
+The model is `families._gpt.GPT` on its "tables" path (one layer from per-(position, token)
+tables, the answer position only, seeds stacked on the member axis) with frozen zero
+biases, as the TransformerLens grokking demo trains weights only."""
 
 from __future__ import annotations
 
 import torch
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from families._transformer import AnswerTransformer, TransformerShape, init_state, to_bridge
+from families._gpt import GPT, GPTShape, init_state, to_bridge
 from workbench.core.capabilities import Capabilities, Modular
 from workbench.core.family import Family, Recipe, TaskData, register_family
 from workbench.core.fourier import fourier_basis
@@ -72,11 +76,12 @@ class ModularAddition(Family):
     # a clear memorize-then-generalize gap (train acc 1.0 by epoch ~300, test acc < 0.2 at 500).
     demo = {"params": {"p": 53, "frac_train": 0.4, "lr": 3e-3}, "epochs": 3500,
             "schedule": "0:3500:100", "eval_every": 50}
-    stackable = True  # AnswerTransformer stacks seeds on a member axis
+    stackable = True  # GPT stacks seeds on a member axis
     tiny = {"params": {"p": 17, "frac_train": 0.5}, "epochs": 60, "schedule": "0:60:20"}
 
-    def shape(self, params: ModularAdditionParams) -> TransformerShape:
-        return TransformerShape(d_vocab=params.p + 1, d_vocab_out=params.p, n_ctx=3)
+    def shape(self, params: ModularAdditionParams) -> GPTShape:
+        return GPTShape(n_layers=1, d_vocab=params.p + 1, d_vocab_out=params.p, n_ctx=3, normalization=None,
+                        answer_path="tables", train_biases=False)
 
     def data(self, params: ModularAdditionParams) -> TaskData:
         p = params.p
@@ -91,8 +96,8 @@ class ModularAddition(Family):
     def init_state(self, params: ModularAdditionParams) -> dict[str, torch.Tensor]:
         return init_state(self.shape(params), params.seed)
 
-    def train_module(self, params: ModularAdditionParams, state: dict[str, torch.Tensor]) -> AnswerTransformer:
-        return AnswerTransformer(self.shape(params), state)
+    def train_module(self, params: ModularAdditionParams, state) -> GPT:
+        return GPT(self.shape(params), state)
 
     def tl_model(self, params: ModularAdditionParams, state: dict[str, torch.Tensor], device: str = "cpu"):
         return to_bridge(self.shape(params), state, device)

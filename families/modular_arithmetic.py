@@ -27,7 +27,7 @@ from typing import Literal
 import torch
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from families._gpt import GPT, GPTShape, init_state, to_bridge
+from families._gpt import GPT, GPTShape, init_state, to_bridge, weight_norms
 from families.modular_addition import MAX_P, MAX_SEED, is_prime
 from workbench.core.capabilities import Capabilities, Modular
 from workbench.core.family import Family, TaskData, register_family
@@ -84,7 +84,8 @@ class ModularArithmetic(Family):
     name = "modular_arithmetic"
     description = "(x op y) mod p from [x, op, y]; 2-layer pre-LN transformer (after Power et al. 2022)"
     Params = ModularArithmeticParams
-    stackable = False  # GPT holds one model; seed sweeps are refused
+    # seeds stack on GPT's member axis; each member runs its solo arithmetic (a run alone is a stack of one)
+    stackable = True
     tiny = {"params": {"p": 7, "d_model": 32, "d_mlp": 64}, "epochs": 60, "schedule": "0:60:20"}
 
     def shape(self, params: ModularArithmeticParams) -> GPTShape:
@@ -106,9 +107,7 @@ class ModularArithmetic(Family):
     def init_state(self, params: ModularArithmeticParams) -> dict[str, torch.Tensor]:
         return init_state(self.shape(params), params.seed)
 
-    def train_module(self, params: ModularArithmeticParams, state: dict[str, torch.Tensor]) -> GPT:
-        if isinstance(state, list):
-            raise ValueError("modular_arithmetic trains one model at a time (stackable = False)")
+    def train_module(self, params: ModularArithmeticParams, state) -> GPT:
         return GPT(self.shape(params), state)
 
     def tl_model(self, params: ModularArithmeticParams, state: dict[str, torch.Tensor], device: str = "cpu"):
@@ -147,6 +146,5 @@ class ModularArithmetic(Family):
         return {**self.capabilities(params).as_dict(), "p": params.p, "fourier_basis": basis}
 
     def extra_metrics(self, module: GPT, logits, data: TaskData) -> list[dict[str, float]]:
-        """`wnorm`: the L2 norm of all parameters together (the weight decay's target)."""
-        with torch.no_grad():
-            return [{"wnorm": float(torch.stack([q.double().pow(2).sum() for q in module.parameters()]).sum().sqrt())}]
+        """`wnorm`: per member, the L2 norm of all its parameters together (the weight decay's target)."""
+        return [{"wnorm": norm} for norm in weight_norms(module)]

@@ -51,7 +51,7 @@ def test_checkpoint_loads_into_tl_bridge_with_same_logits(tmp_path):
     from transformer_lens.model_bridge.sources.native import boot
     from transformer_lens.utilities.tl_checkpoint_conversion import convert_tl_checkpoint
 
-    from families._transformer import bridge_config
+    from families._gpt import bridge_config
 
     main(["train", SPEC, "--epochs", "60", "--schedule", "0:60:30", "--store", str(tmp_path), "--quiet"])
     v = parse_variant(SPEC)

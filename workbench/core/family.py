@@ -29,13 +29,30 @@ they apply. Its fields (a need is met when the field is set and truthy):
 A param whose Field carries ``json_schema_extra={"in_name": "when_set"}`` appears in the
 run's directory name only when it differs from its default, so adding a param to a
 family never renames (orphans) the runs already in a store.
+
+Seams a family may fill (each has a default that changes nothing; `workbench.testing.check_family`
+checks them):
+
+- ``train_module(params, state)``: the module the trainer steps, a
+  `workbench.core.train_module.TrainModule` (its hooks: `param_groups`, `before_step`,
+  `after_step`, `hooked_state(member=)`, the member axis `n_members`);
+- ``fresh_batches(params)``: None (default) trains on the fixed training rows of `data`,
+  one epoch a pass over them; or a draw ``(step, generator) -> (inputs, labels)`` of the
+  rows optimizer step `step` trains on, from a generator the trainer seeds from
+  (recipe.batch_seed, step) alone, so a resumed run draws the same rows. One epoch is
+  then one step; `data`'s rows are only evaluated (its train rows as "train", the rest as
+  "test"; either may be empty, and an empty split's metrics are NaN);
+- ``check_new_run(params)``: refuse a setting for runs not yet in the store (raise
+  ValueError or UserError with one line); runs that exist still list, load and resume;
+- ``objective``, ``loss``, ``extra_metrics``, ``format_log_line``, ``probe``: below.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, Callable, ClassVar, Iterator, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -44,9 +61,10 @@ from pydantic import BaseModel
 from workbench.core.capabilities import Capabilities
 from workbench.core.recipe import Recipe
 from workbench.core.registry import Registry
+from workbench.core.train_module import TrainModule
 
-__all__ = ["Family", "TaskData", "Recipe", "ComparePreset", "IGNORE", "register_family", "list_families",
-           "get_family"]
+__all__ = ["Family", "TaskData", "Recipe", "ComparePreset", "IGNORE", "BatchDraw", "register_family", "list_families",
+           "get_family", "registered", "plain_log_line", "METRIC_NAMES"]
 
 
 class TaskData(NamedTuple):
@@ -62,6 +80,19 @@ class TaskData(NamedTuple):
 
 
 IGNORE = -100  # label of a position that is not scored (F.cross_entropy's ignore_index)
+METRIC_NAMES = ("train_loss", "train_acc", "test_loss", "test_acc")  # what the trainer evaluates for every family
+
+# a fresh-batch family's draw: (optimizer step, seeded generator) -> (inputs [rows, ...], labels [rows, ...])
+BatchDraw = Callable[[int, torch.Generator], tuple[torch.Tensor, torch.Tensor]]
+
+
+def plain_log_line(epoch: int, metrics: dict[str, float]) -> str:
+    """`--log-format plain`: `Epoch    300 | Train: 100.0% | Test:  47.1% | Loss: 1.23e-04`, then
+    any further metrics as `, name=value` (the default `Family.format_log_line`)."""
+    line = (f"Epoch {epoch:6d} | Train: {100 * metrics['train_acc']:5.1f}% | Test: {100 * metrics['test_acc']:5.1f}% "
+            f"| Loss: {metrics['train_loss']:.2e}")
+    extras = [f"{k}={v:.4g}" for k, v in metrics.items() if k not in METRIC_NAMES]
+    return ", ".join([line, *extras])
 
 
 @dataclass(frozen=True)
@@ -106,17 +137,15 @@ class Family(ABC):
         """Epoch-0 weights, HookedTransformer-named, from params' model seed."""
 
     @abstractmethod
-    def train_module(self, params: BaseModel, state: dict[str, torch.Tensor] | list[dict[str, torch.Tensor]]) -> torch.nn.Module:
-        """A module carrying `state` whose forward maps inputs to logits and whose
-        `hooked_state()` returns its weights under the same names. If the family is
-        `stackable` and given a list of states (members sharing `params`' architecture) it
-        is an ensemble: inputs and logits gain a leading member axis and
-        `hooked_state(member=k)` returns member k.
+    def train_module(self, params: BaseModel, state: dict[str, torch.Tensor] | list[dict[str, torch.Tensor]]) -> TrainModule:
+        """The `TrainModule` (workbench.core.train_module) carrying `state`: its forward maps
+        inputs to logits and `hooked_state()` returns its weights under the same names.
 
-        Optional hooks the trainer calls when the module has them: `param_groups()` ->
-        {parameter name: group} for the recipe's `no_decay` (default: by name, see
-        workbench.core.recipe.param_group), and `after_step()` after every optimizer step
-        (e.g. to hold frozen slices at their initial values)."""
+        A `stackable` family is given a list of states (members sharing `params`'
+        architecture, one for a solo run) and returns a module with a leading member axis
+        (`n_members` = len(states)): inputs and logits gain that axis and
+        `hooked_state(member=k)` returns member k; each member must compute what it would
+        alone (`check_family` checks it). Otherwise it is given one state."""
 
     @abstractmethod
     def tl_model(self, params: BaseModel, state: dict[str, torch.Tensor], device: str = "cpu") -> Any:
@@ -143,13 +172,43 @@ class Family(ABC):
         memory of one checkpoint's cache."""
         return self.data(params)
 
+    def fresh_batches(self, params: BaseModel) -> BatchDraw | None:
+        """None: train on `data`'s fixed training rows (default). Else the draw of each step's rows.
+
+        The draw ``(step, generator) -> (inputs, labels)`` gives the rows optimizer step `step`
+        (0-based) trains on, shaped as `data`'s, drawn only from `generator`: a CPU generator
+        the trainer seeds from (recipe.batch_seed, step) alone (`train_module.step_seed`,
+        DATA_STREAM), so a resumed run redraws the same rows and needs only the step count.
+        One epoch is then one step, the recipe's batch_size is unused (the draw sets the
+        rows), and stacked members all train on the lead member's draw. `data` then holds
+        the rows evaluated: its training rows as "train" and the rest as "test", either
+        possibly empty (an empty split's loss and accuracy are NaN).
+        """
+        return None
+
+    def check_new_run(self, params: BaseModel) -> None:
+        """Refuse `params` for a new run by raising ValueError (or UserError) with one line.
+
+        Called only when a run is created, never when one in the store is resumed, extended,
+        listed or loaded: a setting found wanting later can be refused for new runs while
+        the runs already made with it keep working. `workbench train` turns the refusal into
+        one line on stderr and exit 2, with nothing written. Default: accept.
+        """
+
+    def format_log_line(self, epoch: int, metrics: dict[str, float]) -> str:
+        """The `--log-format plain` line of one evaluation (default: `plain_log_line`)."""
+        return plain_log_line(epoch, metrics)
+
     def objective(self, logits: torch.Tensor, labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         """The training loss per member [...] (default: `loss`). `generator` is seeded from
         (batch_seed, step), for objectives that sample (e.g. REINFORCE), so resume is exact."""
         return self.loss(logits, labels)
 
-    def extra_metrics(self, module: torch.nn.Module, logits: torch.Tensor, data: TaskData) -> list[dict[str, float]]:
-        """Family-specific metrics per member at each evaluation (e.g. weight norm), or []."""
+    def extra_metrics(self, module: TrainModule, logits: torch.Tensor | None, data: TaskData) -> list[dict[str, float]]:
+        """Family-specific metrics per member at each evaluation (e.g. weight norm), or [].
+
+        `logits` are the module's over all of `data`'s rows [member, rows, ..., classes], or
+        None where the trainer evaluated in row chunks (the family forwards what it needs)."""
         return []
 
     def loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -175,3 +234,18 @@ def list_families() -> list[str]:
 
 def get_family(name: str) -> Family:
     return _FAMILIES.get(name)
+
+
+@contextmanager
+def registered(family: Family) -> Iterator[Family]:
+    """Register `family` (an instance) for the duration of a with-block, e.g. a family a test
+    defines; the one already registered under its name, if any, is used and kept."""
+    entries = _FAMILIES.registered()
+    if family.name in _FAMILIES:
+        yield _FAMILIES.get(family.name)
+        return
+    entries[family.name] = family
+    try:
+        yield family
+    finally:
+        entries.pop(family.name, None)

@@ -125,10 +125,11 @@ def steps_per_epoch(recipe: Recipe, n_train: int) -> int:
     return 1 if recipe.batch_size is None else max(1, math.ceil(n_train / recipe.batch_size))
 
 
-def total_epochs(recipe: Recipe, n_train: int) -> int:
-    """The budget in epochs (a steps budget rounds up to whole epochs)."""
+def total_epochs(recipe: Recipe, n_train: int, per_epoch: int | None = None) -> int:
+    """The budget in epochs (a steps budget rounds up to whole epochs of `per_epoch` steps,
+    by default `steps_per_epoch(recipe, n_train)`)."""
     if recipe.steps is not None:
-        return math.ceil(recipe.steps / steps_per_epoch(recipe, n_train))
+        return math.ceil(recipe.steps / (per_epoch or steps_per_epoch(recipe, n_train)))
     if recipe.epochs is None:
         raise ValueError("recipe has no budget: set epochs or steps")
     return recipe.epochs

@@ -1,7 +1,9 @@
 """One training step (forward, backward, optimizer) and the ways to run it.
 
 `train_step` is the step every path runs. A stepper sets the step's learning rate
-(`lr_at`, a pure function of the step) and its sampling generator's seed, then runs it:
+(`lr_at`, a pure function of the step), seeds the objective's and the module's generators
+from (batch_seed, step) (`workbench.core.train_module.step_seed`), hands the module its
+generator (`TrainModule.before_step`), then runs the step:
 
 - ``eager``: the step as Python calls it; the default on the CPU, and how every run
   before issue 15 trained (its arithmetic is unchanged).
@@ -29,6 +31,7 @@ import torch
 from workbench.core.errors import UserError
 from workbench.core.family import Family
 from workbench.core.recipe import Recipe, lr_at
+from workbench.core.train_module import MODULE_STREAM, OBJECTIVE_STREAM, TrainModule, step_seed
 
 __all__ = ["STEP_MODES", "resolve_step_mode", "graph_obstacle", "train_step", "make_stepper", "EagerStep",
            "CompiledStep", "GraphStep"]
@@ -55,16 +58,19 @@ def resolve_step_mode(mode: str, device: str, family=None, recipe: Recipe | None
     return mode
 
 
-def graph_obstacle(family=None, recipe: Recipe | None = None) -> str | None:
+def graph_obstacle(family=None, recipe: Recipe | None = None, module: TrainModule | None = None) -> str | None:
     """Why this family's step cannot be replayed from a CUDA graph, or None.
 
-    Only Adam(W) has a capturable form, and a family's own objective may sample, which a
-    graph would replay with the same draws every step.
+    Only Adam(W) has a capturable form; a family's own objective may sample, and a
+    `stochastic` module draws in its training forward (dropout), which a graph would
+    replay with the same draws every step.
     """
     if recipe is not None and recipe.optimizer not in ("adam", "adamw"):
         return f"optimizer {recipe.optimizer} has no capturable form (adam and adamw do)"
     if family is not None and type(family).objective is not Family.objective:
         return f"family {family.name!r} has its own objective, which may draw random numbers"
+    if module is not None and module.stochastic:
+        return f"the {type(module).__name__} module draws random numbers in its training forward (e.g. dropout)"
     return None
 
 
@@ -88,11 +94,15 @@ class EagerStep:
 
     def __init__(self, members, opt: torch.optim.Optimizer, recipe: Recipe):
         self.members, self.opt, self.recipe = members, opt, recipe
-        self.gen = torch.Generator(device=members.device)
+        self.gen = torch.Generator(device=members.device)  # the objective's (sampling objectives only)
+        self.module_gen = torch.Generator(device=members.device)  # the module's training forward (dropout)
         self.loss_fn: Callable = members.loss
 
     def seed(self, step: int) -> None:
-        self.gen.manual_seed((self.recipe.batch_seed * 1_000_003 + step) % 2**63)  # sampling objectives only
+        """Seed the step's generators and hand the module its own (TrainModule.before_step)."""
+        self.gen.manual_seed(step_seed(self.recipe.batch_seed, step, OBJECTIVE_STREAM))
+        self.module_gen.manual_seed(step_seed(self.recipe.batch_seed, step, MODULE_STREAM))
+        self.members.before_step(step, self.module_gen)
 
     def __call__(self, inputs: torch.Tensor, labels: torch.Tensor, step: int) -> None:
         for group in self.opt.param_groups:
@@ -131,6 +141,7 @@ class GraphStep(EagerStep):
     def __call__(self, inputs: torch.Tensor, labels: torch.Tensor, step: int) -> None:
         for lr in self.lrs:
             lr.fill_(lr_at(self.recipe, step))
+        self.members.before_step(step, self.module_gen)  # host-side only: a stochastic module is refused
         key = (tuple(inputs.shape), tuple(labels.shape))
         if key not in self.graphs:
             self.graphs[key] = self._capture(inputs, labels)
@@ -157,7 +168,7 @@ class GraphStep(EagerStep):
 def _check_graphable(members, opt: torch.optim.Optimizer, recipe: Recipe) -> None:
     """UserError unless the step can be replayed from a graph (`graph_obstacle`, and an optimizer
     built capturable)."""
-    obstacle = graph_obstacle(members.family, recipe)
+    obstacle = graph_obstacle(members.family, recipe, members.module)
     if obstacle is None and not all(g.get("capturable") for g in opt.param_groups):
         obstacle = "the optimizer was not built capturable (trainer.setup(capturable=True))"
     if obstacle:

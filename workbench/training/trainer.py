@@ -2,7 +2,8 @@
 
 Reads top to bottom: plan (validate everything, write nothing) -> set up (fresh or
 resumed, under the run's lock) -> loop. Each epoch is one pass over the training rows,
-in full batch or in minibatches (`epoch_batches`); each step sets the learning rate
+in full batch or in minibatches (`epoch_batches`), or, for a family that draws fresh rows
+(`Family.fresh_batches`), one step on that step's draw; each step sets the learning rate
 `lr_at(step)`, takes the family's `objective`, clips and steps (workbench.training.step: eagerly, through
 `torch.compile`, or replayed from one captured CUDA graph). Metrics are evaluated at
 the eval cadence and checkpoints written on the schedule; at checkpoints that are
@@ -25,8 +26,9 @@ import torch
 from tqdm import tqdm  # the plain bar: tqdm.auto warns in notebooks without ipywidgets
 
 from workbench.core.errors import UserError
+from workbench.core.family import METRIC_NAMES, plain_log_line
 from workbench.core.naming import hooked_name
-from workbench.core.recipe import Recipe, build_optimizer, epoch_batches, steps_per_epoch, total_epochs
+from workbench.core.recipe import Recipe, build_optimizer, steps_per_epoch, total_epochs
 from workbench.core.schedule import checkpoint_epochs
 from workbench.core.variant import Variant
 from workbench.store import RunKey, Store
@@ -35,13 +37,12 @@ from workbench.store.index import refresh
 from workbench.store.lock import run_lock
 from workbench.store.record import read_record
 from workbench.training import resume as _resume
-from workbench.training.members import Members, chunk_sizes, member_bytes
+from workbench.training.members import Members, chunk_sizes, member_bytes, shared_draw
 from workbench.training.step import EagerStep, make_stepper, resolve_step_mode
 
 __all__ = ["TrainPlan", "plan_training", "rejoin", "train", "train_members", "setup", "run_epochs", "METRIC_NAMES",
-           "STATE_EVERY", "plain_log_line"]
+           "STATE_EVERY", "plain_log_line", "epoch_steps"]
 
-METRIC_NAMES = ("train_loss", "train_acc", "test_loss", "test_acc")
 STATE_EVERY = 1000  # default: keep the full training state at checkpoints that are multiples of this
 
 
@@ -66,10 +67,15 @@ class TrainPlan:
 def plan_training(variant: Variant, store: Store, *, epochs: int | None = None, extra_epochs: int | None = None,
                   schedule: str | None = None, eval_every: int | None = None, config: str | None = None,
                   state_every: int | None = None) -> TrainPlan:
-    """Resolve epochs, schedule and resume point; raise UserError on any bad input."""
+    """Resolve epochs, schedule and resume point; raise UserError on any bad input.
+
+    A run not yet in the store must pass its family's `check_new_run`; one that exists is
+    planned whatever that says (it may predate the rule)."""
     key = RunKey(*variant.key)
     recipe = variant.recipe
     prior = read_record(store, key) if store.exists(key) else None
+    if prior is None:
+        _check_new_run(variant)
     done = _resume.resumable_epoch(store, key) if prior else None
     for name, value in (("epochs", epochs), ("extra-epochs", extra_epochs), ("eval-every", eval_every),
                         ("state-every", state_every)):
@@ -82,8 +88,7 @@ def plan_training(variant: Variant, store: Store, *, epochs: int | None = None, 
             raise UserError(f"--extra-epochs extends a trained run, but {variant.spec} has none in {store.root}")
         total = int(prior["epochs"]) + extra_epochs
     else:
-        n_train = int(variant.family.data(variant.params).train_mask.sum())
-        total = epochs or (int(prior["epochs"]) if prior else total_epochs(recipe, n_train))
+        total = epochs or (int(prior["epochs"]) if prior else _budget_epochs(variant))
     if done is not None and done > total:
         raise UserError(f"{variant.spec} is already trained to epoch {done}; use --extra-epochs to go further")
     spec = schedule or (prior["schedule"] if prior else variant.family.schedule(variant.params))
@@ -94,12 +99,37 @@ def plan_training(variant: Variant, store: Store, *, epochs: int | None = None, 
     return TrainPlan(variant, key, total, spec, tuple(ckpts), every, done or 0, done is None, recipe, config, keep)
 
 
+def epoch_steps(variant: Variant) -> int:
+    """Optimizer steps per epoch of `variant`'s runs: one under fresh batches, else the recipe's
+    minibatches over the training rows (one in full batch)."""
+    if variant.family.fresh_batches(variant.params) is not None:
+        return 1
+    return steps_per_epoch(variant.recipe, int(variant.family.data(variant.params).train_mask.sum()))
+
+
+def _budget_epochs(variant: Variant) -> int:
+    """The recipe's budget in epochs (a budget in steps rounds up to whole epochs)."""
+    try:
+        return total_epochs(variant.recipe, 0, per_epoch=epoch_steps(variant))
+    except ValueError as err:  # no budget: neither epochs nor steps
+        raise UserError(f"{variant.spec}: {err}") from None
+
+
+def _check_new_run(variant: Variant) -> None:
+    """The family's `check_new_run`, its refusal as one UserError line naming the variant."""
+    try:
+        variant.family.check_new_run(variant.params)
+    except ValueError as err:  # UserError included
+        raise UserError(f"{variant.spec}: {' '.join(str(err).split())}") from None
+
+
 def _check_compatible(plans: list[TrainPlan]) -> None:
-    """Members of one ensemble must share everything but their seeds, and stack."""
+    """Members of one ensemble must share everything but their seeds (fresh batches included), and stack."""
     first = plans[0]
     if len(plans) > 1 and not first.variant.family.stackable:
         raise UserError(f"family {first.variant.family.name!r} cannot stack several models in one run; "
                         "train its variants one at a time")
+    shared_draw([plan.variant for plan in plans])
     for plan in plans[1:]:
         same = (plan.variant.family is first.variant.family and plan.epochs == first.epochs
                 and plan.checkpoints == first.checkpoints and plan.eval_every == first.eval_every
@@ -156,7 +186,7 @@ def train(plan: TrainPlan, store: Store, *, device: str = "cpu", quiet: bool = F
     """Run `plan`; return its final metrics. Writes checkpoints, metrics and resume state.
 
     `log_format` "bar" shows a progress bar; "plain" prints one line per evaluation instead
-    (`plain_log_line`, or the family's own `format_log_line(epoch, metrics)` where it has one)."""
+    (`Family.format_log_line`, by default `plain_log_line`)."""
     return train_members([plan], store, device=device, quiet=quiet, log_format=log_format, step_mode=step_mode)[0]
 
 
@@ -270,21 +300,11 @@ def _train_locked(plans: list[TrainPlan], store: Store, *, device: str, quiet: b
     return last
 
 
-def plain_log_line(epoch: int, metrics: dict[str, float]) -> str:
-    """`--log-format plain`: `Epoch    300 | Train: 100.0% | Test:  47.1% | Loss: 1.23e-04`, then
-    any further metrics as `, name=value` (a family may format its own: `format_log_line`)."""
-    line = (f"Epoch {epoch:6d} | Train: {100 * metrics['train_acc']:5.1f}% | Test: {100 * metrics['test_acc']:5.1f}% "
-            f"| Loss: {metrics['train_loss']:.2e}")
-    extras = [f"{k}={v:.4g}" for k, v in metrics.items() if k not in METRIC_NAMES]
-    return ", ".join([line, *extras])
-
-
 def _log_plain(plans: list[TrainPlan], epoch: int, rows: list[dict[str, float]]) -> None:
     family = plans[0].variant.family
-    fmt = getattr(family, "format_log_line", plain_log_line)
     for plan, row in zip(plans, rows):
         prefix = f"{plan.variant.spec}: " if len(plans) > 1 else ""
-        print(prefix + fmt(epoch, row), flush=True)
+        print(prefix + family.format_log_line(epoch, row), flush=True)
 
 
 def _say_done(plans: list[TrainPlan], last: list[dict[str, float]], elapsed: float, store: Store) -> None:
@@ -311,7 +331,7 @@ def setup(variants: list[Variant], recipe: Recipe, device: str, loaded: list[tup
     """
     members = Members(variants, device, loaded)
     named = dict(members.module.named_parameters())
-    groups = members.module.param_groups() if hasattr(members.module, "param_groups") else None
+    groups = members.module.param_groups()
     opt = build_optimizer(recipe, named, groups, capturable=capturable)
     if loaded is not None:
         _resume.load_optimizer(opt, named, members.saved, members.stacked)
@@ -323,9 +343,9 @@ def run_epochs(members: Members, opt: torch.optim.Optimizer, recipe: Recipe, fir
                after_epoch: Callable[[int], None], stepper: EagerStep | None = None) -> None:
     """Train epochs first+1 .. last from the state at the end of epoch `first`.
 
-    The learning rate and batch order depend only on the step and epoch, so the same
-    state stepped over the same epochs the same way gives the same bits whoever calls
-    this (train, resume or densify).
+    The learning rate, the batch order (or the fresh rows) and the generators depend only on
+    the step and epoch, so the same state stepped over the same epochs the same way gives
+    the same bits whoever calls this (train, resume or densify).
 
     Args:
         members, opt: from `setup`.
@@ -335,11 +355,10 @@ def run_epochs(members: Members, opt: torch.optim.Optimizer, recipe: Recipe, fir
         stepper: runs one step (workbench.training.step); default: eagerly.
     """
     stepper = stepper or EagerStep(members, opt, recipe)
-    n_train = members.n_train
-    step = first * steps_per_epoch(recipe, n_train)
+    step = first * members.steps_per_epoch(recipe)
     for epoch in range(first + 1, last + 1):
-        for rows in epoch_batches(recipe, n_train, epoch) or [None]:
-            stepper(*members.train_batch(rows), step)
+        for inputs, labels in members.epoch(recipe, epoch):
+            stepper(inputs, labels, step)
             step += 1
         after_epoch(epoch)
 

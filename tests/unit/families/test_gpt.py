@@ -1,11 +1,12 @@
-"""The multi-layer GPT computes the same function as its TransformerLens 4 bridge."""
+"""The multi-layer GPT computes the same function as its TransformerLens 4 bridge, alone or stacked."""
 
 import itertools
 
 import pytest
 import torch
 
-from families._gpt import GPT, GPTShape, init_state, param_shapes, to_bridge
+from families._gpt import GPT, GPTShape, init_state, param_shapes, to_bridge, weight_norms
+from workbench.core.naming import hooked_name
 
 
 def _shape(**kw) -> GPTShape:
@@ -118,7 +119,7 @@ def test_hooked_state_round_trips_into_the_bridge():
     out = module.hooked_state()
     assert list(out) == list(state) and all(torch.equal(out[k], state[k]) for k in state)
     # every parameter trains, biases and LayerNorm included
-    assert sorted(n.replace("__", ".") for n, _ in module.named_parameters()) == sorted(state)
+    assert sorted(hooked_name(n) for n, _ in module.named_parameters()) == sorted(state)
     x = _tokens(shape)
     with torch.no_grad():
         assert (to_bridge(shape, out)(x)[:, -1] - module(x)).abs().max().item() < 1e-5
@@ -161,7 +162,37 @@ def test_recipe_groups_tell_embeddings_biases_and_layernorm_apart():
     module = GPT(_shape(n_layers=2), init_state(_shape(n_layers=2), 0))
     groups: dict[str, set[str]] = {}
     for name, _ in module.named_parameters():
-        groups.setdefault(param_group(name), set()).add(name.replace("__", ".").rsplit(".", 1)[1])
+        groups.setdefault(param_group(name), set()).add(hooked_name(name).rsplit(".", 1)[1])
     assert groups == {"embed": {"W_E", "W_pos"}, "norm": {"w", "b"},
                       "bias": {"b_Q", "b_K", "b_V", "b_O", "b_in", "b_out", "b_U"},
                       "weight": {"W_Q", "W_K", "W_V", "W_O", "W_in", "W_out", "W_U"}}
+
+
+@pytest.mark.parametrize("answer_only", [True, False])
+def test_a_stacked_member_computes_exactly_what_it_computes_alone(answer_only):
+    """Each member of a stack runs the one-model arithmetic on its own slice: forward and
+    gradients are bit-identical to the solo module's, and a stack of one is a solo run."""
+    shape = _shape(n_layers=2, answer_only=answer_only)
+    states = [_perturbed(shape, seed) for seed in range(3)]
+    x = torch.stack([_tokens(shape, seed=s) for s in range(3)])  # members see different rows
+    stack = GPT(shape, states)
+    assert stack.n_members == 3 and GPT(shape, states[0]).n_members is None
+    out = stack(x)
+    out.square().mean(tuple(range(1, out.ndim))).sum().backward()
+    for k in range(3):
+        solo = GPT(shape, states[k])
+        alone = solo(x[k])
+        assert torch.equal(out[k], alone)
+        alone.square().mean().backward()
+        grads = dict(stack.named_parameters())
+        for name, p in solo.named_parameters():
+            assert torch.equal(grads[name].grad[k], p.grad), (k, name)
+        assert all(torch.equal(stack.hooked_state(k)[n], solo.hooked_state()[n]) for n in states[k])
+    with pytest.raises(ValueError, match="member"):
+        stack.hooked_state()
+
+
+def test_weight_norms_are_per_member():
+    shape = _shape()
+    states = [_perturbed(shape, seed) for seed in range(2)]
+    assert weight_norms(GPT(shape, states)) == [weight_norms(GPT(shape, s))[0] for s in states]

@@ -23,7 +23,7 @@ def test_defaults_are_the_study():
     assert (params.p, params.operation, params.frac_train) == (97, "add", 0.5)
     assert (params.n_layers, params.n_heads, params.d_model, params.d_mlp) == (2, 4, 128, 512)
     assert params.normalization == "LN" and params.act_fn == "relu"
-    assert FAMILY.stackable is False
+    assert FAMILY.stackable is True  # seeds stack on GPT's member axis
 
 
 @pytest.mark.parametrize("operation,expected", [("add", lambda a, b: a + b), ("subtract", lambda a, b: a - b),

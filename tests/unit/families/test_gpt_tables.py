@@ -1,4 +1,6 @@
-"""The fast training module computes the same function as the TransformerLens 4 model."""
+"""GPT's "tables" path (the canonical modular_addition module: one layer from per-(position,
+token) tables, frozen biases, seeds on the member axis) computes the same function as the
+TransformerLens 4 model."""
 
 from importlib.metadata import version
 
@@ -6,9 +8,15 @@ import pytest
 import torch
 from packaging.version import Version
 
-from families._transformer import AnswerTransformer, TransformerShape, init_state, to_bridge
+from families._gpt import GPT, GPTShape, init_state, to_bridge
 from workbench.core.family import get_family
+from workbench.core.naming import hooked_name
 from workbench.core.variant import parse_variant
+
+
+def _shape(d_vocab: int, d_vocab_out: int) -> GPTShape:
+    return GPTShape(n_layers=1, d_vocab=d_vocab, d_vocab_out=d_vocab_out, n_ctx=3, normalization=None,
+                    answer_path="tables", train_biases=False)
 
 
 def test_transformer_lens_is_at_least_4_3():
@@ -17,7 +25,7 @@ def test_transformer_lens_is_at_least_4_3():
 
 
 def test_init_matches_hooked_transformer_scale():
-    shape = TransformerShape(d_vocab=114, d_vocab_out=113)
+    shape = _shape(114, 113)
     state = init_state(shape, seed=999)
     expected = 0.8 / shape.d_model**0.5
     for name, tensor in state.items():
@@ -29,7 +37,7 @@ def test_init_matches_hooked_transformer_scale():
 
 
 def test_init_is_seeded_and_leaves_global_rng_alone():
-    shape = TransformerShape(d_vocab=18, d_vocab_out=17)
+    shape = _shape(18, 17)
     before = torch.get_rng_state()
     a, b, c = init_state(shape, 1), init_state(shape, 1), init_state(shape, 2)
     assert torch.equal(torch.get_rng_state(), before)
@@ -38,7 +46,7 @@ def test_init_is_seeded_and_leaves_global_rng_alone():
 
 
 @pytest.mark.parametrize("p", [17, 113])
-def test_answer_transformer_equals_transformer_lens_bridge(p):
+def test_the_tables_path_equals_transformer_lens_bridge(p):
     v = parse_variant(f"modular_addition:p={p}")
     fam = v.family
     state = fam.init_state(v.params)
@@ -55,18 +63,18 @@ def test_answer_transformer_equals_transformer_lens_bridge(p):
 
 
 def test_hooked_state_round_trips():
-    shape = TransformerShape(d_vocab=18, d_vocab_out=17)
+    shape = _shape(18, 17)
     state = init_state(shape, 3)
-    module = AnswerTransformer(shape, state)
+    module = GPT(shape, state)
     out = module.hooked_state()
     assert list(out) == list(state)
     assert all(torch.equal(out[k], state[k]) for k in state)
     # biases are frozen (the grokking demo trains weights only)
-    assert all(n.split("__")[-1].startswith("W_") for n, _ in module.named_parameters())
+    assert all(hooked_name(n).rsplit(".", 1)[1].startswith("W_") for n, _ in module.named_parameters())
 
 
 def test_bridge_exposes_tl_weights_and_hooks():
-    shape = TransformerShape(d_vocab=18, d_vocab_out=17)
+    shape = _shape(18, 17)
     bridge = to_bridge(shape, init_state(shape, 0))
     assert tuple(bridge.W_E.shape) == (18, 128) and tuple(bridge.W_U.shape) == (128, 17)
     _, cache = bridge.run_with_cache(torch.zeros(2, 3, dtype=torch.long), names_filter=lambda n: n == "blocks.0.mlp.hook_post")
@@ -91,7 +99,7 @@ def test_ensemble_member_forward_is_exact_and_gradients_match_solo():
     solo_loss.backward()
     ens_loss.sum().backward()
     for (name, p_solo), (_, p_ens) in zip(solo.named_parameters(), ens.named_parameters()):
-        torch.testing.assert_close(p_solo.grad[0], p_ens.grad[1], rtol=1e-5, atol=1e-8, msg=name)
+        torch.testing.assert_close(p_solo.grad, p_ens.grad[1], rtol=1e-5, atol=1e-8, msg=name)
     assert all(torch.equal(ens.hooked_state(1)[k], solo.hooked_state()[k]) for k in solo.hooked_state())
 
 
@@ -115,3 +123,10 @@ def test_backward_is_deterministic_across_threads_at_demo_size():
         torch.set_num_threads(threads)
     for name in grads[0]:
         assert all(torch.equal(g[name], grads[0][name]) for g in grads[1:]), name
+
+
+def test_the_tables_path_needs_one_layer_without_layernorm():
+    for bad in ({"n_layers": 2}, {"normalization": "LN"}, {"answer_only": False}):
+        with pytest.raises(ValueError, match="tables"):
+            GPTShape(**{"d_vocab": 8, "d_vocab_out": 7, "n_ctx": 3, "n_layers": 1, "normalization": None,
+                        "answer_path": "tables", **bad})
