@@ -2,7 +2,11 @@
 fixture (tests/fixtures/store_v1) listed, analyzed, extended (resumed) and analyzed again,
 and two fresh tiny runs (modular_addition, least_action routed) trained and analyzed.
 
-    python bench/same_results.py --against f2a689e
+    python bench/same_results.py --against f2a689e [--families]
+
+`--families` also trains and analyzes every registered family's `tiny` variant (as the
+conformance suite declares it), so a change to a shared model or the trainer is checked
+on every family, not only the canonical one.
 
 Every array (dtype and values), every npz/safetensors metadata entry and every JSON record
 must be equal, and so must every command's stdout (the store path and elapsed seconds
@@ -41,15 +45,29 @@ def _wb(tree: Path, *args: str) -> str:
     return done.stdout
 
 
-def _populate(tree: Path, store: Path) -> list[str]:
+def _tiny_runs() -> list[tuple[str, list[str]]]:
+    """(spec, train arguments) of every family's declared tiny variant, from this tree's registry."""
+    from workbench.core.family import get_family, list_families
+    from workbench.core.variant import parse_variant
+
+    runs = []
+    for name in list_families():
+        tiny = get_family(name).tiny
+        spec = parse_variant(name, tiny["params"], recipe=tiny.get("recipe")).spec
+        runs.append((spec, ["--epochs", str(tiny["epochs"]), "--schedule", tiny["schedule"]]))
+    return runs
+
+
+def _populate(tree: Path, store: Path, extra: list[tuple[str, list[str]]] = ()) -> list[str]:
     """Every command's stdout, with the store path and elapsed seconds masked."""
     shutil.copytree(HERE / "tests" / "fixtures" / "store_v1", store)
     quiet = ("--jobs", "1", "--store", str(store), "--quiet")
     out = [_wb(tree, "list", "--store", str(store)), _wb(tree, "analyze", OLD, "--analyzers", "all", *quiet),
            _wb(tree, "train", OLD, "--extra-epochs", "10", "--store", str(store), "--quiet"),
            _wb(tree, "analyze", OLD, "--analyzers", "all", *quiet)]
-    for spec in FRESH:
-        out += [_wb(tree, "train", spec, "--epochs", "60", "--schedule", "0:60:20", "--store", str(store), "--quiet"),
+    runs = [(spec, ["--epochs", "60", "--schedule", "0:60:20"]) for spec in FRESH] + list(extra)
+    for spec, args in runs:
+        out += [_wb(tree, "train", spec, *args, "--store", str(store), "--quiet"),
                 _wb(tree, "analyze", spec, "--analyzers", "all", *quiet)]
     out.append(_wb(tree, "list", "--store", str(store)))
     return [re.sub(r" in [0-9.]+s ", " in Ts ", text.replace(str(store), "STORE")) for text in out]
@@ -87,17 +105,20 @@ def _same_store(a: Path, b: Path) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--against", required=True, help="the commit to compare with")
+    parser.add_argument("--families", action="store_true", help="also every family's tiny variant")
     args = parser.parse_args()
+    extra = _tiny_runs() if args.families else []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         subprocess.run(["git", "-C", str(HERE), "archive", "-o", str(tmp / "tree.tar"), args.against], check=True)
         with tarfile.open(tmp / "tree.tar") as tar:
             tar.extractall(tmp / "other", filter="data")
-        ours, theirs = _populate(HERE, tmp / "ours"), _populate(tmp / "other", tmp / "theirs")
+        ours, theirs = _populate(HERE, tmp / "ours", extra), _populate(tmp / "other", tmp / "theirs", extra)
         n = _same_store(tmp / "ours", tmp / "theirs")
         differ = [f"this tree: {a!r}\n{args.against}: {b!r}" for a, b in zip(ours, theirs) if a != b]
         assert not differ, "\n".join(differ)
-    print(f"same results as {args.against}: {n} files (arrays, metadata, records) and every command's stdout")
+    more = f", plus the tiny variants of {len(extra)} families" if extra else ""
+    print(f"same results as {args.against}{more}: {n} files (arrays, metadata, records) and every command's stdout")
 
 
 if __name__ == "__main__":

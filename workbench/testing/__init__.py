@@ -18,6 +18,9 @@ A plugin is named, or given as its class (a family) or spec. Family checks train
 family's declared `tiny` variant (seconds) in temporary stores; analyzer checks train and
 analyze each family's tiny variant once per process (`tiny_run`).
 
+`ToyFamily` (workbench.testing.toy) is a seconds-scale family, not registered, whose params
+switch on every optional seam (fresh batches, dropout, a setting refused for new runs).
+
 Synthetic stores and arrays (`workbench.testing.synthetic`) are drawn from what analyzers
 declare (dims and value kinds), without training anything.
 """
@@ -28,10 +31,11 @@ from workbench.testing._analyzers import TinyRun, analyzer_checks, as_analyzer, 
 from workbench.testing._families import as_family, check_family, family_checks, tiny_variant
 from workbench.testing._views import as_view, check_view, view_checks
 from workbench.testing.synthetic import listed_run, synthetic_arrays, synthetic_run, view_arrays
+from workbench.testing.toy import ToyFamily
 
 __all__ = ["check_family", "check_analyzer", "check_view", "parametrize_with_checks", "family_checks",
            "analyzer_checks", "view_checks", "tiny_variant", "tiny_run", "TinyRun", "listed_run", "synthetic_run",
-           "synthetic_arrays", "view_arrays"]
+           "synthetic_arrays", "view_arrays", "ToyFamily"]
 
 
 def parametrize_with_checks(families=(), analyzers=(), views=()):

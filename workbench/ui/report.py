@@ -120,9 +120,12 @@ def _metric_rows(metrics: dict | None) -> list[tuple[str, str]]:
     names = ("epoch", "train_acc", "test_acc", "train_loss", "test_loss")
     if metrics is None or not all(n in metrics for n in names) or not len(metrics["epoch"]):
         return []
-    return [("trained epochs", str(int(metrics["epoch"][-1]))),
-            ("final train / test accuracy", f"{metrics['train_acc'][-1]:.3f} / {metrics['test_acc'][-1]:.3f}"),
-            ("final train / test loss", f"{metrics['train_loss'][-1]:.3g} / {metrics['test_loss'][-1]:.3g}")]
+    last = {n: metrics[n][-1] for n in names}
+    # a split with no rows (e.g. no test set under fresh batches) has NaN metrics: shown as absent
+    shown = {n: "—" if np.isnan(v) else f"{v:{'.3f' if n.endswith('acc') else '.3g'}}" for n, v in last.items()}
+    return [("trained epochs", str(int(last["epoch"]))),
+            ("final train / test accuracy", f"{shown['train_acc']} / {shown['test_acc']}"),
+            ("final train / test loss", f"{shown['train_loss']} / {shown['test_loss']}")]
 
 
 def _marker_rows(store: Store, key: RunKey, omit: Omissions) -> list[tuple[str, str]]:
