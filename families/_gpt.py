@@ -178,7 +178,10 @@ class GPT(TrainModuleBase):
             return paths.tables(self.shape, {k: t[None] for k, t in w.items()}, tokens[None])[0]
         if not self.stacked:
             return self._one(w, tokens)
-        return torch.stack([self._one({k: t[m] for k, t in w.items()}, tokens[m]) for m in range(len(tokens))])
+        if len(tokens) == 1:  # a run alone: squeeze, whose backward is a view (select's would zero-fill a copy)
+            return self._one({k: t.squeeze(0) for k, t in w.items()}, tokens[0]).unsqueeze(0)
+        members = {k: t.unbind(0) for k, t in w.items()}  # one backward stack per weight, not one copy per member
+        return torch.stack([self._one({k: t[m] for k, t in members.items()}, tokens[m]) for m in range(len(tokens))])
 
     def _one(self, w: dict[str, torch.Tensor], tokens: torch.Tensor) -> torch.Tensor:
         """One model's forward from its weights `w`."""

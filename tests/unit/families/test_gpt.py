@@ -168,18 +168,18 @@ def test_recipe_groups_tell_embeddings_biases_and_layernorm_apart():
                       "weight": {"W_Q", "W_K", "W_V", "W_O", "W_in", "W_out", "W_U"}}
 
 
-@pytest.mark.parametrize("answer_only", [True, False])
-def test_a_stacked_member_computes_exactly_what_it_computes_alone(answer_only):
+@pytest.mark.parametrize("answer_only, members", [(True, 3), (False, 3), (True, 1), (False, 1)])
+def test_a_stacked_member_computes_exactly_what_it_computes_alone(answer_only, members):
     """Each member of a stack runs the one-model arithmetic on its own slice: forward and
     gradients are bit-identical to the solo module's, and a stack of one is a solo run."""
     shape = _shape(n_layers=2, answer_only=answer_only)
-    states = [_perturbed(shape, seed) for seed in range(3)]
-    x = torch.stack([_tokens(shape, seed=s) for s in range(3)])  # members see different rows
+    states = [_perturbed(shape, seed) for seed in range(members)]
+    x = torch.stack([_tokens(shape, seed=s) for s in range(members)])  # members see different rows
     stack = GPT(shape, states)
-    assert stack.n_members == 3 and GPT(shape, states[0]).n_members is None
+    assert stack.n_members == members and GPT(shape, states[0]).n_members is None
     out = stack(x)
     out.square().mean(tuple(range(1, out.ndim))).sum().backward()
-    for k in range(3):
+    for k in range(members):
         solo = GPT(shape, states[k])
         alone = solo(x[k])
         assert torch.equal(out[k], alone)
