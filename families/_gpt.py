@@ -127,17 +127,19 @@ class GPT(TrainModuleBase):
     arithmetic on its own slice, so a member computes exactly what its solo run computes;
     the "tables" path runs the member axis in one batched computation (E = 1 for one model).
 
-    `resid_post_fn`, when set, is called as ``fn(layer, resid)`` on every block's output
-    residual [batch, pos, d_model] (per member) and its result continues the forward pass
-    (gradients flow through it): the seam for training-time interventions on
-    ``hook_resid_post``. It needs logits at every position (``answer_only=False``).
+    `site_fn`, when set, is called as ``fn(name, x)`` at every intervention site of the
+    every-position path, `name` the bridge's hook there (``blocks.{i}.hook_attn_out``,
+    ``blocks.{i}.hook_mlp_out``, ``blocks.{i}.hook_resid_post``, ``ln_final.hook_normalized``;
+    x [batch, pos, d_model], per member), and its result continues the forward pass
+    (gradients flow through it): the seam for training-time interventions such as clamps.
+    It needs logits at every position (``answer_only=False``).
     """
 
     def __init__(self, shape: GPTShape, state: dict[str, torch.Tensor] | list[dict[str, torch.Tensor]]):
         super().__init__()
         self.shape = shape
         self.stacked = isinstance(state, list)
-        self.resid_post_fn: Callable[[int, torch.Tensor], torch.Tensor] | None = None
+        self.site_fn: Callable[[str, torch.Tensor], torch.Tensor] | None = None
         for name in param_shapes(shape):
             tensor = torch.stack([s[name].detach() for s in state]) if self.stacked else state[name].detach().clone()
             if _trains(shape, name):
@@ -169,8 +171,8 @@ class GPT(TrainModuleBase):
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         """tokens [batch, pos<=n_ctx] -> logits [batch, d_vocab_out] (answer_only) or [batch, pos, d_vocab_out];
         stacked: tokens [member, batch, pos] -> logits [member, batch, ...]."""
-        if self.resid_post_fn is not None and self.shape.answer_only:
-            raise ValueError("resid_post_fn needs every position's residual: set answer_only=False")
+        if self.site_fn is not None and self.shape.answer_only:
+            raise ValueError("site_fn needs every position's residual: set answer_only=False")
         w = self._tensors()
         if self.shape.answer_path == "tables":
             if self.stacked:
@@ -187,7 +189,7 @@ class GPT(TrainModuleBase):
         """One model's forward from its weights `w`."""
         if self.shape.answer_only:
             return paths.prefix(self.shape, w, tokens)
-        return paths.every_position(self.shape, w, tokens, self.causal_mask, self.resid_post_fn)
+        return paths.every_position(self.shape, w, tokens, self.causal_mask, self.site_fn)
 
 
 def weight_norms(module: GPT) -> list[float]:

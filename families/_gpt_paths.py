@@ -58,8 +58,14 @@ def _unembed(s, w: Weights, resid: torch.Tensor) -> torch.Tensor:
 
 # ---------------------------------------------------------------------------- every position (layer by layer)
 def every_position(s, w: Weights, tokens: torch.Tensor, causal_mask: torch.Tensor,
-                   resid_post_fn: Callable[[int, torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
-    """tokens [batch, pos] -> logits [batch, pos, d_vocab_out]; `resid_post_fn(layer, resid)` replaces each block's output."""
+                   site_fn: Callable[[str, torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
+    """tokens [batch, pos] -> logits [batch, pos, d_vocab_out].
+
+    `site_fn(name, x)`, when given, replaces the tensor at each intervention site, named as
+    the bridge's hook: ``blocks.{i}.hook_attn_out``, ``blocks.{i}.hook_mlp_out``,
+    ``blocks.{i}.hook_resid_post`` [batch, pos, d_model] and (with LayerNorm)
+    ``ln_final.hook_normalized``.
+    """
     n, scale = tokens.shape[1], math.sqrt(s.d_head)
     resid = F.embedding(tokens, w["embed.W_E"]) + w["pos_embed.W_pos"][:n]  # [batch, pos, d_model]
     for i in range(s.n_layers):
@@ -67,11 +73,16 @@ def every_position(s, w: Weights, tokens: torch.Tensor, causal_mask: torch.Tenso
         q, k, v = _qkv(w, _norm(s, w, resid, f"{b}.ln1"), b).permute(2, 0, 3, 1, 4)  # [batch, head, pos, d_head]
         scores = (q @ k.transpose(-1, -2) / scale).masked_fill(causal_mask[:n, :n], float("-inf"))
         z = (scores.softmax(dim=-1) @ v).transpose(1, 2)  # [batch, pos, head, d_head]
-        resid = resid + _attn_out(w, z, b)
-        resid = resid + _mlp(s, w, _norm(s, w, resid, f"{b}.ln2"), b)
-        if resid_post_fn is not None:
-            resid = resid_post_fn(i, resid)
-    return _unembed(s, w, resid)
+        attn_out = _attn_out(w, z, b)
+        resid = resid + (attn_out if site_fn is None else site_fn(f"{b}.hook_attn_out", attn_out))
+        mlp_out = _mlp(s, w, _norm(s, w, resid, f"{b}.ln2"), b)
+        resid = resid + (mlp_out if site_fn is None else site_fn(f"{b}.hook_mlp_out", mlp_out))
+        if site_fn is not None:
+            resid = site_fn(f"{b}.hook_resid_post", resid)
+    normalized = _norm(s, w, resid, "ln_final")
+    if site_fn is not None and s.normalization is not None:
+        normalized = site_fn("ln_final.hook_normalized", normalized)
+    return normalized @ w["unembed.W_U"] + w["unembed.b_U"]
 
 
 # ---------------------------------------------------------------------------- last position, prefix by prefix

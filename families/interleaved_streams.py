@@ -225,7 +225,8 @@ class StreamsGPT(GPT):
         super().__init__(shape, state)
         self.clamp, self.last = clamp_fn(params), clamped_layer(params)
         self.capture, self.captured = False, None
-        self.resid_post_fn = self._resid_post
+        self.site_fn = self._site
+        self.site = f"blocks.{self.last}.hook_resid_post"  # where the clamp acts and the statistics are read
         self.frozen: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}  # param -> (keep mask, init values)
         if params.condition == "constraint":
             init = init_state(shape, params.seed)  # frozen slices are their init, also after a resume
@@ -236,8 +237,8 @@ class StreamsGPT(GPT):
                     self.frozen[name] = (keep, init[hooked_name(name)].clone())
                     p.register_hook(lambda g, keep=keep: g * keep.to(g.device))
 
-    def _resid_post(self, layer: int, resid: torch.Tensor) -> torch.Tensor:
-        if layer != self.last:
+    def _site(self, name: str, resid: torch.Tensor) -> torch.Tensor:
+        if name != self.site:
             return resid
         out = self.clamp(resid) if self.clamp is not None else resid
         if self.capture:

@@ -138,20 +138,27 @@ def test_bridge_exposes_hooks_per_layer():
     assert torch.count_nonzero(pattern.triu(1)) == 0  # no query attends to a later key
 
 
-def test_resid_post_fn_changes_the_forward_and_gradients_flow():
+def test_site_fn_changes_the_forward_at_each_site_and_gradients_flow():
     shape = _shape(n_layers=2, answer_only=False)
     module = GPT(shape, _perturbed(shape))
     x = _tokens(shape)
     base = module(x)
     seen = []
-    module.resid_post_fn = lambda layer, r: seen.append((layer, tuple(r.shape))) or r * 2.0
-    scaled = module(x)
-    assert seen == [(0, (64, 4, 128)), (1, (64, 4, 128))]
-    assert not torch.allclose(base, scaled)
+    module.site_fn = lambda name, r: seen.append((name, tuple(r.shape))) or r
+    assert torch.equal(module(x), base)  # the identity at every site changes no bit
+    sites = [f"blocks.{i}.hook_{s}" for i in range(2) for s in ("attn_out", "mlp_out", "resid_post")]
+    assert seen == [(name, (64, 4, 128)) for name in sites + ["ln_final.hook_normalized"]]
+    bridge = to_bridge(shape, module.hooked_state())
+    _, cache = bridge.run_with_cache(x, names_filter=lambda n: n in sites)
+    assert set(sites) <= set(cache.keys())  # the sites are the bridge's hooks
+    for site in sites:
+        module.site_fn = lambda name, r, site=site: r + 0.5 if name == site else r  # (a rescale ln_final undoes)
+        scaled = module(x)
+        assert not torch.allclose(base, scaled), site
     scaled.sum().backward()
     assert module.embed__W_E.grad is not None and module.embed__W_E.grad.abs().sum() > 0
     answer = GPT(_shape(answer_only=True), module.hooked_state())
-    answer.resid_post_fn = module.resid_post_fn
+    answer.site_fn = module.site_fn
     with pytest.raises(ValueError, match="answer_only"):
         answer(x)
 
