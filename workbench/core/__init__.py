@@ -1,8 +1,9 @@
 """The workbench's contracts: what a plugin implements and what the rest of the workbench relies on.
 
-- `family`: the `Family` base (task data, models, loss, recipe, schedule, capabilities)
-  and the family registry; `capabilities`: the typed `Capabilities` a family declares and
-  the `needs` a plugin declares against them;
+- `family`: the `Family` base (task data, models, loss, recipe, schedule, capabilities,
+  the optional seams) and the family registry; `train_module`: the `TrainModule` contract
+  the trainer steps, its no-op base, and the per-step seeds; `capabilities`: the typed
+  `Capabilities` a family declares and the `needs` a plugin declares against them;
 - `analyzer`: `AnalyzerSpec` and its registry; `context`: the `EpochContext` /
   `SummaryContext` the pipeline hands an analyzer;
 - `view`: `ViewSpec` / `Repaint` and the view registry (which views apply to a family);
