@@ -25,6 +25,7 @@ from workbench.store.index import run_rows
 from workbench.testing import ToyFamily, parametrize_with_checks
 from workbench.training import resume as _resume
 from workbench.training.step import graph_obstacle
+from workbench.ui.report import _metric_rows
 
 TOY = ToyFamily()
 FRESH = "toy_seams:fresh=True,dropout=0.25"
@@ -165,6 +166,8 @@ def test_an_empty_test_set_gives_nan_test_metrics_shown_as_absent(tmp_path, caps
     assert main(["list", "--store", str(tmp_path)]) == 0
     line = [ln for ln in capsys.readouterr().out.splitlines() if "toy_seams:" in ln][0]
     assert "test acc" not in line and "nan" not in line
+    rows = dict(_metric_rows(metrics))
+    assert rows["final train / test accuracy"].endswith(" / —") and rows["final train / test loss"].endswith(" / —")
 
 
 # ----------------------------------------------------------------------------- check_new_run
