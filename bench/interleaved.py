@@ -23,7 +23,6 @@ from families.interleaved_streams import calibrated_spec, calibration_control  #
 from workbench.core.errors import UserError  # noqa: E402
 from workbench.core.variant import parse_variant  # noqa: E402
 from workbench.store import RunKey, Store  # noqa: E402
-from workbench.store._io import load_json, load_npz, load_safetensors  # noqa: E402
 from workbench.training.trainer import plan_training, train  # noqa: E402
 
 COLUMNS = ("test_acc", "last_acc", "amplitude", "sigma2")
@@ -34,10 +33,10 @@ def calibrate(store: Store, spec: str) -> str:
     final checkpoint of its finished control run in `store` (UserError if there is none)."""
     control = calibration_control(spec)
     key = RunKey(*control.key)
-    done = load_json(store.variant_path(key), expect=dict, keys=("epochs",)) if store.exists(key) else None
-    if done is None or done["epochs"] not in store.checkpoint_epochs(key):
+    done = store.read_record(key) if store.exists(key) else None
+    if done is None or done.epochs not in store.checkpoint_epochs(key):
         raise UserError(f"control run {control.spec} is missing or unfinished in {store.root}; train it first")
-    return calibrated_spec(spec, load_safetensors(store.checkpoint_path(key, int(done["epochs"]))))
+    return calibrated_spec(spec, store.load_checkpoint(key, done.epochs))
 
 
 def _train(spec: str, store: Store, epochs: int | None) -> dict:
@@ -46,7 +45,7 @@ def _train(spec: str, store: Store, epochs: int | None) -> dict:
     t0 = time.perf_counter()
     if plan.start_epoch < plan.epochs or plan.fresh:
         train(plan, store, quiet=True)
-    metrics = load_npz(store.metrics_path(RunKey(*variant.key)))
+    metrics = store.read_metrics(RunKey(*variant.key))
     return {"spec": variant.spec, "wall_s": time.perf_counter() - t0, **{k: float(metrics[k][-1]) for k in COLUMNS}}
 
 

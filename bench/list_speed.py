@@ -90,11 +90,9 @@ def main() -> None:
 
 
 def _status(store, key) -> dict | None:
-    from workbench.store._io import load_json
-
     try:
-        return load_json(store.status_path(key))
-    except Exception:  # missing or damaged: the page showed no job
+        return store.read_status(key, as_written=True)
+    except Exception:  # damaged: the page showed no job
         return None
 
 

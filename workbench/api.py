@@ -32,7 +32,6 @@ from workbench.core.variant import demo_variant, parse_variant
 from workbench.core.view import list_views
 from workbench.query.views import view_figure
 from workbench.store import RunKey, Store
-from workbench.store._io import load_json, load_npz, load_safetensors
 from workbench.store.markers import read_markers
 from workbench.training.trainer import plan_training
 from workbench.training.trainer import train as run_training
@@ -142,16 +141,15 @@ class EpochHandle:
             raise UserError(f"{analyzer!r} is a summary analyzer: use .summary({analyzer!r}) on the variant; "
                             f"per-epoch analyzers: {', '.join(list_analyzers(scope='epoch'))}")
         v = self.variant
-        path = v.store.artifact_path(v.key, analyzer, self.epoch)
-        if not path.exists():
+        if not v.store.has_artifact(v.key, analyzer, self.epoch):
             raise UserError(f"no {analyzer} artifact at epoch {self.epoch}; run: workbench analyze {v.spec} "
                             f"--analyzers {analyzer}")
-        return load_npz(path)
+        return v.store.read_artifact(v.key, analyzer, self.epoch)
 
     def model(self, device: str = "cpu"):
         """The family's TransformerLens model with this checkpoint's weights loaded."""
         v = self.variant
-        state = load_safetensors(v.store.checkpoint_path(v.key, self.epoch), device=device)
+        state = v.store.load_checkpoint(v.key, self.epoch, device=device)
         with _no_widget_warning():
             return v.variant.family.tl_model(v.variant.params, state, device)
 
@@ -177,7 +175,7 @@ class VariantHandle:
     @property
     def metrics(self) -> MetricsTable:
         """Train/test loss and accuracy at every evaluated epoch."""
-        return MetricsTable(load_npz(self.store.metrics_path(self.key)))
+        return MetricsTable(self.store.read_metrics(self.key))
 
     @property
     def markers(self) -> dict[str, int]:
@@ -191,8 +189,8 @@ class VariantHandle:
 
     @property
     def record(self) -> dict:
-        """The run's variant.json (spec, recipe, schedule, library versions)."""
-        return load_json(self.store.variant_path(self.key))
+        """The run's variant.json (spec, recipe, schedule, library versions) as a dict."""
+        return self.store.read_record(self.key).to_json()
 
     def at(self, epoch: int) -> EpochHandle:
         """The checkpoint at `epoch`; a UserError lists the valid epochs otherwise."""
@@ -207,10 +205,9 @@ class VariantHandle:
 
     def summary(self, analyzer: str) -> dict[str, np.ndarray]:
         """The arrays a summary (cross-epoch) analyzer wrote."""
-        path = self.store.summary_path(self.key, analyzer)
-        if not path.exists():
+        if not self.store.has_summary(self.key, analyzer):
             raise UserError(f"no {analyzer} summary; run: workbench analyze {self.spec} --analyzers {analyzer}")
-        return load_npz(path)
+        return self.store.read_summary(self.key, analyzer)
 
     def _figure(self, view: str, epoch: int | None, options: dict) -> Figure:
         if view not in list_views():
@@ -337,18 +334,16 @@ def list_runs(store: str | os.PathLike | Store | None = None) -> list[RunInfo]:
     Returns:
         One RunInfo per run, in the store's order; runs whose variant.json cannot be read are left out.
     """
-
-
     store = _as_store(store)
     runs = []
     for key in store.runs() if store.root.is_dir() else []:
         try:
-            info = load_json(store.variant_path(key))
-            acc = load_npz(store.metrics_path(key))["test_acc"] if store.metrics_path(key).exists() else []
+            info = store.read_record(key)
+            acc = store.read_metrics(key)["test_acc"] if store.has_metrics(key) else []
             markers = read_markers(store, key)
         except Exception:  # a damaged run: `workbench list` names the file and the problem
             continue
         ckpts = store.checkpoint_epochs(key)
-        runs.append(RunInfo(str(info["variant"]), ckpts[-1] if ckpts else 0, int(info["epochs"]), len(ckpts),
+        runs.append(RunInfo(info.variant, ckpts[-1] if ckpts else 0, info.epochs, len(ckpts),
                             tuple(store.analyzers_done(key)), float(acc[-1]) if len(acc) else None, markers))
     return runs

@@ -74,5 +74,5 @@ def test_changed_analyzer_version_recomputes(store, tiny_key, monkeypatch):
 def test_summary_runs_its_required_analyzers(store, tiny_key):
     analyze(TINY_SPEC, store, analyzers="param_pca", quiet=True)
     assert store.artifact_epochs(tiny_key, "param_snapshot") == [0, 50, 100, 150, 200]
-    pca = load_npz(store.summary_path(tiny_key, "param_pca"))
+    pca = store.read_summary(tiny_key, "param_pca")
     assert pca["pcs"].shape == (5, 3)

@@ -13,14 +13,13 @@ import pytest
 import torch
 
 from tests.conftest import TINY_SPEC
-from workbench.analysis.checkpoint import checkpoint_id
 from workbench.analysis.pipeline import analyze
 from workbench.cli import main
 from workbench.core import analyzer as _registry
 from workbench.core.errors import UserError
 from workbench.core.variant import parse_variant
-from workbench.store import Store
-from workbench.store._io import load_npz, load_safetensors, save_safetensors
+from workbench.store import Store, checkpoint_identity
+from workbench.store._io import load_safetensors, save_safetensors
 from workbench.store.lock import run_lock
 from workbench.training.trainer import plan_training, train
 
@@ -136,9 +135,9 @@ def test_checkpoint_identity_ignores_metadata_order(tmp_path):
     meta = {f"k{i}": str(i) for i in range(12)}
     save_safetensors(tensors, tmp_path / "x.safetensors", meta)
     save_safetensors(tensors, tmp_path / "y.safetensors", dict(reversed(list(meta.items()))))
-    assert checkpoint_id((tmp_path / "x.safetensors").read_bytes()) == checkpoint_id((tmp_path / "y.safetensors").read_bytes())
+    assert checkpoint_identity((tmp_path / "x.safetensors").read_bytes()) == checkpoint_identity((tmp_path / "y.safetensors").read_bytes())
     save_safetensors({**tensors, "b": torch.zeros(4)}, tmp_path / "z.safetensors", meta)
-    assert checkpoint_id((tmp_path / "z.safetensors").read_bytes()) != checkpoint_id((tmp_path / "x.safetensors").read_bytes())
+    assert checkpoint_identity((tmp_path / "z.safetensors").read_bytes()) != checkpoint_identity((tmp_path / "x.safetensors").read_bytes())
 
 
 def test_non_finite_weights_are_reported_as_divergence(store, key):
@@ -153,7 +152,7 @@ def test_non_finite_weights_are_reported_as_divergence(store, key):
 
 def test_checkpoint_that_does_not_fit_the_model_is_skipped_and_named(store, key, capsys):
     epoch = store.checkpoint_epochs(key)[1]
-    state = load_safetensors(store.checkpoint_path(key, epoch))
+    state = store.load_checkpoint(key, epoch)
     state["embed.W_E"] = state["embed.W_E"][:-1]  # wrong shape
     del state["unembed.W_U"]  # missing key
     save_safetensors(state, store.checkpoint_path(key, epoch), {"epoch": str(epoch)})
@@ -185,10 +184,10 @@ def test_reference_is_the_final_checkpoints_artifact_and_tracks_it(store, key, m
                                   reference=("loss_accuracy",))
     monkeypatch.setitem(_registry._ANALYZERS._entries, "ref_probe", spec)
     ckpts = store.checkpoint_epochs(key)
-    final = load_npz(store.artifact_path(key, "loss_accuracy", ckpts[-1]))["train_loss"]
+    final = store.read_artifact(key, "loss_accuracy", ckpts[-1])["train_loss"]
     analyze(TINY_SPEC, store, analyzers="ref_probe", quiet=True)
     for epoch in ckpts:
-        assert load_npz(store.artifact_path(key, "ref_probe", epoch))["ref_train_loss"] == final
+        assert store.read_artifact(key, "ref_probe", epoch)["ref_train_loss"] == final
     assert analyze(TINY_SPEC, store, analyzers="ref_probe", quiet=True).computed == 0
     train(plan_training(parse_variant(TINY_SPEC), store, extra_epochs=50), store, quiet=True)
     again = analyze(TINY_SPEC, store, analyzers="ref_probe", quiet=True)

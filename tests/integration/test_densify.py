@@ -52,12 +52,12 @@ def _snapshot(root: Path) -> dict[str, str]:
 def _assert_same_checkpoints(a: Store, b: Store) -> None:
     assert a.checkpoint_epochs(KEY) == b.checkpoint_epochs(KEY)
     for epoch in a.checkpoint_epochs(KEY):
-        x, y = load_safetensors(a.checkpoint_path(KEY, epoch)), load_safetensors(b.checkpoint_path(KEY, epoch))
+        x, y = a.load_checkpoint(KEY, epoch), b.load_checkpoint(KEY, epoch)
         assert set(x) == set(y) and all(torch.equal(x[k], y[k]) for k in x), epoch
 
 
 def _assert_same_metrics(a: Store, b: Store) -> None:
-    ma, mb = load_npz(a.metrics_path(KEY)), load_npz(b.metrics_path(KEY))
+    ma, mb = a.read_metrics(KEY), b.read_metrics(KEY)
     assert set(ma) == set(mb)
     for k in ma:
         np.testing.assert_array_equal(ma[k], mb[k], err_msg=k)
@@ -82,9 +82,9 @@ def test_states_are_kept_at_multiples_of_state_every(sparse):
     store = Store(sparse)
     assert store.state_epochs(KEY) == [0, 50, 100, 150, 200]
     assert json.loads(store.variant_path(KEY).read_text())["state_every"] == 50
-    state, resume = load_safetensors(store.state_path(KEY, 200)), load_safetensors(store.resume_path(KEY))
+    state, resume = store.load_state(KEY, 200), store.load_resume(KEY)
     assert set(state) == set(resume) and all(torch.equal(state[k], resume[k]) for k in state)
-    assert any(k.startswith("optim.") for k in load_safetensors(store.state_path(KEY, 100)))
+    assert any(k.startswith("optim.") for k in store.load_state(KEY, 100))
 
 
 def test_densify_equals_a_run_trained_with_the_dense_schedule(run, tmp_path):
@@ -262,6 +262,6 @@ def test_a_run_killed_and_resumed_keeps_the_same_states_and_densifies(sparse, tm
     assert 200 not in Store(root).checkpoint_epochs(KEY)
     resumed = _train(root)  # resumes from its last checkpoint
     for epoch in Store(sparse).state_epochs(KEY):
-        a, b = load_safetensors(Store(sparse).state_path(KEY, epoch)), load_safetensors(resumed.state_path(KEY, epoch))
+        a, b = Store(sparse).load_state(KEY, epoch), resumed.load_state(KEY, epoch)
         assert set(a) == set(b) and all(torch.equal(a[k], b[k]) for k in a), epoch
     assert _densify(resumed, "110:140", every=10) == [110, 120, 130, 140]

@@ -23,14 +23,13 @@ def handle(tiny_analyzed, tiny_key):
 
 
 def test_api_round_trip(handle, tiny_analyzed, tiny_key):
-    from workbench.store._io import load_npz
 
     assert handle.epochs == [0, 50, 100, 150, 200]
     assert set(handle.metrics) >= {"epoch", "train_loss", "test_loss", "train_acc", "test_acc"}
     assert "rows" in repr(handle.metrics)
     assert handle.turn is None or handle.turn >= 0
     arrays = handle.at(100).arrays("embedding_fourier")
-    stored = load_npz(tiny_analyzed.artifact_path(tiny_key, "embedding_fourier", 100))
+    stored = tiny_analyzed.read_artifact(tiny_key, "embedding_fourier", 100)
     assert arrays.keys() == stored.keys()
     np.testing.assert_array_equal(arrays["freq_norms"], stored["freq_norms"])
     fig = handle.at(100).figure("neuron_freq_clusters", neuron=3)

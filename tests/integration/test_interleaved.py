@@ -16,7 +16,6 @@ from workbench.analysis.pipeline import analyze
 from workbench.core.errors import UserError
 from workbench.core.variant import parse_variant
 from workbench.store import RunKey, Store
-from workbench.store._io import load_npz, load_safetensors
 from workbench.training.trainer import plan_training, train
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "interleaved.py"
@@ -46,12 +45,12 @@ def test_constraint_resumes_bit_identically_with_frozen_heads_at_init(tmp_path):
     _train(spec, resumed, 2, weight_decay=1.0)
     _train(spec, resumed, 4, weight_decay=1.0)
     key = RunKey(*parse_variant(spec, recipe={"weight_decay": 1.0}).key)
-    a, b, init = (load_safetensors(s.checkpoint_path(key, e)) for s, e in ((straight, 4), (resumed, 4), (straight, 0)))
+    a, b, init = (s.load_checkpoint(key, e) for s, e in ((straight, 4), (resumed, 4), (straight, 0)))
     assert all(torch.equal(a[k], b[k]) for k in a)
     for leaf in HEAD_SLICED:
         name = f"blocks.0.attn.{leaf}"
         assert torch.equal(a[name][:3], init[name][:3]) and not torch.equal(a[name][3], init[name][3])
-    ma, mb = load_npz(straight.metrics_path(key)), load_npz(resumed.metrics_path(key))
+    ma, mb = straight.read_metrics(key), resumed.read_metrics(key)
     for column in ma:
         np.testing.assert_array_equal(ma[column], mb[column], err_msg=column)
 
@@ -75,11 +74,11 @@ def test_clamped_run_calibrates_from_its_control_then_trains_and_analyzes(tmp_pa
     assert variant.params.calib_std > 0 and variant.params.calib_norm > 0
     _train(spec, store, 2)
     key = RunKey(*variant.key)
-    metrics = load_npz(store.metrics_path(key))
+    metrics = store.read_metrics(key)
     assert np.allclose(np.sqrt(metrics["sigma2"]), variant.params.calib_std, rtol=1e-4)  # the clamp held
     result = analyze(spec, store, analyzers="all", quiet=True)
     assert result.computed > 0 and not result.failed
     for name in ("amplitude", "attention_offsets", "stream_accuracy"):
         assert store.artifact_epochs(key, name) == store.checkpoint_epochs(key), name
-    final = load_npz(store.artifact_path(key, "amplitude", 2))
+    final = store.read_artifact(key, "amplitude", 2)
     np.testing.assert_allclose(np.sqrt(final["sigma2"]), [variant.params.calib_std], rtol=1e-4)

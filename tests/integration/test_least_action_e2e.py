@@ -9,7 +9,6 @@ import pytest
 from workbench.analysis.pipeline import analyze
 from workbench.core.variant import parse_variant
 from workbench.store import RunKey, Store
-from workbench.store._io import load_npz
 from workbench.training.trainer import plan_training, train
 from workbench.ui.report import write_report
 
@@ -27,14 +26,14 @@ def test_each_model_trains_analyzes_and_reports(model, tmp_path):
     epochs = 100
     train(plan_training(variant, store, epochs=epochs, schedule=f"0:{epochs}:{epochs // 2}", eval_every=25),
           store, quiet=True)
-    metrics = load_npz(store.metrics_path(key))
+    metrics = store.read_metrics(key)
     assert {"wnorm", "smooth"} <= set(metrics) and len(metrics["wnorm"]) == len(metrics["epoch"])
     assert np.all(np.isfinite(metrics["wnorm"])) and np.all((metrics["smooth"] >= 0) & (metrics["smooth"] <= 1))
     assert metrics["train_acc"][-1] > metrics["train_acc"][0]  # it learns
 
     result = analyze(variant.spec, store, analyzers="all", quiet=True)
     assert not result.errors, result.errors
-    clusters = load_npz(store.artifact_path(key, "neuron_freq_clusters", epochs))
+    clusters = store.read_artifact(key, "neuron_freq_clusters", epochs)
     assert all(np.all(np.isfinite(a) | np.isnan(a)) for a in clusters.values())
     out = tmp_path / "report.html"
     write_report(store, key, out=out)

@@ -8,7 +8,6 @@ import pytest
 from workbench.cli import main
 from workbench.core.variant import parse_variant
 from workbench.store import RunKey, Store
-from workbench.store._io import load_json
 from workbench.training.config import config_names
 
 SPEC = "modular_addition:p=17,frac_train=0.5"
@@ -29,8 +28,8 @@ def test_save_list_and_train_with_a_saved_config(tmp_path, capsys):
     assert "fast17" in out and "recipe lr=3e-3  (saved in the store)" in out and "a quick one" in out
     assert main(["train", "--config", "fast17", "--quiet", *store]) == 0
     key = RunKey(*parse_variant(SPEC, recipe={"lr": "3e-3"}).key)
-    record = load_json(Store(tmp_path).variant_path(key))
-    assert record["config"] == "fast17" and record["epochs"] == 40 and record["recipe"]["lr"] == 0.003
+    record = Store(tmp_path).read_record(key)
+    assert record.config == "fast17" and record.epochs == 40 and record.recipe["lr"] == 0.003
     capsys.readouterr()
     assert main(["list", "--where", "config=fast17 and r.lr=0.003", *store]) == 0
     assert "(1 of 1 match" in capsys.readouterr().out

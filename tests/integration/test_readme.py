@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 
 from workbench.store import Store
-from workbench.store._io import load_npz
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,7 +36,7 @@ def test_first_command_trains_a_grokking_demo_and_writes_the_report(tmp_path):
     assert report.is_file() and report.stat().st_size > 1_000_000
     store = Store(tmp_path / "store")
     (key,) = store.runs()
-    metrics = load_npz(store.metrics_path(key))
+    metrics = store.read_metrics(key)
     assert metrics["test_acc"][-1] >= 0.95  # it groks
     early = np.flatnonzero(metrics["train_acc"] >= 0.99)[0]
     assert metrics["test_acc"][early] < 0.5  # ...after memorizing first

@@ -8,7 +8,6 @@ from workbench.cli import main
 from workbench.core.errors import UserError
 from workbench.core.variant import parse_variant
 from workbench.store import RunKey, Store
-from workbench.store._io import load_npz, load_safetensors
 from workbench.sweep.stacked import parse_seeds
 from workbench.training import resume as _resume
 
@@ -46,21 +45,21 @@ def test_ensemble_members_match_solo_runs(tmp_path):
         # 1 or 2 threads alike). So the weights are compared where float error is all there
         # is, and the run as a whole by its metrics, which agree within a percent on both.
         for epoch in (1, 10):
-            a = load_safetensors(Store(sweep).checkpoint_path(key, epoch))
-            b = load_safetensors(Store(solo).checkpoint_path(key, epoch))
+            a = Store(sweep).load_checkpoint(key, epoch)
+            b = Store(solo).load_checkpoint(key, epoch)
             assert set(a) == set(b)
             for name in a:
                 if name.rsplit(".", 1)[1].startswith("W_"):
                     assert (a[name] - b[name]).norm() / b[name].norm() < 1e-5, (epoch, name)
-        ma, mb = load_npz(Store(sweep).metrics_path(key)), load_npz(Store(solo).metrics_path(key))
+        ma, mb = Store(sweep).read_metrics(key), Store(solo).read_metrics(key)
         assert (ma["epoch"] == mb["epoch"]).all()
         torch.testing.assert_close(torch.tensor(ma["train_acc"]), torch.tensor(mb["train_acc"]), atol=0.01, rtol=0)
         torch.testing.assert_close(torch.tensor(ma["test_loss"]), torch.tensor(mb["test_loss"]), rtol=0.03, atol=0.01)
         torch.testing.assert_close(torch.tensor(ma["test_acc"]), torch.tensor(mb["test_acc"]), atol=0.03, rtol=0)
     # members are really different models
     k0, k1 = (RunKey(*parse_variant(f"{BASE},seed={s},data_seed=5").key) for s in (0, 1))
-    w0 = load_safetensors(Store(sweep).checkpoint_path(k0, 0))["embed.W_E"]
-    w1 = load_safetensors(Store(sweep).checkpoint_path(k1, 0))["embed.W_E"]
+    w0 = Store(sweep).load_checkpoint(k0, 0)["embed.W_E"]
+    w1 = Store(sweep).load_checkpoint(k1, 0)["embed.W_E"]
     assert not torch.equal(w0, w1)
 
 
@@ -100,13 +99,13 @@ def test_a_kill_between_two_members_checkpoints_resumes_them_stacked_and_exact(t
         main([*argv, "--store", str(killed)])
     monkeypatch.setattr(_resume, "save_checkpoint", real)
     ahead, = calls
-    assert _resume.resumable_epoch(Store(killed), ahead) == epoch
+    assert Store(killed).resume_epoch(ahead) == epoch
     assert main([*argv, "--store", str(killed)]) == 0
     for key in Store(straight).runs():
         assert Store(killed).checkpoint_epochs(key) == Store(straight).checkpoint_epochs(key)
         for e in Store(straight).checkpoint_epochs(key):
-            a = load_safetensors(Store(straight).checkpoint_path(key, e))
-            b = load_safetensors(Store(killed).checkpoint_path(key, e))
+            a = Store(straight).load_checkpoint(key, e)
+            b = Store(killed).load_checkpoint(key, e)
             assert all(torch.equal(a[name], b[name]) for name in a), (key, e)
-        ma, mb = load_npz(Store(straight).metrics_path(key)), load_npz(Store(killed).metrics_path(key))
+        ma, mb = Store(straight).read_metrics(key), Store(killed).read_metrics(key)
         assert all(np.array_equal(ma[name], mb[name]) for name in ma), key

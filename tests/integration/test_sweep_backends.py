@@ -64,7 +64,7 @@ def test_local_sweep_trains_groups_then_analyzes_and_is_idempotent(local_sweep, 
     for key in store.runs():
         assert store.checkpoint_epochs(key) == [0, 50, 100, 150, 200, 250, 300]
         assert {"loss_accuracy", "turn"} <= set(store.analyzers_done(key))
-        assert load_json(store.variant_path(key))["stacked"] is True
+        assert store.read_record(key).stacked is True
     capsys.readouterr()
     before = {name: p.stat().st_mtime_ns for name, p in _files(local_sweep).items()}
     assert main(["sweep", SPEC, "--store", str(local_sweep), *PLAN]) == 0

@@ -8,7 +8,7 @@ import torch
 from workbench.cli import main
 from workbench.core.variant import parse_variant
 from workbench.store import RunKey, Store
-from workbench.store._io import load_npz, load_safetensors
+from workbench.store._io import load_safetensors
 from workbench.training import trainer
 
 BASE = "modular_addition:p=17,frac_train=0.5"
@@ -50,7 +50,7 @@ def test_a_member_that_groks_early_keeps_its_checkpoint_schedule(tmp_path):
     assert main(["train", base, "--seeds", "0-1", "--epochs", "300", "--schedule", "0:300:50", "--eval-every", "25",
                  "--store", str(tmp_path), "--quiet"]) == 0
     keys = [RunKey(*parse_variant(f"{base},seed={s}").key) for s in (0, 1)]
-    metrics = [load_npz(store.metrics_path(k)) for k in keys]
+    metrics = [store.read_metrics(k) for k in keys]
     grokked = metrics[0]["epoch"][metrics[0]["test_acc"] >= 0.99]
     assert len(grokked) and grokked[0] <= 250, metrics[0]["test_acc"]
     assert metrics[1]["test_acc"][-1] < 0.99  # the other member is still memorizing at the end

@@ -17,7 +17,7 @@ import torch
 from workbench.cli import main
 from workbench.core.variant import parse_variant
 from workbench.store import RunKey, Store
-from workbench.store._io import load_npz, load_safetensors, safetensors_metadata
+from workbench.store._io import load_safetensors, safetensors_metadata
 
 SPEC = "modular_addition:p=17,frac_train=0.5"
 KEY = RunKey(*parse_variant(SPEC).key)
@@ -41,7 +41,7 @@ def test_train_writes_the_documented_files(tmp_path):
     meta = safetensors_metadata(ckpt)
     assert meta["epoch"] == "300" and json.loads(meta["config"])["p"] == 17
     assert "blocks.0.attn.W_Q" in load_safetensors(ckpt)
-    metrics = load_npz(store.metrics_path(KEY))
+    metrics = store.read_metrics(KEY)
     assert metrics["epoch"][0] == 0 and metrics["epoch"][-1] == 300 and len(metrics["epoch"]) == 13  # every 25 + ckpts
     assert metrics["train_acc"][-1] > 0.9  # memorized
     assert not list(store.run_dir(KEY).rglob("*.tmp"))
@@ -55,7 +55,7 @@ def test_checkpoint_loads_into_tl_bridge_with_same_logits(tmp_path):
 
     main(["train", SPEC, "--epochs", "60", "--schedule", "0:60:30", "--store", str(tmp_path), "--quiet"])
     v = parse_variant(SPEC)
-    state = load_safetensors(Store(tmp_path).checkpoint_path(KEY, 60))
+    state = Store(tmp_path).load_checkpoint(KEY, 60)
     cfg = bridge_config(v.family.shape(v.params))
     bridge = boot(cfg)
     bridge.load_state_dict(convert_tl_checkpoint(state, cfg), strict=True)
@@ -65,7 +65,7 @@ def test_checkpoint_loads_into_tl_bridge_with_same_logits(tmp_path):
 
 
 def _final_weights(store: Path, epoch: int) -> dict[str, torch.Tensor]:
-    return load_safetensors(Store(store).checkpoint_path(KEY, epoch))
+    return Store(store).load_checkpoint(KEY, epoch)
 
 
 def test_resume_after_kill_is_bit_identical(tmp_path):
@@ -84,7 +84,7 @@ def test_resume_after_kill_is_bit_identical(tmp_path):
     done = Store(killed).checkpoint_epochs(KEY)
     assert 200 in done and 400 not in done, done
     for e in done:  # every file present is complete
-        load_safetensors(Store(killed).checkpoint_path(KEY, e))
+        Store(killed).load_checkpoint(KEY, e)
 
     litter = Store(killed).checkpoint_dir(KEY) / ".epoch_000300.safetensors.abc123.tmp"
     litter.write_bytes(b"half a file")  # what a kill during a write leaves
@@ -93,7 +93,7 @@ def test_resume_after_kill_is_bit_identical(tmp_path):
     a, b = _final_weights(straight, 400), _final_weights(killed, 400)
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert not litter.exists() and not Store(killed).stale_temp_files(KEY)
-    ma, mb = load_npz(Store(straight).metrics_path(KEY)), load_npz(Store(killed).metrics_path(KEY))
+    ma, mb = Store(straight).read_metrics(KEY), Store(killed).read_metrics(KEY)
     np.testing.assert_array_equal(ma["epoch"], mb["epoch"])
     np.testing.assert_array_equal(ma["test_loss"], mb["test_loss"])
 

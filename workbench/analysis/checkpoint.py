@@ -3,17 +3,17 @@
 `CheckpointJob` is one `analyze` run's per-checkpoint work and its tallies: the pipeline
 (workbench.analysis.pipeline) runs it over the checkpoints in order, or shares them out to
 worker processes (workbench.analysis.parallel), each with its own copy; the artifacts are
-the same files either way. An artifact carries the analyzer version, the checkpoint's
-identity and the options in its metadata, so an up-to-date one is skipped.
+the same files either way. An artifact's stamp (`CheckpointJob.want`: the analyzer version,
+the checkpoint's identity, the options) is written with it by the store, so an up-to-date
+one is skipped (`Store.artifact_current`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
+import os
 import sys
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -21,26 +21,11 @@ from tqdm import tqdm  # the plain bar: tqdm.auto warns in notebooks without ipy
 
 from workbench.core.analyzer import get_analyzer
 from workbench.core.context import EpochContext
-from workbench.core.errors import UserError
+from workbench.core.errors import CorruptFile, MissingFile, UserError
 from workbench.core.variant import Variant
-from workbench.store._io import load_npz, load_safetensors, save_npz
-from workbench.store.file_store import RunKey, Store
+from workbench.store import RunKey, Store, StoredCheckpoint
 
-__all__ = ["CheckpointJob", "checkpoint_id", "check_outputs", "build_epoch_context", "up_to_date", "say"]
-
-
-def checkpoint_id(raw: bytes) -> str:
-    """Identity of a checkpoint's contents, stored in each artifact to detect stale ones.
-
-    Hashes the tensor bytes and the header with its keys sorted: safetensors writes the
-    metadata in a per-process order, so the same weights saved twice differ as bytes.
-    """
-    try:
-        n = int.from_bytes(raw[:8], "little")
-        header = json.dumps(json.loads(raw[8:8 + n]), sort_keys=True).encode()
-    except ValueError as err:
-        raise ValueError(f"not a safetensors file ({err})") from None
-    return hashlib.sha256(header + raw[8 + n:]).hexdigest()[:16]
+__all__ = ["CheckpointJob", "check_outputs", "build_epoch_context", "say"]
 
 
 def options_stamp(options: dict | None) -> str:
@@ -57,17 +42,6 @@ def check_outputs(spec, out: dict) -> None:
             raise TypeError(f"analyzer {spec.name!r}: {name!r} is {type(arr).__name__}, not np.ndarray")
         if arr.ndim != len(dims):
             raise ValueError(f"analyzer {spec.name!r}: {name!r} has rank {arr.ndim}, declared {dims}")
-
-
-def up_to_date(path: Path, want: dict[str, str]) -> bool:
-    """True if the artifact exists, reads, and its metadata matches every entry of `want`."""
-    if not path.exists():
-        return False
-    try:
-        _, meta = load_npz(path, with_metadata=True)
-    except UserError:  # corrupt: recompute it
-        return False
-    return all(meta.get(k, "{}" if k == "options" else None) == v for k, v in want.items())
 
 
 def build_epoch_context(variant: Variant, state: dict, epoch: int, hooks: set[str], device: str = "cpu",
@@ -128,7 +102,7 @@ class CheckpointJob:
         self.ref_stamp = f"{final}:{ckpt}"
         for name in names:
             try:
-                self.refs[name] = load_npz(self.store.artifact_path(self.key, name, final))
+                self.refs[name] = self.store.read_artifact(self.key, name, final)
             except UserError as err:
                 say(f"reference {name} at epoch {final} is unusable ({err})")
 
@@ -146,18 +120,16 @@ class CheckpointJob:
 
         return dataclasses.replace(ctx, reference=reference)
 
-    def _load(self, epoch: int, names: list[str]) -> tuple[str | None, list[str], dict | None]:
-        """(checkpoint id, analyzers due, state) of one checkpoint; (None, [], None) if unusable."""
-        path = self.store.checkpoint_path(self.key, epoch)
+    def _load(self, epoch: int, names: list[str]) -> tuple[StoredCheckpoint | None, list[str], dict | None]:
+        """(checkpoint, analyzers due, state) of one checkpoint; (None, [], None) if unusable."""
         try:
-            raw = path.read_bytes()  # read once: hashed for staleness, parsed if any work is due
-            ckpt = checkpoint_id(raw)
-            todo = [n for n in names if self.force or not up_to_date(self.store.artifact_path(self.key, n, epoch),
-                                                                      self.want(n, ckpt))]
+            stored = self.store.read_checkpoint(self.key, epoch)  # read once: its identity now, its tensors if due
+            todo = [n for n in names if self.force or not self.store.artifact_current(self.key, n, epoch,
+                                                                                       self.want(n, stored.identity))]
             self.skipped += len(names) - len(todo)
-            state = load_safetensors(raw) if todo else None
-        except Exception as err:  # a truncated or corrupt file: report it, keep going
-            self._unreadable(path, f"{type(err).__name__}: {err}")
+            state = stored.weights() if todo else None
+        except (CorruptFile, MissingFile) as err:  # a truncated or corrupt file: report it, keep going
+            self._unreadable(err.path, getattr(err, "problem", str(err)))
             return None, [], None
         if state is not None and not all(bool(torch.isfinite(v).all()) for v in state.values()):
             if self.diverged is None or epoch < self.diverged:
@@ -165,28 +137,30 @@ class CheckpointJob:
                 say(f"{self.variant.spec}: the run diverged: weights are not finite at epoch {epoch}; "
                      "such checkpoints are skipped")
             return None, [], None
-        return ckpt, todo, state
+        return stored, todo, state
 
-    def _unreadable(self, path: Path, why: str) -> None:
-        if path.name not in self.failed:
-            self.failed.append(path.name)
+    def _unreadable(self, path, why: str) -> None:
+        """Name an unusable checkpoint file once (in `failed` and on stderr)."""
+        name = os.path.basename(path)
+        if name not in self.failed:
+            self.failed.append(name)
             say(f"skipping unreadable checkpoint {path}: {' '.join(why.split())[:300]}")
 
     def checkpoint(self, epoch: int, names: list[str]) -> str | None:
         """Run the due analyzers of `names` on one checkpoint; its identity, or None if unusable."""
-        ckpt, todo, state = self._load(epoch, names)
-        if ckpt is None or not todo:
-            return ckpt
+        stored, todo, state = self._load(epoch, names)
+        if stored is None or not todo:
+            return None if stored is None else stored.identity
         caps = self.variant.family.capabilities(self.variant.params).as_dict()
         hooks = {h for n in todo for h in get_analyzer(n).hook_names(caps)}
         try:
             ctx = build_epoch_context(self.variant, state, epoch, hooks, self.device, self.options)
         except (RuntimeError, KeyError, ValueError) as err:  # wrong shapes or names for this family's model
-            self._unreadable(self.store.checkpoint_path(self.key, epoch), f"does not fit the model: {err}")
+            self._unreadable(stored.path, f"does not fit the model: {err}")
             return None
         for name in todo:
-            self._run_one(name, ctx, epoch, ckpt)
-        return ckpt
+            self._run_one(name, ctx, epoch, stored.identity)
+        return stored.identity
 
     def _run_one(self, name: str, ctx: EpochContext, epoch: int, ckpt: str) -> None:
         a = get_analyzer(name)
@@ -201,6 +175,5 @@ class CheckpointJob:
                 self.errors[name] = f"{type(err).__name__}: {' '.join(str(err).split())[:300]}"
                 say(f"analyzer {name} failed at epoch {epoch}: {self.errors[name]}")
             return
-        save_npz(out, self.store.artifact_path(self.key, name, epoch),
-                 {"analyzer": name, "epoch": str(epoch), **self.want(name, ckpt)})
+        self.store.write_artifact(self.key, name, epoch, out, self.want(name, ckpt))
         self.computed += 1

@@ -20,8 +20,7 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from workbench.analysis.checkpoint import CheckpointJob
-from workbench.store.file_store import Store
-from workbench.store.record import run_variant
+from workbench.store import Store
 
 __all__ = ["default_jobs", "run_parallel", "MAX_DEFAULT_JOBS"]
 
@@ -51,7 +50,7 @@ def _start(root, key, force: bool, device: str, options: dict, refs: dict, ref_s
     torch.set_num_threads(threads)
     threadpool_limits(limits=1, user_api="blas")  # for the worker's lifetime, as the parent's loop runs
     store = Store(root)
-    _worker = CheckpointJob(store, key, run_variant(store, key), force, device, options, quiet=True)
+    _worker = CheckpointJob(store, key, store.read_variant(key), force, device, options, quiet=True)
     _worker.refs, _worker.ref_stamp = refs, ref_stamp
 
 

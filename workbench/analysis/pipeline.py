@@ -17,7 +17,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm  # the plain bar: tqdm.auto warns in notebooks without ipywidgets
 
-from workbench.analysis.checkpoint import CheckpointJob, check_outputs, say, up_to_date
+from workbench.analysis.checkpoint import CheckpointJob, check_outputs, say
 from workbench.analysis.parallel import default_jobs, run_parallel
 from workbench.core.analyzer import get_analyzer, list_analyzers, resolve_analyzers, unmet_needs
 from workbench.core.capabilities import reason
@@ -25,12 +25,9 @@ from workbench.core.context import SummaryContext
 from workbench.core.errors import UserError
 from workbench.core.schedule import parse_schedule
 from workbench.core.variant import Variant, parse_variant
-from workbench.store import index
-from workbench.store._io import load_npz, save_npz
-from workbench.store.file_store import RunKey, Store
+from workbench.store import RunKey, Store, index
 from workbench.store.lock import run_lock
 from workbench.store.markers import marker_label, read_markers
-from workbench.store.record import run_variant, write_status
 
 __all__ = ["analyze", "AnalyzeResult"]
 
@@ -84,7 +81,7 @@ def analyze(spec: str, store: Store, *, analyzers: str = "all", epochs: str | No
     key = RunKey(*parse_variant(spec).key)
     if not store.exists(key):
         raise UserError(f"no trained run for {spec!r} in {store.root}; run `workbench train {spec}` first")
-    variant = run_variant(store, key)  # a corrupt record is the one line, before any notice
+    variant = store.read_variant(key)  # a corrupt record is the one line, before any notice
     per_epoch, summaries = _select(analyzers, variant)
     available = store.checkpoint_epochs(key)
     wanted = available if epochs is None else sorted(set(available) & set(parse_schedule(epochs)))
@@ -92,8 +89,7 @@ def analyze(spec: str, store: Store, *, analyzers: str = "all", epochs: str | No
         raise UserError(f"no checkpoints match --epochs {epochs!r}; available: {available[:5]}...{available[-1:]}")
     store.ensure_writable()
     with run_lock(store, key, "analyze"):
-        for path in store.stale_temp_files(key):  # litter of a killed writer (only dead writers' files)
-            path.unlink(missing_ok=True)
+        store.remove_stale_temp_files(key)  # litter of a killed writer (only dead writers' files)
         job = CheckpointJob(store, key, variant, force, device, options, quiet)
         # numpy's BLAS pool and torch's intra-op pool otherwise oversubscribe small machines:
         # one SVD call was seen to swing from 0.02 s to 9 s
@@ -103,7 +99,7 @@ def analyze(spec: str, store: Store, *, analyzers: str = "all", epochs: str | No
         refresh = force or job.computed > 0  # new per-epoch artifacts make every summary stale
         for name in summaries:
             job.computed += _run_summary(store, key, variant, name, refresh, job.errors)
-        write_status(store, key, len(wanted), len(wanted), "done", job="analyze")
+        store.write_status(key, len(wanted), len(wanted), "done", job="analyze")
     index.refresh(store, [key])  # the run index (derived from the files) answers `list --where` with the new markers
 
     markers = read_markers(store, key)
@@ -122,7 +118,7 @@ def _checkpoints(job: CheckpointJob, wanted: list[int], names: list[str], jobs: 
         nonlocal done
         done += 1
         bar.update(1)
-        write_status(job.store, job.key, done, len(wanted), "running", job="analyze")
+        job.store.write_status(job.key, done, len(wanted), "running", job="analyze")
 
     if jobs > 1 and any(names):
         run_parallel(job, wanted, names, jobs, tick)
@@ -157,17 +153,16 @@ def _summary(store: Store, key: RunKey, variant: Variant, name: str, force: bool
             say(f"{name}: needs {req} at every checkpoint (missing epochs {missing[:5]}); skipped")
             return 0
     stamp = f"{a.version}:" + ",".join(map(str, epochs))
-    path = store.summary_path(key, name)
-    if not force and up_to_date(path, {"stamp": stamp}):
+    if not force and store.summary_current(key, name, {"stamp": stamp}):
         return 0
 
     def artifacts(req: str) -> dict[str, np.ndarray]:
-        per = [load_npz(store.artifact_path(key, req, int(e))) for e in epochs]
+        per = [store.read_artifact(key, req, int(e)) for e in epochs]
         return {k: np.stack([d[k] for d in per]) for k in per[0]}
 
-    ctx = SummaryContext(epochs=epochs, metrics=load_npz(store.metrics_path(key)), artifacts=artifacts,
+    ctx = SummaryContext(epochs=epochs, metrics=store.read_metrics(key), artifacts=artifacts,
                          family=variant.family.analysis_context(variant.params))
     out = a.fn(ctx)
     check_outputs(a, out)
-    save_npz(out, path, {"analyzer": name, "version": str(a.version), "stamp": stamp})
+    store.write_summary(key, name, out, {"version": str(a.version), "stamp": stamp})
     return 1

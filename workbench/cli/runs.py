@@ -39,5 +39,5 @@ def cmd_jobs(args) -> None:
         done = job["progress"]
         print(f"{job['id']:>5}  {job['kind']:8s} {job['state']:10s}"
               + (f" {done[0]:g}/{done[1]:g}" if done else "") + f"  {job['target']}"
-              + (f"  log {log}" if (log := store.job_log_path(job["id"])).is_file() else "")
+              + (f"  log {store.job_log_path(job['id'])}" if store.has_job_log(job["id"]) else "")
               + (f"\n{'':7s}{job['error']}" if job["error"] else ""))

@@ -13,20 +13,14 @@ import signal
 import sys
 
 from workbench.cli import main
-from workbench.store import jobs
-from workbench.store.file_store import Store
+from workbench.store import Store, jobs
 
 __all__ = ["run_job"]
 
 
 def _last_line(store: Store, job_id: int) -> str | None:
     """The log's last line (the one-line error of a failed command), at most 300 characters."""
-    try:
-        with open(store.job_log_path(job_id), "rb") as f:
-            f.seek(max(0, f.seek(0, os.SEEK_END) - 4096))
-            lines = [ln for ln in f.read().decode("utf-8", "replace").replace("\r", "\n").splitlines() if ln.strip()]
-    except OSError:
-        return None
+    lines = [ln for ln in (store.job_log_tail(job_id, 4096) or "").splitlines() if ln.strip()]
     return lines[-1].strip()[:300] if lines else None
 
 

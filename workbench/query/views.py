@@ -8,22 +8,21 @@ apply to the run's family, what the family lacks.
 from __future__ import annotations
 
 import functools
-from pathlib import Path
+import os
 from typing import Any, Mapping
 
 import numpy as np
 import plotly.graph_objects as go
 
 from workbench.core.capabilities import reason
-from workbench.core.errors import UserError
+from workbench.core.errors import CorruptFile, MissingFile, UserError
 from workbench.core.variant import parse_variant
 from workbench.core.view import applicable_views, get_view, is_optional_source, unmet_view_needs, view_needs
-from workbench.store import RunKey, Store
-from workbench.store._io import load_json, load_npz
+from workbench.store import ArraysRef, RunKey, Store
 
 __all__ = [
     "view_figure", "placeholder_figure", "is_placeholder", "load_view_arrays", "view_epochs", "MissingData",
-    "run_capabilities", "run_views", "view_table", "source_paths",
+    "run_capabilities", "run_views", "view_table", "source_refs",
 ]
 
 _optional = is_optional_source
@@ -35,22 +34,18 @@ class MissingData(Exception):
 
 
 @functools.lru_cache(maxsize=64)
-def _capabilities(path: str, stamp: tuple[int, int]) -> dict | None:
+def _capabilities(root: str, key: RunKey, signature: tuple[int, int]) -> dict | None:
     try:
-        variant = parse_variant(load_json(Path(path), expect=dict, keys=("variant",))["variant"])
+        variant = parse_variant(Store(root).read_record(key).variant)
         return variant.family.capabilities(variant.params).as_dict()
     except (UserError, ValueError, TypeError):  # unreadable or unknown: nothing is filtered out
         return None
 
 
 def run_capabilities(store: Store, key: RunKey) -> dict | None:
-    """The capabilities of a run's family from its variant.json; None if it cannot be read."""
-    path = store.variant_path(key)
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return _capabilities(str(path), (st.st_mtime_ns, st.st_size))
+    """The capabilities of a run's family from its record; None if it cannot be read."""
+    signature = store.record_signature(key)
+    return None if signature is None else _capabilities(str(store.root), key, signature)
 
 
 def run_views(store: Store, key: RunKey, scope: str | None = None) -> list[str]:
@@ -96,12 +91,9 @@ def is_placeholder(fig: go.Figure) -> bool:
     return isinstance(meta, dict) and meta.get("kind") == _PLACEHOLDER
 
 
-def _source_path(store: Store, key: RunKey, source: str, scope: str, epoch: int | None):
-    if source == "metrics":
-        return store.metrics_path(key)
-    if scope == "trajectory":
-        return store.summary_path(key, source)
-    return store.artifact_path(key, source, epoch)
+def _source_ref(source: str, scope: str, epoch: int | None) -> ArraysRef:
+    """Where a view's source is: the metrics table, a summary (trajectory views) or an artifact at `epoch`."""
+    return ArraysRef(source, None if source == "metrics" or scope == "trajectory" else epoch)
 
 
 def _analyze_hint(key: RunKey, sources: list[str], force: bool = False) -> str:
@@ -115,14 +107,14 @@ def _default_epoch(store: Store, key: RunKey, sources: tuple[str, ...]) -> int |
     return (have or ckpts or [None])[-1]
 
 
-def source_paths(store: Store, key: RunKey, view_name: str, epoch: int | None = None) -> list[Path]:
-    """The files a view reads at `epoch` (per-epoch views default to the latest analyzed epoch)."""
+def source_refs(store: Store, key: RunKey, view_name: str, epoch: int | None = None) -> list[ArraysRef]:
+    """The tables a view reads at `epoch` (per-epoch views default to the latest analyzed epoch)."""
     view = get_view(view_name)
     if view.scope == "epoch" and epoch is None:
         epoch = _default_epoch(store, key, view.sources)
     if view.scope == "epoch" and epoch is None:  # nothing trained yet
-        return [store.metrics_path(key)]
-    return [_source_path(store, key, s, view.scope, epoch) for s in view.sources]
+        return [ArraysRef("metrics")]
+    return [_source_ref(s, view.scope, epoch) for s in view.sources]
 
 
 def load_view_arrays(store: Store, key: RunKey, view_name: str, epoch: int | None = None) -> dict[str, np.ndarray]:
@@ -139,7 +131,7 @@ def load_view_arrays(store: Store, key: RunKey, view_name: str, epoch: int | Non
         MissingData with the command to run; UserError for an unknown view.
     """
     view = get_view(view_name)
-    if not store.exists(key) or not store.metrics_path(key).exists():
+    if not store.exists(key) or not store.has_metrics(key):
         raise MissingData(f"no trained run {run_spec(key)} in {store.root}; run: workbench train {run_spec(key)}")
     if view.scope == "epoch":
         epoch = _default_epoch(store, key, view.sources) if epoch is None else int(epoch)
@@ -148,15 +140,15 @@ def load_view_arrays(store: Store, key: RunKey, view_name: str, epoch: int | Non
     loaded: dict[str, dict] = {}
     missing = []
     for source in view.sources:
-        path = _source_path(store, key, source, view.scope, epoch)
-        if not path.exists():
+        ref = _source_ref(source, view.scope, epoch)
+        if not store.has_arrays(key, ref):
             if not _optional(view, source):
                 missing.append(source)
             continue
         try:
-            loaded[source] = load_npz(path)
-        except Exception as err:  # truncated or foreign file: recompute it
-            raise MissingData(f"cannot read {path.name} of {source} ({type(err).__name__}); "
+            loaded[source] = store.read_arrays(key, ref)
+        except (CorruptFile, MissingFile) as err:  # truncated or foreign file (or gone since): recompute it
+            raise MissingData(f"cannot read {os.path.basename(err.path)} of {source} ({type(err).__name__}); "
                               + _analyze_hint(key, [source], force=True)) from None
     caps = run_capabilities(store, key) if missing else None
     if caps is not None and unmet_view_needs(view_name, caps):

@@ -1,21 +1,17 @@
-"""`Store`: the one class that knows the artifact layout (after mlflow's FileStore).
+"""`Store`: a store root that answers questions and does things (after mlflow's FileStore).
 
-    <root>/<family>/<variant>/
-        variant.json                          family, params, recipe, schedule, versions
-        metrics.npz                           epoch, train/test loss and accuracy
-        status.json                           progress of the job running on this variant
-        resume.safetensors                    weights + optimizer at the last checkpoint
-        resume.prev.safetensors               the same at the checkpoint before (rejoins a killed stack)
-        checkpoints/epoch_000000.safetensors  HookedTransformer-named weights
-        states/epoch_000000.safetensors       weights + optimizer every `state_every` epochs (densify)
-        analysis/<analyzer>/epoch_000000.npz  per-epoch analyzer artifacts
-        analysis/<analyzer>/summary.npz       cross-epoch analyzer artifacts
-        report.html                           the offline HTML report (`workbench report`)
-    <root>/index.sqlite                       the run index, derived from the files (workbench.store.index)
-    <root>/.jobs/job_000001.log               output of a job started from the dashboard or a sweep
+Callers ask for a run's record, metrics, artifacts, checkpoints, training states and
+status, and list runs, epochs and analyzers; they never join a path into the store or
+touch a file format. The layout is `workbench.store._layout` (every path comes from a
+method there), the formats `workbench.store._io` (atomic writes, safe reads).
 
-No other module joins paths inside a store. Every id is validated here, so a family,
-variant or analyzer name cannot contain '/' or '..' and escape the root.
+An artifact's *stamp* is the metadata that says what it was computed from (the analyzer
+version, the checkpoint's identity, the options, a reference's identity; a summary's
+names the version and the epochs): one whose metadata holds the same entries is up to
+date, anything else (absent, unreadable, another stamp) is recomputed. The resume file
+holds the training state at the last checkpoint; before it is replaced, the one it
+replaces is kept as resume.prev (a hard link), so the members of a stack that a kill left
+one checkpoint apart can go back (`rewind_resume`).
 """
 
 from __future__ import annotations
@@ -23,132 +19,308 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import NamedTuple
+from typing import BinaryIO, Mapping
 
-from workbench.core.errors import UserError
+import numpy as np
+
+from workbench.core.errors import CorruptFile, MissingFile, UserError
+from workbench.core.variant import Variant, parse_variant
+from workbench.store._io import (
+    _reading,
+    atomic_path,
+    keep_copy,
+    load_json,
+    load_npz,
+    load_safetensors,
+    safetensors_metadata,
+    save_json,
+    save_npz,
+    save_safetensors,
+)
+from workbench.store._layout import ID, Layout, RunKey, default_store_root
 from workbench.store._proc import pid_alive
+from workbench.store.record import RunRecord, checked_status, job_state, new_status
+from workbench.store.refs import METRICS, ArraysRef, StoredCheckpoint, checkpoint_identity
 
-__all__ = ["Store", "RunKey", "default_store_root"]
+__all__ = ["Store", "RunKey", "ArraysRef", "StoredCheckpoint", "checkpoint_identity", "default_store_root"]
 
-_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.,=+-]*$")
-_EPOCH_FILE = re.compile(r"^epoch_(\d{6,})\.(safetensors|npz)$")
+_REQUIRED = tuple(n for n, f in RunRecord.model_fields.items() if f.is_required())  # keys every record has
+_DEFAULT_STAMP = {"options": "{}"}  # stamp entries of artifacts written before they were recorded
 _TEMP_OWNER = re.compile(r"\.(\d+)\.[^.]+\.tmp$")  # `.<name>.<pid>.<random>.tmp` from _io.atomic_path
-_JOBS = ("train", "analyze")
 
 
-class RunKey(NamedTuple):
-    """Identifies a variant's run directory: (family name, variant dir name)."""
+class Store(Layout):
+    """One store root: its runs, and the operations on each run's files."""
 
-    family: str
-    variant: str
+    # ---------------------------------------------------------------- record
+    def read_record(self, key: RunKey) -> RunRecord:
+        """The run's variant.json.
 
+        Raises:
+            MissingFile if there is none; CorruptFile if it is unreadable, not a JSON object,
+            lacks a required field, or holds a field of the wrong type.
+        """
+        path = self.variant_path(key)
+        return RunRecord.from_json(load_json(path, expect=dict, keys=_REQUIRED), path)
 
-def default_store_root() -> Path:
-    return Path(os.environ.get("WORKBENCH_STORE") or "artifacts")
+    def write_record(self, key: RunKey, record: RunRecord) -> None:
+        """Write the run's variant.json atomically (exactly the fields `record` holds)."""
+        save_json(record.to_json(), self.variant_path(key))
 
+    def record_signature(self, key: RunKey) -> tuple[int, int] | None:
+        """What changes whenever the record is rewritten (for caches); None without one."""
+        return self._signature(self.variant_path(key))
 
-def _check_id(kind: str, value: str) -> str:
-    if not isinstance(value, str) or not _ID.match(value) or ".." in value or len(value.encode()) > 255:  # NAME_MAX of common filesystems
-        raise UserError(f"invalid {kind} id {value!r}")
-    return value
+    def read_variant(self, key: RunKey) -> Variant:
+        """The Variant the run's record names (CorruptFile if its spec no longer parses)."""
+        spec = self.read_record(key).variant
+        try:
+            return parse_variant(spec)
+        except CorruptFile:
+            raise
+        except UserError as err:
+            raise CorruptFile(self.variant_path(key), f"its variant {spec!r} does not parse ({err})") from None
 
+    # ---------------------------------------------------------------- status
+    def read_status(self, key: RunKey, as_written: bool = False) -> dict | None:
+        """The run's status.json with "state" as `record.job_state` reads it (or as written,
+        with `as_written`); None if there is none.
 
-def _epoch_name(epoch: int, suffix: str) -> str:
-    if epoch < 0:
-        raise ValueError(f"epoch must be >= 0, got {epoch}")
-    return f"epoch_{epoch:06d}.{suffix}"
+        Raises:
+            CorruptFile if status.json is unreadable, not a JSON object, or has a field of the
+            wrong type (e.g. a `done` that is a string).
+        """
+        path = self.status_path(key)
+        try:
+            status = checked_status(load_json(path, expect=dict), path)
+        except MissingFile:
+            return None
+        return status if as_written else {**status, "state": job_state(status)}
 
+    def write_status(self, key: RunKey, done: int, total: int, state: str, job: str = "train") -> None:
+        """status.json: this process's `job` progress (done of total) and state ("running" or "done")."""
+        save_json(new_status(done, total, state, job), self.status_path(key))
 
-class Store:
-    """Paths and listings for one store root."""
+    # ---------------------------------------------------------------- arrays
+    def _arrays_path(self, key: RunKey, ref: ArraysRef) -> Path:
+        if ref.source == METRICS:
+            return self.metrics_path(key)
+        if ref.epoch is None:
+            return self.summary_path(key, ref.source)
+        return self.artifact_path(key, ref.source, ref.epoch)
 
-    VARIANT_FILE = "variant.json"
-    METRICS_FILE = "metrics.npz"
-    STATUS_FILE = "status.json"
-    RESUME_FILE = "resume.safetensors"
-    PREVIOUS_RESUME_FILE = "resume.prev.safetensors"
-    CHECKPOINT_DIR = "checkpoints"
-    STATES_DIR = "states"
-    ANALYSIS_DIR = "analysis"
-    SUMMARY_FILE = "summary.npz"
-    REPORT_FILE = "report.html"
-    INDEX_FILE = "index.sqlite"
-    JOBS_DIR = ".jobs"  # a leading dot: never taken for a family by `runs()`
+    def read_arrays(self, key: RunKey, ref: ArraysRef, keys: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+        """The arrays of `ref` (metrics, a summary or an artifact).
 
-    def __init__(self, root: str | os.PathLike | None = None):
-        self.root = Path(root) if root is not None else default_store_root()
+        Args:
+            key: the run; ref: which table; keys: arrays the caller needs (a table without one is corrupt).
+        Raises:
+            MissingFile if it does not exist; CorruptFile (one line naming the file) if it cannot be read.
+        """
+        return load_npz(self._arrays_path(key, ref), keys=keys)
 
-    def __repr__(self) -> str:
-        return f"Store({str(self.root)!r})"
+    def has_arrays(self, key: RunKey, ref: ArraysRef) -> bool:
+        return self._arrays_path(key, ref).is_file()
 
-    # ---------------------------------------------------------------- paths
-    def run_dir(self, key: RunKey) -> Path:
-        return self.root / _check_id("family", key[0]) / _check_id("variant", key[1])
+    def arrays_signature(self, key: RunKey, ref: ArraysRef) -> tuple[int, int] | None:
+        """What changes whenever `ref` is rewritten (for caches); None if it does not exist."""
+        return self._signature(self._arrays_path(key, ref))
 
-    def variant_path(self, key: RunKey) -> Path:
-        return self.run_dir(key) / self.VARIANT_FILE
+    def _current(self, path: Path, stamp: Mapping[str, str]) -> bool:
+        """True if the file exists, reads, and its metadata holds every entry of `stamp`."""
+        if not path.exists():
+            return False
+        try:
+            _, meta = load_npz(path, with_metadata=True)
+        except UserError:  # corrupt: recompute it
+            return False
+        return all(meta.get(k, _DEFAULT_STAMP.get(k)) == v for k, v in stamp.items())
 
-    def metrics_path(self, key: RunKey) -> Path:
-        return self.run_dir(key) / self.METRICS_FILE
+    # --------------------------------------------------------------- metrics
+    def read_metrics(self, key: RunKey, keys: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+        """The run's metrics table: one array per column (epoch, train/test loss and accuracy, ...)."""
+        return self.read_arrays(key, ArraysRef(METRICS), keys)
 
-    def status_path(self, key: RunKey) -> Path:
-        return self.run_dir(key) / self.STATUS_FILE
+    def has_metrics(self, key: RunKey) -> bool:
+        return self.has_arrays(key, ArraysRef(METRICS))
 
-    def resume_path(self, key: RunKey) -> Path:
-        return self.run_dir(key) / self.RESUME_FILE
+    def write_metrics(self, key: RunKey, columns: Mapping[str, object], last_epoch: int) -> None:
+        """Replace the metrics table with `columns` (one value per evaluated epoch through `last_epoch`)."""
+        save_npz({k: np.asarray(v) for k, v in columns.items()}, self.metrics_path(key), {"last_epoch": str(last_epoch)})
 
-    def previous_resume_path(self, key: RunKey) -> Path:
-        """The resume state one checkpoint back (workbench.training.resume.save_checkpoint keeps it)."""
-        return self.run_dir(key) / self.PREVIOUS_RESUME_FILE
+    def append_metrics(self, key: RunKey, rows: Mapping[int, Mapping[str, float]]) -> None:
+        """Add rows {epoch: {column: value}} for epochs the table lacks, keeping it sorted by epoch
+        (its metadata is kept); UserError if a row's columns are not the table's."""
+        path = self.metrics_path(key)
+        old, meta = load_npz(path, with_metadata=True, keys=("epoch",))
+        columns = sorted(k for k in old if k != "epoch")
+        for row in rows.values():
+            if sorted(row) != columns:
+                raise UserError(f"{path} has columns {columns} but the replay evaluates {sorted(row)}; "
+                                "was the run trained by another version?")
+        new = sorted(rows)
+        epochs = np.concatenate([old["epoch"], np.asarray(new, dtype=old["epoch"].dtype)])
+        order = np.argsort(epochs, kind="stable")
+        merged = {"epoch": epochs[order]}
+        for k in columns:
+            merged[k] = np.concatenate([old[k], np.asarray([rows[e][k] for e in new], dtype=old[k].dtype)])[order]
+        save_npz(merged, path, meta)
 
-    def checkpoint_dir(self, key: RunKey) -> Path:
-        return self.run_dir(key) / self.CHECKPOINT_DIR
+    # ---------------------------------------------- artifacts and summaries
+    def read_artifact(self, key: RunKey, analyzer: str, epoch: int, keys: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+        """The arrays a per-epoch analyzer wrote for checkpoint `epoch` (MissingFile / CorruptFile)."""
+        return self.read_arrays(key, ArraysRef(analyzer, epoch), keys)
 
-    def checkpoint_path(self, key: RunKey, epoch: int) -> Path:
-        return self.checkpoint_dir(key) / _epoch_name(epoch, "safetensors")
+    def has_artifact(self, key: RunKey, analyzer: str, epoch: int) -> bool:
+        return self.has_arrays(key, ArraysRef(analyzer, epoch))
 
-    def state_dir(self, key: RunKey) -> Path:
-        return self.run_dir(key) / self.STATES_DIR
+    def write_artifact(self, key: RunKey, analyzer: str, epoch: int, arrays: Mapping[str, np.ndarray],
+                       stamp: Mapping[str, str] | None = None) -> None:
+        """Write a per-epoch artifact atomically, its `stamp` in its metadata."""
+        save_npz(dict(arrays), self.artifact_path(key, analyzer, epoch),
+                 {"analyzer": analyzer, "epoch": str(epoch), **(stamp or {})})
 
-    def state_path(self, key: RunKey, epoch: int) -> Path:
-        """A full training state (weights + optimizer, as the resume file) kept at `epoch`."""
-        return self.state_dir(key) / _epoch_name(epoch, "safetensors")
+    def artifact_current(self, key: RunKey, analyzer: str, epoch: int, stamp: Mapping[str, str]) -> bool:
+        """True if the artifact exists, reads, and carries every entry of `stamp`."""
+        return self._current(self.artifact_path(key, analyzer, epoch), stamp)
 
-    def analysis_dir(self, key: RunKey, analyzer: str) -> Path:
-        return self.run_dir(key) / self.ANALYSIS_DIR / _check_id("analyzer", analyzer)
+    def read_summary(self, key: RunKey, analyzer: str, keys: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+        """The arrays a summary (cross-epoch) analyzer wrote (MissingFile / CorruptFile)."""
+        return self.read_arrays(key, ArraysRef(analyzer), keys)
 
-    def artifact_path(self, key: RunKey, analyzer: str, epoch: int) -> Path:
-        return self.analysis_dir(key, analyzer) / _epoch_name(epoch, "npz")
+    def has_summary(self, key: RunKey, analyzer: str) -> bool:
+        return self.has_arrays(key, ArraysRef(analyzer))
 
-    def summary_path(self, key: RunKey, analyzer: str) -> Path:
-        return self.analysis_dir(key, analyzer) / self.SUMMARY_FILE
+    def write_summary(self, key: RunKey, analyzer: str, arrays: Mapping[str, np.ndarray],
+                      stamp: Mapping[str, str] | None = None) -> None:
+        """Write a summary atomically, its `stamp` in its metadata."""
+        save_npz(dict(arrays), self.summary_path(key, analyzer), {"analyzer": analyzer, **(stamp or {})})
 
-    def report_path(self, key: RunKey) -> Path:
-        return self.run_dir(key) / self.REPORT_FILE
+    def summary_current(self, key: RunKey, analyzer: str, stamp: Mapping[str, str]) -> bool:
+        """True if the summary exists, reads, and carries every entry of `stamp`."""
+        return self._current(self.summary_path(key, analyzer), stamp)
 
-    def index_path(self) -> Path:
-        """The SQLite run index (workbench.store.index): derived from the run directories, plus jobs and configs."""
-        return self.root / self.INDEX_FILE
+    # ----------------------------------------------------------- checkpoints
+    def save_checkpoint(self, key: RunKey, epoch: int, weights: Mapping, metadata: Mapping[str, str]) -> None:
+        """Write checkpoint `epoch` (HookedTransformer-named tensors) atomically with its metadata."""
+        save_safetensors(dict(weights), self.checkpoint_path(key, epoch), dict(metadata))
 
-    def job_log_path(self, job_id: int) -> Path:
-        """The log (stdout and stderr) of job `job_id` of the index's job table."""
-        if isinstance(job_id, bool) or not isinstance(job_id, int) or job_id <= 0:
-            raise UserError(f"invalid job id {job_id!r}")
-        return self.root / self.JOBS_DIR / f"job_{job_id:06d}.log"
+    def load_checkpoint(self, key: RunKey, epoch: int, device: str = "cpu") -> dict:
+        """The tensors of checkpoint `epoch` (MissingFile / CorruptFile)."""
+        return load_safetensors(self.checkpoint_path(key, epoch), device=device)
 
-    def lock_path(self, key: RunKey, job: str) -> Path:
-        """The flock file of a run's `job` ("train" or "analyze"); see workbench.store.lock."""
-        if job not in _JOBS:
-            raise ValueError(f"job must be one of {_JOBS}, got {job!r}")
-        return self.run_dir(key) / f".{job}.lock"
+    def read_checkpoint(self, key: RunKey, epoch: int) -> StoredCheckpoint:
+        """Checkpoint `epoch` read once, with its identity (MissingFile / CorruptFile, naming the file)."""
+        path = self.checkpoint_path(key, epoch)
+        with _reading(path):
+            raw = path.read_bytes()
+            return StoredCheckpoint(epoch, checkpoint_identity(raw), path, raw)
 
-    # ------------------------------------------------------------- listings
-    @staticmethod
-    def _epochs_in(folder: Path) -> list[int]:
-        if not folder.is_dir():
+    # ------------------------------------------------ training states, resume
+    def save_state(self, key: RunKey, epoch: int, tensors: Mapping, metadata: Mapping[str, str]) -> None:
+        """Keep the full training state (weights + optimizer, as the resume file) at `epoch`."""
+        save_safetensors(dict(tensors), self.state_path(key, epoch), dict(metadata))
+
+    def load_state(self, key: RunKey, epoch: int) -> dict:
+        """The training-state tensors kept at `epoch` (MissingFile / CorruptFile)."""
+        return load_safetensors(self.state_path(key, epoch))
+
+    def save_resume(self, key: RunKey, tensors: Mapping, metadata: Mapping[str, str]) -> None:
+        """Replace the resume state, keeping the one it replaces as resume.prev."""
+        resume = self.resume_path(key)
+        if resume.exists():
+            keep_copy(resume, self.previous_resume_path(key))
+        save_safetensors(dict(tensors), resume, dict(metadata))
+
+    def load_resume(self, key: RunKey) -> dict:
+        """The resume state's tensors (MissingFile / CorruptFile)."""
+        return load_safetensors(self.resume_path(key))
+
+    def has_resume(self, key: RunKey) -> bool:
+        return self.resume_path(key).exists()
+
+    def resume_epoch(self, key: RunKey) -> int | None:
+        """The epoch the run's resume state holds, None without one; CorruptFile if unreadable."""
+        path = self.resume_path(key)
+        if not path.exists():
+            return None
+        epoch = safetensors_metadata(path).get("epoch", "")
+        if not epoch.isdigit():
+            raise CorruptFile(path, f"metadata 'epoch' is {epoch!r}, not a whole number")
+        return int(epoch)
+
+    def previous_resume_epoch(self, key: RunKey) -> int | None:
+        """The epoch of the resume state one checkpoint back, None without one (or if unreadable)."""
+        try:
+            epoch = safetensors_metadata(self.previous_resume_path(key)).get("epoch", "")
+        except UserError:  # missing, or corrupt: no previous state to go back to
+            return None
+        return int(epoch) if epoch.isdigit() else None
+
+    def rewind_resume(self, key: RunKey) -> None:
+        """Make the previous resume state the run's resume state (the caller holds the train lock)."""
+        os.replace(self.previous_resume_path(key), self.resume_path(key))
+
+    def drop_resume(self, key: RunKey) -> None:
+        """Remove the resume state: the run starts fresh again (its init is a function of its seed)."""
+        self.resume_path(key).unlink()
+
+    # --------------------------------------------------------- reports, logs
+    def write_report(self, key: RunKey, page: str, out: str | os.PathLike | None = None) -> Path:
+        """Write a run's HTML report atomically: to `out` where given, else the run's report.html.
+
+        Raises:
+            UserError naming the file if it cannot be written (a folder, permissions, a full disk).
+        """
+        path = Path(out) if out is not None else self.report_path(key)
+        if path.is_dir():
+            raise UserError(f"cannot write the report to {str(path)!r}: it is a directory")
+        try:
+            with atomic_path(path) as tmp:
+                tmp.write_text(page, encoding="utf-8")
+        except OSError as err:  # a file where a folder should be, permissions, a full disk
+            raise UserError(f"cannot write the report to {str(path)!r}: {err.strerror or err}") from None
+        return path
+
+    def has_job_log(self, job_id: int) -> bool:
+        return self.job_log_path(job_id).is_file()
+
+    def open_job_log(self, job_id: int) -> BinaryIO:
+        """Job `job_id`'s log, opened to append (a worker's stdout and stderr go there)."""
+        log = self.job_log_path(job_id)
+        log.parent.mkdir(parents=True, exist_ok=True)
+        return open(log, "ab")
+
+    def job_log_tail(self, job_id: int, size: int) -> str | None:
+        """The last `size` bytes of job `job_id`'s log as text (carriage returns as newlines); None without one."""
+        try:
+            with open(self.job_log_path(job_id), "rb") as f:
+                f.seek(max(0, f.seek(0, os.SEEK_END) - size))
+                return f.read().decode("utf-8", "replace").replace("\r", "\n")
+        except OSError:
+            return None
+
+    # ------------------------------------------------------------ temp files
+    def stale_temp_files(self, key: RunKey) -> list[Path]:
+        """Temporary files whose writer is dead (never complete artifacts; safe to delete).
+
+        A temp file's name carries its writer's pid; one whose process is alive (a
+        concurrent `analyze` while `train` starts, say) is in flight and not listed.
+        """
+        run = self.run_dir(key)
+        if not run.is_dir():
             return []
-        return sorted(int(m.group(1)) for f in os.listdir(folder) if (m := _EPOCH_FILE.match(f)))
+        return sorted(p for p in run.rglob(".*.tmp")
+                      if not ((m := _TEMP_OWNER.search(p.name)) and pid_alive(int(m.group(1)))))
 
+    def remove_stale_temp_files(self, key: RunKey) -> int:
+        """Delete the litter of writers killed mid-file (`stale_temp_files`); how many were removed."""
+        stale = self.stale_temp_files(key)
+        for path in stale:
+            path.unlink(missing_ok=True)
+        return len(stale)
+
+    # -------------------------------------------------------------- listings
     def checkpoint_epochs(self, key: RunKey) -> list[int]:
         return self._epochs_in(self.checkpoint_dir(key))
 
@@ -169,26 +341,18 @@ class Store:
             return []
         return [
             RunKey(fam.name, run.name)
-            for fam in sorted(self.root.iterdir()) if fam.is_dir() and _ID.match(fam.name)
-            for run in sorted(fam.iterdir()) if (run / self.VARIANT_FILE).is_file() and _ID.match(run.name)
+            for fam in sorted(self.root.iterdir()) if fam.is_dir() and ID.match(fam.name)
+            for run in sorted(fam.iterdir()) if (run / self.VARIANT_FILE).is_file() and ID.match(run.name)
         ]
-
-    def stale_temp_files(self, key: RunKey) -> list[Path]:
-        """Temporary files whose writer is dead (never complete artifacts; safe to delete).
-
-        A temp file's name carries its writer's pid; one whose process is alive (a
-        concurrent `analyze` while `train` starts, say) is in flight and not listed.
-        """
-        run = self.run_dir(key)
-        if not run.is_dir():
-            return []
-        return sorted(p for p in run.rglob(".*.tmp")
-                      if not ((m := _TEMP_OWNER.search(p.name)) and pid_alive(int(m.group(1)))))
 
     def exists(self, key: RunKey) -> bool:
         return self.variant_path(key).is_file()
 
-    # --------------------------------------------------------------- checks
+    def has_index(self) -> bool:
+        """Whether the store has a run index file yet (workbench.store.index creates it)."""
+        return self.index_path().is_file()
+
+    # ---------------------------------------------------------------- checks
     def ensure_writable(self) -> None:
         """Raise UserError unless the root exists (or can be created) and is writable.
 

@@ -36,10 +36,8 @@ import numpy as np
 
 from workbench.core.analyzer import get_analyzer, list_analyzers
 from workbench.core.errors import CorruptFile, MissingFile, UserError
-from workbench.store._io import load_npz
 from workbench.store.file_store import RunKey, Store
 from workbench.store.markers import marker_names, read_headlines, scan_markers
-from workbench.store.record import read_record, read_status
 
 __all__ = ["connect", "writing", "run_rows", "refresh", "rebuild", "run_facts", "stamp", "RACY", "IndexUnavailable",
            "IndexBusy", "SCHEMA_VERSION"]
@@ -117,7 +115,7 @@ def stamp(store: Store, key: RunKey) -> str:
 def _final_metrics(store: Store, key: RunKey) -> dict[str, float]:
     """{metric: its last value} for every 1-D metric in metrics.npz ({} without one)."""
     try:
-        arrays = load_npz(store.metrics_path(key), keys=("test_acc",))
+        arrays = store.read_metrics(key, keys=("test_acc",))
     except MissingFile:
         return {}
     return {name: float(values[-1]) if np.isfinite(values[-1]) else None
@@ -131,13 +129,13 @@ def _analyses(store: Store, key: RunKey) -> dict:
         raise scan.corrupt[0]
     declared = marker_names()
     unmarked = sorted(set(declared.values()) - {declared[m] for m in scan.markers})
-    unmarked = [a for a in unmarked if store.summary_path(key, a).exists()]
+    unmarked = [a for a in unmarked if store.has_summary(key, a)]
     return {"markers": scan.markers, "unmarked": unmarked, "headlines": read_headlines(store, key)}
 
 
 def _status(store: Store, key: RunKey) -> dict | None:
     """status.json as written (the reader decides whether "running" is still true); CorruptFile for a bad one."""
-    return read_status(store, key, as_written=True)
+    return store.read_status(key, as_written=True)
 
 
 def run_facts(store: Store, key: RunKey) -> dict:
@@ -153,10 +151,9 @@ def run_facts(store: Store, key: RunKey) -> dict:
            "analyzers": store.analyzers_done(key), "metrics": {}, "markers": {}, "unmarked": [], "headlines": {},
            "status": None}
     try:
-        info = read_record(store, key)
-        row.update(spec=str(info["variant"]), epochs=int(info["epochs"]), config=info.get("config"),
-                   params=info.get("params") if isinstance(info.get("params"), dict) else {},
-                   recipe=info.get("recipe") if isinstance(info.get("recipe"), dict) else {})
+        info = store.read_record(key)
+        row.update(spec=info.variant, epochs=info.epochs, config=info.config, params=info.params or {},
+                   recipe=info.recipe or {})
     except (CorruptFile, MissingFile) as err:  # the other files are still read (the compare table shows them)
         row["damaged_record"] = str(err)
     for field, read in (("metrics", _final_metrics), (None, _analyses), ("status", _status)):

@@ -23,7 +23,6 @@ from workbench.core.errors import UserError
 from workbench.store._proc import pid_alive
 from workbench.store.file_store import RunKey, Store
 from workbench.store.index import connect, writing
-from workbench.store.record import read_status
 
 __all__ = ["create", "list_jobs", "cancel", "recorded", "claim", "finish", "WORKER_ENV"]
 
@@ -44,7 +43,7 @@ def _progress(store: Store, runs: list[str]) -> tuple[float, float] | None:
     for vid in runs:
         family, _, variant = vid.partition("/")
         try:
-            status = read_status(store, RunKey(family, variant))
+            status = store.read_status(RunKey(family, variant))
         except UserError:
             continue
         if status and isinstance(status.get("done"), (int, float)) and isinstance(status.get("total"), (int, float)):

@@ -8,15 +8,13 @@ A marker name is unique across analyzers; its label is the name without "_epoch"
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Callable, NamedTuple
 
 import numpy as np
 
 from workbench.core.analyzer import get_analyzer, list_analyzers
 from workbench.core.errors import CorruptFile, MissingFile
-from workbench.store._io import load_npz
-from workbench.store.file_store import RunKey, Store
+from workbench.store.file_store import ArraysRef, RunKey, Store
 
 __all__ = ["MarkerScan", "marker_names", "scan_markers", "read_markers", "marker_label", "read_headlines"]
 
@@ -48,11 +46,10 @@ def scan_markers(store: Store, key: RunKey) -> MarkerScan:
     corrupt: list[CorruptFile] = []
     for name in list_analyzers(scope="summary"):
         declared = get_analyzer(name).markers
-        path = store.summary_path(key, name)
-        if not declared or not path.exists():
+        if not declared or not store.has_summary(key, name):
             continue
         try:
-            markers.update(_read(path, declared))
+            markers.update(_read(store, key, name, declared))
         except MissingFile:  # removed since exists(): a re-analysis in flight
             continue
         except CorruptFile as err:
@@ -70,16 +67,16 @@ def marker_label(name: str) -> str:
     return name.removesuffix("_epoch").replace("_", " ")
 
 
-def _read(path: Path, declared: tuple[str, ...]) -> dict[str, int]:
-    """The finite markers of one summary file, rounded to whole epochs; CorruptFile if malformed."""
-    arrays = load_npz(path)
+def _read(store: Store, key: RunKey, analyzer: str, declared: tuple[str, ...]) -> dict[str, int]:
+    """The finite markers of one summary, rounded to whole epochs; CorruptFile if malformed."""
+    arrays = store.read_summary(key, analyzer)
     found: dict[str, int] = {}
     for marker in declared:
         if marker not in arrays:
             continue  # written by an older version of its analyzer
         value = arrays[marker]
         if value.shape != () or value.dtype.kind not in "iuf":
-            raise CorruptFile(path, f"marker {marker!r} is {value.dtype} of shape {value.shape}, not a number")
+            raise CorruptFile(store.summary_path(key, analyzer), f"marker {marker!r} is {value.dtype} of shape {value.shape}, not a number")
         if np.isfinite(value):
             found[marker] = int(round(float(value)))
     return found
@@ -99,18 +96,18 @@ def read_headlines(store: Store, key: RunKey, on_error: Callable[[CorruptFile | 
         if not spec.headlines:
             continue
         if spec.scope == "summary":
-            path = store.summary_path(key, name)
-            if not path.is_file():
+            ref = ArraysRef(name)
+            if not store.has_arrays(key, ref):
                 continue
         else:
             epochs = store.artifact_epochs(key, name)
             if not epochs:
                 continue
-            path = store.artifact_path(key, name, epochs[-1])
+            ref = ArraysRef(name, epochs[-1])
         label_of = {h: f"{spec.outputs[h][0]}_names" for h in spec.headlines
                     if len(spec.outputs[h]) == 1 and f"{spec.outputs[h][0]}_names" in spec.outputs}
         try:
-            arrays = load_npz(path, keys=(*spec.headlines, *label_of.values()))
+            arrays = store.read_arrays(key, ref, keys=(*spec.headlines, *label_of.values()))
         except (CorruptFile, MissingFile) as err:
             if on_error is not None:
                 on_error(err)

@@ -1,11 +1,13 @@
-"""What a run's own small files say: its record (variant.json) and its job status (status.json).
+"""What a run's own small files say: its record (variant.json, `RunRecord`) and its job status (status.json).
 
-The record is read with the fields that `list`, `report` and `analyze` rely on checked,
-and `run_variant` turns it into the Variant it names. status.json is read as the truth,
-not as last written: a job killed with `kill -9` never rewrites its "running", so a
-"running" status whose process is gone reads as "interrupted".
+`RunRecord` is the typed record: read and written only by `Store.read_record` /
+`Store.write_record`, which keep the file as it was (the fields a record holds are the ones
+it is written with; an old record, without the fields added since, loads as it is and is
+written back unchanged). status.json is read as the truth, not as last written: a job
+killed with `kill -9` never rewrites its "running", so a "running" status whose process is
+gone reads as "interrupted" (`job_state`).
 
-`train` and `analyze` record their pid in status.json (`write_status`). A process counts as
+`train` and `analyze` record their pid in status.json (`Store.write_status`). A process counts as
 gone when no process has that pid, or when the one that has it started after the status
 was written (the pid was reused). A status without a pid (written before pids were
 recorded) is taken at its word. The check is on this machine only: a job running on
@@ -16,40 +18,99 @@ from __future__ import annotations
 
 import os
 import time
+import types
+import typing
+from typing import Any
 
-from workbench.core.errors import CorruptFile, MissingFile, UserError
-from workbench.core.variant import Variant, parse_variant
-from workbench.store._io import load_json, save_json
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from workbench.core.errors import CorruptFile
 from workbench.store._proc import pid_alive
-from workbench.store.file_store import RunKey, Store
 
-__all__ = ["read_record", "run_variant", "read_status", "job_state", "write_status"]
+__all__ = ["RunRecord", "job_state", "CARRIED_FIELDS"]
 
-_RECORD_FIELDS = {"variant": (str,), "epochs": (int,), "schedule": (str,), "eval_every": (int,)}  # required field -> types
+CARRIED_FIELDS = ("densified",)  # fields that record later work on the run: kept when training rewrites the record
 
 
-def read_record(store: Store, key: RunKey) -> dict:
-    """The run's variant.json as a dict.
+class RunRecord(BaseModel):
+    """variant.json: a run's identity and plan, the libraries it was trained with, and later work on it.
 
-    Raises:
-        MissingFile if there is none; CorruptFile if it is unreadable, not a JSON object,
-        lacks "variant" or "epochs", or holds one of the wrong type.
+    The first four fields are required (every record ever written has them); the others
+    are absent from records written before they existed. Unknown fields are kept.
     """
-    path = store.variant_path(key)
-    return _checked(path, load_json(path, expect=dict, keys=tuple(_RECORD_FIELDS)), _RECORD_FIELDS, nullable=False)
+
+    model_config = ConfigDict(extra="allow", strict=True, frozen=True)
+
+    variant: str  # the canonical spec, "family:key=value,..."
+    epochs: int  # the epochs the run was started (or extended) to
+    schedule: str  # checkpoint schedule SPEC
+    eval_every: int  # evaluation cadence in epochs
+    family: str | None = None
+    params: dict[str, Any] | None = None  # the family's params, every field
+    recipe: dict[str, Any] | None = None  # the training recipe, every field (older records: the old recipe shape)
+    recipe_overrides: dict[str, Any] | None = None  # the recipe fields the spec set
+    config: str | None = None  # the named config or file the run came from
+    checkpoint_epochs: list[int] | None = None
+    state_every: int | None = None  # full training states kept at multiples of this (workbench densify)
+    stacked: bool | None = None  # trained stacked with other seeds by some job (a member replayed alone differs)
+    densified: list[dict[str, Any]] | None = None  # one entry per `workbench densify` call
+    versions: dict[str, str] | None = None  # python, torch, transformer_lens, numpy
+
+    @classmethod
+    def from_json(cls, doc: dict, path) -> "RunRecord":
+        """The record a variant.json document holds; CorruptFile (naming `path`) for a field of the wrong type."""
+        try:
+            return cls.model_validate(doc)
+        except ValidationError as err:
+            raise CorruptFile(path, _problem(doc, err.errors()[0])) from None
+
+    def to_json(self) -> dict:
+        """The document to write: the fields this record was read or made with, and no others."""
+        return self.model_dump(exclude_unset=True)
+
+    def carrying(self, prior: "RunRecord | None") -> "RunRecord":
+        """This record with the CARRIED_FIELDS of `prior` (what densify added survives a resume)."""
+        kept = {k: getattr(prior, k) for k in CARRIED_FIELDS if prior is not None and k in prior.model_fields_set}
+        return self.model_copy(update=kept) if kept else self
 
 
-def _checked(path, doc: dict, fields: dict[str, tuple[type, ...]], nullable: bool) -> dict:
-    """`doc` if each of `fields` holds one of its types (or null, where `nullable`); CorruptFile otherwise."""
-    for field, kinds in fields.items():
+def _expected(field: str) -> str:
+    """The JSON-ish name of a field's type: `int` for `int`, `dict` for `dict[str, Any] | None`."""
+    hint = RunRecord.model_fields[field].annotation
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        hint = next(a for a in typing.get_args(hint) if a is not type(None))
+    return getattr(typing.get_origin(hint) or hint, "__name__", str(hint))
+
+
+def _problem(doc: dict, error: dict) -> str:
+    """One line for the first validation error: "'epochs' is str, not int"."""
+    loc = error.get("loc") or ("?",)
+    field = str(loc[0])
+    if field not in RunRecord.model_fields:
+        return error.get("msg", "invalid")
+    if len(loc) == 1:
+        return f"{field!r} is {type(doc.get(field)).__name__}, not {_expected(field)}"
+    where = "".join(f"[{part!r}]" for part in loc[1:])
+    return f"{field!r} is not a valid {_expected(field)}: {field}{where} is {type(error.get('input')).__name__}"
+
+
+# --------------------------------------------------------------------- status.json
+STATUS_FIELDS = {"job": (str,), "state": (str,), "done": (int, float), "total": (int, float), "pid": (int,),
+                 "updated": (int, float)}  # status.json field -> the types it may hold (or null)
+
+
+def checked_status(doc: dict, path) -> dict:
+    """`doc` if each status field holds one of its types or null; CorruptFile (naming `path`) otherwise."""
+    for field, kinds in STATUS_FIELDS.items():
         value = doc.get(field)
-        if (value is not None or not nullable) and (isinstance(value, bool) or not isinstance(value, kinds)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, kinds)):
             raise CorruptFile(path, f"{field!r} is {type(value).__name__}, not {kinds[0].__name__}")
     return doc
 
 
-_STATUS_FIELDS = {"job": (str,), "state": (str,), "done": (int, float), "total": (int, float), "pid": (int,),
-                  "updated": (int, float)}  # status.json field -> the types it may hold (or null)
+def new_status(done: int, total: int, state: str, job: str) -> dict:
+    """status.json of this process's `job`: progress (done of total), state, pid and time."""
+    return {"job": job, "state": state, "done": done, "total": total, "pid": os.getpid(), "updated": time.time()}
 
 
 def _started_at(pid: int) -> float | None:
@@ -82,36 +143,3 @@ def job_state(status: dict) -> str:
     if state == "running" and _writer_alive(status) is False:
         return "interrupted"
     return state
-
-
-def read_status(store: Store, key: RunKey, as_written: bool = False) -> dict | None:
-    """The run's status.json with "state" as `job_state` reads it (or as written, with
-    `as_written`); None if there is none.
-
-    Raises:
-        CorruptFile if status.json is unreadable, not a JSON object, or has a field of the
-        wrong type (e.g. a `done` that is a string).
-    """
-    path = store.status_path(key)
-    try:
-        status = _checked(path, load_json(path, expect=dict), _STATUS_FIELDS, nullable=True)
-    except MissingFile:
-        return None
-    return status if as_written else {**status, "state": job_state(status)}
-
-
-def run_variant(store: Store, key: RunKey) -> Variant:
-    """The Variant recorded in a run's variant.json (CorruptFile if its spec no longer parses)."""
-    spec = read_record(store, key)["variant"]
-    try:
-        return parse_variant(spec)
-    except CorruptFile:
-        raise
-    except UserError as err:
-        raise CorruptFile(store.variant_path(key), f"its variant {spec!r} does not parse ({err})") from None
-
-
-def write_status(store: Store, key: RunKey, done: int, total: int, state: str, job: str = "train") -> None:
-    """status.json: this process's `job` progress (done of total) and state ("running" or "done")."""
-    save_json({"job": job, "state": state, "done": done, "total": total, "pid": os.getpid(),
-               "updated": time.time()}, store.status_path(key))

@@ -13,7 +13,6 @@ from workbench.analysis.pipeline import analyze as analyze_run
 from workbench.core.errors import UserError
 from workbench.core.variant import parse_variant
 from workbench.store import Store
-from workbench.store._io import load_npz
 from workbench.store.index import refresh
 from workbench.training.trainer import plan_training, rejoin, train_members
 
@@ -133,5 +132,5 @@ def run_group(root: str, specs: list[str], *, epochs: int | None = None, schedul
 
 
 def _final_acc(store: Store, key) -> float | None:
-    acc = load_npz(store.metrics_path(key), keys=("test_acc",))["test_acc"]
+    acc = store.read_metrics(key, keys=("test_acc",))["test_acc"]
     return float(acc[-1]) if acc.ndim == 1 and len(acc) else None

@@ -25,7 +25,6 @@ from workbench.core.context import EpochContext, SummaryContext
 from workbench.core.family import Family, get_family, list_families
 from workbench.core.variant import Variant
 from workbench.store import RunKey, Store
-from workbench.store._io import load_npz, load_safetensors
 from workbench.testing._families import as_family, tiny_variant
 from workbench.training.trainer import plan_training, train
 
@@ -123,7 +122,7 @@ def _final_context(family: str) -> tuple[int, EpochContext]:
     if family not in _FINAL:
         run = tiny_run(family)
         epoch = run.store.checkpoint_epochs(run.key)[-1]
-        state = load_safetensors(run.store.checkpoint_path(run.key, epoch))
+        state = run.store.load_checkpoint(run.key, epoch)
         hooks = {h for n in list_analyzers(scope="epoch", caps=run.caps) for h in get_analyzer(n).hook_names(run.caps)}
         _FINAL[family] = epoch, build_epoch_context(run.variant, state, epoch, hooks)
     return _FINAL[family]
@@ -135,33 +134,33 @@ def check_epoch_analyzer(spec: AnalyzerSpec, family: str) -> None:
     no object arrays, deterministic, and what the pipeline (whose shared context holds every hook) wrote."""
     run = tiny_run(family)
     epoch, ctx = _final_context(family)
-    refs = {r: load_npz(run.store.artifact_path(run.key, r, epoch)) for r in spec.reference}
+    refs = {r: run.store.read_artifact(run.key, r, epoch) for r in spec.reference}
     with threadpool_limits(limits=1, user_api="blas"):  # as the pipeline runs them: BLAS's thread count
         first = spec.fn(_only_declared(ctx, spec, run.caps, refs))  # changes float32 GEMM sums
         again = spec.fn(_only_declared(ctx, spec, run.caps, refs))
     check_outputs(spec, first)
     _plain(spec.name, first)
     _identical(spec.name, first, again)
-    _identical(spec.name, first, load_npz(run.store.artifact_path(run.key, spec.name, epoch)))
+    _identical(spec.name, first, run.store.read_artifact(run.key, spec.name, epoch))
 
 
 def check_summary_analyzer(spec: AnalyzerSpec, family: str) -> None:
     """The summary the pipeline wrote on the family's tiny run is exactly the declared arrays, numpy,
     and what the analyzer computes again reading only the requirements it declares."""
     run = tiny_run(family)
-    path = run.store.summary_path(run.key, spec.name)
-    assert path.exists(), f"{spec.name} wrote no summary for {family} (are its requirements {spec.requires} met?)"
-    first = load_npz(path)
+    assert run.store.has_summary(run.key, spec.name), \
+        f"{spec.name} wrote no summary for {family} (are its requirements {spec.requires} met?)"
+    first = run.store.read_summary(run.key, spec.name)
     check_outputs(spec, first)
     _plain(spec.name, first)
     epochs = np.array(run.store.checkpoint_epochs(run.key))
 
     def artifacts(req):  # only what the summary declares it requires, stacked as the pipeline does
         assert req in spec.requires, f"{spec.name} read undeclared requirement {req!r}"
-        per = [load_npz(run.store.artifact_path(run.key, req, int(e))) for e in epochs]
+        per = [run.store.read_artifact(run.key, req, int(e)) for e in epochs]
         return {k: np.stack([d[k] for d in per]) for k in per[0]}
 
-    ctx = SummaryContext(epochs=epochs, metrics=load_npz(run.store.metrics_path(run.key)), artifacts=artifacts,
+    ctx = SummaryContext(epochs=epochs, metrics=run.store.read_metrics(run.key), artifacts=artifacts,
                          family=run.variant.family.analysis_context(run.variant.params))
     _identical(spec.name, first, spec.fn(ctx))
 

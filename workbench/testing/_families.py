@@ -32,7 +32,6 @@ from workbench.core.family import Family, get_family, list_families, registered
 from workbench.core.train_module import DATA_STREAM, TrainModule, step_generator
 from workbench.core.variant import Variant, parse_variant
 from workbench.store import RunKey, Store
-from workbench.store._io import load_json, load_npz, load_safetensors
 from workbench.training.trainer import epoch_steps, run_epochs, setup
 
 __all__ = ["family_checks", "check_family", "as_family", "tiny_variant"]
@@ -190,17 +189,17 @@ def check_resume_after_kill_is_bit_identical(family: Family) -> None:
         proc = subprocess.Popen(_cli_in_subprocess(family, _train_args(variant, tiny, killed)),
                                 env=dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=os.pathsep.join(sys.path)),
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        resume, deadline = Store(killed).resume_path(key), time.time() + 300
+        watched, deadline = Store(killed), time.time() + 300
         while proc.poll() is None and time.time() < deadline:  # kill once the middle checkpoint is promised
-            if resume.exists() and Store(killed).checkpoint_epochs(key)[-1:] >= [ckpts[len(ckpts) // 2]]:
+            if watched.has_resume(key) and watched.checkpoint_epochs(key)[-1:] >= [ckpts[len(ckpts) // 2]]:
                 break
             time.sleep(0.005)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         assert main(_train_args(variant, tiny, killed)) == 0
-        a, b = (load_safetensors(Store(s).checkpoint_path(key, ckpts[-1])) for s in (straight, killed))
+        a, b = (Store(s).load_checkpoint(key, ckpts[-1]) for s in (straight, killed))
         assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), f"{family.name}: resumed weights differ"
-        ma, mb = (load_npz(Store(s).metrics_path(key)) for s in (straight, killed))
+        ma, mb = (Store(s).read_metrics(key) for s in (straight, killed))
         for column in ma:
             np.testing.assert_array_equal(ma[column], mb[column], err_msg=column)
 
@@ -241,13 +240,13 @@ def check_budget_and_schedule(family: Family) -> None:
         assert main(["train", variant.spec, "--epochs", "7", "--schedule", "0:7:3", "--eval-every", "2",
                      "--store", str(store.root), "--quiet"]) == 0
         assert store.checkpoint_epochs(key) == [0, 3, 6, 7]
-        assert list(load_npz(store.metrics_path(key))["epoch"]) == [0, 2, 3, 4, 6, 7]
+        assert list(store.read_metrics(key)["epoch"]) == [0, 2, 3, 4, 6, 7]
         stepped = parse_variant(variant.spec, recipe={"steps": 5, "epochs": None})
         store = Store(Path(tmp, "steps"))
         assert main(["train", stepped.spec, "--schedule", "0:1:1", "--store", str(store.root), "--quiet"]) == 0
-        record = load_json(store.variant_path(RunKey(*stepped.key)))
-        assert record["epochs"] == math.ceil(5 / epoch_steps(stepped))
-        assert record["recipe"]["steps"] == 5 and record["recipe_overrides"]["steps"] == 5
+        record = store.read_record(RunKey(*stepped.key))
+        assert record.epochs == math.ceil(5 / epoch_steps(stepped))
+        assert record.recipe["steps"] == 5 and record.recipe_overrides["steps"] == 5
 
 
 def family_checks(plugin: Family | type[Family] | str) -> Iterator[Check]:

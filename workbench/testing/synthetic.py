@@ -5,10 +5,10 @@ values (`AnalyzerSpec.value_kind`: real, half, int, freq, bool, epoch or label),
 analyzer gets plausible synthetic artifacts without anyone editing this file.
 
 - `synthetic_arrays` / `view_arrays`: one analyzer's artifact, or the arrays a view renders;
-- `listed_run`: what `workbench list` and the run index read: a real variant.json record
-  (as the trainer writes it), a metrics.npz, empty checkpoint files (listing only counts
-  them) and, when asked, the summaries that hold the epoch markers (the first marker of
-  each analyzer at `onset`, the next one `every` later);
+- `listed_run`: what `workbench list` and the run index read: a real record (as the
+  trainer writes it), a metrics table, empty checkpoints (listing only counts them) and,
+  when asked, the summaries that hold the epoch markers (the first marker of each analyzer
+  at `onset`, the next one `every` later);
 - `synthetic_run`: every artifact the dashboard shows, so the dashboard can be exercised at
   any size (p=113: 512 neurons x 113 x 113).
 """
@@ -22,8 +22,7 @@ import numpy as np
 from workbench.core.analyzer import AnalyzerSpec, get_analyzer, list_analyzers
 from workbench.core.variant import parse_variant
 from workbench.core.view import get_view
-from workbench.store._io import save_json, save_npz
-from workbench.store.file_store import RunKey, Store
+from workbench.store import RunKey, RunRecord, Store
 from workbench.store.markers import marker_names
 
 __all__ = ["sizes", "synthetic_arrays", "view_arrays", "listed_run", "synthetic_run", "METRICS"]
@@ -110,17 +109,16 @@ def listed_run(store: Store, spec: str, *, epochs: int = 1000, every: int = 100,
     variant = parse_variant(spec)
     key = RunKey(*variant.key)
     ckpts = list(range(0, epochs + 1, every))
-    save_json({"family": variant.family.name, "variant": variant.spec, "params": variant.params.model_dump(),
-               "recipe": variant.recipe.model_dump(), "recipe_overrides": dict(variant.recipe_overrides),
-               "config": None, "epochs": epochs, "schedule": f"0:{epochs}:{every}", "checkpoint_epochs": ckpts,
-               "eval_every": every, "state_every": 1000, "stacked": False}, store.variant_path(key))
+    store.write_record(key, RunRecord(
+        family=variant.family.name, variant=variant.spec, params=variant.params.model_dump(),
+        recipe=variant.recipe.model_dump(), recipe_overrides=dict(variant.recipe_overrides), config=None,
+        epochs=epochs, schedule=f"0:{epochs}:{every}", checkpoint_epochs=ckpts, eval_every=every, state_every=1000,
+        stacked=False))
     grid = np.asarray(ckpts)
-    save_npz({"epoch": grid, "train_loss": np.linspace(1, 0.01, len(grid)), "train_acc": np.linspace(0, 1, len(grid)),
-              "test_loss": np.linspace(2, 0.1, len(grid)), "test_acc": np.linspace(0, test_acc, len(grid))},
-             store.metrics_path(key))
-    store.checkpoint_dir(key).mkdir(parents=True, exist_ok=True)
-    for epoch in ckpts:
-        store.checkpoint_path(key, epoch).write_bytes(b"")
+    store.write_metrics(key, {"epoch": grid, "train_loss": np.linspace(1, 0.01, len(grid)),
+                              "train_acc": np.linspace(0, 1, len(grid)), "test_loss": np.linspace(2, 0.1, len(grid)),
+                              "test_acc": np.linspace(0, test_acc, len(grid))}, last_epoch=epochs)
+    _empty_checkpoints(store, key, ckpts)
     if onset is not None:
         _markers(store, key, float(onset), every)
     return key
@@ -132,12 +130,18 @@ def _markers(store: Store, key: RunKey, first: float, every: int) -> None:
     for marker, analyzer in marker_names().items():
         by_analyzer.setdefault(analyzer, []).append(marker)
     for analyzer, markers in by_analyzer.items():
-        save_npz({m: np.array(first + i * every) for i, m in enumerate(markers)}, store.summary_path(key, analyzer))
+        store.write_summary(key, analyzer, {m: np.array(first + i * every) for i, m in enumerate(markers)})
+
+
+def _empty_checkpoints(store: Store, key: RunKey, epochs: list[int]) -> None:
+    """Checkpoints without tensors: listings count them; nothing here loads one."""
+    for epoch in epochs:
+        store.save_checkpoint(key, epoch, {}, {"epoch": str(epoch)})
 
 
 def synthetic_run(store: Store, p: int = 17, epochs: list[int] | None = None, seed: int = 0,
                   n_neurons: int = 512, n_heads: int = 4, analyzers: list[str] | None = None) -> RunKey:
-    """Write a fake run (variant.json, metrics, empty checkpoints, every analyzer artifact).
+    """Write a fake run (record, metrics, empty checkpoints, every analyzer artifact).
 
     Args:
         store: where to write; p: the modulus; epochs: checkpoint epochs (default 0..1000 step 100);
@@ -151,22 +155,19 @@ def synthetic_run(store: Store, p: int = 17, epochs: list[int] | None = None, se
     key = RunKey(*variant.key)
     rng = np.random.default_rng(seed)
     grid = np.arange(0, epochs[-1] + 1, max(1, epochs[-1] // 100))
-    save_json({"variant": variant.spec, "family": variant.family.name, "epochs": epochs[-1],  # a whole record,
-               "schedule": ",".join(map(str, epochs)), "checkpoint_epochs": epochs,  # as `list` reads it
-               "eval_every": int(grid[1] - grid[0]) if len(grid) > 1 else 1}, store.variant_path(key))
+    store.write_record(key, RunRecord(variant=variant.spec, family=variant.family.name, epochs=epochs[-1],
+                                      schedule=",".join(map(str, epochs)), checkpoint_epochs=epochs,
+                                      eval_every=int(grid[1] - grid[0]) if len(grid) > 1 else 1))
     curve = np.exp(-grid / max(1, epochs[-1] / 4))
-    save_npz({"epoch": grid, "train_loss": curve + 1e-4, "test_loss": 2 * curve + 1e-3,
-              "train_acc": 1 - curve / 2, "test_acc": 1 - curve}, store.metrics_path(key))
-    for epoch in epochs:
-        path = store.checkpoint_path(key, epoch)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(b"")  # the dashboard only lists checkpoints; it never loads one
+    store.write_metrics(key, {"epoch": grid, "train_loss": curve + 1e-4, "test_loss": 2 * curve + 1e-3,
+                              "train_acc": 1 - curve / 2, "test_acc": 1 - curve}, last_epoch=int(grid[-1]))
+    _empty_checkpoints(store, key, epochs)  # the dashboard only lists checkpoints; it never loads one
     size = sizes(p, neurons=n_neurons, heads=n_heads, epochs=len(epochs), k=32, param=4096, row=64)
     for name in analyzers or list_analyzers():
         spec = get_analyzer(name)
         if spec.scope == "summary":
-            save_npz(synthetic_arrays(spec, size, rng, epochs), store.summary_path(key, name))
+            store.write_summary(key, name, synthetic_arrays(spec, size, rng, epochs))
         else:
             for epoch in epochs:
-                save_npz(synthetic_arrays(spec, size, rng, epochs), store.artifact_path(key, name, epoch))
+                store.write_artifact(key, name, epoch, synthetic_arrays(spec, size, rng, epochs))
     return key

@@ -117,7 +117,7 @@ def stored_configs(store: Store) -> dict[str, RunConfig]:
     from contextlib import closing
 
 
-    if not store.index_path().is_file():
+    if not store.has_index():
         return {}
     with closing(connect(store)) as conn:
         rows = conn.execute("SELECT name, body FROM configs ORDER BY name").fetchall()

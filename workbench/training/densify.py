@@ -33,7 +33,6 @@ import math
 import re
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 from tqdm import tqdm
 
@@ -41,10 +40,8 @@ from workbench.core.analyzer import get_analyzer, list_analyzers
 from workbench.core.errors import UserError
 from workbench.core.variant import Variant, parse_variant
 from workbench.store import RunKey, Store
-from workbench.store._io import load_json, load_npz, load_safetensors, save_json, save_npz, save_safetensors
 from workbench.store.lock import run_lock
 from workbench.store.markers import marker_label, read_markers
-from workbench.store.record import read_record
 from workbench.training import resume as _resume
 from workbench.training.trainer import run_epochs, setup
 
@@ -108,15 +105,14 @@ def plan_densify(spec: str, store: Store, *, around: str = "turn", every: int | 
     key = RunKey(*variant.key)
     if not store.exists(key):
         raise UserError(f"no trained run for {variant.spec!r} in {store.root}; run `workbench train {spec}` first")
-    record = read_record(store, key)
-    if record.get("stacked"):
+    record = store.read_record(key)
+    if record.stacked:
         raise UserError(f"{variant.spec} was trained stacked with other seeds (a sweep); replayed alone its "
                         "arithmetic differs slightly, so densify cannot prove a replay faithful")
-    extent = _resume.resumable_epoch(store, key)
+    extent = store.resume_epoch(key)
     if extent is None:
         raise UserError(f"{variant.spec} has no finished checkpoint yet; nothing to densify")
-    cadence = record.get("eval_every")
-    cadence = cadence if isinstance(cadence, int) and cadence > 0 else 1
+    cadence = record.eval_every if record.eval_every > 0 else 1
     (e1, e2), how = _window(store, key, variant.spec, around, extent, cadence)
     if every is not None and every <= 0:
         raise UserError(f"--every must be positive, got {every}")
@@ -187,8 +183,7 @@ def densify(plan: DensifyPlan, store: Store, *, device: str = "cpu", quiet: bool
         if plan_densify(plan.variant.spec, store, around=f"{plan.window[0]}:{plan.window[1]}",
                         every=plan.every).stamp() != plan.stamp():
             raise UserError(f"{plan.variant.spec} changed while densify started (another process trained it); rerun")
-        for path in store.stale_temp_files(plan.key):
-            path.unlink(missing_ok=True)
+        store.remove_stale_temp_files(plan.key)
         return _Replay(plan, store, device, quiet).run()
 
 
@@ -203,7 +198,7 @@ class _Replay:
         self._verify(plan.start, weights)  # the kept state is the checkpoint it claims to be
         self.members, self.opt, _ = setup([plan.variant], plan.variant.recipe, device, [(weights, saved, {})])
         self.existing = set(store.checkpoint_epochs(plan.key))
-        self.rows_have = set(load_npz(store.metrics_path(plan.key), keys=("epoch",))["epoch"].tolist())
+        self.rows_have = set(store.read_metrics(plan.key, keys=("epoch",))["epoch"].tolist())
         self.pending: dict[int, tuple[dict | None, dict | None]] = {}  # epoch -> (weights to write, metrics row)
 
     def run(self) -> list[int]:
@@ -238,8 +233,7 @@ class _Replay:
 
     def _verify(self, epoch: int, weights: dict[str, torch.Tensor]) -> None:
         """UserError unless checkpoint `epoch` on disk equals `weights` bit for bit."""
-        path = self.store.checkpoint_path(self.plan.key, epoch)
-        saved = load_safetensors(path)
+        saved = self.store.load_checkpoint(self.plan.key, epoch)
         bad = sorted(set(saved) ^ set(weights)) or [k for k in sorted(saved) if not _same_bits(saved[k], weights[k])]
         if not bad:
             return
@@ -262,10 +256,10 @@ class _Replay:
         for epoch, (weights, _) in sorted(self.pending.items()):
             if weights is not None:
                 meta = _resume.checkpoint_meta(v.spec, v.family.name, v.params.model_dump(), epoch)
-                save_safetensors(weights, self.store.checkpoint_path(plan.key, epoch), meta)
+                self.store.save_checkpoint(plan.key, epoch, weights, meta)
         rows = {e: row for e, (_, row) in self.pending.items() if row is not None}
         if rows:
-            _merge_rows(self.store, plan.key, rows)
+            self.store.append_metrics(plan.key, rows)
         self.rows_have |= set(rows)
         self.written += sorted(e for e, (w, _) in self.pending.items() if w is not None)
         self.pending.clear()
@@ -273,13 +267,10 @@ class _Replay:
     def _note(self) -> None:
         """Add this call to variant.json's `densified` list (its identity and plan fields are left alone)."""
         plan = self.plan
-        path = self.store.variant_path(plan.key)
-        record = load_json(path, expect=dict)
-        earlier = record.get("densified")
-        record["densified"] = [*(earlier if isinstance(earlier, list) else []), {
+        record = self.store.read_record(plan.key)
+        self.store.write_record(plan.key, record.model_copy(update={"densified": [*(record.densified or []), {
             "window": list(plan.window), "every": plan.every, "from_state": plan.start, "replayed_to": plan.stop,
-            "epochs": self.written}]
-        save_json(record, path)
+            "epochs": self.written}]}))
 
 
 def _same_bits(a: torch.Tensor, b: torch.Tensor) -> bool:
@@ -287,21 +278,3 @@ def _same_bits(a: torch.Tensor, b: torch.Tensor) -> bool:
     if a.dtype != b.dtype or a.shape != b.shape:
         return False
     return torch.equal(*(t.detach().cpu().contiguous().reshape(-1).view(torch.uint8) for t in (a, b)))
-
-
-def _merge_rows(store: Store, key: RunKey, rows: dict[int, dict[str, float]]) -> None:
-    """Insert metric rows for new epochs into metrics.npz, keeping it sorted by epoch."""
-    path = store.metrics_path(key)
-    old, meta = load_npz(path, with_metadata=True, keys=("epoch",))
-    columns = sorted(k for k in old if k != "epoch")
-    for epoch, row in rows.items():
-        if sorted(row) != columns:
-            raise UserError(f"{path} has columns {columns} but the replay evaluates {sorted(row)}; "
-                            "was the run trained by another version?")
-    epochs = np.concatenate([old["epoch"], np.asarray(sorted(rows), dtype=old["epoch"].dtype)])
-    order = np.argsort(epochs, kind="stable")
-    merged = {"epoch": epochs[order]}
-    for k in columns:
-        added = np.asarray([rows[e][k] for e in sorted(rows)], dtype=old[k].dtype)
-        merged[k] = np.concatenate([old[k], added])[order]
-    save_npz(merged, path, meta)

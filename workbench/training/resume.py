@@ -1,4 +1,4 @@
-"""A run's saved training state: checkpoints, metrics, resume file, kept states and variant.json.
+"""A run's saved training state: what the trainer saves at a checkpoint, and how it is put back.
 
 The resume file holds, at the last checkpoint, the weights and the optimizer state; the
 learning rate and the batch order are pure functions of the step (workbench.core.recipe), so
@@ -9,40 +9,27 @@ epoch e promises checkpoint e and metrics through e. The same tensors are also k
 every checkpoint that is a multiple of the run's `state_every` (and at epoch 0) in
 `states/`, so that `workbench densify` can replay any stretch of the run.
 
-Before the resume file is replaced, the one it replaces is kept as `resume.prev` (a hard
-link). Members of a stack checkpoint one after another, so a kill between two of them
-leaves them one checkpoint apart; `rewind` puts the ones ahead back, and the stack resumes
-together, bit-identical to an uninterrupted run (a member resumed alone is not).
+Before the resume file is replaced, the store keeps the one it replaces as `resume.prev`
+(a hard link). Members of a stack checkpoint one after another, so a kill between two of
+them leaves them one checkpoint apart; `Store.rewind_resume` puts the ones ahead back
+(workbench.training.trainer.rejoin), and the stack resumes together, bit-identical to an
+uninterrupted run (a member resumed alone is not). The files themselves are the store's
+(workbench.store.Store: `save_checkpoint`, `write_metrics`, `save_state`, `save_resume`).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import platform
-import time
 
 import numpy as np
 import torch
 
-from workbench.core.errors import CorruptFile, UserError
 from workbench.core.naming import hooked_name
-from workbench.store import RunKey, Store
-from workbench.store._io import (
-    keep_copy,
-    load_npz,
-    load_safetensors,
-    safetensors_metadata,
-    save_json,
-    save_npz,
-    save_safetensors,
-)
+from workbench.store import RunKey, RunRecord, Store
 
-__all__ = ["library_versions", "resumable_epoch", "previous_epoch", "rewind", "optimizer_tensors", "load_optimizer", "place_state",
-           "rng_tensors", "restore_rng", "save_checkpoint", "checkpoint_meta", "write_status", "write_variant_json",
-           "load_resume", "load_state", "CARRIED_FIELDS"]
-
-CARRIED_FIELDS = ("densified",)  # variant.json fields that record later work on the run; kept when it is rewritten
+__all__ = ["library_versions", "optimizer_tensors", "load_optimizer", "place_state", "rng_tensors", "restore_rng",
+           "save_checkpoint", "checkpoint_meta", "write_variant_json", "load_resume", "load_state"]
 
 
 def library_versions() -> dict[str, str]:
@@ -50,35 +37,6 @@ def library_versions() -> dict[str, str]:
 
     return {"python": platform.python_version(), "torch": torch.__version__,
             "transformer_lens": version("transformer-lens"), "numpy": np.__version__}
-
-
-def resumable_epoch(store: Store, key: RunKey) -> int | None:
-    """The epoch the run's resume state holds, None without one; CorruptFile if unreadable."""
-    path = store.resume_path(key)
-    if not path.exists():
-        return None
-    epoch = safetensors_metadata(path).get("epoch", "")
-    if not epoch.isdigit():
-        raise CorruptFile(path, f"metadata 'epoch' is {epoch!r}, not a whole number")
-    return int(epoch)
-
-
-def previous_epoch(store: Store, key: RunKey) -> int | None:
-    """The epoch of the resume state one checkpoint back, None without one (or if unreadable)."""
-    path = store.previous_resume_path(key)
-    try:
-        epoch = safetensors_metadata(path).get("epoch", "")
-    except UserError:  # missing, or corrupt: no previous state to go back to
-        return None
-    return int(epoch) if epoch.isdigit() else None
-
-
-def rewind(store: Store, key: RunKey) -> None:
-    """Make the previous resume state the run's resume state (the caller holds the train lock).
-
-    Checkpoints and metrics past it stay until the resumed run rewrites them; `load_resume`
-    ignores metrics past the resume epoch."""
-    os.replace(store.previous_resume_path(key), store.resume_path(key))
 
 
 def optimizer_tensors(opt: torch.optim.Optimizer, names: dict[torch.nn.Parameter, str], k: int | None) -> dict[str, torch.Tensor]:
@@ -136,16 +94,16 @@ def restore_rng(saved: dict, device: str) -> None:
 
 def load_resume(store: Store, key: RunKey, start_epoch: int) -> tuple[dict, dict, dict]:
     """(weights, saved resume tensors, metrics through start_epoch) of a run to continue."""
-    saved = load_safetensors(store.resume_path(key))
+    saved = store.load_resume(key)
     state = {k.removeprefix("model."): v for k, v in saved.items() if k.startswith("model.")}
-    old = load_npz(store.metrics_path(key), keys=("epoch",))
+    old = store.read_metrics(key, keys=("epoch",))
     keep = old["epoch"] <= start_epoch  # drop evaluations past the checkpoint we resume from
     return state, saved, {k: list(v[keep]) for k, v in old.items()}
 
 
 def load_state(store: Store, key: RunKey, epoch: int) -> tuple[dict, dict]:
     """(weights, saved training-state tensors) of the state kept at `epoch` (see `save_checkpoint`)."""
-    saved = load_safetensors(store.state_path(key, epoch))
+    saved = store.load_state(key, epoch)
     return {k.removeprefix("model."): v for k, v in saved.items() if k.startswith("model.")}, saved
 
 
@@ -162,25 +120,15 @@ def save_checkpoint(store: Store, key: RunKey, spec: str, family: str, params: d
     `optim` holds the optimizer's tensors (`optimizer_tensors`) and any RNG states (`rng_tensors`).
     """
     meta = checkpoint_meta(spec, family, params, epoch)
-    save_safetensors(weights, store.checkpoint_path(key, epoch), meta)
-    save_npz({k: np.asarray(v) for k, v in metrics.items()}, store.metrics_path(key), {"last_epoch": str(epoch)})
+    store.save_checkpoint(key, epoch, weights, meta)
+    store.write_metrics(key, metrics, last_epoch=epoch)
     state = {**{f"model.{k}": v for k, v in weights.items()}, **optim}
     if keep_state:
-        save_safetensors(state, store.state_path(key, epoch), meta)
-    resume = store.resume_path(key)
-    if resume.exists():
-        keep_copy(resume, store.previous_resume_path(key))
-    save_safetensors(state, resume, meta)
+        store.save_state(key, epoch, state, meta)
+    store.save_resume(key, state, meta)
 
 
-def write_status(store: Store, key: RunKey, done: int, total: int, state: str, job: str = "train") -> None:
-    """status.json: this process's `job` progress (done of total) and state ("running" or "done")."""
-    save_json({"job": job, "state": state, "done": done, "total": total, "pid": os.getpid(),
-               "updated": time.time()}, store.status_path(key))
-
-
-def write_variant_json(store: Store, key: RunKey, record: dict, prior: dict | None = None) -> None:
+def write_variant_json(store: Store, key: RunKey, record: dict, prior: RunRecord | None = None) -> None:
     """variant.json: the run's identity and plan (`record`), library versions, and the
-    CARRIED_FIELDS of the `prior` record (what densify added must survive a resume)."""
-    carried = {k: prior[k] for k in CARRIED_FIELDS if prior and k in prior}
-    save_json({**record, **carried, "versions": library_versions()}, store.variant_path(key))
+    fields of the `prior` record that later work added (what densify added must survive a resume)."""
+    store.write_record(key, RunRecord(**record, versions=library_versions()).carrying(prior))

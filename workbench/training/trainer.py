@@ -31,11 +31,9 @@ from workbench.core.naming import hooked_name
 from workbench.core.recipe import Recipe, build_optimizer, steps_per_epoch, total_epochs
 from workbench.core.schedule import checkpoint_epochs
 from workbench.core.variant import Variant
-from workbench.store import RunKey, Store
-from workbench.store._io import load_json
+from workbench.store import RunKey, RunRecord, Store
 from workbench.store.index import refresh
 from workbench.store.lock import run_lock
-from workbench.store.record import read_record
 from workbench.training import resume as _resume
 from workbench.training.members import Members, chunk_sizes, member_bytes, shared_draw
 from workbench.training.step import EagerStep, make_stepper, resolve_step_mode
@@ -73,10 +71,10 @@ def plan_training(variant: Variant, store: Store, *, epochs: int | None = None, 
     planned whatever that says (it may predate the rule)."""
     key = RunKey(*variant.key)
     recipe = variant.recipe
-    prior = read_record(store, key) if store.exists(key) else None
+    prior = store.read_record(key) if store.exists(key) else None
     if prior is None:
         _check_new_run(variant)
-    done = _resume.resumable_epoch(store, key) if prior else None
+    done = store.resume_epoch(key) if prior else None
     for name, value in (("epochs", epochs), ("extra-epochs", extra_epochs), ("eval-every", eval_every),
                         ("state-every", state_every)):
         if value is not None and value <= 0:
@@ -86,16 +84,16 @@ def plan_training(variant: Variant, store: Store, *, epochs: int | None = None, 
     if extra_epochs is not None:
         if prior is None:
             raise UserError(f"--extra-epochs extends a trained run, but {variant.spec} has none in {store.root}")
-        total = int(prior["epochs"]) + extra_epochs
+        total = prior.epochs + extra_epochs
     else:
-        total = epochs or (int(prior["epochs"]) if prior else _budget_epochs(variant))
+        total = epochs or (prior.epochs if prior else _budget_epochs(variant))
     if done is not None and done > total:
         raise UserError(f"{variant.spec} is already trained to epoch {done}; use --extra-epochs to go further")
-    spec = schedule or (prior["schedule"] if prior else variant.family.schedule(variant.params))
+    spec = schedule or (prior.schedule if prior else variant.family.schedule(variant.params))
     ckpts = checkpoint_epochs(spec, total, clip=schedule is None)
-    every = eval_every or (prior["eval_every"] if prior else recipe.eval_every)
-    config = config or (prior or {}).get("config")
-    keep = state_every or (prior or {}).get("state_every") or STATE_EVERY  # runs from before states: the default
+    every = eval_every or (prior.eval_every if prior else recipe.eval_every)
+    config = config or (prior.config if prior else None)
+    keep = state_every or (prior.state_every if prior else None) or STATE_EVERY  # runs from before states: the default
     return TrainPlan(variant, key, total, spec, tuple(ckpts), every, done or 0, done is None, recipe, config, keep)
 
 
@@ -142,7 +140,7 @@ def _check_compatible(plans: list[TrainPlan]) -> None:
 
 def _check_still_planned(store: Store, plan: TrainPlan) -> None:
     """The plan was made before the lock was taken: refuse if the run moved meanwhile."""
-    now = _resume.resumable_epoch(store, plan.key) if store.exists(plan.key) else None
+    now = store.resume_epoch(plan.key) if store.exists(plan.key) else None
     if (now is None) != plan.fresh or (now is not None and now != plan.start_epoch):
         was = "a fresh run" if plan.fresh else f"epoch {plan.start_epoch}"
         raise UserError(f"{plan.variant.spec} changed while this job started (planned from {was}, the run is now "
@@ -165,17 +163,17 @@ def rejoin(plans: list[TrainPlan], store: Store) -> bool:
     behind = min(-1 if p.fresh else p.start_epoch for p in plans)  # -1: not started
     moved = False
     for plan in plans:
-        if plan.fresh or plan.start_epoch == behind or not read_record(store, plan.key).get("stacked"):
+        if plan.fresh or plan.start_epoch == behind or not store.read_record(plan.key).stacked:
             continue
-        back = -1 if plan.start_epoch == 0 else _resume.previous_epoch(store, plan.key)
+        back = -1 if plan.start_epoch == 0 else store.previous_resume_epoch(plan.key)
         if back != behind:
             continue
         with run_lock(store, plan.key, "train"):
             _check_still_planned(store, plan)
             if back == -1:
-                store.resume_path(plan.key).unlink()  # fresh again: the init is a function of the seed
+                store.drop_resume(plan.key)  # fresh again: the init is a function of the seed
             else:
-                _resume.rewind(store, plan.key)
+                store.rewind_resume(plan.key)
         moved = True
     return moved
 
@@ -248,14 +246,13 @@ def _train_locked(plans: list[TrainPlan], store: Store, *, device: str, quiet: b
 
     # -------- set up: fresh init or each member's last checkpoint
     for plan in plans:  # litter of writers killed mid-file (live writers' files are left alone)
-        for path in store.stale_temp_files(plan.key):
-            path.unlink(missing_ok=True)
+        store.remove_stale_temp_files(plan.key)
         if not plan.fresh and not quiet:
             print(f"{plan.variant.spec}: resuming from epoch {plan.start_epoch} of {plan.epochs}")
     loaded = None if lead.fresh else [_resume.load_resume(store, p.key, p.start_epoch) for p in plans]
     members, opt, names = setup([p.variant for p in plans], recipe, device, loaded, capturable=step_mode == "graph")
     for plan in plans:
-        prior = None if plan.fresh else load_json(store.variant_path(plan.key), expect=dict)
+        prior = None if plan.fresh else store.read_record(plan.key)
         _resume.write_variant_json(store, plan.key, _record(plan, len(plans), prior), prior)
     ckpts = set(lead.checkpoints)
 
@@ -265,7 +262,7 @@ def _train_locked(plans: list[TrainPlan], store: Store, *, device: str, quiet: b
             _resume.save_checkpoint(store, plan.key, plan.variant.spec, family.name, plan.variant.params.model_dump(),
                                     epoch, members.hooked_state(k), optim, members.metrics[k],
                                     keep_state=epoch % plan.state_every == 0)
-            _resume.write_status(store, plan.key, epoch, plan.epochs, "running" if epoch < plan.epochs else "done")
+            store.write_status(plan.key, epoch, plan.epochs, "running" if epoch < plan.epochs else "done")
 
     last: list[dict[str, float]] = []
     if lead.fresh:
@@ -363,7 +360,7 @@ def run_epochs(members: Members, opt: torch.optim.Optimizer, recipe: Recipe, fir
         after_epoch(epoch)
 
 
-def _record(plan: TrainPlan, n_members: int, prior: dict | None) -> dict:
+def _record(plan: TrainPlan, n_members: int, prior: RunRecord | None) -> dict:
     """variant.json: identity (family, spec, params, recipe and its overrides) and plan.
 
     `stacked` says whether any job trained this run stacked with other members (a seed
@@ -374,7 +371,7 @@ def _record(plan: TrainPlan, n_members: int, prior: dict | None) -> dict:
             "recipe": plan.recipe.model_dump(), "recipe_overrides": dict(v.recipe_overrides), "config": plan.config,
             "epochs": plan.epochs, "schedule": plan.schedule, "checkpoint_epochs": list(plan.checkpoints),
             "eval_every": plan.eval_every, "state_every": plan.state_every,
-            "stacked": n_members > 1 or bool((prior or {}).get("stacked"))}
+            "stacked": n_members > 1 or bool(prior and prior.stacked)}
 
 
 def _postfix(rows: list[dict[str, float]]) -> str:

@@ -3,7 +3,7 @@
 The dashboard's Runs page (and anything else) calls `submit`, which checks the request
 as the command line would, records a job row (state "queued", workbench.store.jobs) and
 starts a detached worker, `python -m workbench.cli.worker JOB_ID ROOT`, whose output goes
-to the job's log (`Store.job_log_path`). The worker marks the job "running" with its pid,
+to the job's log (`Store.open_job_log`). The worker marks the job "running" with its pid,
 runs the `workbench` command in-process and marks it "done" or "failed" (exit status and
 last line of output). Nothing runs in the web server's request threads.
 
@@ -98,9 +98,7 @@ def submit(store: Store, kind: str, target: str, options: dict | None = None) ->
     store.ensure_writable()
     store.root.mkdir(parents=True, exist_ok=True)
     job_id = jobs.create(store, kind, target, argv, runs)
-    log = store.job_log_path(job_id)
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "ab") as out:
+    with store.open_job_log(job_id) as out:
         worker = subprocess.Popen([sys.executable, "-m", WORKER_MODULE, str(job_id), str(store.root)],
                                   stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                   start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})

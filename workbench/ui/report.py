@@ -23,11 +23,9 @@ import plotly.graph_objects as go
 from workbench.core.errors import CorruptFile, UserError
 from workbench.core.schedule import parse_schedule
 from workbench.core.view import get_view
-from workbench.query.views import is_placeholder, run_spec, run_views, source_paths, view_figure
-from workbench.store import RunKey, Store
-from workbench.store._io import atomic_path, load_npz
+from workbench.query.views import is_placeholder, run_spec, run_views, source_refs, view_figure
+from workbench.store import ArraysRef, RunKey, Store
 from workbench.store.markers import marker_label, marker_names, read_headlines, scan_markers
-from workbench.store.record import read_record
 
 __all__ = ["write_report", "telling_epochs", "report_summary", "Omissions"]
 
@@ -53,10 +51,10 @@ class Omissions:
             self.files[str(err.path)] = (err.problem, [])
         self.files[str(err.path)][1].append(what)
 
-    def load(self, path: Path, what: str) -> dict | None:
-        """The arrays at `path`, or None if it is absent or unreadable (then recorded)."""
+    def load(self, store: Store, key: RunKey, ref: ArraysRef, what: str) -> dict | None:
+        """The arrays of `ref`, or None if they are absent or unreadable (then recorded)."""
         try:
-            return load_npz(path) if path.exists() else None
+            return store.read_arrays(key, ref) if store.has_arrays(key, ref) else None
         except CorruptFile as err:
             self.add(err, what)
             return None
@@ -92,7 +90,7 @@ def telling_epochs(store: Store, key: RunKey, omit: Omissions | None = None) -> 
     if not ckpts:
         return {}
     marks: dict[int, list[str]] = {ckpts[0]: ["init"]}
-    metrics = omit.load(store.metrics_path(key), "end of memorization")
+    metrics = omit.load(store, key, ArraysRef("metrics"), "end of memorization")
     if metrics is not None and len(metrics.get("epoch", ())) and "train_acc" in metrics:
         hit = np.flatnonzero(metrics["train_acc"] >= MEMORIZED_ACC)
         later = [c for c in ckpts if hit.size and c >= metrics["epoch"][hit[0]]]
@@ -131,7 +129,7 @@ def _metric_rows(metrics: dict | None) -> list[tuple[str, str]]:
 def _marker_rows(store: Store, key: RunKey, omit: Omissions) -> list[tuple[str, str]]:
     found = _markers(store, key, omit)
     return [(marker_label(m), f"epoch {found[m]}" if m in found else
-             "not detected" if store.summary_path(key, analyzer).exists() else "not analyzed")
+             "not detected" if store.has_summary(key, analyzer) else "not analyzed")
             for m, analyzer in marker_names().items()]
 
 
@@ -143,7 +141,7 @@ def report_summary(store: Store, key: RunKey, omit: Omissions | None = None) -> 
     A row whose file cannot be read is left out and recorded in `omit`.
     """
     omit = omit if omit is not None else Omissions()
-    rows = _metric_rows(omit.load(store.metrics_path(key), "summary: final accuracy and loss"))
+    rows = _metric_rows(omit.load(store, key, ArraysRef("metrics"), "summary: final accuracy and loss"))
     rows += _marker_rows(store, key, omit)
     headlines = read_headlines(store, key, on_error=lambda err: omit.add(err, "summary: headlines"))
     rows += [(f"{name.replace('_', ' ')} (final)", value.replace(",", ", ")) for name, value in headlines.items()]
@@ -157,9 +155,9 @@ def _figure_html(fig: go.Figure) -> str:
 
 def _unreadable(store: Store, key: RunKey, name: str, epoch: int | None) -> CorruptFile | None:
     """The first of a view's source files that exists but cannot be read, if any."""
-    for path in source_paths(store, key, name, epoch):
+    for ref in source_refs(store, key, name, epoch):
         try:
-            load_npz(path) if path.exists() else None
+            store.read_arrays(key, ref) if store.has_arrays(key, ref) else None
         except CorruptFile as err:
             return err
     return None
@@ -179,9 +177,8 @@ def _view_block(store: Store, key: RunKey, name: str, epoch: int | None, omit: O
 
 def _versions(store: Store, key: RunKey) -> str:
     """'torch 2.13.0, ...' from variant.json, which must be readable for a report at all."""
-    info = read_record(store, key)
-    versions = info.get("versions")
-    return ", ".join(f"{k} {v}" for k, v in versions.items()) if isinstance(versions, dict) else ""
+    versions = store.read_record(key).versions
+    return ", ".join(f"{k} {v}" for k, v in versions.items()) if versions else ""
 
 
 def _sections(store: Store, key: RunKey, epochs: dict[int, list[str]], omit: Omissions,
@@ -221,7 +218,7 @@ def write_report(store: Store, key: RunKey, out: str | Path | None = None, epoch
     Args:
         store: the store.
         key: the run.
-        out: output file (default: `store.report_path(key)`).
+        out: output file (default: the run's report.html in the store).
         epochs: schedule SPEC of checkpoints for the per-epoch views (default: init, end of
             memorization, epoch markers such as the turn, end).
         progress: show a progress bar over the figures on stderr.
@@ -245,15 +242,4 @@ def write_report(store: Store, key: RunKey, out: str | Path | None = None, epoch
             f"<style>{_CSS}</style>\n<script type=\"text/javascript\">{plotly.offline.get_plotlyjs()}</script>\n"
             f"</head><body><h1>{html.escape(spec)}</h1><p class=desc>written {time.strftime('%Y-%m-%d %H:%M')}"
             f"</p><nav>{nav}</nav>\n{omit.html()}{content}</body></html>\n")
-    return _write(Path(out) if out is not None else store.report_path(key), page)
-
-
-def _write(path: Path, page: str) -> Path:
-    if path.is_dir():
-        raise UserError(f"cannot write the report to {str(path)!r}: it is a directory")
-    try:
-        with atomic_path(path) as tmp:
-            tmp.write_text(page, encoding="utf-8")
-    except OSError as err:  # a file where a folder should be, permissions, a full disk
-        raise UserError(f"cannot write the report to {str(path)!r}: {err.strerror or err}") from None
-    return path
+    return store.write_report(key, page, out)

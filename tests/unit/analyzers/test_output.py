@@ -35,12 +35,10 @@ def test_loss_accuracy_matches_torch_cross_entropy(fake_ctx):
 def real_ctx(tiny_store, tiny_key):
     """The tiny run's last checkpoint, through the pipeline's own context builder."""
     from workbench.analysis.checkpoint import build_epoch_context
-    from workbench.store._io import load_safetensors
-    from workbench.store.record import run_variant
 
     epoch = tiny_store.checkpoint_epochs(tiny_key)[-1]
-    state = load_safetensors(tiny_store.checkpoint_path(tiny_key, epoch))
-    variant = run_variant(tiny_store, tiny_key)
+    state = tiny_store.load_checkpoint(tiny_key, epoch)
+    variant = tiny_store.read_variant(tiny_key)
     hooks = set(variant.family.capabilities(variant.params).resid_hooks)
     return build_epoch_context(variant, state, epoch, hooks)
 

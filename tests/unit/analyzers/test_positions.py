@@ -147,12 +147,11 @@ def test_logit_lens_last_stage_is_the_logits_of_a_final_layernorm_model(family_r
     """modular_arithmetic (2-layer pre-LN, ln_final) through the real pipeline: the last stage
     equals the model's answer logits, which the residual without ln_final does not give."""
     from workbench.analysis.checkpoint import build_epoch_context
-    from workbench.store._io import load_safetensors
 
     run = family_run("modular_arithmetic")
     assert run.caps["final_ln"] and run.caps["n_layers"] == 2
     epoch = run.store.checkpoint_epochs(run.key)[-1]
-    state = load_safetensors(run.store.checkpoint_path(run.key, epoch))
+    state = run.store.load_checkpoint(run.key, epoch)
     ctx = build_epoch_context(run.variant, state, epoch, set(run.caps["resid_hooks"]))
     answer = run.caps["modular"]["answer"]
     lens = stage_logits(ctx)

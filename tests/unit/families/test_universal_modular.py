@@ -108,10 +108,10 @@ def test_reinforce_resume_is_bit_identical(tmp_path):
     assert _train(tmp_path / "a", spec, "--epochs", "30", "--schedule", "0:31:10") == 0
     assert _train(tmp_path / "b", spec, "--epochs", "20", "--schedule", "0:21:10") == 0
     assert _train(tmp_path / "b", spec, "--extra-epochs", "10") == 0
-    a, b = (load_safetensors(Store(tmp_path / s).checkpoint_path(key, 30)) for s in "ab")
+    a, b = (Store(tmp_path / s).load_checkpoint(key, 30) for s in "ab")
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     assert float(a["reinforce.baseline"]) > 0 and int(a["reinforce.step"]) == 30
-    ma, mb = (load_npz(Store(tmp_path / s).metrics_path(key)) for s in "ab")
+    ma, mb = (Store(tmp_path / s).read_metrics(key) for s in "ab")
     for column in ma:
         np.testing.assert_array_equal(ma[column], mb[column], err_msg=column)
 

@@ -116,3 +116,30 @@ def test_import_linter_contracts_are_kept():
     done = subprocess.run([exe, "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert "0 broken" in done.stdout and "layers" in done.stdout
+
+
+# Store path methods a caller outside the store may use: to say where a run, the index or a
+# job's log lives in a message, never to read or write there (workbench.store.Store does that).
+PATH_METHODS = {"run_dir", "variant_path", "metrics_path", "status_path", "resume_path", "previous_resume_path",
+                "checkpoint_dir", "checkpoint_path", "state_dir", "state_path", "analysis_dir", "artifact_path",
+                "summary_path", "report_path", "index_path", "job_log_path", "lock_path"}
+FOR_MESSAGES = {"run_dir", "index_path", "job_log_path"}
+
+
+def _path_calls(tree: ast.AST) -> list[str]:
+    return [node.func.attr for node in ast.walk(tree) if isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute) and node.func.attr in PATH_METHODS]
+
+
+def test_only_the_store_joins_paths_into_a_store():
+    found = []
+    for module, path in _modules().items():
+        if module == "workbench.store" or module.startswith("workbench.store."):
+            continue
+        found += [f"{path.relative_to(ROOT)}: {name}" for name in _path_calls(ast.parse(path.read_text()))
+                  if name not in FOR_MESSAGES]
+    assert found == []
+
+
+def test_a_path_call_is_seen():  # the check above can fail
+    assert _path_calls(ast.parse("x = load(store.metrics_path(key))")) == ["metrics_path"]

@@ -2,9 +2,9 @@
 
 Everything the browser sends (a variant id, an epoch) passes through here before it
 touches the disk: a variant id is accepted only if it names one of `store.runs()`, and
-every path still comes from `Store`, which validates ids again. Loads are cached on
-(path, mtime, size), so an artifact rewritten by a running `workbench analyze` is
-reread, while scrubbing back and forth never rereads the same file.
+every read still goes through `Store`, which validates ids again. Loads are cached on
+(store, run, table, the table's signature), so an artifact rewritten by a running
+`workbench analyze` is reread, while scrubbing back and forth never rereads the same file.
 """
 
 from __future__ import annotations
@@ -13,15 +13,12 @@ import base64
 import functools
 import logging
 import math
-import os
-from pathlib import Path
 
 import numpy as np
 
 from workbench.core.errors import UserError
 from workbench.query import views
-from workbench.store import RunKey, Store
-from workbench.store._io import load_npz
+from workbench.store import ArraysRef, RunKey, Store
 from workbench.store.markers import read_markers
 
 __all__ = [
@@ -57,49 +54,41 @@ def resolve_variant(store: Store, vid: object) -> RunKey:
     key = RunKey(family, name)
     if key not in store.runs():
         raise UserError(f"unknown variant {vid!r}")
-    store.run_dir(key)  # Store validates ids once more
+    store.run_dir(key)  # Store validates ids once more (raises UserError; the path is not used)
     return key
 
 
 # ---------------------------------------------------------------- cached loads
 @functools.lru_cache(maxsize=96)
-def _load(path: str, mtime_ns: int, size: int) -> dict[str, np.ndarray]:
-    arrays = load_npz(Path(path))
+def _load(root: str, key: RunKey, ref: ArraysRef, signature: tuple[int, int]) -> dict[str, np.ndarray]:
+    arrays = Store(root).read_arrays(key, ref)
     for a in arrays.values():
         a.setflags(write=False)  # shared between callbacks: nobody may mutate it
     return arrays
 
 
-def _signature(path: Path) -> tuple[int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return st.st_mtime_ns, st.st_size
-
-
-def load_cached(path: Path) -> dict[str, np.ndarray] | None:
-    """The arrays of an .npz, cached on (path, mtime, size); None if missing or unreadable."""
-    sig = _signature(path)
+def load_cached(store: Store, key: RunKey, ref: ArraysRef) -> dict[str, np.ndarray] | None:
+    """The arrays of a run's table, cached on its signature; None if missing or unreadable."""
+    sig = store.arrays_signature(key, ref)
     if sig is None:
         return None
     try:
-        return _load(str(path), *sig)
+        return _load(str(store.root), key, ref, sig)
     except Exception as err:  # truncated, garbage or foreign file: the page shows the gap, not a 500
-        log.warning("cannot read %s: %s", path, err)
+        log.warning("cannot read %s of %s: %s", ref, variant_id(key), err)
         return None
 
 
 def metrics(store: Store, key: RunKey) -> dict[str, np.ndarray] | None:
-    return load_cached(store.metrics_path(key))
+    return load_cached(store, key, ArraysRef("metrics"))
 
 
 def summary(store: Store, key: RunKey, analyzer: str) -> dict[str, np.ndarray] | None:
-    return load_cached(store.summary_path(key, analyzer))
+    return load_cached(store, key, ArraysRef(analyzer))
 
 
 def artifact(store: Store, key: RunKey, analyzer: str, epoch: int) -> dict[str, np.ndarray] | None:
-    return load_cached(store.artifact_path(key, analyzer, epoch))
+    return load_cached(store, key, ArraysRef(analyzer, epoch))
 
 
 # -------------------------------------------------------------------- epochs
@@ -174,7 +163,7 @@ def view_figure_cached(store: Store, key: RunKey, view: str, epoch: int | None =
     Returns:
         The figure as a dict (shared: do not mutate).
     """
-    sig = tuple(_signature(p) for p in views.source_paths(store, key, view, epoch))
+    sig = tuple(store.arrays_signature(key, ref) for ref in views.source_refs(store, key, view, epoch))
     frozen = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in options.items()))
     return _figure_json(str(store.root), key, view, epoch, frozen, sig)
 

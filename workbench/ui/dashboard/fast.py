@@ -22,7 +22,7 @@ import numpy as np
 from dash import Patch
 
 from workbench.core.view import get_view
-from workbench.store import RunKey, Store
+from workbench.store import ArraysRef, RunKey, Store
 from workbench.ui.dashboard import data
 
 __all__ = ["repaints", "pinned_options", "make_base", "fast_patch", "typed_array", "title_with", "warm"]
@@ -70,8 +70,8 @@ def pinned_options(store: Store, key: RunKey, views) -> dict[str, dict]:
         spec = get_view(view)
         found = store.artifact_epochs(key, spec.sources[0]) if spec.pin is not None else []
         if found:
-            path = store.artifact_path(key, spec.sources[0], found[-1])
-            out[view] = json.loads(_pin(str(store.root), key, view, found[-1], data._signature(path)))
+            sig = store.arrays_signature(key, ArraysRef(spec.sources[0], found[-1]))
+            out[view] = json.loads(_pin(str(store.root), key, view, found[-1], sig))
     return out
 
 

@@ -48,7 +48,7 @@ def job_rows(store: Store) -> list[dict]:
         rows.append({"id": job["id"], "kind": job["kind"], "target": job["target"], "state": job["state"],
                      "progress": f"{done[0]:g}/{done[1]:g} ({100 * done[0] / done[1]:.0f}%)" if done else "",
                      "started": _when(job["started"] or job["created"]),
-                     "log": f"[log](/jobs/{job['id']}/log)" if store.job_log_path(job["id"]).is_file() else "",
+                     "log": f"[log](/jobs/{job['id']}/log)" if store.has_job_log(job["id"]) else "",
                      "cancel": "cancel" if job["state"] in ("queued", "running") else "", "note": job["error"] or ""})
     return rows
 
@@ -90,12 +90,10 @@ def layout(launch: bool) -> html.Div:
 
 def _log(store: Store, job_id: int) -> Response:
     try:
-        path = store.job_log_path(job_id)
-        with open(path, "rb") as f:
-            size = f.seek(0, 2)
-            f.seek(max(0, size - _LOG_TAIL))
-            text = f.read().decode("utf-8", "replace").replace("\r", "\n")
-    except (OSError, UserError):
+        text = store.job_log_tail(job_id, _LOG_TAIL)
+    except UserError:  # not a job id
+        text = None
+    if text is None:
         return Response(f"no log for job {job_id}\n", status=404, mimetype="text/plain")
     return Response(text, mimetype="text/plain")
 

@@ -26,8 +26,7 @@ from workbench.core.view import (
     view_needs,
 )
 from workbench.query.views import is_placeholder, run_views, view_figure
-from workbench.store import RunKey, Store
-from workbench.store._io import save_json
+from workbench.store import RunKey, RunRecord, Store
 
 CAPS = {"modular": {"p": 7, "operation": "multiply", "operands": (0, 2), "answer": 3},
         "transformer": True, "mlp": False, "n_layers": 2, "neuron_hooks": ["blocks.1.mlp.hook_post"],
@@ -148,7 +147,8 @@ def test_every_family_has_views_and_applicable_views_are_those_whose_analyzers_a
 def _run(store: Store, spec: str) -> RunKey:
     variant = parse_variant(spec)
     key = RunKey(*variant.key)
-    save_json({"variant": variant.spec, "family": variant.family.name}, store.variant_path(key))
+    store.write_record(key, RunRecord(variant=variant.spec, family=variant.family.name, epochs=0, schedule="0",
+                                      eval_every=1))
     return key
 
 
