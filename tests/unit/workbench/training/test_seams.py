@@ -20,7 +20,6 @@ from workbench.core.train_module import (
 )
 from workbench.core.variant import parse_variant
 from workbench.store import RunKey, Store
-from workbench.store._io import load_npz, load_safetensors
 from workbench.store.index import run_rows
 from workbench.testing import ToyFamily, parametrize_with_checks
 from workbench.training import resume as _resume
@@ -113,9 +112,9 @@ def _same_runs(a, b) -> int:
     for key in runs:
         assert Store(a).checkpoint_epochs(key) == Store(b).checkpoint_epochs(key)
         for e in Store(a).checkpoint_epochs(key):
-            x, y = (load_safetensors(Store(s).checkpoint_path(key, e)) for s in (a, b))
+            x, y = (Store(s).load_checkpoint(key, e) for s in (a, b))
             assert x.keys() == y.keys() and all(torch.equal(x[n], y[n]) for n in x), (key, e)
-        ma, mb = load_npz(Store(a).metrics_path(key)), load_npz(Store(b).metrics_path(key))
+        ma, mb = Store(a).read_metrics(key), Store(b).read_metrics(key)
         assert ma.keys() == mb.keys()
         for name in ma:
             np.testing.assert_array_equal(ma[name], mb[name], err_msg=name)
@@ -132,7 +131,7 @@ def test_resume_after_a_kill_equals_an_uninterrupted_run_with_fresh_rows_and_dro
         main(["train", spec, *seeds, *ARGS, "--store", str(killed)])
     monkeypatch.undo()
     key = Store(killed).runs()[0]
-    assert _resume.resumable_epoch(Store(killed), key) == 20
+    assert Store(killed).resume_epoch(key) == 20
     assert main(["train", spec, *seeds, *ARGS, "--store", str(killed)]) == 0
     assert _same_runs(straight, killed) == max(1, len(seeds))
 
@@ -157,7 +156,7 @@ def test_stacked_members_must_draw_the_same_fresh_rows(tmp_path, capsys):
 def test_an_empty_test_set_gives_nan_test_metrics_shown_as_absent(tmp_path, capsys):
     assert main(["train", FRESH, *ARGS, "--store", str(tmp_path)]) == 0
     key = RunKey(*parse_variant(FRESH).key)
-    metrics = load_npz(Store(tmp_path).metrics_path(key))
+    metrics = Store(tmp_path).read_metrics(key)
     assert np.isnan(metrics["test_loss"]).all() and np.isnan(metrics["test_acc"]).all()
     assert np.isfinite(metrics["train_loss"]).all()
     row, = run_rows(Store(tmp_path))
