@@ -194,9 +194,10 @@ def view_figure(store: Store, key: RunKey, view_name: str, epoch: int | None = N
         UserError for an unknown view, an unknown option, or an invalid option value.
     """
     view = get_view(view_name)
-    unknown = sorted(set(options) - set(view.options))
+    names = [o.name for o in view.options]
+    unknown = sorted(set(options) - set(names))
     if unknown:
-        valid = ", ".join(view.options) or "none"
+        valid = ", ".join(names) or "none"
         raise UserError(f"view {view_name!r} has no option {unknown[0]!r}; options: {valid}")
     options = {k: v for k, v in options.items() if v is not None}
     try:
