@@ -104,7 +104,7 @@ def _median(samples: list[float]) -> str:
 # ------------------------------------------------------------------------ server side
 def _server_step(store, vid, groups: set[str], epoch, drawn: dict) -> tuple[float, dict]:
     t0 = _clock()
-    req = panels.make_request(store, vid, epoch, 5, 1)
+    req = panels.make_request(store, vid, epoch, {"neuron": 5, "head": 1})
     outputs, new = panels.update_panels(store, req, groups, drawn)
     _encode([o for o in outputs if isinstance(o, dict)])
     return (_clock() - t0) * 1e3, new
@@ -115,8 +115,8 @@ def _naive_change(store, key, epoch) -> float:
     t0 = _clock()
     for group in GROUPS:
         for panel in (p for p in group.panels if p.view in applicable):
-            opts = {"neuron": 5} if panel.deps == "neuron" else {"head": 1} if panel.deps == "head" else {}
-            _encode(views.view_figure(store, key, panel.view, None if panel.deps == "trajectory" else epoch, **opts))
+            opts = {k: v for k, v in {"neuron": 5, "head": 1}.items() if k in panel.options}
+            _encode(views.view_figure(store, key, panel.view, epoch if panel.per_epoch else None, **opts))
     return (_clock() - t0) * 1e3
 
 

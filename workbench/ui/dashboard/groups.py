@@ -3,28 +3,28 @@
 Every view declares its place (`register_view(group=..., order=..., wide=..., click=...)`)
 and plugins declare their groups' titles, page order and first state (`register_group`),
 so a new view or group appears on the page without an edit here; a group a view names
-that nobody declared follows the declared ones, titled from its id. Groups pair a
-summary with its detail (e.g. neuron clusters next to one neuron's heatmap). A panel's
-`deps` decide which controls re-render it, so scrubbing the epoch never re-renders a
-trajectory and picking a neuron re-renders only the heatmap.
+that nobody declared follows the declared ones, titled from its id. Groups pair a summary
+with its detail (e.g. a scatter of units next to one unit's heatmap). What a panel
+follows decides which controls re-render it: the epoch for a per-epoch view, and the
+controls of the options its view declares, so scrubbing the epoch never re-renders a
+trajectory and changing an option re-renders only the panels that take it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 from workbench.core.view import get_view, list_groups, list_views
 
 __all__ = ["Panel", "Group", "GROUPS", "PANELS", "panel_id", "build_groups"]
 
-Deps = Literal["trajectory", "epoch", "neuron", "head"]  # trajectory: no epoch; neuron/head: epoch + that
 
 @dataclass(frozen=True)
 class Panel:
     view: str
-    deps: Deps
-    click: str | None = None  # what clicking a point selects: "epoch" or an option's key
+    per_epoch: bool  # it shows one checkpoint (else the whole run: the epoch never re-renders it)
+    options: tuple[str, ...] = ()  # the keys of the controls it follows (its view's declared options)
+    click: str | None = None  # what clicking a point selects: "epoch" or a control's key
     wide: bool = False  # spans both columns of the group grid
     epoch_x: bool = False  # a trajectory whose x axis is the epoch (carries the current-epoch marker)
 
@@ -35,13 +35,6 @@ class Group:
     title: str
     panels: tuple[Panel, ...]
     open: bool = False  # expanded on first load
-
-
-def _deps(view) -> Deps:
-    if view.scope == "trajectory":
-        return "trajectory"
-    names = {o.name for o in view.options}
-    return "neuron" if "neuron" in names else "head" if "head" in names else "epoch"
 
 
 def build_groups(views: list[str]) -> tuple[Group, ...]:
@@ -55,8 +48,9 @@ def build_groups(views: list[str]) -> tuple[Group, ...]:
         members = sorted((s for s in specs if s.group == gid), key=lambda s: s.order)
         known = declared.get(gid)
         title, is_open = (known.title, known.open) if known else (gid.replace("_", " ").capitalize(), False)
-        groups.append(Group(gid, title, tuple(Panel(s.name, _deps(s), s.click, s.wide, s.epoch_x)
-                                               for s in members), is_open))
+        groups.append(Group(gid, title, tuple(Panel(s.name, s.scope == "epoch", tuple(o.key for o in s.options
+                                                                                        if o.control),
+                                                     s.click, s.wide, s.epoch_x) for s in members), is_open))
     return tuple(groups)
 
 

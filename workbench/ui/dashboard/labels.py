@@ -64,7 +64,7 @@ def colours(keys: list[RunKey]) -> dict[RunKey, str]:
 def export_name(key: RunKey, view: str, epoch: int | None = None) -> str:
     """The canonical file stem of an exported figure: variant_view[_epochN].
 
-    e.g. 'modular_addition_p=53,seed=999_neuron_heatmap_epoch3500'; safe on every OS.
+    e.g. 'modular_addition_p=53,seed=999_embedding_fourier_epoch3500'; safe on every OS.
     """
     stem = f"{key.family}_{key.variant}_{view}" + (f"_epoch{epoch}" if epoch is not None else "")
     return _UNSAFE.sub("-", stem)
