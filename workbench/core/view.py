@@ -63,8 +63,8 @@ class ViewOption:
 
     kind "index": an int in [0, n), n read per run from `axis` (the length of that first
     dimension in the view's source artifacts) or `capability` (an int, or a list's length);
-    kind "choice": one of `choices` (or of the list at `capability`); kind "value": passed
-    through as given (the CLI and API only; the dashboard shows no control for it).
+    kind "choice": one of `choices`; kind "value": passed through as given (the CLI and API
+    only; the dashboard shows no control for it).
     """
 
     name: str  # the renderer's keyword, and `workbench render --NAME`
@@ -72,7 +72,7 @@ class ViewOption:
     kind: Literal["index", "choice", "value"] = "index"
     help: str = ""  # what it means to the user: the control's hover text, `render --help`
     axis: str | None = None  # index: the artifact axis whose length bounds it ("neuron")
-    capability: str | None = None  # index or choice: the capability that bounds or lists it ("n_heads")
+    capability: str | None = None  # index: the capability that bounds it ("n_heads"; a list: its length)
     choices: tuple[str, ...] = ()  # choice: the values, in order
     default: int | str | None = 0  # the control's value before anything is picked
     key: str = ""  # the control's id and URL key (default: name); another key = another meaning
@@ -88,11 +88,13 @@ class ViewOption:
             raise ValueError(f"view option {self.key!r}: kind must be 'index', 'choice' or 'value', got {self.kind!r}")
         if self.axis and self.capability:
             raise ValueError(f"view option {self.key!r}: its range comes from an axis or a capability, not both")
+        if (self.axis or self.capability) and self.kind != "index":
+            raise ValueError(f"view option {self.key!r}: only an index takes its range from an axis or a capability")
         if self.capability:
             check_need(self.capability)
-        if self.kind == "choice" and not (self.choices or self.capability):
-            raise ValueError(f"view option {self.key!r}: a choice needs choices or a capability listing them")
-        if self.kind == "choice" and self.choices and self.default not in self.choices:
+        if self.kind == "choice" and not self.choices:
+            raise ValueError(f"view option {self.key!r}: a choice needs its choices")
+        if self.kind == "choice" and self.default not in self.choices:
             raise ValueError(f"view option {self.key!r}: default {self.default!r} is not one of {self.choices}")
         if self.kind == "index" and not (isinstance(self.default, int) and self.default >= 0):
             raise ValueError(f"view option {self.key!r}: an index's default is an int >= 0, got {self.default!r}")
@@ -110,7 +112,7 @@ class ViewOption:
             if int(text) < 0:
                 raise ValueError(f"expected an index >= 0, got {text!r}")
             return int(text)
-        if self.kind == "choice" and self.choices and text not in self.choices:
+        if self.kind == "choice" and text not in self.choices:
             raise ValueError(f"expected one of {', '.join(self.choices)}, got {text!r}")
         return text
 

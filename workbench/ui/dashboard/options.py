@@ -76,11 +76,11 @@ def _capability(store: Store, key: RunKey, path: str) -> Any:
 
 def _range(store: Store, key: RunKey, option: ViewOption, views: list[str], done: set[str]) -> Any:
     """An index's n (None: unknown), or a choice's list of values."""
-    found = _capability(store, key, option.capability) if option.capability else None
     if option.kind == "choice":
-        return [str(c) for c in found] if isinstance(found, list) and found else list(option.choices)
+        return list(option.choices)
     if option.axis:
         return _axis_length(store, key, option, views, done)
+    found = _capability(store, key, option.capability) if option.capability else None
     if isinstance(found, list):
         return len(found)
     return found if isinstance(found, int) and not isinstance(found, bool) else None
@@ -100,25 +100,21 @@ def ranges(store: Store, key: RunKey) -> dict[str, Any]:
 
 # ------------------------------------------------------------------------ values
 def asked(option: ViewOption, value: object) -> Any:
-    """What was asked for, as the control holds it: a number (not yet clamped) or a choice, else the default."""
+    """What the control is to hold for what was asked (`value`, untrusted): a number, not yet
+    clamped (the browser clamps it with a note), or one of a choice's values; else the default."""
     if option.kind == "choice":
-        return value if isinstance(value, str) and value else option.default
+        return value if value in option.choices else option.default
     number = as_number(value)
     return option.default if number is None else number
 
 
 def clamp(option: ViewOption, value: object, bound: Any) -> Any:
     """The value the panels show for what was asked (`value`, untrusted): an index rounded and
-    clamped to [0, n), a choice that is not one of the run's the default (as `CLAMP_JS` does).
-
-    Args:
-        option: the declaration; value: what the box, a click or the URL holds;
-        bound: the run's range (`ranges`): an index's n (None: unknown) or a choice's values.
-    """
+    clamped to [0, n) as `CLAMP_JS` does (`bound`: the run's n, None when unknown); a choice
+    that is not one of its values, the default."""
     value = asked(option, value)
     if option.kind == "choice":
-        choices = bound if isinstance(bound, list) and bound else list(option.choices)
-        return value if value in choices else option.default if option.default in choices else choices[0]
+        return value
     return select_index(math.floor(value + 0.5), limit=bound if isinstance(bound, int) else None)  # as JS rounds
 
 

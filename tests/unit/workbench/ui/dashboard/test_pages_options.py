@@ -93,10 +93,10 @@ def test_clamp_rounds_and_holds_an_index_in_range(value, bound, expected):
     assert options.clamp(get_view("neuron_heatmap").option("neuron"), value, bound) == expected
 
 
-def test_clamp_keeps_a_choice_among_the_runs_values():
+def test_clamp_keeps_a_choice_among_its_values():
     scale = get_view("neuron_grid").option("scale")
     assert options.clamp(scale, "neuron", ["shared", "neuron"]) == "neuron"
-    assert options.clamp(scale, "log", ["shared", "neuron"]) == "shared"
+    assert options.clamp(scale, "log", ["shared", "neuron"]) == "shared" == options.clamp(scale, ["x"], None)
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -104,7 +104,8 @@ def test_clamp_keeps_a_choice_among_the_runs_values():
     ({"name": "n", "label": "x", "kind": "slider"}, "kind must be"),
     ({"name": "n", "label": "x", "axis": "neuron", "capability": "n_heads"}, "not both"),
     ({"name": "n", "label": "x", "capability": "n_hedas"}, "unknown capability"),
-    ({"name": "n", "label": "x", "kind": "choice"}, "needs choices"),
+    ({"name": "n", "label": "x", "kind": "choice"}, "needs its choices"),
+    ({"name": "n", "label": "x", "kind": "choice", "choices": ("a",), "default": "a", "axis": "head"}, "only an index"),
     ({"name": "n", "label": "x", "kind": "choice", "choices": ("a",), "default": "b"}, "not one of"),
     ({"name": "n", "label": "x", "default": -1}, "default is an int >= 0"),
 ])
