@@ -59,13 +59,16 @@ def run_views(store: Store, key: RunKey, scope: str | None = None) -> list[str]:
 
 
 def view_table(caps: Mapping[str, Any] | None = None) -> list[str]:
-    """`workbench views`: one line per view (name, scope, sources, needs, description), only
-    those that apply to `caps` when given."""
+    """`workbench views`: one line per view (name, scope, sources, needs, description, the
+    `render --NAME VALUE` options it declares), only those that apply to `caps` when given."""
     lines = []
     for name in applicable_views(caps):
         v = get_view(name)
         needs = ", ".join(view_needs(name)) or "-"
-        lines.append(f"{name:26s} {v.scope:10s} from {', '.join(v.sources):30s} needs {needs:40s} {v.description}")
+        takes = ", ".join(f"--{o.name} " + ("|".join(o.choices) if o.kind == "choice" else
+                                            "N" if o.kind == "index" else "VALUE") for o in v.options)
+        lines.append(f"{name:26s} {v.scope:10s} from {', '.join(v.sources):30s} needs {needs:40s} {v.description}"
+                     + (f"  [{takes}]" if takes else ""))
     return lines
 
 

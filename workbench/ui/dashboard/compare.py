@@ -32,8 +32,8 @@ from workbench.ui.dashboard.pages import Page, Site, StateField, register_page
 from workbench.ui.dashboard.state import parse_state
 
 __all__ = ["METRICS", "trajectory", "overlay_figure", "summary_rows", "table_columns", "layout", "register", "compare_figures",
-           "restore", "metric_spec", "metric_options", "extra_panels", "preset_selection", "preset_children", "PAGE",
-           "STATE"]
+           "restore", "metric_spec", "metric_options", "extra_panels", "preset_selection", "preset_children",
+           "PAGE", "STATE"]
 
 PATH = "/compare"
 STATE = (StateField("compare", "compare-variants", kind="list"),

@@ -27,8 +27,8 @@ GRAPH_CONFIG = {"displaylogo": False, "responsive": True,  # fit the column when
 _BLANK = {"data": [], "layout": {"xaxis": {"visible": False}, "yaxis": {"visible": False}, "height": 420,
                                  "margin": {"l": 0, "r": 0, "t": 0, "b": 0}}}
 # what of the explore page the URL holds, in the query's order
-STATE = (StateField("variant", "variant"), StateField("epoch", "epoch", kind="epoch", positions="epochs"), *options.state_fields(),
-         StateField("groups", "groups", "data", kind="csv"))
+STATE = (StateField("variant", "variant"), StateField("epoch", "epoch", kind="epoch", positions="epochs"),
+         *options.state_fields(), StateField("groups", "groups", "data", kind="csv"))
 
 
 def panel_class(view: str, empty: bool = False) -> str:

@@ -28,7 +28,8 @@ def _by_view(outputs: list) -> dict:
 
 
 def _panels(store, vid, index=3, neuron=0, head=0, groups=DEFAULT, drawn=None, epochs=EPOCHS):
-    out = callbacks.panel_outputs(store, vid, index, {"epochs": epochs}, {"neuron": neuron, "head": head}, groups, drawn)
+    values = {"neuron": neuron, "head": head}
+    out = callbacks.panel_outputs(store, vid, index, {"epochs": epochs}, values, groups, drawn)
     return _by_view(out[:-1]), out[-1]
 
 

@@ -1,4 +1,4 @@
-"""The page registry and the controls of declared view options: what a page or an option declares is what the app builds."""
+"""The page registry and the controls of declared view options: the app builds what they declare."""
 
 from __future__ import annotations
 
