@@ -41,7 +41,7 @@ body { margin: 0; font-family: system-ui, sans-serif; font-size: 14px; color: #2
 .readout { color: #555; margin-top: 6px; font-size: 12px; }
 .readout.spec { overflow-wrap: anywhere; }
 .option-note:not(:empty) { color: #a14a00; }  /* a value clamped to the run's range: what was asked for */
-.control .choice label { display: inline; font-weight: normal; margin-right: 8px; }
+.control .choice label { display: inline-flex; align-items: center; font-weight: normal; margin: 0 14px 0 0; }
 #sidebar .dash-slider-wrapper { padding: 0 14px; }  /* room for the end marks' labels */
 .busy-note { display: none; color: #7e57c2; font-size: 12px; margin-top: 2px; }
 .busy-note.on { display: block; }

@@ -38,6 +38,7 @@ __all__ = ["slider_marks", "controls", "panel_outputs", "register", "CONTROL_OUT
 
 log = logging.getLogger(__name__)
 _MAX_LABELS = 8  # epoch-slider marks that carry a text label; the rest are ticks only
+_LABEL_ROOM = 240  # px of the sidebar's slider that labels share (about 7 px a digit, 12 px apart)
 _GIDS = tuple(g.gid for g in GROUPS)
 # the order of the controls callback's outputs: then, per option control, its value and its box's style
 CONTROL_OUTPUTS = ("variant", "min", "max", "marks", "value", "epochs", "ranges", "groups",
@@ -49,11 +50,13 @@ def slider_marks(epochs: list[int], turn: int | None, label: int | None = None) 
     at checkpoint `turn`, the one nearest the turn, labelled with the turn's own epoch `label`."""
     if not epochs:
         return {}
-    step = max(1, math.ceil(len(epochs) / _MAX_LABELS))
-    labelled = set(range(0, len(epochs), step)) | {len(epochs) - 1}
+    fits = max(2, min(_MAX_LABELS, _LABEL_ROOM // (7 * len(str(max(epochs))) + 12)))  # long epochs: fewer labels
+    step, last = max(1, math.ceil((len(epochs) - 1) / (fits - 1))), len(epochs) - 1
+    gap = max(1, step * 0.75)  # the least distance between labelled positions that keeps labels apart
+    labelled = {i for i in range(0, len(epochs), step) if last - i >= gap} | {last}
     t = epochs.index(turn) if turn in epochs else None
     if t is not None:  # keep the turn's label clear of its neighbours' labels
-        labelled = {i for i in labelled if abs(i - t) >= max(1, step * 0.75)}
+        labelled = {i for i in labelled if abs(i - t) >= gap}
     marks: dict = {str(i): (str(e) if i in labelled else "") for i, e in enumerate(epochs)}
     if t is not None:
         marks[str(t)] = {"label": f"turn {turn if label is None else label}",

@@ -90,7 +90,7 @@ def sidebar(site: Site) -> html.Div:
                  html.Div(id="epoch-readout", className="readout"),
                  html.Div("rendering…", id="busy-note", className="busy-note")),
         *[options.control(o) for o in options.CONTROLS],
-        html.Div(options.click_hint(), className="readout"),
+        html.Div("Click a point on a trajectory to jump to its epoch.", className="readout"),
         _control("Export open panels", html.Div(
             [html.Button(fmt.upper(), id=f"export-all-{fmt}", className="export", n_clicks=0,
                          title=f"download every open panel as {fmt.upper()}") for fmt in FORMATS])),

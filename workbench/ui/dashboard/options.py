@@ -29,7 +29,7 @@ from workbench.ui.dashboard.pages import StateField
 from workbench.ui.dashboard.values import as_number, select_index
 
 __all__ = ["CONTROLS", "control_id", "view_controls", "state_fields", "ranges", "asked", "clamp", "request_values",
-           "render_values", "control", "click_hint", "CLAMP_JS"]
+           "render_values", "control", "CLAMP_JS"]
 
 # every control: the indices, then the choices, each in the order views declared them
 CONTROLS: tuple[ViewOption, ...] = tuple(sorted(list_options(control=True).values(), key=lambda o: o.kind != "index"))
@@ -138,20 +138,13 @@ def control(option: ViewOption) -> html.Div:
                                 options=[{"label": f" {c} ", "value": c} for c in option.choices])
     else:  # no min/max: the browser would mark 999 invalid and send nothing; the note says what is shown
         widget = dcc.Input(id=cid, type="number", value=option.default, debounce=True)
+    clicked = any(get_view(v).click == option.key for v in list_views())  # a panel's points set it
     return html.Div(id=f"{cid}-box", className="control", children=[
         html.Label(option.label, htmlFor=cid, title=option.help),
         widget,
-        html.Div(option.help, className="readout option-help"),
+        html.Div(option.help + (" (or click one in a panel)" if clicked else ""), className="readout option-help"),
         html.Div(id=f"{cid}-note", className="readout option-note"),
     ])
-
-
-def click_hint() -> str:
-    """The sidebar's hint on what clicking does, naming the controls a click can set."""
-    clickable = {get_view(v).click for v in list_views()} - {None, "epoch"}
-    names = [o.label.lower() for o in CONTROLS if o.key in clickable]
-    picks = f"; click a {' or '.join(names)} to select it" if names else ""
-    return f"Click a point on a trajectory to jump to its epoch{picks}."
 
 
 # The browser's clamp for an index control, for a value typed, clicked or read from the URL: the rule of

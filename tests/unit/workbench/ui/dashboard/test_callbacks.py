@@ -84,6 +84,11 @@ def test_slider_positions_are_checkpoints_with_turn(store, vid):
     assert out["marks"][str(EPOCHS.index(at))]["label"] == f"turn {turn}"
     marks = callbacks.slider_marks([0, 700, 800], 700, 750)  # an onset between two checkpoints
     assert marks["1"]["label"] == "turn 750" and marks["2"] == "800"
+    for n, top in ((20, 3500), (16, 1500), (40, 25000)):  # labels never crowd, the last one included
+        labelled = [int(i) for i, m in callbacks.slider_marks([round(top * i / (n - 1)) for i in range(n)], None).items()
+                    if m]
+        assert labelled[0] == 0 and labelled[-1] == n - 1 and len(labelled) * (7 * len(str(top)) + 12) <= 240
+        assert min(b - a for a, b in zip(labelled, labelled[1:])) >= 0.75 * labelled[1], labelled
     assert out["ranges"] == {"neuron": 24, "head": 4, "scale": ["shared", "neuron"]} and out["groups"] is no_update
     assert out["neuron_box"] == {} and out["top_neuron_box"] == {"display": "none"}  # no view of this run takes it
 
