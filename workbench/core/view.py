@@ -40,8 +40,8 @@ from workbench.core.capabilities import CapsLike, check_need, unmet
 from workbench.core.registry import Registry
 
 __all__ = ["ViewSpec", "ViewOption", "ViewGroup", "Repaint", "register_view", "register_group", "list_views",
-           "get_view", "list_options", "list_groups",
-           "view_needs", "unmet_view_needs", "applicable_views", "optional_sources", "is_optional_source", "RESERVED"]
+           "get_view", "list_options", "list_groups", "view_needs", "unmet_view_needs", "applicable_views",
+           "optional_sources", "is_optional_source", "RESERVED"]
 
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")  # an option's name and key: a keyword, a CLI flag, a URL key
 # names the CLI's `render` and the dashboard's URL already use for something else
@@ -70,7 +70,7 @@ class ViewOption:
     name: str  # the renderer's keyword, and `workbench render --NAME`
     label: str  # what the dashboard's control says ("Neuron")
     kind: Literal["index", "choice", "value"] = "index"
-    help: str = ""  # what it means to the user: the control's hover text, `render --help`
+    help: str = ""  # what it means to the user: shown under the control, and in `render`'s messages
     axis: str | None = None  # index: the artifact axis whose length bounds it ("neuron")
     capability: str | None = None  # index: the capability that bounds it ("n_heads"; a list: its length)
     choices: tuple[str, ...] = ()  # choice: the values, in order
