@@ -18,11 +18,12 @@ open panel on screen (a 9000 px tall window), so that it times redrawing them al
 on the 2-core machine: <= 300 ms median with the default groups, <= 800 ms with all open.
 
 `--against REV` instead times this tree against another commit side by side: two servers
-on one store (REV checked out in a temporary git worktree), the 9,000 px case, alternating
-rounds so that a drifting machine slows both alike; it prints both medians and their ratio.
+on one store (REV checked out in a temporary git worktree), one browser case (`--ab-case`,
+default the 9,000 px one), alternating rounds so that a drifting machine slows both alike;
+it prints both medians and their ratio.
 
 Run: .venv/bin/python bench/dashboard_speed.py [--part server|browser|both] [--epochs 12]
-     .venv/bin/python bench/dashboard_speed.py --against eea03c0 [--ab-rounds 6]
+     .venv/bin/python bench/dashboard_speed.py --against eea03c0 [--ab-rounds 6] [--ab-case "default groups"]
 """
 
 from __future__ import annotations
@@ -104,7 +105,7 @@ def _median(samples: list[float]) -> str:
 # ------------------------------------------------------------------------ server side
 def _server_step(store, vid, groups: set[str], epoch, drawn: dict) -> tuple[float, dict]:
     t0 = _clock()
-    req = panels.make_request(store, vid, epoch, 5, 1)
+    req = panels.make_request(store, vid, epoch, {"neuron": 5, "head": 1})
     outputs, new = panels.update_panels(store, req, groups, drawn)
     _encode([o for o in outputs if isinstance(o, dict)])
     return (_clock() - t0) * 1e3, new
@@ -115,8 +116,8 @@ def _naive_change(store, key, epoch) -> float:
     t0 = _clock()
     for group in GROUPS:
         for panel in (p for p in group.panels if p.view in applicable):
-            opts = {"neuron": 5} if panel.deps == "neuron" else {"head": 1} if panel.deps == "head" else {}
-            _encode(views.view_figure(store, key, panel.view, None if panel.deps == "trajectory" else epoch, **opts))
+            opts = {k: v for k, v in {"neuron": 5, "head": 1}.items() if k in panel.options}
+            _encode(views.view_figure(store, key, panel.view, epoch if panel.per_epoch else None, **opts))
     return (_clock() - t0) * 1e3
 
 
@@ -213,8 +214,8 @@ def run_browser(store: Store, chromium: str) -> None:
         server.wait(timeout=30)
 
 
-def run_against(store: Store, chromium: str, rev: str, rounds: int) -> None:
-    """This tree against commit `rev`, the 9,000 px case, alternating rounds of 12 steps."""
+def run_against(store: Store, chromium: str, rev: str, rounds: int, case: str = "all groups, all on screen") -> None:
+    """This tree against commit `rev` on one browser case (BROWSER_CASES), alternating rounds of 12 steps."""
     from playwright.sync_api import sync_playwright
 
     repo = str(Path(__file__).resolve().parents[1])
@@ -226,20 +227,21 @@ def run_against(store: Store, chromium: str, rev: str, rounds: int) -> None:
             for _, url in runs.values():
                 _wait_up(url)
             samples: dict[str, list[float]] = {name: [] for name in runs}
-            groups = [g.gid for g in GROUPS]
+            which, height = BROWSER_CASES[case]
+            groups = [g.gid for g in GROUPS if which == "all" or g.open]
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-                page = browser.new_page(viewport={"width": 1440, "height": 9000})
+                page = browser.new_page(viewport={"width": 1440, "height": height})
                 for r in range(rounds):
                     for name in (list(runs) if r % 2 == 0 else list(runs)[::-1]):
-                        samples[name] += _browser_case(page, runs[name][1], groups, 9000, steps=12)
+                        samples[name] += _browser_case(page, runs[name][1], groups, height, steps=12)
                 browser.close()
         finally:
             for server, _ in runs.values():
                 server.terminate()
                 server.wait(timeout=30)
             subprocess.run(["git", "-C", repo, "worktree", "remove", "--force", tree], check=False)
-    print(f"all groups, all on screen, {rounds} alternating rounds (Chromium):")
+    print(f"{case}, {rounds} alternating rounds (Chromium):")
     for name, ms in samples.items():
         print(f"  {name:12s}: {_median(ms)}  mean {statistics.mean(ms):.1f} ms")
     ours, theirs = (statistics.median(samples[n]) for n in runs)
@@ -255,6 +257,8 @@ def main() -> None:
     parser.add_argument("--chromium", default="/usr/bin/chromium")
     parser.add_argument("--against", metavar="REV", help="time this tree against commit REV side by side (browser)")
     parser.add_argument("--ab-rounds", type=int, default=6, help="alternating rounds for --against")
+    parser.add_argument("--ab-case", choices=list(BROWSER_CASES), default="all groups, all on screen",
+                        help="the browser case --against times")
     args = parser.parse_args()
     torch.set_num_threads(1)
     global _clock
@@ -265,7 +269,7 @@ def main() -> None:
         key = synthetic_run(store, p=P, epochs=[100 * i for i in range(args.epochs)], n_neurons=512, n_heads=4)
         print(f"synthetic p={P} store, {args.epochs} checkpoints, in {time.perf_counter() - t0:.1f}s")
         if args.against:
-            run_against(store, args.chromium, args.against, args.ab_rounds)
+            run_against(store, args.chromium, args.against, args.ab_rounds, args.ab_case)
             return
         if args.part in ("server", "both"):
             run_server(store, key, args.rounds)

@@ -5,6 +5,7 @@ Each theme is one module with a plain name; importing this package registers eve
 entry point (pyproject.toml); each module registers with `workbench.core.view.register_view`.
 """
 
+from renderers import _groups  # noqa: E402,F401  (the groups the views below sit in)
 # per-epoch views
 from renderers import fourier, weights, neurons, attention, output  # noqa: E402,F401
 from renderers import streams  # noqa: E402,F401  (sequence tasks: per-epoch and whole-run)

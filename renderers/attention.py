@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from renderers._options import HEAD
 from renderers._style import bar, freq_label, sequential_heatmap, styled, subplots
 from renderers._validate import option_index, require, same_length
 from workbench.core.view import register_view
@@ -18,8 +19,8 @@ def _heads(value, n: int) -> list[int]:
     return list(range(n)) if value is None else [option_index(value, n, "attention_patterns", "head")]
 
 
-@register_view("attention_patterns", scope="epoch", sources=("attention_patterns",), options=("head",),
-               group="attention", order=20, click="head")
+@register_view("attention_patterns", scope="epoch", sources=("attention_patterns",), options=(HEAD,),
+               group="attention", order=20, click=HEAD)
 def render_attention_patterns(arrays: dict, head=None) -> go.Figure:
     """Attention from the answer position to each key position, over every input (a, b).
 
@@ -58,7 +59,7 @@ def render_attention_patterns(arrays: dict, head=None) -> go.Figure:
 
 
 @register_view("head_freq_specialization", scope="epoch", sources=("head_freq_specialization",),
-               group="attention", order=10, click="head")
+               group="attention", order=10, click=HEAD)
 def render_head_freq_specialization(arrays: dict) -> go.Figure:
     """How much of each head's attention variance each frequency explains, and its purity.
 

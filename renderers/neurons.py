@@ -7,6 +7,7 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
+from renderers._options import GRID_NEURONS, GRID_SCALE, NEURON
 from renderers._style import COLORS, markers, square_axes, styled, subplots, value_scale
 from renderers._validate import option_index, require, same_length
 from workbench.core.errors import UserError
@@ -47,7 +48,7 @@ def _repaint_heatmap(arrays: dict, old: dict, new: dict) -> Repaint | None:
     return Repaint([_heatmap_trace(acts[n].astype(np.float32), n)], _heatmap_title(n))
 
 
-@register_view("neuron_heatmap", scope="epoch", sources=("neuron_activations",), options=("neuron",),
+@register_view("neuron_heatmap", scope="epoch", sources=("neuron_activations",), options=(NEURON,),
                group="neurons", order=20, repaint=_repaint_heatmap)
 def render_neuron_heatmap(arrays: dict, neuron: int = 0) -> go.Figure:
     """One MLP neuron's activation over every input pair (a, b) at the answer position.
@@ -108,7 +109,7 @@ def _repaint_grid(arrays: dict, old: dict, new: dict) -> Repaint | None:
     return Repaint([{"z": m} for m in maps], _grid_title(len(chosen), True), {"coloraxis": axis})
 
 
-@register_view("neuron_grid", scope="epoch", sources=("neuron_activations",), options=("neurons", "scale"),
+@register_view("neuron_grid", scope="epoch", sources=("neuron_activations",), options=(GRID_NEURONS, GRID_SCALE),
                group="neuron_detail", order=10, wide=True, repaint=_repaint_grid, pin=_pin_grid)
 def render_neuron_grid(arrays: dict, neurons=None, scale: str = "shared") -> go.Figure:
     """Small multiples: many neurons' activation heatmaps, on one colour scale or one per neuron.
@@ -173,8 +174,8 @@ def _jitter(slot: np.ndarray, frac: np.ndarray) -> np.ndarray:
     return offset
 
 
-@register_view("neuron_freq_clusters", scope="epoch", sources=("neuron_freq_clusters",), options=("neuron",),
-               group="neurons", order=10, click="neuron")
+@register_view("neuron_freq_clusters", scope="epoch", sources=("neuron_freq_clusters",), options=(NEURON,),
+               group="neurons", order=10, click=NEURON)
 def render_neuron_freq_clusters(arrays: dict, neuron=None) -> go.Figure:
     """Neurons by dominant frequency and how much of their variance it explains; dead neurons apart.
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from renderers._options import TOP_NEURON
 from renderers._style import (
     EPOCH_AXIS,
     EPOCH_HOVER,
@@ -93,7 +94,7 @@ def _top_index(neurons: np.ndarray, neuron, view: str) -> int:
     return option_index(0 if neuron is None else neuron, len(neurons), view, "neuron (rank among the top neurons)")
 
 
-@register_view("neuron_across_primes", scope="epoch", sources=("neuron_adaptation",), options=("neuron",),
+@register_view("neuron_across_primes", scope="epoch", sources=("neuron_adaptation",), options=(TOP_NEURON,),
                group="multi-prime", order=30, wide=True)
 def render_neuron_adaptation(arrays: dict, neuron: int | None = None) -> go.Figure:
     """One top neuron's activation over (a, b) at several primes side by side, with its dominant frequency.
@@ -126,7 +127,7 @@ def render_neuron_adaptation(arrays: dict, neuron: int | None = None) -> go.Figu
                              f"{constancy[n]:.0%} of primes)", height=380)
 
 
-@register_view("sum_signal_fit", scope="epoch", sources=("modular_sum_signal",), options=("neuron",),
+@register_view("sum_signal_fit", scope="epoch", sources=("modular_sum_signal",), options=(TOP_NEURON,),
                group="multi-prime", order=40, wide=True)
 def render_sum_signal(arrays: dict, neuron: int | None = None) -> go.Figure:
     """A top neuron's mean activation vs (a + b) mod p at several primes, with the best-fit sinusoid.

@@ -150,8 +150,8 @@ def test_url_round_trip(page, server, store, browser):
     page.locator("#epoch [role=slider]").first.focus()
     page.keyboard.press("ArrowLeft")
     page.wait_for_function("() => /epoch 150/.test(document.querySelector('#fig-neuron_heatmap .gtitle').textContent)")
-    page.fill("#neuron", "3")
-    page.press("#neuron", "Enter")
+    page.fill("#opt-neuron", "3")
+    page.press("#opt-neuron", "Enter")
     page.wait_for_function("() => /neuron 3\\b/.test(document.querySelector('#fig-neuron_heatmap .gtitle').textContent)")
     page.click("#toggle-attention")
     page.wait_for_function(SETTLED)
@@ -161,7 +161,7 @@ def test_url_round_trip(page, server, store, browser):
     again = browser.new_page(viewport={"width": 1440, "height": 1000})
     _open(again, url)
     assert "epoch 150" in again.locator("#epoch-readout").inner_text()
-    assert again.locator("#neuron").input_value() == "3"
+    assert again.locator("#opt-neuron").input_value() == "3"
     assert "open" in again.locator("#group-attention").get_attribute("class")
     title = again.locator("#fig-neuron_heatmap .gtitle").text_content()
     assert "neuron 3" in title and "epoch 150" in title
@@ -272,7 +272,7 @@ def test_scrub_click_and_drill_down(page, server, store):
     points = page.locator("#fig-neuron_freq_clusters .scatterlayer .trace").first.locator(".points path")
     points.nth(points.count() - 1).click(force=True)
     page.wait_for_function("() => !/neuron 0\\b/.test(document.querySelector('#fig-neuron_heatmap .gtitle').textContent)")
-    neuron = int(page.locator("#neuron").input_value())
+    neuron = int(page.locator("#opt-neuron").input_value())
     assert neuron != 0 and f"neuron {neuron}" in page.locator("#fig-neuron_heatmap .gtitle").text_content()
     page.click("#nav-runs")
     page.wait_for_function("() => document.querySelectorAll('#runs-table td[data-dash-column=variant]').length === 3")
@@ -307,3 +307,90 @@ def test_an_epoch_step_redraws_panels_on_screen_and_the_rest_when_they_scroll_in
         page.wait_for_timeout(250)
     assert len(names) == len(drawn), [v for v in drawn if not any(f"_{v}" in n for n in names)]
     assert export_name(key, "input_trace", 150) + ".svg" in names and export_name(key, "neuron_heatmap", 150) + ".svg" in names
+
+
+# ------------------------------------------------------------- declared view options
+def _note(page, key: str) -> str:
+    return page.locator(f"#opt-{key}-note").inner_text().strip()
+
+
+def test_an_out_of_range_index_is_clamped_with_a_note(page, server, store):
+    """Issue 30 item 7: 999 of n neurons shows the last neuron, the box says so, and nothing turns red."""
+    from workbench.ui.dashboard.options import ranges
+
+    vid = _vid(store)
+    last = ranges(store, next(k for k in store.runs() if variant_id(k) == vid))["neuron"] - 1
+    heatmap = "document.querySelector('#fig-neuron_heatmap .gtitle').textContent"
+    _open(page, f"{server}?variant={vid}")
+    page.fill("#opt-neuron", "999")
+    page.press("#opt-neuron", "Enter")
+    page.wait_for_function(f"() => /neuron {last}\\b/.test({heatmap})")
+    assert page.locator("#opt-neuron").input_value() == str(last)  # the box shows what the panels show
+    assert _note(page, "neuron") == f"999 is out of range (0–{last}): showing {last}"
+    assert page.evaluate("() => document.querySelector('#opt-neuron').checkValidity()")  # never marked invalid
+    page.wait_for_function(f"() => window.location.search.includes('neuron={last}')")
+    page.fill("#opt-neuron", "2.4")
+    page.press("#opt-neuron", "Enter")
+    page.wait_for_function(f"() => /neuron 2\\b/.test({heatmap})")
+    assert _note(page, "neuron") == "2.4 is not a whole number: showing 2"
+    page.fill("#opt-neuron", "1")
+    page.press("#opt-neuron", "Enter")
+    page.wait_for_function(f"() => /neuron 1\\b/.test({heatmap})")
+    assert _note(page, "neuron") == ""  # a value in range clears the note
+    _open(page, f"{server}?variant={vid}&neuron=999&head=-4")  # a link: the same rule
+    page.wait_for_function(f"() => /neuron {last}\\b/.test({heatmap})")
+    assert page.locator("#opt-neuron").input_value() == str(last)
+    assert _note(page, "neuron") == f"999 is out of range (0–{last}): showing {last}"
+
+
+@pytest.fixture(scope="module")
+def uma_store(tmp_path_factory):
+    """A universal_modular run whose top neurons (by rank) are neurons 16, 3 and 7."""
+    from workbench.core.analyzer import get_analyzer
+    from workbench.store._io import save_npz
+    from workbench.testing.synthetic import listed_run, sizes, synthetic_arrays
+
+    store = Store(tmp_path_factory.mktemp("uma_store") / "store")
+    key = listed_run(store, "universal_modular:max_p=13,train_min=2,train_max=11,n_unseen=1,d_model=16,n_heads=2,"
+                            "d_mlp=32,d_sin=8", epochs=200, every=100)
+    size, rng = sizes(13, neurons=32, top=3, shown=2, prime=5, residue=13), np.random.default_rng(0)
+    for epoch in (0, 100, 200):
+        for name in ("neuron_adaptation", "modular_sum_signal"):
+            arrays = {**synthetic_arrays(get_analyzer(name), size, rng), "neurons": np.array([16, 3, 7]),
+                      "primes": np.array([2, 3, 5, 7, 11])}
+            if "show_primes" in arrays:
+                arrays["show_primes"] = np.array([5, 7])
+            save_npz(arrays, store.artifact_path(key, name, epoch))
+    return store
+
+
+@pytest.fixture(scope="module")
+def uma_server(uma_store):
+    from workbench.ui.dashboard._background import background_server
+
+    with background_server(uma_store) as url:
+        yield url
+
+
+def test_a_rank_option_is_labelled_as_a_rank(page, uma_server, uma_store):
+    """Issue 30 item 7: universal_modular's box is a rank among the top neurons, and says so; the titles name the id."""
+    vid = variant_id(uma_store.runs()[0])
+    title = "document.querySelector('#fig-neuron_across_primes .gtitle').textContent"
+    _open(page, f"{uma_server}?variant={vid}&groups=training,multi-prime")
+    page.wait_for_function(f"() => /Neuron 16 across/.test({title})")  # rank 0 is neuron 16
+    box = page.locator("#opt-top_neuron-box")
+    assert box.is_visible() and page.locator("#opt-neuron-box").is_hidden()  # not the neuron-index control
+    assert box.locator("label").inner_text() == "Top neuron (rank)"
+    assert "rank among the most oscillator-like neurons" in box.inner_text()
+    assert "own index" in box.inner_text()  # ... and why a title names another number
+    page.fill("#opt-top_neuron", "1")
+    page.press("#opt-top_neuron", "Enter")
+    page.wait_for_function(f"() => /Neuron 3 across/.test({title})")
+    assert "top_neuron=1" in page.url and not re.search(r"[?&]neuron=", page.url)
+    page.fill("#opt-top_neuron", "7")
+    page.press("#opt-top_neuron", "Enter")
+    page.wait_for_function(f"() => /Neuron 7 across/.test({title})")  # rank 2, the last of three
+    assert page.locator("#opt-top_neuron").input_value() == "2"
+    assert _note(page, "top_neuron") == "7 is out of range (0–2): showing 2"
+    page.locator("#panel-sum_signal_fit").scroll_into_view_if_needed()  # both views follow the rank
+    page.wait_for_function("() => /Neuron 7:/.test(document.querySelector('#fig-sum_signal_fit .gtitle').textContent)")

@@ -109,6 +109,30 @@ def test_cli_render(tiny_analyzed, tiny_key, tmp_path, capsys):
     assert main(["render", _spec(tiny_key), "--view", "nope", "--out", str(out), "--store", str(tiny_analyzed.root)]) == 2
 
 
+def test_cli_render_takes_the_options_a_view_declares(tiny_analyzed, tiny_key, tmp_path, capsys):
+    """`render --NAME VALUE` follows the view's declarations: a choice, `--NAME=VALUE`, and refusals that say why."""
+    from workbench.cli import main
+
+    store = ["--store", str(tiny_analyzed.root)]
+    out = tmp_path / "grid.html"
+    assert main(["render", _spec(tiny_key), "--view", "neuron_grid", "--epoch", "200", "--scale", "neuron",
+                 "--neurons=1,2", "--out", str(out), *store]) == 0
+    assert "each neuron on its own scale" in out.read_text(encoding="utf-8")
+    capsys.readouterr()
+    for extra, message in [(["--scale", "log"], "--scale: expected one of shared, neuron, got 'log'"),
+                           (["--head", "1"], "view 'neuron_grid' has no option 'head'; options: neurons, scale"),
+                           (["--scale"], "--scale: expected a value"), (["x"], "unexpected argument 'x'")]:
+        assert main(["render", _spec(tiny_key), "--view", "neuron_grid", *extra, "--out", str(out), *store]) == 2
+        assert message in capsys.readouterr().err
+    assert main(["views"]) == 0  # `workbench views` lists each view's options
+    listed = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()}
+    assert listed["neuron_grid"].endswith("[--neurons VALUE, --scale shared|neuron]")
+    assert listed["attention_patterns"].endswith("[--head N]") and "[" not in listed["loss_curves"]
+    with pytest.raises(SystemExit) as refused:  # other commands still refuse what they do not know (argparse)
+        main(["list", "--neuron", "3", *store])
+    assert refused.value.code == 2 and "unrecognized arguments: --neuron 3" in capsys.readouterr().err
+
+
 class _Resources(HTMLParser):
     """Collects every src/href attribute of the page's tags."""
 

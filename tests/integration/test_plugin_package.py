@@ -1,11 +1,13 @@
 """A study as its own pip-installable package (docs/architecture.md, "A new study as a package").
 
-A throwaway package with one family, one analyzer and one view, declared through the
-`workbench.families` / `workbench.analyzers` / `workbench.views` entry points, is installed
-with `pip install --no-deps --target` into a temporary folder (never into the environment),
-and a workbench process with that folder on PYTHONPATH sees all three: `workbench list`,
-`analyzers` and `views` name them, `train` and `analyze` run them on a tiny run, and the
-dashboard lays the view out. A package that fails to import is one line, not a traceback.
+A throwaway package with one family, one analyzer, one view (taking one declared option)
+and one dashboard page, declared through the `workbench.families` / `workbench.analyzers` /
+`workbench.views` / `workbench.pages` entry points, is installed with `pip install --no-deps
+--target` into a temporary folder (never into the environment), and a workbench process
+with that folder on PYTHONPATH sees them all: `workbench list`, `analyzers` and `views` name
+them, `train`, `analyze` and `render --layer` run them on a tiny run, and the dashboard lays
+the view out with a control for its option, and links and routes to the page. A package
+that fails to import is one line, not a traceback.
 """
 
 from __future__ import annotations
@@ -37,12 +39,15 @@ dependencies = ["training-dynamics-workbench"]
 [project.entry-points."workbench.views"]
 {module} = "{module}.views"
 
+[project.entry-points."workbench.pages"]
+{module} = "{module}.pages"
+
 [tool.setuptools]
 packages = ["{module}"]
 """
 
 TOY = {
-    "__init__.py": '"""A toy study: one family, one analyzer, one view."""\n',
+    "__init__.py": '"""A toy study: one family, one analyzer, one view, one dashboard page."""\n',
     "families.py": '''
         """The study's family: modular addition under its own name (a new task subclasses Family)."""
 
@@ -76,19 +81,31 @@ TOY = {
         import numpy as np
         import plotly.graph_objects as go
 
-        from workbench.core.view import register_view
+        from workbench.core.view import ViewOption, register_view
+
+        LAYER = ViewOption("layer", "Layer", capability="n_layers", help="which layer's norm the toy view names")
 
 
-        @register_view("toy_norm", scope="epoch", sources=("toy_embedding_norm",), group="toy")
-        def toy_norm(arrays, **options):
+        @register_view("toy_norm", scope="epoch", sources=("toy_embedding_norm",), group="toy", options=(LAYER,))
+        def toy_norm(arrays, layer=0):
             """The embedding's norm at one checkpoint."""
             if np.ndim(arrays["norm"]) != 0:
                 raise ValueError(f"norm must have shape [] (one number), got {np.shape(arrays['norm'])}")
             fig = go.Figure(go.Bar(x=["W_E"], y=[float(arrays["norm"])], hovertemplate="%{y:.4g}<extra></extra>"))
-            return fig.update_layout(title="embedding norm")
+            return fig.update_layout(title=f"embedding norm (layer {layer})")
+        ''',
+    "pages.py": '''
+        """The study's page in the dashboard: one file that registers itself."""
+
+        from dash import html
+
+        from workbench.ui.dashboard.pages import Page, register_page
+
+        register_page(Page("toy", "/toy", "Toy study", order=40,
+                           layout=lambda site: html.Div(f"{len(site.store.runs())} runs", id="toy-runs")))
         ''',
 }
-BROKEN = {"__init__.py": "", "families.py": "", "views.py": "",
+BROKEN = {"__init__.py": "", "families.py": "", "views.py": "", "pages.py": "",
           "analyzers.py": "import a_module_that_is_not_installed  # noqa: F401\n"}
 SPEC = "toy_addition:p=7,frac_train=0.5"
 
@@ -134,6 +151,11 @@ def test_the_installed_study_is_seen_by_list_analyze_and_the_dashboard(site, tmp
     analyzed = _run(site, "analyze", SPEC, "--analyzers", "toy_embedding_norm", "--store", store, "--quiet")
     assert analyzed.returncode == 0 and "analyzed: 3 artifacts written" in analyzed.stdout, analyzed.stderr
     assert "toy_addition:p=7" in _run(site, "list", "--store", store).stdout
+    out = tmp_path / "norm.html"
+    rendered = _run(site, "render", SPEC, "--view", "toy_norm", "--layer", "0", "--out", str(out), "--store", store)
+    assert rendered.returncode == 0 and "embedding norm (layer 0)" in out.read_text(), rendered.stderr
+    refused = _run(site, "render", SPEC, "--view", "toy_norm", "--layer", "x", "--out", str(out), "--store", store)
+    assert refused.returncode == 2 and "--layer: expected an integer" in refused.stderr
     dashboard = _run(site, python=f"""
 import json
 from workbench.query.views import run_views
@@ -142,13 +164,18 @@ from workbench.core.variant import parse_variant
 from workbench.ui.dashboard import create_app
 store = Store({store!r})
 key = RunKey(*parse_variant({SPEC!r}).key)
+from workbench.ui.dashboard.options import ranges
+from workbench.ui.dashboard.pages import page_at
 client = create_app(store).server.test_client()
 layout = client.get("/_dash-layout")
-print(json.dumps({{"views": run_views(store, key), "status": layout.status_code, "layout": layout.get_data(as_text=True)}}))
+print(json.dumps({{"views": run_views(store, key), "status": layout.status_code, "layout": layout.get_data(as_text=True),
+                  "ranges": ranges(store, key), "page": page_at("/toy").title}}))
 """)
     assert dashboard.returncode == 0, dashboard.stderr
     out = __import__("json").loads(dashboard.stdout.strip().splitlines()[-1])
     assert "toy_norm" in out["views"] and out["status"] == 200 and "toy_norm" in out["layout"]
+    assert "opt-layer" in out["layout"] and out["ranges"]["layer"] == 1  # its option's control, ranged by n_layers
+    assert out["page"] == "Toy study" and "nav-toy" in out["layout"] and "toy-runs" in out["layout"]
 
 
 def test_the_study_passes_the_public_conformance_checks(site):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-from workbench.cli.parser import build_parser
+from workbench.cli.parser import build_parser, parse_args
 from workbench.core.errors import UserError
 
 __all__ = ["main", "build_parser"]
@@ -36,7 +36,7 @@ def cmd_demo(args) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse_args(argv)
     try:
         _dispatch(args)
     except UserError as err:

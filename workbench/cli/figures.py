@@ -4,16 +4,39 @@ from __future__ import annotations
 
 from workbench.api import load_variant
 from workbench.cli._args import spec_of, spec_or_demo, store_of
+from workbench.core.errors import UserError
 from workbench.core.variant import parse_variant
+from workbench.core.view import get_view
 from workbench.store import RunKey
 from workbench.ui.report import write_report
 
-__all__ = ["cmd_render", "cmd_report"]
+__all__ = ["cmd_render", "cmd_report", "view_options"]
+
+
+def view_options(view_name: str, argv: list[str]) -> dict:
+    """`--NAME VALUE` (or `--NAME=VALUE`) pairs as the view's declared options, checked before any work."""
+    view, options, rest = get_view(view_name), {}, list(argv)
+    while rest:
+        flag = rest.pop(0)
+        name, eq, text = flag[2:].replace("-", "_").partition("=") if flag.startswith("--") else ("", "", "")
+        if not name:
+            raise UserError(f"unexpected argument {flag!r}; a view's options are --NAME VALUE")
+        option = view.option(name)
+        if option is None:
+            raise UserError(f"view {view.name!r} has no option {name!r}; options: "
+                            f"{', '.join(o.name for o in view.options) or 'none'}")
+        if not eq and not rest:
+            raise UserError(f"--{name}: expected a value ({option.help or option.label})")
+        try:
+            options[name] = option.parse(text if eq else rest.pop(0))
+        except ValueError as err:
+            raise UserError(f"--{name}: {err}") from None
+    return options
 
 
 def cmd_render(args) -> None:
+    options = view_options(args.view, args.view_args)
     v = load_variant(spec_of(args), store=store_of(args).root)
-    options = {k: getattr(args, k) for k in ("neuron", "head") if getattr(args, k) is not None}
     fig = (v.at(args.epoch) if args.epoch is not None else v).figure(args.view, **options)
     print(fig.export(args.out))
 

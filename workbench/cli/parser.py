@@ -14,7 +14,7 @@ from pathlib import Path
 from workbench.core.errors import UserError
 from workbench.core.schedule import parse_schedule
 
-__all__ = ["build_parser", "DESCRIPTION"]
+__all__ = ["build_parser", "parse_args", "DESCRIPTION"]
 
 DESCRIPTION = "`workbench`: train, analyze, list, render, report and serve variants from one store."
 
@@ -189,15 +189,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("variant", nargs="?", help="only those that apply to this variant's family")
     p.set_defaults(func="workbench.cli.analyze:cmd_views")
 
-    p = sub.add_parser("render", help="render one view of a variant to .html, .png or .svg")
+    p = sub.add_parser("render", help="render one view of a variant to .html, .png or .svg",
+                       epilog="A view's options follow as --NAME VALUE, one for each option it declares (e.g. "
+                              "--neuron 5; `workbench views` lists them): given after VARIANT.")
     p.add_argument("variant", help="family[:key=value,...] of a trained variant")
     p.add_argument("--view", required=True, help="view name (see `workbench views`)")
     p.add_argument("--epoch", type=_epochs_arg, help="checkpoint epoch, for per-epoch views")
-    p.add_argument("--neuron", type=_index_arg, help="neuron to show, for views with a neuron option")
-    p.add_argument("--head", type=_index_arg, help="attention head to show, for views with a head option")
     p.add_argument("--out", required=True, type=_out_arg, help="output file (.html, .png or .svg)")
     p.add_argument("--store", help=store_help)
-    p.set_defaults(func="workbench.cli.figures:cmd_render")
+    p.set_defaults(func="workbench.cli.figures:cmd_render", view_args=True)
 
     p = sub.add_parser("report", help="write one standalone offline HTML report for a variant")
     p.add_argument("variant", nargs="?", help="family[:key=value,...]; omitted: the demo variant")
@@ -222,3 +222,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no training progress bar")
     p.set_defaults(func="workbench.cli:cmd_demo")
     return parser
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The parsed command line; a command that takes a view's options (`view_args`) gets what
+    follows its own arguments as `args.view_args` (checked against the view's declarations by
+    the command), any other command refuses arguments it does not know."""
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and getattr(args, "view_args", None) is not True:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if getattr(args, "view_args", None) is True:
+        args.view_args = extra
+    return args

@@ -54,13 +54,16 @@ def run_views(store: Store, key: RunKey, scope: str | None = None) -> list[str]:
 
 
 def view_table(caps: Mapping[str, Any] | None = None) -> list[str]:
-    """`workbench views`: one line per view (name, scope, sources, needs, description), only
-    those that apply to `caps` when given."""
+    """`workbench views`: one line per view (name, scope, sources, needs, description, the
+    `render --NAME VALUE` options it declares), only those that apply to `caps` when given."""
     lines = []
     for name in applicable_views(caps):
         v = get_view(name)
         needs = ", ".join(view_needs(name)) or "-"
-        lines.append(f"{name:26s} {v.scope:10s} from {', '.join(v.sources):30s} needs {needs:40s} {v.description}")
+        takes = ", ".join(f"--{o.name} " + ("|".join(o.choices) if o.kind == "choice" else
+                                            "N" if o.kind == "index" else "VALUE") for o in v.options)
+        lines.append(f"{name:26s} {v.scope:10s} from {', '.join(v.sources):30s} needs {needs:40s} {v.description}"
+                     + (f"  [{takes}]" if takes else ""))
     return lines
 
 
@@ -186,9 +189,10 @@ def view_figure(store: Store, key: RunKey, view_name: str, epoch: int | None = N
         UserError for an unknown view, an unknown option, or an invalid option value.
     """
     view = get_view(view_name)
-    unknown = sorted(set(options) - set(view.options))
+    names = [o.name for o in view.options]
+    unknown = sorted(set(options) - set(names))
     if unknown:
-        valid = ", ".join(view.options) or "none"
+        valid = ", ".join(names) or "none"
         raise UserError(f"view {view_name!r} has no option {unknown[0]!r}; options: {valid}")
     options = {k: v for k, v in options.items() if v is not None}
     try:

@@ -166,7 +166,8 @@ def test_neuron_grid_per_neuron_scaling():
     assert all(t.coloraxis == "coloraxis" for t in shared.data)
     with pytest.raises(UserError, match="scale must be one of shared, neuron"):
         get_view("neuron_grid").render({"acts": acts}, scale="log")
-    assert get_view("neuron_grid").options == ("neurons", "scale")
+    assert [o.name for o in get_view("neuron_grid").options] == ["neurons", "scale"]
+    assert get_view("neuron_grid").option("scale").choices == ("shared", "neuron")
 
 
 def test_neuron_heatmap_is_square_and_tight():
@@ -384,7 +385,24 @@ def test_views_cover_the_contract():  # the canonical study's views; other studi
                 "head_freq_specialization", "restricted_loss", "logit_lens", "input_trace", "loss_curves",
                 "pca_trajectory", "freq_specialization", "dimensionality", "weight_trajectory", "loss_decomposition"}
     assert expected <= set(list_views())
-    assert get_view("neuron_heatmap").options == ("neuron",)
+    assert [o.name for o in get_view("neuron_heatmap").options] == ["neuron"]
+
+
+def test_view_options_are_declared_with_their_meaning():
+    """Views that take the same option share one declaration; another meaning of a keyword has another key."""
+    from workbench.core.view import list_options
+
+    heat, clusters = get_view("neuron_heatmap").option("neuron"), get_view("neuron_freq_clusters").option("neuron")
+    assert heat is clusters and (heat.kind, heat.axis, heat.key, heat.default) == ("index", "neuron", "neuron", 0)
+    assert get_view("attention_patterns").option("head").axis == "head"
+    for view in ("neuron_across_primes", "sum_signal_fit"):  # a rank among the top neurons, not a neuron's index
+        rank = get_view(view).option("neuron")
+        assert (rank.key, rank.axis) == ("top_neuron", "top") and "rank" in rank.label.lower()
+        assert "rank" in rank.help and "index" in rank.help
+    keys = list_options()
+    for name in list_views():  # a click selects the epoch or sets a declared control
+        click = get_view(name).click
+        assert click in (None, "epoch") or (click in keys and keys[click].control), (name, click)
 
 
 def test_attention_labels_come_from_the_artifact_for_multi_layer_models():

@@ -1,9 +1,9 @@
-"""The Dash app: a fixed, collapsible sidebar of global controls and three pages.
+"""The Dash app: a fixed, collapsible sidebar and the pages of the page registry.
 
-Pages (dcc.Location): "/" explore one variant in groups of panels, "/compare" overlay
-variants, "/runs" list the store's runs and live job progress. All pages stay in the
-layout and are shown or hidden, so every callback always has its components; each
-page's callbacks skip work while the page is hidden. `serve` runs the app under
+The built-in pages (each one file that registers itself, `pages.register_page`): "/"
+explore one variant in groups of panels (`explore.py`), "/compare" overlay variants,
+"/runs" list the store's runs and live job progress. The shell (`shell.py`) builds the
+navigation, the routing and the URL state from the registry. `serve` runs the app under
 waitress, a production WSGI server.
 """
 
@@ -11,20 +11,20 @@ from __future__ import annotations
 
 import logging
 import socket
-from urllib.parse import urlencode
 
-from dash import Dash, Input, Output, ctx, dcc, html, no_update
+from dash import Dash
 
 from workbench.core.errors import UserError
 from workbench.core.view import list_views
 from workbench.store import Store
-from workbench.ui.dashboard import callbacks, clientside, compare, export, marker, runs
-from workbench.ui.dashboard.layout import explore_page, sidebar, store_problem
+from workbench.ui.dashboard import clientside, compare, explore, runs, shell  # noqa: F401  (pages register on import)
+from workbench.ui.dashboard.layout import store_problem
+from workbench.ui.dashboard.pages import Site
+from workbench.ui.dashboard.shell import row_link
 
-__all__ = ["create_app", "serve", "row_link", "PAGES"]
+__all__ = ["create_app", "serve", "row_link"]
 
 log = logging.getLogger(__name__)
-PAGES = {"/": "Explore", "/compare": "Compare", "/runs": "Runs"}  # pathname -> nav label
 
 _CSS = """
 body { margin: 0; font-family: system-ui, sans-serif; font-size: 14px; color: #222; }
@@ -40,6 +40,8 @@ body { margin: 0; font-family: system-ui, sans-serif; font-size: 14px; color: #2
 .control label { display: block; font-weight: 600; margin-bottom: 4px; }
 .readout { color: #555; margin-top: 6px; font-size: 12px; }
 .readout.spec { overflow-wrap: anywhere; }
+.option-note:not(:empty) { color: #a14a00; }  /* a value clamped to the run's range: what was asked for */
+.control .choice label { display: inline-flex; align-items: center; font-weight: normal; margin: 0 14px 0 0; }
 #sidebar .dash-slider-wrapper { padding: 0 14px; }  /* room for the end marks' labels */
 .busy-note { display: none; color: #7e57c2; font-size: 12px; margin-top: 2px; }
 .busy-note.on { display: block; }
@@ -91,52 +93,6 @@ button.export { font-size: 11px; padding: 1px 5px; margin-left: 2px; cursor: poi
 """
 
 
-def _layout(store: Store, launch: bool):
-    def layout():  # a function, so a reload picks up runs trained since the server started
-        problem = store_problem(store)
-        return html.Div(id="shell", children=[
-            dcc.Location(id="url", refresh=False),
-            sidebar(store),
-            html.Div(id="main", className="no-runs" if problem else "", children=[
-                html.Div(problem, id="banner", className="banner", style={} if problem else {"display": "none"}),
-                explore_page(), compare.layout(store), runs.layout(store, launch)]),
-            html.Button("☰", id="sidebar-toggle", n_clicks=0, title="show/hide controls"),
-            dcc.Store(id="export-done"),
-        ])
-
-    return layout
-
-
-def row_link(active_cell: object) -> str | None:
-    """'?variant=<id>' for a clicked table cell whose row id is a variant id, else None.
-
-    The id is validated again by the explore page before anything is read.
-    """
-    row = active_cell.get("row_id") if isinstance(active_cell, dict) else None
-    return f"?{urlencode({'variant': row})}" if isinstance(row, str) else None
-
-
-def _register_shell(app: Dash) -> None:
-    @app.callback(Output("page-explore", "className"), Output("page-compare", "className"),
-                  Output("page-runs", "className"), Output("explore-controls", "style"),
-                  Input("url", "pathname"))
-    def _pages(pathname):
-        page = pathname if isinstance(pathname, str) and pathname in PAGES else "/"
-        show = ["page" if page == p else "page hidden" for p in PAGES]
-        return (*show, {} if page == "/" else {"display": "none"})
-
-    @app.callback(Output("url", "pathname"), Output("url", "search"),
-                  Input("compare-table", "active_cell"), Input("runs-table", "active_cell"),
-                  prevent_initial_call=True)
-    def _open_row(*cells):
-        search = row_link(ctx.triggered[0]["value"] if ctx.triggered else None)
-        return ("/", search) if search else (no_update, no_update)
-
-    app.clientside_callback(
-        "function(n) { return (n || 0) % 2 ? 'collapsed' : ''; }",
-        Output("shell", "className"), Input("sidebar-toggle", "n_clicks"))
-
-
 def create_app(store: Store, launch: bool = False) -> Dash:
     """Build the dashboard for a store.
 
@@ -152,14 +108,9 @@ def create_app(store: Store, launch: bool = False) -> Dash:
                assets_folder="assets_unused", serve_locally=True)
     app.index_string = app.index_string.replace(
         "{%css%}", "{%css%}<style>" + _CSS + "</style><script>" + clientside.JS + "</script>")
-    app.layout = _layout(store, launch)
-    _register_shell(app)
-    callbacks.register(app, store)
-    clientside.register(app)
-    marker.register(app)
-    compare.register(app, store)
-    runs.register(app, store, launch)
-    export.register(app.server, store)
+    site = Site(store, launch)
+    app.layout = shell.layout(site)
+    shell.register(app, site)
     return app
 
 

@@ -3,8 +3,9 @@
 Two server callbacks drive the page:
 
 - `controls`: on load (from the URL) or when the variant changes, set the slider to the
-  run's checkpoints and restore epoch, neuron, head and open groups;
-- the panels callback: one request per change of epoch, neuron, head, variant, open
+  run's checkpoints, restore the epoch, the option controls and open groups, and show the
+  controls that some view of the run takes, with the run's ranges;
+- the panels callback: one request per change of epoch, an option control, variant, open
   groups or the panels on screen, answering for every open panel on screen that changed
   (see `panels.update_panels`; the browser reports what is on screen, `clientside.py`); then
   a background thread renders the neighbouring checkpoints (`prefetch`), so the next
@@ -25,20 +26,23 @@ from dash.exceptions import PreventUpdate
 from workbench.core.errors import UserError
 from workbench.query.views import run_views
 from workbench.store import RunKey, Store
-from workbench.ui.dashboard import data, panels
+from workbench.ui.dashboard import data, options, panels
 from workbench.ui.dashboard.groups import GROUPS, panel_id
 from workbench.ui.dashboard.labels import export_name
+from workbench.ui.dashboard.layout import STATE
 from workbench.ui.dashboard.prefetch import Prefetcher
 from workbench.ui.dashboard.state import parse_state
-from workbench.ui.dashboard.values import as_int, epoch_at, select_index
+from workbench.ui.dashboard.values import as_int, epoch_at
 
 __all__ = ["slider_marks", "controls", "panel_outputs", "register", "CONTROL_OUTPUTS"]
 
 log = logging.getLogger(__name__)
 _MAX_LABELS = 8  # epoch-slider marks that carry a text label; the rest are ticks only
+_LABEL_ROOM = 240  # px of the sidebar's slider that labels share (about 7 px a digit, 12 px apart)
 _GIDS = tuple(g.gid for g in GROUPS)
-CONTROL_OUTPUTS = ("variant", "min", "max", "marks", "value", "epochs", "neuron", "neuron_max", "head", "head_max",
-                   "groups")  # the order of the controls callback's outputs
+# the order of the controls callback's outputs: then, per option control, its value and its box's style
+CONTROL_OUTPUTS = ("variant", "min", "max", "marks", "value", "epochs", "ranges", "groups",
+                   *(f"{o.key}{part}" for o in options.CONTROLS for part in ("", "_box")))
 
 
 def slider_marks(epochs: list[int], turn: int | None, label: int | None = None) -> dict:
@@ -46,11 +50,13 @@ def slider_marks(epochs: list[int], turn: int | None, label: int | None = None) 
     at checkpoint `turn`, the one nearest the turn, labelled with the turn's own epoch `label`."""
     if not epochs:
         return {}
-    step = max(1, math.ceil(len(epochs) / _MAX_LABELS))
-    labelled = set(range(0, len(epochs), step)) | {len(epochs) - 1}
+    fits = max(2, min(_MAX_LABELS, _LABEL_ROOM // (7 * len(str(max(epochs))) + 12)))  # long epochs: fewer labels
+    step, last = max(1, math.ceil((len(epochs) - 1) / (fits - 1))), len(epochs) - 1
+    gap = max(1, step * 0.75)  # the least distance between labelled positions that keeps labels apart
+    labelled = {i for i in range(0, len(epochs), step) if last - i >= gap} | {last}
     t = epochs.index(turn) if turn in epochs else None
     if t is not None:  # keep the turn's label clear of its neighbours' labels
-        labelled = {i for i in labelled if abs(i - t) >= max(1, step * 0.75)}
+        labelled = {i for i in labelled if abs(i - t) >= gap}
     marks: dict = {str(i): (str(e) if i in labelled else "") for i, e in enumerate(epochs)}
     if t is not None:
         marks[str(t)] = {"label": f"turn {turn if label is None else label}",
@@ -85,57 +91,66 @@ def controls(store: Store, search: object, vid: object, trigger: object, current
     Args:
         store: the served store; search: the URL query; vid: the picker's value;
         trigger: "url", "variant" or None (first load, treated like "url");
-        current: the browser's "epoch" (slider position), "epochs" (its epochs store),
-            "neuron", "head" (all untrusted).
+        current: the browser's "epoch" (slider position), "epochs" (its epochs store) and
+            "options" ({control key: value}) (all untrusted).
     Returns:
         Values in CONTROL_OUTPUTS order; groups is `no_update` unless the URL names them.
     Raises:
         PreventUpdate: when the store has no runs.
     """
-    state = parse_state(search) if trigger in (None, "url") else {}
+    state = parse_state(search, STATE) if trigger in (None, "url") else {}
     key = _pick_variant(store, state.get("variant"), vid)
     epochs = data.epochs(store, key)
     shown = current.get("epochs") if isinstance(current.get("epochs"), dict) else {}
     at = _pick_epoch(store, key, epochs, state.get("epoch"), epoch_at(current.get("epoch"), shown.get("epochs")))
     turn = data.turn_epoch(store, key)
     turn_mark = data.nearest_epoch(epochs, turn) if turn is not None else None
-    n_neurons, n_heads = panels.control_limits(store, key)
     groups = [g for g in state["groups"] if g in _GIDS] if "groups" in state else no_update
     new_vid = data.variant_id(key)
     applies = set(run_views(store, key))  # groups with no view for this run's family are hidden
     shown_groups = [g.gid for g in GROUPS if any(p.view in applies for p in g.panels)]
     turn = round(turn) if turn is not None else None  # the onset itself: the readout and the mark say it
+    ranges = options.ranges(store, key)
     return (new_vid if new_vid != vid else no_update, 0, max(len(epochs) - 1, 0), slider_marks(epochs, turn_mark, turn),
             epochs.index(at) if at in epochs else 0,
-            {"vid": new_vid, "epochs": epochs, "turn": turn, "groups": shown_groups},
-            select_index(state.get("neuron", current.get("neuron")), limit=n_neurons),
-            n_neurons - 1 if n_neurons else None,
-            select_index(state.get("head", current.get("head")), limit=n_heads), n_heads - 1 if n_heads else None,
-            groups)
+            {"vid": new_vid, "epochs": epochs, "turn": turn, "groups": shown_groups}, ranges, groups,
+            *_control_values(state, current.get("options"), ranges))
 
 
-def panel_outputs(store: Store, vid: object, index: object, epochs: object, neuron: object, head: object,
+def _control_values(state: dict, current: object, ranges: dict) -> list:
+    """Per option control: its value (the URL's, else the one shown; the browser then clamps it to
+    the run's range with a note, `options.CLAMP_JS`) and its box's style (hidden when no view of
+    the run takes it)."""
+    current = current if isinstance(current, dict) else {}
+    out = []
+    for option in options.CONTROLS:
+        out += [options.asked(option, state.get(option.key, current.get(option.key))),
+                {} if option.key in ranges else {"display": "none"}]
+    return out
+
+
+def panel_outputs(store: Store, vid: object, index: object, epochs: object, values: object,
                   groups: object, drawn: object, prefetcher: Prefetcher | None = None, visible: object = None) -> list:
     """Panels callback body: every panel's (figure, message, class) and the new drawn record.
 
     Args:
         vid: the picker's value; index: the slider position; epochs: the browser's epochs store;
-        neuron, head: the inputs' values; groups: ids of open groups; drawn: what each panel shows
-        (all untrusted); prefetcher: if given, it renders the neighbouring checkpoints afterwards;
+        values: the option controls' values, {control key: value}; groups: ids of open groups;
+        drawn: what each panel shows (all untrusted); prefetcher: if given, it renders the
+        neighbouring checkpoints afterwards;
         visible: ids of the panels on screen (untrusted; anything but a list, or one holding "*", means all).
     Raises:
         PreventUpdate: for a variant that is not a run of the store.
     """
     listed = epochs.get("epochs") if isinstance(epochs, dict) else None
     try:
-        req = panels.make_request(store, vid, epoch_at(index, listed), neuron, head)
+        req = panels.make_request(store, vid, epoch_at(index, listed), values)
     except UserError:
         raise PreventUpdate from None
     open_groups = {g for g in groups if isinstance(g, str)} if isinstance(groups, list) else set()
     shown = {v for v in visible if isinstance(v, str)} if isinstance(visible, list) and "*" not in visible else None
     outputs, new_drawn = panels.update_panels(store, req, open_groups, drawn, shown)
-    new_drawn["_query"] = {"variant": req["vid"], "epoch": "" if req["at"] is None else req["at"],
-                           "neuron": req["neuron"], "head": req["head"]}
+    new_drawn["_query"] = {"variant": req["vid"], "epoch": "" if req["at"] is None else req["at"], **req["options"]}
     new_drawn["_name"] = export_name(req["key"], "panels", req["at"])
     if isinstance(visible, list) and "*" in visible:  # a batch export's request: it waits for this answer
         new_drawn["_all"] = next((v for v in visible if isinstance(v, str) and v != "*"), "")
@@ -155,16 +170,23 @@ def _safe(body, fallback):
         return fallback
 
 
+def _option_outputs() -> list:
+    return [out for cid in map(options.control_id, options.CONTROLS)
+            for out in (Output(cid, "value", allow_duplicate=True), Output(f"{cid}-box", "style"))]
+
+
 def _register_controls(app, store: Store) -> None:
     outputs = [Output("variant", "value"), Output("epoch", "min"), Output("epoch", "max"), Output("epoch", "marks"),
-               Output("epoch", "value"), Output("epochs", "data"), Output("neuron", "value"), Output("neuron", "max"),
-               Output("head", "value"), Output("head", "max"), Output("groups", "data")]
+               Output("epoch", "value"), Output("epochs", "data"), Output("option-ranges", "data"),
+               Output("groups", "data"), *_option_outputs()]
+    keys = [o.key for o in options.CONTROLS]
 
     @app.callback(*outputs, Input("url", "search"), Input("variant", "value"), State("epoch", "value"),
-                  State("epochs", "data"), State("neuron", "value"), State("head", "value"))
-    def _controls(search, vid, index, epochs, neuron, head):
+                  State("epochs", "data"), *[State(options.control_id(o), "value") for o in options.CONTROLS],
+                  prevent_initial_call="initial_duplicate")
+    def _controls(search, vid, index, epochs, *values):
         trigger = ctx.triggered_id if ctx.triggered_id in ("url", "variant") else None
-        current = {"epoch": index, "epochs": epochs, "neuron": neuron, "head": head}
+        current = {"epoch": index, "epochs": epochs, "options": dict(zip(keys, values))}
         return _safe(lambda: controls(store, search, vid, trigger, current), [no_update] * len(outputs))
 
 
@@ -175,14 +197,16 @@ def _register_panels(app, store: Store) -> None:
         outputs += [Output(panel_id(view), "figure"), Output(f"msg-{view}", "children"),
                     Output(f"panel-{view}", "className")]
     outputs.append(Output("drawn", "data"))
+    keys = [o.key for o in options.CONTROLS]
 
-    @app.callback(*outputs, Input("variant", "value"), Input("epoch", "value"), Input("neuron", "value"),
-                  Input("head", "value"), Input("groups", "data"), Input("visible", "data"), State("epochs", "data"),
-                  State("drawn", "data"), running=[(Output("panels", "className"), "busy", ""),
+    @app.callback(*outputs, Input("variant", "value"), Input("epoch", "value"), Input("groups", "data"),
+                  Input("visible", "data"), *[Input(options.control_id(o), "value") for o in options.CONTROLS],
+                  State("epochs", "data"), State("drawn", "data"),
+                  running=[(Output("panels", "className"), "busy", ""),
                            (Output("busy-note", "className"), "busy-note on", "busy-note")])
-    def _panels(vid, index, neuron, head, groups, visible, epochs, drawn):
-        return _safe(lambda: panel_outputs(store, vid, index, epochs, neuron, head, groups, drawn, prefetcher,
-                                           visible),
+    def _panels(vid, index, groups, visible, *rest):
+        values, (epochs, drawn) = dict(zip(keys, rest[:len(keys)])), rest[len(keys):]
+        return _safe(lambda: panel_outputs(store, vid, index, epochs, values, groups, drawn, prefetcher, visible),
                      [no_update] * len(outputs))
 
 

@@ -1,22 +1,27 @@
 """Callbacks that run in the browser: no round trip for what the browser already knows.
 
 - the epoch readout, and the jump to a clicked trajectory point (snapped to a checkpoint);
-- a click on a neuron or head selects it;
+- a click on a point of a view that declares `click=<option>` sets that option's control;
+- a value typed into an option control is clamped to the run's range, with a note (`options.CLAMP_JS`);
 - a group header opens or closes its group (the server then draws only what became visible);
-- the page state is written into the URL (`history.replaceState`), and the nav links keep it;
+- the page state is written into the URL (`history.replaceState`; the shell wires it from the
+  pages' declared state), and the nav links keep it;
 - which panels are on screen (an IntersectionObserver writes the `visible` store), so an
   epoch step renders only those and a panel scrolled into view is rendered then;
 - per-figure and batch export: PNG/SVG through Plotly.downloadImage, HTML from the server's
   /export routes, under the canonical file names the server put in `drawn`. A batch export
   first asks for every open panel (visible = "*"), then exports when `drawn` comes back.
 
-The helpers live in one script, `JS`, that the app puts in the page head.
+The helpers live in one script, `JS`, that the app puts in every page it serves.
 """
 
 from __future__ import annotations
 
+import json
+
 from dash import ALL, Input, Output, State
 
+from workbench.ui.dashboard import options
 from workbench.ui.dashboard.groups import GROUPS, PANELS, panel_id
 
 __all__ = ["JS", "register"]
@@ -83,11 +88,10 @@ window.workbench = (function () {
       return nearestIndex(info.epochs, e);
     },
     clickIndex: function () {
-      const max = finite(arguments[arguments.length - 1]);
-      let v = clickValue(triggered().value);
-      if (v === null) { return no(); }
-      return max === null ? v : Math.min(v, max);
+      const v = clickValue(triggered().value);  // the control's clamp then holds it to the run's range
+      return v === null ? no() : v;
     },
+    clampIndex: %(clamp)s,
     toggleGroup: function () {
       const groups = Array.isArray(arguments[arguments.length - 1]) ? arguments[arguments.length - 1] : [];
       const id = (triggered().prop_id || "").split(".")[0].replace(/^toggle-/, "");
@@ -100,23 +104,29 @@ window.workbench = (function () {
       const shown = info && Array.isArray(info.groups) ? info.groups : ids;
       return ids.map(id => (open.includes(id) ? "group open" : "group closed") + (shown.includes(id) ? "" : " hidden"));
     },
-    writeUrl: function (path, variant, index, info, neuron, head, groups, compare, align) {
+    writeUrl: function (fields, paths, path, ...values) {
+      // fields: [key, kind, default] per URL entry (pages.StateField), values in the same order; an
+      // "epoch" entry takes two: the slider position and the store listing the epochs at each position
       const q = new URLSearchParams();
-      if (variant) { q.set("variant", variant); }
-      const e = info && info.epochs ? info.epochs[index] : undefined;
-      if (e !== undefined) { q.set("epoch", e); }
-      if (finite(neuron) !== null) { q.set("neuron", neuron); }
-      if (finite(head) !== null) { q.set("head", head); }
-      if (Array.isArray(groups)) { q.set("groups", groups.join(",")); }
-      (Array.isArray(compare) ? compare : []).forEach(v => q.append("compare", v));
-      if (align) { q.set("align", align); }
+      let i = 0;
+      fields.forEach(([key, kind, fallback]) => {
+        const v = values[i++];
+        if (kind === "epoch") {
+          const info = values[i++], e = info && info.epochs ? info.epochs[v] : undefined;
+          if (e !== undefined) { q.set(key, e); }
+        } else if (fallback !== null && v === fallback) {  // reads back as the default anyway
+        } else if (kind === "int") { if (finite(v) !== null) { q.set(key, v); } }
+        else if (kind === "csv") { if (Array.isArray(v)) { q.set(key, v.join(",")); } }
+        else if (kind === "list") { (Array.isArray(v) ? v : []).forEach(x => q.append(key, x)); }
+        else if (typeof v === "string" && v) { q.set(key, v); }
+      });
       const search = "?" + q.toString().replace(/%2F/g, "/").replace(/%2C/g, ",").replace(/%3D/g, "=");
       // the page shown is `path` (a row click moves it without the address bar following)
       const where = (typeof path === "string" && path ? path : window.location.pathname);
       if (window.location.search !== search || window.location.pathname !== where) {
         window.history.replaceState(window.history.state, "", where + search);
       }
-      return [search, "/" + search, "/compare" + search, "/runs" + search];
+      return [search, ...paths.map(p => p + search)];
     },
     exportOne: function (clicks, drawn) {
       const id = window.dash_clientside.callback_context.triggered_id;
@@ -170,7 +180,7 @@ window.workbench = (function () {
     },
   };
 })();
-"""
+""".replace("%(clamp)s", options.CLAMP_JS.strip())
 
 
 def _register_selection(app) -> None:
@@ -183,11 +193,17 @@ def _register_selection(app) -> None:
     app.clientside_callback("window.workbench.clickEpoch", Output("epoch", "value", allow_duplicate=True),
                             *[Input(panel_id(v), "clickData") for v in traj], State("epochs", "data"),
                             prevent_initial_call=True)
-    for control in ("neuron", "head"):
-        sources = [v for v, (_, p) in PANELS.items() if p.click == control]  # as each view declares
-        app.clientside_callback("window.workbench.clickIndex", Output(control, "value", allow_duplicate=True),
-                                *[Input(panel_id(v), "clickData") for v in sources], State(control, "max"),
-                                prevent_initial_call=True)
+    for option in (o for o in options.CONTROLS if o.kind == "index"):
+        cid = options.control_id(option)
+        sources = [v for v, (_, p) in PANELS.items() if p.click == option.key]  # as each view declares
+        if sources:
+            app.clientside_callback("window.workbench.clickIndex", Output(cid, "value", allow_duplicate=True),
+                                    *[Input(panel_id(v), "clickData") for v in sources], prevent_initial_call=True)
+        app.clientside_callback(
+            "function (v, r) { return window.workbench.clampIndex(v, r, %s, %s); }"
+            % (json.dumps(option.key), json.dumps(option.default)),
+            Output(cid, "value", allow_duplicate=True), Output(f"{cid}-note", "children"),
+            Input(cid, "value"), Input("option-ranges", "data"), prevent_initial_call=True)
 
 
 def _register_groups(app) -> None:
@@ -202,16 +218,9 @@ def _register_groups(app) -> None:
 
 
 def register(app) -> None:
-    """Attach the browser-side callbacks of the explore page, the URL and export."""
+    """Attach the browser-side callbacks of the explore page and its export."""
     _register_selection(app)
     _register_groups(app)
-    app.clientside_callback(
-        "window.workbench.writeUrl",
-        Output("url-written", "data"), Output("nav-explore", "href"), Output("nav-compare", "href"),
-        Output("nav-runs", "href"),
-        Input("url", "pathname"), Input("variant", "value"), Input("epoch", "value"), Input("epochs", "data"),
-        Input("neuron", "value"), Input("head", "value"), Input("groups", "data"),
-        Input("compare-variants", "value"), Input("compare-align", "value"))
     app.clientside_callback("window.workbench.exportOne", Output("export-done", "data"),
                             Input({"type": "export", "view": ALL, "fmt": ALL}, "n_clicks"), State("drawn", "data"),
                             prevent_initial_call=True)

@@ -28,10 +28,16 @@ from workbench.store.index import run_rows
 from workbench.ui.dashboard import data, presets
 from workbench.ui.dashboard.labels import colours, full_label, short_labels
 from workbench.ui.dashboard.layout import variant_options
+from workbench.ui.dashboard.pages import Page, Site, StateField, register_page
 from workbench.ui.dashboard.state import parse_state
 
 __all__ = ["METRICS", "trajectory", "overlay_figure", "summary_rows", "table_columns", "layout", "register", "compare_figures",
-           "restore", "metric_spec", "metric_options", "extra_panels", "preset_selection", "preset_children"]
+           "restore", "metric_spec", "metric_options", "extra_panels", "preset_selection", "preset_children",
+           "PAGE", "STATE"]
+
+PATH = "/compare"
+STATE = (StateField("compare", "compare-variants", kind="list"),
+         StateField("align", "compare-align", choices=("epoch", "turn")))  # what of the page the URL holds
 
 log = logging.getLogger(__name__)
 
@@ -201,12 +207,12 @@ def table_columns(rows: list[dict]) -> list[dict]:
 
 
 def layout(store: Store) -> html.Div:
-    """The compare page (hidden until the URL is /compare)."""
+    """The compare page's body."""
     options = variant_options(store)
     panels = [html.Div(id=f"cpanel-{m}", className="panel", children=[
         dcc.Graph(id=f"compare-{m}", config={"displaylogo": False, "responsive": True}, style={"height": "380px"}),
         html.Div(id=f"cmsg-{m}", className="compare-msg")]) for m in METRICS]
-    return html.Div(id="page-compare", className="page hidden", children=[
+    return html.Div(children=[
         html.H2("Compare variants"),
         html.Div([
             dcc.Dropdown(id="compare-variants", options=options, multi=True,
@@ -292,17 +298,17 @@ def preset_children(store: Store, preset_id: object, vids: object) -> list:
     family, preset = found
     keys = [k for k in keys if k.family == family]
     rows, ratios = presets.preset_table(store, family, preset, keys)
-    head = html.Tr([html.Th(preset.vary[0] if preset.vary else "run")] + [html.Th(m) for m in preset.metrics])
+    header = html.Tr([html.Th(preset.vary[0] if preset.vary else "run")] + [html.Th(m) for m in preset.metrics])
     body = [html.Tr([html.Td(label)] + [html.Td(_fmt(values[m], 4)) for m in preset.metrics])
             for label, values in rows]
     notes = [html.Div(f"{label}: {_fmt(value, 4) or 'needs exactly one run of each'}") for label, value in ratios]
     title = f"{family}: values at the last evaluation"
-    return [html.H3(title), html.Table([html.Thead(head), html.Tbody(body)], className="preset-table"), *notes]
+    return [html.H3(title), html.Table([html.Thead(header), html.Tbody(body)], className="preset-table"), *notes]
 
 
 def restore(search: object, vids: object) -> tuple:
     """Compare selection and alignment from the URL (`no_update` for what it does not name)."""
-    state = parse_state(search)
+    state = parse_state(search, STATE)
     return state.get("compare", no_update), state.get("align", no_update)
 
 
@@ -319,7 +325,7 @@ def register(app, store: Store) -> None:
     @app.callback(*outputs, Input("compare-variants", "value"), Input("compare-align", "value"),
                   Input("url", "pathname"))
     def _overlays(vids, align, pathname):
-        if pathname != "/compare":
+        if pathname != PATH:
             return [no_update] * len(outputs)
         try:
             return [x for triple in compare_figures(store, vids, align) for x in triple]
@@ -341,7 +347,7 @@ def register(app, store: Store) -> None:
                   Input("compare-variants", "value"), Input("compare-metrics", "value"),
                   Input("compare-align", "value"), Input("compare-preset", "value"), Input("url", "pathname"))
     def _extra(vids, metrics, align, preset_id, pathname):
-        if pathname != "/compare":
+        if pathname != PATH:
             return no_update, no_update
         try:
             return extra_panels(store, vids, metrics, align), preset_children(store, preset_id, vids)
@@ -352,8 +358,13 @@ def register(app, store: Store) -> None:
     @app.callback(Output("compare-table", "data"), Output("compare-table", "columns"),
                   Output("compare-table", "tooltip_data"), Input("url", "pathname"))
     def _table(pathname):
-        if pathname != "/compare":
+        if pathname != PATH:
             return no_update, no_update, no_update
         keys = store.runs()
         rows = summary_rows(store, keys)
         return rows, table_columns(rows), [{"variant": full_label(k)} for k in keys]
+
+
+PAGE = register_page(Page("compare", PATH, "Compare", layout=lambda site: layout(site.store),
+                          callbacks=lambda app, site: register(app, site.store), state=STATE,
+                          run_tables=("compare-table",), order=20))

@@ -136,7 +136,7 @@ def _plain_customdata(fig: dict) -> dict:
 
     Plotly sends numpy arrays as {"dtype", "bdata", "shape"} specs; dcc.Graph copies a
     point's customdata into clickData only when the trace's customdata is a plain array,
-    so without this, clicks would arrive without the epoch/neuron/head they carry.
+    so without this, clicks would arrive without the epoch or index they carry.
     """
     for trace in fig.get("data") or []:
         custom = trace.get("customdata")
@@ -159,7 +159,7 @@ def view_figure_cached(store: Store, key: RunKey, view: str, epoch: int | None =
     Args:
         store: the store; key: a validated RunKey; view: a registered view name.
         epoch: the checkpoint epoch for per-epoch views (ignored by trajectory views).
-        options: renderer options (neuron=, head=, ...).
+        options: the renderer's keyword options (as the view declares them).
     Returns:
         The figure as a dict (shared: do not mutate).
     """

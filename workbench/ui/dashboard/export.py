@@ -1,10 +1,11 @@
 """HTML export routes: the figure a panel shows, or every open panel, as an offline HTML file.
 
-    GET /export/figure?variant=ID&view=VIEW&epoch=E&neuron=N&head=H
-    GET /export/panels?variant=ID&views=V1,V2,...&epoch=E&neuron=N&head=H
+    GET /export/figure?variant=ID&view=VIEW&epoch=E&<option key>=VALUE...
+    GET /export/panels?variant=ID&views=V1,V2,...&epoch=E&<option key>=VALUE...
 
 The query is validated exactly like the panels callback's input (`panels.make_request`),
-so a link shows what the panel showed: same epoch, neuron, head and title. The files
+so a link shows what the panel showed: same epoch, option values (one entry per option
+control, by its key) and title. The files
 embed plotly.js, so they open without a network. PNG and SVG are made in the browser
 (Plotly.downloadImage, see `clientside.py`).
 """
@@ -19,7 +20,7 @@ from flask import Flask, Response, request
 
 from workbench.core.errors import UserError
 from workbench.store import Store
-from workbench.ui.dashboard import panels
+from workbench.ui.dashboard import options, panels
 from workbench.ui.dashboard.groups import PANELS
 from workbench.ui.dashboard.labels import export_name
 
@@ -29,7 +30,8 @@ log = logging.getLogger(__name__)
 
 
 def _request(store: Store, args) -> panels.Request:
-    return panels.make_request(store, args.get("variant"), args.get("epoch"), args.get("neuron"), args.get("head"))
+    values = {o.key: args.get(o.key) for o in options.CONTROLS}
+    return panels.make_request(store, args.get("variant"), args.get("epoch"), values)
 
 
 def _figure(store: Store, req: panels.Request, view: str) -> dict | str:
@@ -53,7 +55,7 @@ def figure_html(store: Store, args) -> tuple[str, str]:
     """(file name, offline HTML) of one panel; `args` is the query (untrusted)."""
     req, view = _request(store, args), str(args.get("view", ""))
     fig = _figure(store, req, view)
-    at = None if PANELS[view][1].deps == "trajectory" else req["at"]
+    at = req["at"] if PANELS[view][1].per_epoch else None
     name = export_name(req["key"], view, at) + ".html"
     return name, _page(name, [_section(fig, view, True)])
 

@@ -1,6 +1,6 @@
 """Fast epoch and option changes for views that can repaint: patch the figure, skip re-rendering.
 
-At p=113 a neuron_activations artifact is 512 x 113 x 113, and building heatmap figures
+At p=113 an activations artifact is 512 x 113 x 113, and building heatmap figures
 through plotly's validating object model costs far more than the data itself. A view that
 declares `repaint` (workbench.core.view) says what changes in the figure already drawn
 when the epoch or its options change; the server sends that as a `dash.Patch` (arrays as

@@ -35,20 +35,26 @@ def full_label(key: RunKey) -> str:
 
 
 def short_labels(keys: list[RunKey]) -> dict[RunKey, str]:
-    """For each run, the parameters that differ among `keys` (the family too when families differ).
+    """For each run, the parameters that differ among the runs of its family in `keys`, led by
+    the family when families differ (a family's only run is then its family's name).
 
-    A single run, or runs that differ in nothing, keep their full parameter string.
+    A single run, or runs of one family that differ in nothing, keep their full parameter
+    string. Parameters are compared within a family only: another family's parameters are
+    not missing from this one ("no vocab_size").
     """
-    parsed = {k: params(k) for k in keys}
-    names = sorted({n for p in parsed.values() for n in p}, key=lambda n: _order(parsed, n))
-    differ = [n for n in names if len({p.get(n) for p in parsed.values()}) > 1]
-    families = len({k.family for k in keys}) > 1
+    by_family: dict[str, list[RunKey]] = {}
+    for key in keys:
+        by_family.setdefault(key.family, []).append(key)
+    several = len(by_family) > 1
     out = {}
-    for key, p in parsed.items():
-        parts = [f"{n}={p[n]}" if n in p else f"no {n}" for n in differ]
-        label = ",".join(parts) if parts else key.variant
-        out[key] = f"{key.family}: {label}" if families else label
-    return out
+    for family, members in by_family.items():
+        parsed = {k: params(k) for k in members}
+        names = sorted({n for p in parsed.values() for n in p}, key=lambda n: _order(parsed, n))
+        differ = [n for n in names if len({p.get(n) for p in parsed.values()}) > 1]
+        for key, p in parsed.items():
+            label = ",".join(f"{n}={p[n]}" if n in p else f"no {n}" for n in differ)
+            out[key] = (f"{family}: {label}" if label else family) if several else (label or key.variant)
+    return {k: out[k] for k in keys}
 
 
 def _order(parsed: dict, name: str) -> int:
@@ -64,7 +70,7 @@ def colours(keys: list[RunKey]) -> dict[RunKey, str]:
 def export_name(key: RunKey, view: str, epoch: int | None = None) -> str:
     """The canonical file stem of an exported figure: variant_view[_epochN].
 
-    e.g. 'modular_addition_p=53,seed=999_neuron_heatmap_epoch3500'; safe on every OS.
+    e.g. 'modular_addition_p=53,seed=999_embedding_fourier_epoch3500'; safe on every OS.
     """
     stem = f"{key.family}_{key.variant}_{view}" + (f"_epoch{epoch}" if epoch is not None else "")
     return _UNSAFE.sub("-", stem)

@@ -1,8 +1,9 @@
-"""The explore page's components: the sidebar of global controls and the groups of panels.
+"""The explore page's components: its controls in the sidebar and the groups of panels.
 
-Every id that a callback uses is created here. The slider's value is a position in the
-run's list of checkpoint epochs (kept in the `epochs` store), so dragging and the arrow
-keys always land on a checkpoint.
+Every id that a callback uses is created here, and `STATE` says which of them the URL
+holds. The slider's value is a position in the run's list of checkpoint epochs (kept in
+the `epochs` store), so dragging and the arrow keys always land on a checkpoint. The option
+controls come from the views' declarations (`options.py`).
 """
 
 from __future__ import annotations
@@ -10,11 +11,13 @@ from __future__ import annotations
 from dash import dcc, html
 
 from workbench.store import Store
-from workbench.ui.dashboard import data
+from workbench.ui.dashboard import data, options
 from workbench.ui.dashboard.groups import GROUPS, PANELS, Group, panel_id
 from workbench.ui.dashboard.labels import full_label, short_labels
+from workbench.ui.dashboard.pages import Site, StateField
 
-__all__ = ["FORMATS", "GRAPH_CONFIG", "panel_class", "variant_options", "sidebar", "explore_page", "store_problem"]
+__all__ = ["FORMATS", "GRAPH_CONFIG", "STATE", "panel_class", "variant_options", "sidebar", "explore_page",
+           "store_problem"]
 
 FORMATS = ("png", "svg", "html")  # per-figure export formats
 GRAPH_CONFIG = {"displaylogo": False, "responsive": True,  # fit the column whenever drawn or resized
@@ -23,12 +26,15 @@ GRAPH_CONFIG = {"displaylogo": False, "responsive": True,  # fit the column when
 # draw, and the panels counted as on screen at load are about those that stay there
 _BLANK = {"data": [], "layout": {"xaxis": {"visible": False}, "yaxis": {"visible": False}, "height": 420,
                                  "margin": {"l": 0, "r": 0, "t": 0, "b": 0}}}
+# what of the explore page the URL holds, in the query's order
+STATE = (StateField("variant", "variant"), StateField("epoch", "epoch", kind="epoch", positions="epochs"),
+         *options.state_fields(), StateField("groups", "groups", "data", kind="csv"))
 
 
 def panel_class(view: str, empty: bool = False) -> str:
     """The panel's CSS classes: its width, whether it follows the epoch, whether it shows a message."""
     panel = PANELS[view][1]
-    classes = ["panel", "per-epoch" if panel.deps != "trajectory" else "trajectory"]
+    classes = ["panel", "per-epoch" if panel.per_epoch else "trajectory"]
     return " ".join(classes + (["wide"] if panel.wide else []) + (["empty"] if empty else []))
 
 
@@ -72,42 +78,32 @@ def _control(label: str, *children) -> html.Div:
     return html.Div([html.Label(label), *children], className="control")
 
 
-def sidebar(store: Store) -> html.Div:
-    """The fixed left column: navigation, the explore page's controls, batch export."""
-    options = variant_options(store)
-    links = [dcc.Link(label, href=path, id=f"nav-{label.lower()}") for path, label in
-             (("/", "Explore"), ("/compare", "Compare"), ("/runs", "Runs"))]
-    return html.Div(id="sidebar", children=[
-        html.H3("Workbench", style={"margin": "4px 0 8px"}),
-        html.Div(links, className="nav"),
-        html.Div(id="explore-controls", children=[
-            _control("Variant", dcc.Dropdown(id="variant", options=options, clearable=False, optionHeight=40,
-                                             value=options[0]["value"] if options else None),
-                     html.Div(id="variant-readout", className="readout spec")),
-            _control("Epoch", dcc.Slider(id="epoch", min=0, max=0, step=1, marks={}, value=0, included=False,
-                                         updatemode="mouseup"),
-                     html.Div(id="epoch-readout", className="readout"),
-                     html.Div("rendering…", id="busy-note", className="busy-note")),
-            _control("Neuron", dcc.Input(id="neuron", type="number", min=0, step=1, value=0, debounce=True)),
-            _control("Head", dcc.Input(id="head", type="number", min=0, step=1, value=0, debounce=True)),
-            html.Div("Click a point on a trajectory to jump to its epoch; click a neuron or head "
-                     "to select it.", className="readout"),
-            _control("Export open panels", html.Div(
-                [html.Button(fmt.upper(), id=f"export-all-{fmt}", className="export", n_clicks=0,
-                             title=f"download every open panel as {fmt.upper()}") for fmt in FORMATS])),
-        ]),
+def sidebar(site: Site) -> html.Div:
+    """The explore page's part of the sidebar: variant, epoch, the option controls, batch export."""
+    picks = variant_options(site.store)
+    return html.Div([
+        _control("Variant", dcc.Dropdown(id="variant", options=picks, clearable=False, optionHeight=40,
+                                         value=picks[0]["value"] if picks else None),
+                 html.Div(id="variant-readout", className="readout spec")),
+        _control("Epoch", dcc.Slider(id="epoch", min=0, max=0, step=1, marks={}, value=0, included=False,
+                                     updatemode="mouseup"),
+                 html.Div(id="epoch-readout", className="readout"),
+                 html.Div("rendering…", id="busy-note", className="busy-note")),
+        *[options.control(o) for o in options.CONTROLS],
+        html.Div("Click a point on a trajectory to jump to its epoch.", className="readout"),
+        _control("Export open panels", html.Div(
+            [html.Button(fmt.upper(), id=f"export-all-{fmt}", className="export", n_clicks=0,
+                         title=f"download every open panel as {fmt.upper()}") for fmt in FORMATS])),
         dcc.Store(id="epochs", data={"vid": None, "epochs": [], "turn": None}),
+        dcc.Store(id="option-ranges", data={}),  # the selected run's range per option control (options.ranges)
         dcc.Store(id="groups", data=[g.gid for g in GROUPS if g.open]),
         dcc.Store(id="drawn", data={}),
         dcc.Store(id="visible", data=None),  # panel views on screen (the browser's IntersectionObserver)
         dcc.Store(id="export-pending", data=None),  # a batch export waiting for every open panel to be drawn
-        dcc.Store(id="url-written"),
         dcc.Store(id="marker-epoch"),
     ])
 
 
-def explore_page() -> html.Div:
+def explore_page(site: Site) -> html.Div:
     """Every group of panels; which are open comes from the `groups` store."""
-    return html.Div(id="page-explore", className="page", children=[
-        html.Div(id="panels", className="", children=[_group(g, g.open) for g in GROUPS]),
-    ])
+    return html.Div(id="panels", className="", children=[_group(g, g.open) for g in GROUPS])

@@ -1,10 +1,10 @@
 """What each explore panel shows: one server round trip renders every open panel on screen that changed.
 
 The browser keeps `drawn` (a dcc.Store): for each panel, a key saying what it shows
-(variant, epoch, neuron, head). `update_panels` compares that with what the controls ask
-for and renders only the panels of open groups whose key differs, so an epoch step
-re-renders the open per-epoch panels, leaves trajectories alone (their epoch marker
-moves in the browser) and costs nothing for collapsed groups.
+(variant, epoch, the values of the options its view takes). `update_panels` compares that
+with what the controls ask for and renders only the panels of open groups whose key
+differs, so an epoch step re-renders the open per-epoch panels, leaves trajectories alone
+(their epoch marker moves in the browser) and costs nothing for collapsed groups.
 
 A panel whose data is missing shows an HTML message instead of its figure: the reason,
 and the command that makes the data, wrapped and selectable.
@@ -17,17 +17,16 @@ import logging
 
 from dash import html, no_update
 
-from workbench.core.analyzer import get_analyzer, list_analyzers
 from workbench.query.views import run_views
 from workbench.store import RunKey, Store
-from workbench.ui.dashboard import data, fast, marker
+from workbench.ui.dashboard import data, fast, marker, options
 from workbench.ui.dashboard.groups import GROUPS, PANELS
 from workbench.ui.dashboard.labels import export_name
 from workbench.ui.dashboard.layout import panel_class
-from workbench.ui.dashboard.values import select_epoch, select_index
+from workbench.ui.dashboard.values import select_epoch
 
-__all__ = ["Request", "make_request", "control_limits", "panel_key", "render_options", "render_panel",
-           "update_panels", "shown_per_epoch", "message_children", "VIEWS"]
+__all__ = ["Request", "make_request", "panel_key", "render_options", "render_panel", "update_panels",
+           "shown_per_epoch", "message_children", "VIEWS"]
 
 log = logging.getLogger(__name__)
 VIEWS = tuple(PANELS)  # every panel, in page order: the order of the callback's outputs
@@ -35,67 +34,46 @@ _PLACEHOLDER = "workbench-placeholder"  # layout.meta.kind of workbench.query.vi
 
 
 class Request(dict):
-    """What the controls ask for: key, vid, at (checkpoint epoch or None), neuron, head, and
-    pinned ({view: options its `pin` fixes for the run}, e.g. a grid's neurons)."""
+    """What the controls ask for: key, vid, at (checkpoint epoch or None), options ({control key:
+    value}, clamped to the run's ranges) and pinned ({view: options its `pin` fixes for the run})."""
 
 
-def _count(store: Store, key: RunKey, axis: str, done: set[str]) -> int | None:
-    """The length of `axis` in the latest artifact of the first analyzer (registry order) in
-    `done` that declares an output over it first (e.g. ("neuron",), ("head", "freq"))."""
-    for name in list_analyzers(scope="epoch"):
-        outputs = [o for o, dims in get_analyzer(name).outputs.items() if dims[:1] == (axis,)]
-        found = store.artifact_epochs(key, name) if outputs and name in done else []
-        arrays = data.artifact(store, key, name, found[-1]) if found else None
-        shape = getattr(arrays.get(outputs[0]), "shape", ()) if arrays else ()
-        if shape:
-            return int(shape[0])
-    return None
+def make_request(store: Store, vid: object, epoch: object, values: object) -> Request:
+    """Validate what the browser asks for; the epoch is snapped to a checkpoint, option values clamped.
 
-
-def control_limits(store: Store, key: RunKey) -> tuple[int | None, int | None]:
-    """(n_neurons, n_heads) read from the latest analyzed artifacts; None where unknown."""
-    done = set(store.analyzers_done(key))  # listed once: this runs on every epoch step
-    return _count(store, key, "neuron", done), _count(store, key, "head", done)
-
-
-def make_request(store: Store, vid: object, epoch: object, neuron: object, head: object) -> Request:
-    """Validate what the browser asks for; the epoch is snapped to a checkpoint, indices clipped.
-
+    Args:
+        store: the served store; vid, epoch: the variant id and epoch (untrusted);
+        values: {control key: value} of the option controls (untrusted; anything else: defaults).
     Raises:
         UserError: for a variant id that is not a run of the store.
     """
     key = data.resolve_variant(store, vid)
-    n_neurons, n_heads = control_limits(store, key)
     return Request(key=key, vid=data.variant_id(key), at=select_epoch(data.epochs(store, key), epoch),
-                   neuron=select_index(neuron, limit=n_neurons), head=select_index(head, limit=n_heads),
+                   options=options.request_values(options.ranges(store, key), values),
                    pinned=fast.pinned_options(store, key, VIEWS))
 
 
 def panel_key(view: str, req: Request) -> str:
     """What a panel shows for this request; equal keys mean no re-render."""
-    deps = PANELS[view][1].deps
-    parts = {"vid": req["vid"]}
-    if deps != "trajectory":
+    panel = PANELS[view][1]
+    parts = {"vid": req["vid"], **{k: req["options"][k] for k in panel.options}}
+    if panel.per_epoch:
         parts["epoch"] = req["at"]
-    if deps in ("neuron", "head"):
-        parts[deps] = req[deps]
-    if view in req["pinned"]:  # options fixed for the run (a grid's neurons)
+    if view in req["pinned"]:  # options its `pin` fixes for the run
         parts["pinned"] = req["pinned"][view]
     return json.dumps(parts, sort_keys=True)
 
 
 def render_options(view: str, req: Request) -> dict:
-    """The renderer options a panel's view takes from the request: neuron= or head=, and what its `pin` fixes."""
-    deps = PANELS[view][1].deps
-    chosen = {deps: req[deps]} if deps in ("neuron", "head") else {}
-    return {**chosen, **req["pinned"].get(view, {})}
+    """The renderer keywords a panel's view takes from the request's controls, and what its `pin` fixes."""
+    return {**options.render_values(view, req["options"]), **req["pinned"].get(view, {})}
 
 
 def message_children(view: str, at: int | None, message: str) -> list:
     """A missing-data message as HTML: what the panel is, why it is empty, the command to run."""
     reason, _, command = message.partition("run: ")
-    head = (f"epoch {at} · " if at is not None else "") + view
-    out = [html.Div(head, className="msg-title"), html.Div(reason.strip().rstrip(";"))]
+    title = (f"epoch {at} · " if at is not None else "") + view
+    out = [html.Div(title, className="msg-title"), html.Div(reason.strip().rstrip(";"))]
     return out + ([html.Code(command.strip())] if command else [])
 
 
@@ -111,7 +89,7 @@ def _titled(fig: dict, at: int | None) -> dict:
 
 def _figure(store: Store, key: RunKey, view: str, at: int | None, options: dict) -> dict | str:
     """The figure dict, or the message to show instead of it."""
-    if at is None and PANELS[view][1].deps != "trajectory":
+    if at is None and PANELS[view][1].per_epoch:
         return f"no checkpoints yet; run: workbench train {key.family}:{key.variant}"
     try:
         fig = data.view_figure_cached(store, key, view, at, **options)
@@ -131,19 +109,19 @@ def render_panel(store: Store, view: str, req: Request, base: object = None) -> 
         store: the served store; view: the panel's view; req: the validated request;
         base: the drawn entry's `base` (what the browser's figure is), untrusted.
     """
-    at = None if PANELS[view][1].deps == "trajectory" else req["at"]
-    options = render_options(view, req)
+    at = req["at"] if PANELS[view][1].per_epoch else None
+    chosen = render_options(view, req)
     entry = {"key": panel_key(view, req), "name": export_name(req["key"], view, at), "base": None}
     if view not in run_views(store, req["key"]):  # the run's family lacks what the view needs: hide it
         return no_update, [], panel_class(view) + " not-applicable", entry
     if fast.repaints(view) and at is not None:
-        patch = fast.fast_patch(store, req["key"], req["vid"], view, at, options, base)
+        patch = fast.fast_patch(store, req["key"], req["vid"], view, at, chosen, base)
         if patch is not None:
-            return patch, [], panel_class(view), {**entry, "base": {**base, "options": options}}
-    fig = _figure(store, req["key"], view, at, options)
+            return patch, [], panel_class(view), {**entry, "base": {**base, "options": chosen}}
+    fig = _figure(store, req["key"], view, at, chosen)
     if isinstance(fig, str):
         return no_update, message_children(view, at, fig), panel_class(view, empty=True), entry
-    entry["base"] = fast.make_base(req["vid"], view, options, fig)
+    entry["base"] = fast.make_base(req["vid"], view, chosen, fig)
     fig = marker.with_epoch_marker(fig, req["at"]) if view in marker.EPOCH_X_VIEWS else _titled(fig, at)
     return fig, [], panel_class(view), entry
 
@@ -181,4 +159,4 @@ def shown_per_epoch(store: Store, req: Request, open_groups: set[str], visible: 
     """The per-epoch views the page shows for this request: open, on screen, applicable to the run."""
     applies = set(run_views(store, req["key"]))
     return [p.view for g in GROUPS if g.gid in open_groups for p in g.panels
-            if p.deps != "trajectory" and p.view in applies and (visible is None or p.view in visible)]
+            if p.per_epoch and p.view in applies and (visible is None or p.view in visible)]

@@ -18,6 +18,7 @@ from dash import Input, Output, dash_table, dcc, html, no_update
 from workbench.store import RunKey, Store, index
 from workbench.store.record import job_state
 from workbench.ui.dashboard import data, jobs_panel
+from workbench.ui.dashboard.pages import Page, register_page
 
 __all__ = ["run_rows", "layout", "register", "REFRESH_MS"]
 
@@ -96,8 +97,8 @@ _COLUMNS = [("family", "Family"), ("variant", "Variant"), ("epochs", "Epochs tra
 
 
 def layout(store: Store, launch: bool = False) -> html.Div:
-    """The runs page (hidden until the URL is /runs); `launch`: whether it may start jobs."""
-    return html.Div(id="page-runs", className="page hidden", children=[
+    """The runs page's body; `launch`: whether it may start jobs."""
+    return html.Div(children=[
         html.H2("Runs"),
         html.Div(f"store: {store.root}", className="readout"),
         dcc.Interval(id="runs-refresh", interval=REFRESH_MS, disabled=True),
@@ -127,3 +128,8 @@ def register(app, store: Store, launch: bool = False) -> None:
             return no_update, no_update
         rows = run_rows(store)
         return rows, tooltips(rows)
+
+
+PAGE = register_page(Page("runs", "/runs", "Runs", layout=lambda site: layout(site.store, site.launch),
+                          callbacks=lambda app, site: register(app, site.store, site.launch),
+                          run_tables=("runs-table",), order=30))

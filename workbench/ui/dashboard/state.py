@@ -1,21 +1,26 @@
 """The page's state in the URL query string, so that a reload or a shared link shows the same view.
 
-    /?variant=modular_addition/p%3D53,...&epoch=3500&neuron=7&head=1&groups=training,neurons
+    /?variant=modular_addition/p%3D53,...&epoch=3500&<option key>=7&groups=training,embeddings
     /compare?variant=...&compare=modular_addition/a&compare=modular_addition/b&align=turn
 
-The browser writes the query (`history.replaceState`, see `clientside.py`) whenever a
-control changes; the server reads it on load. Everything read here is untrusted: a
-malformed entry is dropped, and variant ids are checked against the store by the caller.
+Which entries there are comes from the pages' declarations (`pages.Page.state`: the
+explore page's variant, epoch, a control per declared view option and open groups; the
+compare page's selection and alignment). The browser writes the query
+(`history.replaceState`, see `shell.py`) whenever one of those components changes; the
+server reads it on load. Everything read here is untrusted: a malformed entry is dropped,
+and variant ids are checked against the store by the caller.
 """
 
 from __future__ import annotations
 
+from typing import Iterable
 from urllib.parse import parse_qs
 
-__all__ = ["parse_state", "STATE_KEYS"]
+from workbench.ui.dashboard.pages import StateField, state_fields
 
-STATE_KEYS = ("variant", "epoch", "neuron", "head", "groups", "compare", "align")
-_MAX_DIGITS = 12  # no epoch, neuron or head needs more; longer numbers are crafted
+__all__ = ["parse_state"]
+
+_MAX_DIGITS = 12  # no epoch or index needs more; longer numbers are crafted
 
 
 def _int(text: str) -> int | None:
@@ -23,13 +28,26 @@ def _int(text: str) -> int | None:
     return int(text) if text.isascii() and text.isdigit() and len(text) <= _MAX_DIGITS else None
 
 
-def parse_state(search: object) -> dict:
+def _read(field: StateField, values: list[str]) -> object:
+    """One field's value from its query entries, or None when malformed."""
+    if field.kind == "list":
+        return [v for v in values if v]
+    if field.kind == "csv":
+        return [v for v in values[0].split(",") if v]
+    if field.kind in ("int", "epoch"):
+        return _int(values[0])
+    text = values[0]
+    return text if text and (not field.choices or text in field.choices) else None
+
+
+def parse_state(search: object, fields: Iterable[StateField] | None = None) -> dict:
     """The well-formed state entries of a query string ('?a=1&b=2' or 'a=1&b=2').
 
+    Args:
+        search: the query (untrusted); fields: the entries to read (default: every page's).
     Returns:
-        A dict with any of: variant (str), epoch/neuron/head (int >= 0), groups (list of
-        str, possibly empty), compare (list of str), align ("epoch" | "turn"); entries
-        that are absent or malformed are left out.
+        {key: value} for each field present and well-formed: a str, an int >= 0, or a list
+        of str (possibly empty); absent or malformed entries are left out.
     """
     if not isinstance(search, str) or not search:
         return {}
@@ -38,16 +56,9 @@ def parse_state(search: object) -> dict:
     except ValueError:  # more fields than any page writes: crafted
         return {}
     state: dict = {}
-    if query.get("variant"):
-        state["variant"] = query["variant"][0]
-    for name in ("epoch", "neuron", "head"):
-        value = _int(query[name][0]) if query.get(name) else None
-        if value is not None:
-            state[name] = value
-    if "groups" in query:
-        state["groups"] = [g for g in query["groups"][0].split(",") if g]
-    if "compare" in query:
-        state["compare"] = [v for v in query["compare"] if v]
-    if query.get("align") and query["align"][0] in ("epoch", "turn"):
-        state["align"] = query["align"][0]
+    for field in state_fields() if fields is None else fields:
+        if field.key in query:
+            value = _read(field, query[field.key])
+            if value is not None:
+                state[field.key] = value
     return state

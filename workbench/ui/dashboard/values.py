@@ -1,7 +1,7 @@
 """Untrusted control values from the browser turned into valid ones, never an exception.
 
 Dash hands callbacks whatever JSON the request carried: a string for n_clicks, NaN or
-±Infinity for a neuron, a list for an epoch. Every function here maps such input to a
+±Infinity for an index, a list for an epoch. Every function here maps such input to a
 valid value or to None.
 """
 
@@ -11,7 +11,7 @@ import math
 
 from workbench.ui.dashboard import data
 
-__all__ = ["as_int", "index_from_click", "select_epoch", "select_index", "epoch_at"]
+__all__ = ["as_int", "as_number", "index_from_click", "select_epoch", "select_index", "epoch_at"]
 
 _LIMIT = 2**53  # beyond this a JSON number is not an exact integer: crafted
 
@@ -26,6 +26,15 @@ def as_int(value: object) -> int | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return None
     return int(round(value)) if abs(value) < _LIMIT else None
+
+
+def as_number(value: object) -> int | float | None:
+    """A finite number (or a digit string, as an int) within exact-integer range, else None; bools are not numbers."""
+    if isinstance(value, str):
+        return as_int(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return value if abs(value) < _LIMIT else None
 
 
 def index_from_click(click_data: object) -> int | None:
@@ -52,7 +61,7 @@ def select_epoch(epochs: list[int], current: object, click_data: object = None) 
 
 
 def select_index(current: object, click_data: object = None, limit: int | None = None) -> int:
-    """A neuron or head index from a click or the current value, clipped to [0, limit)."""
+    """An index (of a view option) from a click or the current value, clipped to [0, limit)."""
     value = index_from_click(click_data)
     if value is None:
         value = as_int(current) or 0

@@ -184,7 +184,7 @@ def test_the_dashboard_hides_panels_whose_view_does_not_apply(tmp_path):
 
     store = Store(tmp_path)
     key = _run(store, "least_action:p=7,model=mlp")
-    req = panels.Request(key=key, vid=data.variant_id(key), at=0, neuron=0, head=0, pinned={})
+    req = panels.Request(key=key, vid=data.variant_id(key), at=0, options={"neuron": 0, "head": 0}, pinned={})
     _, message, cls, entry = panels.render_panel(store, "attention_patterns", req)
     assert "not-applicable" in cls.split() and message == []
     assert entry["key"] == panels.panel_key("attention_patterns", req)  # drawn: not re-rendered until the run changes

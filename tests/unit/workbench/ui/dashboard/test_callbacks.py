@@ -28,7 +28,8 @@ def _by_view(outputs: list) -> dict:
 
 
 def _panels(store, vid, index=3, neuron=0, head=0, groups=DEFAULT, drawn=None, epochs=EPOCHS):
-    out = callbacks.panel_outputs(store, vid, index, {"epochs": epochs}, neuron, head, groups, drawn)
+    values = {"neuron": neuron, "head": head}
+    out = callbacks.panel_outputs(store, vid, index, {"epochs": epochs}, values, groups, drawn)
     return _by_view(out[:-1]), out[-1]
 
 
@@ -45,7 +46,7 @@ def test_resolve_variant_rejects_anything_not_in_store(store, bad):
     with pytest.raises(UserError):
         data.resolve_variant(store, bad)
     with pytest.raises(PreventUpdate):
-        callbacks.panel_outputs(store, bad, 0, {"epochs": EPOCHS}, 0, 0, DEFAULT, {})
+        callbacks.panel_outputs(store, bad, 0, {"epochs": EPOCHS}, {}, DEFAULT, {})
 
 
 def test_select_epoch_snaps_and_follows_clicks():
@@ -83,7 +84,13 @@ def test_slider_positions_are_checkpoints_with_turn(store, vid):
     assert out["marks"][str(EPOCHS.index(at))]["label"] == f"turn {turn}"
     marks = callbacks.slider_marks([0, 700, 800], 700, 750)  # an onset between two checkpoints
     assert marks["1"]["label"] == "turn 750" and marks["2"] == "800"
-    assert out["neuron_max"] == 23 and out["head_max"] == 3 and out["groups"] is no_update
+    for n, top in ((20, 3500), (16, 1500), (40, 25000)):  # labels never crowd, the last one included
+        labelled = [int(i) for i, m in callbacks.slider_marks([round(top * i / (n - 1)) for i in range(n)], None).items()
+                    if m]
+        assert labelled[0] == 0 and labelled[-1] == n - 1 and len(labelled) * (7 * len(str(top)) + 12) <= 240
+        assert min(b - a for a, b in zip(labelled, labelled[1:])) >= 0.75 * labelled[1], labelled
+    assert out["ranges"] == {"neuron": 24, "head": 4, "scale": ["shared", "neuron"]} and out["groups"] is no_update
+    assert out["neuron_box"] == {} and out["top_neuron_box"] == {"display": "none"}  # no view of this run takes it
 
 
 def test_url_restores_the_state(store, vid):
@@ -91,7 +98,10 @@ def test_url_restores_the_state(store, vid):
     search = f"?variant={other}&epoch=190&neuron=99&head=2&groups=attention,bogus"
     out = dict(zip(callbacks.CONTROL_OUTPUTS, callbacks.controls(store, search, vid, "url", {})))
     assert out["variant"] == other and out["epochs"]["epochs"][out["value"]] == 200
-    assert out["neuron"] == 23 and out["head"] == 2 and out["groups"] == ["attention"]
+    assert out["neuron"] == 99 and out["head"] == 2 and out["groups"] == ["attention"]  # the browser clamps 99 to 23,
+    assert out["ranges"]["neuron"] == 24  # with a note saying so (options.CLAMP_JS); the server clamps silently:
+    req = panels.make_request(store, other, 200, {"neuron": 99, "head": 2})
+    assert req["options"]["neuron"] == 23 and req["options"]["head"] == 2
     # the variant picker wins over the URL once the user picks another run
     out = dict(zip(callbacks.CONTROL_OUTPUTS, callbacks.controls(store, search, vid, "variant", {})))
     assert out["variant"] is no_update and out["groups"] is no_update
@@ -123,7 +133,7 @@ def test_one_request_renders_the_open_panels_with_their_epoch(store, vid):
         group, panel = PANELS[view]
         if group.gid not in DEFAULT:
             assert (fig, msg, cls) == (no_update,) * 3, view
-        elif panel.deps == "trajectory":
+        elif not panel.per_epoch:
             assert "per-epoch" not in cls and "epoch 200" not in json.dumps(fig, default=str)
         else:
             assert _title(fig).startswith("epoch 200 · ") and "per-epoch" in cls, view
@@ -138,7 +148,7 @@ def test_epoch_step_redraws_only_open_per_epoch_panels(store, vid, groups):
     applies = set(run_views(store, data.resolve_variant(store, vid)))
     for view, (fig, _, cls) in views.items():
         group, panel = PANELS[view]
-        changed = group.gid in groups and panel.deps != "trajectory" and view in applies
+        changed = group.gid in groups and panel.per_epoch and view in applies
         assert (fig is not no_update) == changed, view
     assert isinstance(views["neuron_heatmap"][0], Patch)
     assert isinstance(views["neuron_grid"][0], Patch) == (groups == ALL)
@@ -151,7 +161,7 @@ def test_neuron_change_redraws_only_what_shows_the_neuron(store, vid):
     views, _ = _panels(store, vid, neuron=5, groups=ALL, drawn=drawn)
     changed = [v for v, (fig, _, _) in views.items() if fig is not no_update]
     applies = set(run_views(store, data.resolve_variant(store, vid)))
-    assert changed == [v for v, (_, p) in PANELS.items() if p.deps == "neuron" and v in applies]
+    assert changed == [v for v, (_, p) in PANELS.items() if "neuron" in p.options and v in applies]
     assert changed == ["neuron_freq_clusters", "neuron_heatmap"]  # the ring, and the heatmap
     ops = json.dumps(views["neuron_heatmap"][0].to_plotly_json())
     assert "neuron 5" in ops and "epoch 300" in ops and "bdata" in ops
@@ -214,11 +224,12 @@ def test_grid_keeps_its_neurons_across_epochs(store, vid):
 # ------------------------------------------------------ crafted and corrupt input
 @pytest.mark.parametrize("value", ["abc", float("inf"), float("-inf"), float("nan"), [], {"a": 1}, True, -5, 1e300])
 def test_crafted_values_never_raise(store, vid, value):
-    out = callbacks.panel_outputs(store, vid, value, value, value, value, value, value)
+    out = callbacks.panel_outputs(store, vid, value, value, value, value, value)
     assert len(out) == 3 * len(panels.VIEWS) + 1
-    callbacks.panel_outputs(store, vid, 1, {"epochs": [value, "x", None]}, value, value, ALL, {"loss_curves": value})
-    res = callbacks.controls(store, value, vid, "url", {"epoch": value, "epochs": value, "neuron": value,
-                                                       "head": value})
+    callbacks.panel_outputs(store, vid, 1, {"epochs": [value, "x", None]}, {"neuron": value, "head": value,
+                                                                           "scale": value}, ALL, {"loss_curves": value})
+    res = callbacks.controls(store, value, vid, "url", {"epoch": value, "epochs": value,
+                                                       "options": {"neuron": value, "head": value, "scale": value}})
     assert len(res) == len(callbacks.CONTROL_OUTPUTS)
 
 
@@ -255,16 +266,16 @@ def test_groups_come_from_each_views_declaration():
 
 
 def test_only_panels_on_screen_are_rendered_and_the_rest_when_they_come_into_view(store, vid):
-    first = callbacks.panel_outputs(store, vid, 3, {"epochs": EPOCHS}, 0, 0, ALL, {}, None, ["neuron_heatmap"])
+    first = callbacks.panel_outputs(store, vid, 3, {"epochs": EPOCHS}, {}, ALL, {}, None, ["neuron_heatmap"])
     views, drawn = _by_view(first[:-1]), first[-1]
     rendered = [v for v, (fig, _, _) in views.items() if fig is not no_update]
     assert rendered == ["neuron_heatmap"] and set(drawn) - {"_query", "_name"} == {"neuron_heatmap"}
-    step = callbacks.panel_outputs(store, vid, 3, {"epochs": EPOCHS}, 0, 0, ALL, drawn, None,
+    step = callbacks.panel_outputs(store, vid, 3, {"epochs": EPOCHS}, {}, ALL, drawn, None,
                                    ["neuron_heatmap", "loss_curves"])  # scrolled: loss_curves came into view
     assert [v for v, (fig, _, _) in _by_view(step[:-1]).items() if fig is not no_update] == ["loss_curves"]
-    everything = callbacks.panel_outputs(store, vid, 3, {"epochs": EPOCHS}, 0, 0, ALL, {}, None, ["*", "17"])
+    everything = callbacks.panel_outputs(store, vid, 3, {"epochs": EPOCHS}, {}, ALL, {}, None, ["*", "17"])
     assert everything[-1]["_all"] == "17"  # a batch export's request, echoed so it knows its answer
     assert set(everything[-1]) > set(_panels(store, vid, groups=ALL)[1]) - {"_all"}
     for junk in ({"a": 1}, "neuron_heatmap", 5):  # not a list: every open panel, as before the browser reports
-        assert callbacks.panel_outputs(store, vid, 3, {"epochs": EPOCHS}, 0, 0, ALL, {}, None, junk)[-1].keys() == \
+        assert callbacks.panel_outputs(store, vid, 3, {"epochs": EPOCHS}, {}, ALL, {}, None, junk)[-1].keys() == \
             _panels(store, vid, groups=ALL)[1].keys()

@@ -79,7 +79,8 @@ def test_every_callback_answers_with_corrupt_files(damaged, file, how):
     client = app.server.test_client()
     vid = data.variant_id(key)
     values = {"url": f"?variant={vid}", "variant": vid, "epoch": 2, "epochs": {"epochs": [0, 100, 200]},
-              "neuron": 3, "head": 1, "groups": [g.gid for g in GROUPS], "drawn": {}, "compare-variants": [vid],
+              "opt-neuron": 3, "opt-head": 1, "opt-scale": "neuron", "groups": [g.gid for g in GROUPS], "drawn": {},
+              "compare-variants": [vid],
               "compare-align": "turn"}
     for output, spec in _callbacks(app):
         for path in ("/", "/compare", "/runs"):
@@ -140,7 +141,7 @@ def test_runs_page_reads_the_index_and_says_interrupted_and_damaged(damaged):
 def test_corrupt_artifact_panel_says_which_file(damaged):
     store, key = damaged
     _damage(store.artifact_path(key, "embedding_fourier", 200), "truncated")
-    out = callbacks.panel_outputs(store, data.variant_id(key), 2, {"epochs": [0, 100, 200]}, 0, 0, ["embeddings"], {})
+    out = callbacks.panel_outputs(store, data.variant_id(key), 2, {"epochs": [0, 100, 200]}, {}, ["embeddings"], {})
     text = json.dumps(out, default=lambda o: o.to_plotly_json() if hasattr(o, "to_plotly_json") else str(o))
     assert "epoch_000200.npz" in text and "--force" in text
 

@@ -24,7 +24,10 @@ def test_short_labels_show_only_what_differs():
                                        C: "seed=3,frac_train=0.5"}
     assert short_labels([A]) == {A: A.variant}
     other = RunKey("modular_subtraction", A.variant)
-    assert short_labels([A, other])[other] == "modular_subtraction: " + A.variant
+    assert short_labels([A, other]) == {A: "modular_addition", other: "modular_subtraction"}
+    third = RunKey("least_action", "p=17,model=mlp")  # another family's params are not missing ("no model")
+    assert short_labels([A, B, third]) == {A: "modular_addition: seed=1", B: "modular_addition: seed=2",
+                                           third: "least_action"}
 
 
 def test_each_variant_keeps_one_distinct_colour():

@@ -22,7 +22,7 @@ def test_neighbours_lead_in_the_direction_of_travel(at, previous, expected):
 
 
 def _step(store, vid, index, drawn=None, prefetcher=None):
-    return callbacks.panel_outputs(store, vid, index, {"epochs": EPOCHS}, 0, 0, ALL, drawn or {}, prefetcher)
+    return callbacks.panel_outputs(store, vid, index, {"epochs": EPOCHS}, {}, ALL, drawn or {}, prefetcher)
 
 
 def _loads() -> tuple[int, int]:
@@ -45,10 +45,10 @@ def test_a_step_to_a_prefetched_checkpoint_is_a_cache_hit_with_the_same_answer(s
 
 def test_a_newer_request_replaces_a_pending_one(store, vid):
     prefetcher = Prefetcher()
-    req = panels.make_request(store, vid, 300, 0, 0)
+    req = panels.make_request(store, vid, 300, {})
     views = panels.shown_per_epoch(store, req, set(ALL))
     assert views and all(v in panels.VIEWS for v in views)
-    prefetcher.submit(store, panels.make_request(store, vid, 100, 0, 0), views)
+    prefetcher.submit(store, panels.make_request(store, vid, 100, {}), views)
     prefetcher.submit(store, req, views)  # before the first has started, or while it runs: it gives way
     assert prefetcher.wait_idle()
     data.clear_caches()
