@@ -38,6 +38,7 @@ import torch
 from tqdm import tqdm
 
 from workbench.core.analyzer import get_analyzer, list_analyzers
+from workbench.core.compute import check_device, use_threads
 from workbench.core.errors import UserError
 from workbench.core.variant import Variant, parse_variant
 from workbench.store import RunKey, Store
@@ -182,7 +183,9 @@ def densify(plan: DensifyPlan, store: Store, *, device: str = "cpu", quiet: bool
     """
     if not plan.new:
         return []
+    check_device(device)
     store.ensure_writable()
+    use_threads()  # all free cores on an idle machine, one on a busy one (workbench.core.compute)
     with run_lock(store, plan.key, "train"):
         if plan_densify(plan.variant.spec, store, around=f"{plan.window[0]}:{plan.window[1]}",
                         every=plan.every).stamp() != plan.stamp():

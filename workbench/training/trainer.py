@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from tqdm import tqdm  # the plain bar: tqdm.auto warns in notebooks without ipywidgets
 
+from workbench.core.compute import check_device, use_threads
 from workbench.core.errors import UserError
 from workbench.core.naming import hooked_name
 from workbench.core.recipe import Recipe, build_optimizer, epoch_batches, steps_per_epoch, total_epochs
@@ -65,8 +66,12 @@ class TrainPlan:
 
 def plan_training(variant: Variant, store: Store, *, epochs: int | None = None, extra_epochs: int | None = None,
                   schedule: str | None = None, eval_every: int | None = None, config: str | None = None,
-                  state_every: int | None = None) -> TrainPlan:
-    """Resolve epochs, schedule and resume point; raise UserError on any bad input."""
+                  state_every: int | None = None, default_schedule: str | None = None) -> TrainPlan:
+    """Resolve epochs, schedule and resume point; raise UserError on any bad input.
+
+    `schedule` is the user's (an epoch past the end is refused); `default_schedule` one
+    they did not pass (a config's or the demo's), cut at the end like the family's own.
+    """
     key = RunKey(*variant.key)
     recipe = variant.recipe
     prior = read_record(store, key) if store.exists(key) else None
@@ -86,7 +91,7 @@ def plan_training(variant: Variant, store: Store, *, epochs: int | None = None, 
         total = epochs or (int(prior["epochs"]) if prior else total_epochs(recipe, n_train))
     if done is not None and done > total:
         raise UserError(f"{variant.spec} is already trained to epoch {done}; use --extra-epochs to go further")
-    spec = schedule or (prior["schedule"] if prior else variant.family.schedule(variant.params))
+    spec = schedule or default_schedule or (prior["schedule"] if prior else variant.family.schedule(variant.params))
     ckpts = checkpoint_epochs(spec, total, clip=schedule is None)
     every = eval_every or (prior["eval_every"] if prior else recipe.eval_every)
     config = config or (prior or {}).get("config")
@@ -170,8 +175,8 @@ def train_members(plans: list[TrainPlan], store: Store, *, device: str = "cpu", 
     (workbench.training.step: auto, eager, compile or graph).
     """
     _check_compatible(plans)
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise UserError("--device cuda asked for, but torch sees no CUDA device")
+    check_device(device)
+    use_threads()  # all free cores on an idle machine, one on a busy one (workbench.core.compute)
     step_mode = resolve_step_mode(step_mode, device, plans[0].variant.family, plans[0].recipe)
     store.ensure_writable()
     with ExitStack() as locks:
