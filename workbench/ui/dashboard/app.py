@@ -4,12 +4,15 @@ Pages (dcc.Location): "/" explore one variant in groups of panels, "/compare" ov
 variants, "/runs" list the store's runs and live job progress. All pages stay in the
 layout and are shown or hidden, so every callback always has its components; each
 page's callbacks skip work while the page is hidden. `serve` runs the app under
-waitress, a production WSGI server.
+waitress, a production WSGI server. Only the dashboard's own pages may drive it: requests
+naming another Host, or posted from another Origin, are refused (guard), and starting a
+job needs the server's secret launch token, which only its pages carry (jobs_panel).
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 import socket
 from urllib.parse import urlencode
 
@@ -18,7 +21,7 @@ from dash import Dash, Input, Output, ctx, dcc, html, no_update
 from workbench.core.errors import UserError
 from workbench.core.view import list_views
 from workbench.store import Store
-from workbench.ui.dashboard import callbacks, clientside, compare, export, marker, runs
+from workbench.ui.dashboard import callbacks, clientside, compare, export, guard, marker, runs
 from workbench.ui.dashboard.layout import explore_page, sidebar, store_problem
 
 __all__ = ["create_app", "serve", "row_link", "PAGES"]
@@ -91,7 +94,7 @@ button.export { font-size: 11px; padding: 1px 5px; margin-left: 2px; cursor: poi
 """
 
 
-def _layout(store: Store, launch: bool):
+def _layout(store: Store, launch: bool, token: str | None):
     def layout():  # a function, so a reload picks up runs trained since the server started
         problem = store_problem(store)
         return html.Div(id="shell", children=[
@@ -99,7 +102,7 @@ def _layout(store: Store, launch: bool):
             sidebar(store),
             html.Div(id="main", className="no-runs" if problem else "", children=[
                 html.Div(problem, id="banner", className="banner", style={} if problem else {"display": "none"}),
-                explore_page(), compare.layout(store), runs.layout(store, launch)]),
+                explore_page(), compare.layout(store), runs.layout(store, launch, token)]),
             html.Button("☰", id="sidebar-toggle", n_clicks=0, title="show/hide controls"),
             dcc.Store(id="export-done"),
         ])
@@ -137,12 +140,13 @@ def _register_shell(app: Dash) -> None:
         Output("shell", "className"), Input("sidebar-toggle", "n_clicks"))
 
 
-def create_app(store: Store, launch: bool = False) -> Dash:
+def create_app(store: Store, launch: bool = False, hosts: guard.Hosts | None = None) -> Dash:
     """Build the dashboard for a store.
 
     Args:
         store: the artifact store to serve (read-only unless `launch`).
         launch: whether the Runs page may start jobs (workbench.ui.jobs) that write into the store.
+        hosts: the Host names (and port) requests must name (default: loopback names, any port).
     Returns:
         A `dash.Dash` app; `serve` runs it, tests can mount `app.server` in any WSGI server.
     """
@@ -152,13 +156,15 @@ def create_app(store: Store, launch: bool = False) -> Dash:
                assets_folder="assets_unused", serve_locally=True)
     app.index_string = app.index_string.replace(
         "{%css%}", "{%css%}<style>" + _CSS + "</style><script>" + clientside.JS + "</script>")
-    app.layout = _layout(store, launch)
+    token = secrets.token_urlsafe(32) if launch else None  # per server: only pages it served can launch
+    guard.install(app.server, hosts or guard.Hosts(guard.LOOPBACK_NAMES))
+    app.layout = _layout(store, launch, token)
     _register_shell(app)
     callbacks.register(app, store)
     clientside.register(app)
     marker.register(app)
     compare.register(app, store)
-    runs.register(app, store, launch)
+    runs.register(app, store, launch, token)
     export.register(app.server, store)
     return app
 
@@ -184,12 +190,13 @@ def is_loopback(host: str) -> bool:
 
 
 def serve(store: Store, host: str = "127.0.0.1", port: int = 8050, threads: int = 4,
-          launch: bool | None = None) -> None:
+          launch: bool | None = None, allow_hosts: tuple[str, ...] = ()) -> None:
     """Serve the dashboard with waitress until interrupted; binds loopback unless `host` says otherwise.
 
     Args:
         store: the artifact store; host: bind address; port: TCP port; threads: request threads;
-        launch: whether the Runs page may start jobs (None: only when `host` is loopback).
+        launch: whether the Runs page may start jobs (None: only when `host` is loopback);
+        allow_hosts: more names requests may give as their Host (guard).
     Raises:
         UserError: for a host that does not resolve, or an address that cannot be bound.
     """
@@ -200,7 +207,7 @@ def serve(store: Store, host: str = "127.0.0.1", port: int = 8050, threads: int 
     except (OSError, UnicodeError) as err:  # gaierror is an OSError
         raise UserError(f"cannot resolve --host {host!r}: {getattr(err, 'strerror', None) or err}") from None
     launch = is_loopback(host) if launch is None else launch
-    app = create_app(store, launch=launch)
+    app = create_app(store, launch=launch, hosts=guard.allowed_hosts(host, port, allow_hosts))
     quiet_queue_warnings()
     try:
         server = create_server(app.server, host=host, port=port, threads=threads)
