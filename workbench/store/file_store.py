@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from pathlib import Path
 from typing import NamedTuple
 
@@ -33,7 +34,16 @@ __all__ = ["Store", "RunKey", "default_store_root"]
 _ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.,=+-]*$")
 _EPOCH_FILE = re.compile(r"^epoch_(\d{6,})\.(safetensors|npz)$")
 _TEMP_OWNER = re.compile(r"\.(\d+)\.[^.]+\.tmp$")  # `.<name>.<pid>.<random>.tmp` from _io.atomic_path
+_LIBRARY_TEMP = re.compile(r"^\.tmp[A-Za-z0-9_]{6}$")  # safetensors' save_file temp file (writers before 2026-12)
+_LIBRARY_TEMP_S = 600  # such a file untouched this long is a killed writer's (a live one writes for seconds)
 _JOBS = ("train", "analyze")
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return float("inf")  # gone meanwhile: nothing to delete
 
 
 class RunKey(NamedTuple):
@@ -177,13 +187,17 @@ class Store:
         """Temporary files whose writer is dead (never complete artifacts; safe to delete).
 
         A temp file's name carries its writer's pid; one whose process is alive (a
-        concurrent `analyze` while `train` starts, say) is in flight and not listed.
+        concurrent `analyze` while `train` starts, say) is in flight and not listed. The
+        `.tmpXXXXXX` files safetensors' own writer left when killed carry no pid: listed
+        once untouched for ten minutes.
         """
         run = self.run_dir(key)
         if not run.is_dir():
             return []
-        return sorted(p for p in run.rglob(".*.tmp")
-                      if not ((m := _TEMP_OWNER.search(p.name)) and pid_alive(int(m.group(1)))))
+        ours = [p for p in run.rglob(".*.tmp") if not ((m := _TEMP_OWNER.search(p.name)) and pid_alive(int(m.group(1))))]
+        old = time.time() - _LIBRARY_TEMP_S
+        theirs = [p for p in run.rglob(".tmp*") if _LIBRARY_TEMP.match(p.name) and _mtime(p) < old]
+        return sorted(ours + theirs)
 
     def exists(self, key: RunKey) -> bool:
         return self.variant_path(key).is_file()

@@ -25,7 +25,7 @@ import time
 import numpy as np
 import torch
 
-from workbench.core.errors import CorruptFile, UserError
+from workbench.core.errors import CorruptFile, MissingFile, UserError
 from workbench.core.naming import hooked_name
 from workbench.store import RunKey, Store
 from workbench.store._io import (
@@ -33,6 +33,7 @@ from workbench.store._io import (
     load_npz,
     load_safetensors,
     safetensors_metadata,
+    safetensors_shapes,
     save_json,
     save_npz,
     save_safetensors,
@@ -134,9 +135,37 @@ def restore_rng(saved: dict, device: str) -> None:
         torch.cuda.set_rng_state(saved["rng.cuda"].cpu(), device)
 
 
+def _check_shapes(path, saved: dict, checkpoint: dict[str, tuple[int, ...]]) -> None:
+    """CorruptFile unless the resume file's weights are its checkpoint's (names and shapes) and
+    each optimizer moment has its weight's shape: a wrong one would fail deep inside a step."""
+    weights = {k.removeprefix("model."): tuple(v.shape) for k, v in saved.items() if k.startswith("model.")}
+    if checkpoint and set(weights) != set(checkpoint):
+        name = sorted(set(weights) ^ set(checkpoint))[0]
+        raise CorruptFile(path, f"weight {name!r} is in only one of it and its checkpoint")
+    for name, value in saved.items():
+        field = name.split(".", 2)
+        if name.startswith("model."):
+            want = checkpoint.get(name[6:], weights[name[6:]])
+        elif field[0] == "optim" and len(field) == 3 and value.ndim:
+            want = weights.get(field[2], tuple(value.shape))
+        else:
+            continue
+        if tuple(value.shape) != tuple(want):
+            raise CorruptFile(path, f"tensor {name!r} has shape {tuple(value.shape)}, expected {tuple(want)}")
+
+
 def load_resume(store: Store, key: RunKey, start_epoch: int) -> tuple[dict, dict, dict]:
-    """(weights, saved resume tensors, metrics through start_epoch) of a run to continue."""
+    """(weights, saved resume tensors, metrics through start_epoch) of a run to continue.
+
+    Raises:
+        CorruptFile if the resume file's tensors do not fit the run (`_check_shapes`).
+    """
     saved = load_safetensors(store.resume_path(key))
+    try:
+        checkpoint = safetensors_shapes(store.checkpoint_path(key, start_epoch))
+    except MissingFile:
+        checkpoint = {}
+    _check_shapes(store.resume_path(key), saved, checkpoint)
     state = {k.removeprefix("model."): v for k, v in saved.items() if k.startswith("model.")}
     old = load_npz(store.metrics_path(key), keys=("epoch",))
     keep = old["epoch"] <= start_epoch  # drop evaluations past the checkpoint we resume from
