@@ -34,9 +34,14 @@ def _token(client, host: str = "127.0.0.1:8050") -> str | None:
     return find(client.get("/_dash-layout", headers={"Host": host}).get_json())
 
 
+STATES = ["job-kind", "job-target", "job-config", "job-recipe", "job-epochs", "job-schedule", "job-extra-epochs",
+          "job-analyzers", "launch-token"]  # the start callback's, in order
+
+
 def _start_body(app, values: dict) -> dict:
-    spec = app.callback_map["job-message.children"]
-    state = [{"id": s["id"], "property": s["property"], "value": values.get(s["id"])} for s in spec["state"]]
+    spec = app.callback_map.get("job-message.children", {"state": [{"id": i} for i in STATES]})
+    assert [s["id"] for s in spec["state"]] == STATES
+    state = [{"id": i, "property": "data" if i == "launch-token" else "value", "value": values.get(i)} for i in STATES]
     return {"output": "job-message.children", "outputs": {"id": "job-message", "property": "children"},
             "inputs": [{"id": "job-start", "property": "n_clicks", "value": 1}], "state": state,
             "changedPropIds": ["job-start.n_clicks"]}
@@ -121,6 +126,14 @@ def test_launch_off_answers_with_a_refusal_not_a_500(tmp_path):
     reply = _post(client, _start_body(app, {**FORM, "launch-token": "anything"}))
     assert reply.status_code == 200 and "starting jobs from this page is off" in reply.get_data(as_text=True)
     _launched_nothing(store)
+
+
+@pytest.mark.parametrize("body", [{"output": "nosuch.children"}, {"output": 7}, [], "x",
+                                  {"output": "runs-table.data", "inputs": [], "state": []}])
+def test_a_malformed_callback_request_is_a_400_not_a_500(served, body):
+    _, _, client = served
+    reply = _post(client, body, Host="127.0.0.1:8050")
+    assert reply.status_code == 400 and "malformed callback request" in reply.get_data(as_text=True)
 
 
 def _raw(url: str, host: str, origin: str | None = None) -> str:

@@ -41,9 +41,9 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
-def _execute(store: Store, data: object) -> None:
+def _execute(store: Store, job_id: int, data: object) -> None:
     request = request_of(data)
-    print(f"request: {request.model_dump_json(exclude_defaults=True)}", flush=True)
+    print(f"job {job_id}: {request.kind} {request.model_dump_json(exclude_defaults=True)}", flush=True)
     execute(request, store, files=False)
 
 
@@ -54,8 +54,7 @@ def run_job(store: Store, job_id: int) -> int:
         return 2
     signal.signal(signal.SIGTERM, _interrupt)  # cancel: stop like Ctrl-C (writes are atomic; a rerun resumes)
     os.environ[jobs.WORKER_ENV] = str(job_id)
-    print(f"job {job_id}", flush=True)
-    code = guarded(lambda: _execute(store, data))
+    code = guarded(lambda: _execute(store, job_id, data))
     sys.stdout.flush()
     sys.stderr.flush()
     jobs.finish(store, job_id, code, None if code == 0 else _last_line(store, job_id) or f"exit status {code}")

@@ -157,7 +157,7 @@ def create_app(store: Store, launch: bool = False, hosts: guard.Hosts | None = N
     app.index_string = app.index_string.replace(
         "{%css%}", "{%css%}<style>" + _CSS + "</style><script>" + clientside.JS + "</script>")
     token = secrets.token_urlsafe(32) if launch else None  # per server: only pages it served can launch
-    guard.install(app.server, hosts or guard.Hosts(guard.LOOPBACK_NAMES))
+    guard.install(app.server, hosts or guard.Hosts(guard.LOOPBACK_NAMES))  # first: before any other hook
     app.layout = _layout(store, launch, token)
     _register_shell(app)
     callbacks.register(app, store)
@@ -166,6 +166,7 @@ def create_app(store: Store, launch: bool = False, hosts: guard.Hosts | None = N
     compare.register(app, store)
     runs.register(app, store, launch, token)
     export.register(app.server, store)
+    guard.check_callbacks(app.server, app.callback_map)  # last: a refusal in the page comes before a 400
     return app
 
 

@@ -12,7 +12,10 @@ stop it before Dash sees anything (a 403, plain text):
   Dash callback is a POST) that carries an Origin must come from the page's own origin,
   `http(s)://<its Host>`; `Origin: null` is refused too.
 
-Starting and cancelling jobs also need the page's launch token (jobs_panel).
+A callback request must also have the shape its callback declares (the output one of
+the server's callbacks, as many inputs and states as it takes): a malformed one is a 400
+naming what is wrong, not a 500 from inside Dash. Starting and cancelling jobs also need
+the page's launch token (jobs_panel).
 """
 
 from __future__ import annotations
@@ -21,12 +24,15 @@ import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from typing import Any
+
 from flask import Flask, Response, request
 
-__all__ = ["Hosts", "allowed_hosts", "install", "LOOPBACK_NAMES"]
+__all__ = ["Hosts", "allowed_hosts", "install", "check_callbacks", "callback_output", "LOOPBACK_NAMES"]
 
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 _SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+_CALLBACK_PATH = "/_dash-update-component"
 
 
 @dataclass(frozen=True)
@@ -75,12 +81,28 @@ def allowed_hosts(host: str, port: int, allow: tuple[str, ...] = ()) -> Hosts:
     return Hosts(frozenset(names), port)
 
 
-def _refuse(why: str) -> Response:
-    return Response(f"workbench dashboard: refused: {why}\n", status=403, mimetype="text/plain")
+def _refuse(why: str, status: int = 403) -> Response:
+    return Response(f"workbench dashboard: refused: {why}\n", status=status, mimetype="text/plain")
+
+
+def _malformed(body: Any, callbacks: dict) -> str | None:
+    """What is wrong with a callback request's body for the server's `callbacks`, or None."""
+    if not isinstance(body, dict) or not isinstance(body.get("output"), str):
+        return "not a callback request"
+    spec = callbacks.get(body["output"])
+    if spec is None or "callback" not in spec:
+        return "no such callback on this server"
+    for part in ("inputs", "state"):
+        items = body.get(part, [])
+        if not isinstance(items, list) or len(items) != len(spec.get(part, [])):
+            return f"its {part} do not match the callback's"
+        if not all(isinstance(i, dict) and "id" in i and "property" in i for i in items):
+            return f"its {part} are not (id, property, value) items"
+    return None
 
 
 def install(server: Flask, hosts: Hosts) -> None:
-    """Refuse, before any view runs, requests whose Host or Origin is not this server's."""
+    """Refuse, before any view runs, requests whose Host or Origin is not this server's (register it first)."""
 
     @server.before_request
     def _guard():
@@ -94,3 +116,24 @@ def install(server: Flask, hosts: Hosts) -> None:
             if parts is None or parts.scheme not in ("http", "https") or parts.netloc.lower() != header.lower():
                 return _refuse(f"Origin {origin[:80]!r} is not this dashboard's own page")
         return None
+
+
+def check_callbacks(server: Flask, callbacks: dict) -> None:
+    """Answer a callback request that does not fit one of `callbacks` (the Dash app's
+    callback_map) with a 400 naming the problem (register it after every other hook)."""
+
+    @server.before_request
+    def _shape():
+        if request.method == "POST" and request.path == _CALLBACK_PATH:
+            problem = _malformed(request.get_json(silent=True), callbacks)
+            if problem:
+                return _refuse(f"malformed callback request: {problem}", status=400)
+        return None
+
+
+def callback_output() -> str | None:
+    """The output a callback request (POST to Dash's endpoint) asks for, or None for any other request."""
+    if request.method != "POST" or request.path != _CALLBACK_PATH:
+        return None
+    body = request.get_json(silent=True)
+    return body.get("output") if isinstance(body, dict) and isinstance(body.get("output"), str) else None

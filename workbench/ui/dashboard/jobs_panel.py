@@ -22,11 +22,12 @@ import sqlite3
 import time
 
 from dash import Input, Output, State, dash_table, dcc, html, no_update
-from flask import Response
+from flask import Response, jsonify
 
 from workbench.core.errors import UserError
 from workbench.store import Store
 from workbench.store.jobs import ACTIVE, cancel, list_jobs
+from workbench.ui.dashboard.guard import callback_output
 from workbench.ui.jobs import FIELDS, KINDS, from_form, submit
 
 __all__ = ["layout", "register", "job_rows"]
@@ -111,22 +112,28 @@ def _log(store: Store, job_id: int) -> Response:
 
 
 def register(app, store: Store, launch: bool, token: str | None = None) -> None:
-    """The jobs table's polling, the start and cancel callbacks (refusing when launching is off
-    or without the page's launch token), the log route."""
+    """The jobs table's polling, the start and cancel callbacks (refusing without the page's
+    launch token), the log route; with launching off, start and cancel requests (a page from
+    before a restart, or a crafted one) are answered with a refusal in the page."""
     app.server.add_url_rule("/jobs/<int:job_id>/log", "job_log", lambda job_id: _log(store, job_id))
+    started = [Input("job-message", "children")] if launch else []  # a new job shows at once
 
     @app.callback(Output("jobs-table", "data"), Input("runs-refresh", "n_intervals"), Input("url", "pathname"),
-                  Input("job-message", "children"))  # a new job shows at once
-    def _jobs(_, pathname, __):
+                  *started)
+    def _jobs(_, pathname, *__):
         return job_rows(store, launch) if pathname == "/runs" else no_update
+
+    if not launch:
+        app.server.before_request(_refuse_when_off)  # the callbacks are not registered: their form is not there
+        return
 
     @app.callback(Output("job-message", "children"), Input("job-start", "n_clicks"), State("job-kind", "value"),
                   *(State(_INPUT_OF[f], "value") for f in FIELDS), State("launch-token", "data"),
                   prevent_initial_call=True)
     def _start(clicks, kind, *values):
         *fields, sent = values
-        if not launch or not _token_ok(token, sent):
-            return _OFF if not launch else "not started: this page's launch token is missing or stale; reload the page"
+        if not _token_ok(token, sent):
+            return "not started: this page's launch token is missing or stale; reload the page"
         try:
             kind, request = from_form(kind, dict(zip(FIELDS, fields)))
             job_id, started = submit(store, kind, request)
@@ -139,10 +146,17 @@ def register(app, store: Store, launch: bool, token: str | None = None) -> None:
     def _cancel_cell(cell, sent):
         if not (isinstance(cell, dict) and cell.get("column_id") == "cancel" and isinstance(cell.get("row_id"), int)):
             return no_update
-        if not launch or not _token_ok(token, sent):
-            return "not cancelled: " + ("cancelling from this page is off on this server" if not launch
-                                        else "this page's launch token is missing or stale; reload the page")
+        if not _token_ok(token, sent):
+            return "not cancelled: this page's launch token is missing or stale; reload the page"
         return _cancel(store, cell["row_id"])
+
+
+def _refuse_when_off():
+    """A start or cancel request to a server with launching off: the refusal, as a Dash update of the message."""
+    output = callback_output()
+    if output is None or not output.startswith("job-message.children"):
+        return None
+    return jsonify({"multi": True, "response": {"job-message": {"children": _OFF}}})
 
 
 def _token_ok(token: str | None, sent: object) -> bool:
