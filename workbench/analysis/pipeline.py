@@ -21,7 +21,7 @@ from workbench.analysis.checkpoint import CheckpointJob, check_outputs, say, up_
 from workbench.analysis.parallel import default_jobs, run_parallel
 from workbench.core.analyzer import get_analyzer, list_analyzers, resolve_analyzers, unmet_needs
 from workbench.core.capabilities import reason
-from workbench.core.compute import check_device, use_threads
+from workbench.core.compute import check_device, governed, use_threads
 from workbench.core.context import SummaryContext
 from workbench.core.errors import UserError
 from workbench.core.schedule import parse_schedule
@@ -130,8 +130,9 @@ def _checkpoints(job: CheckpointJob, wanted: list[int], names: list[str], jobs: 
         run_parallel(job, wanted, names, jobs, tick, threads=use_threads(jobs))
     else:
         use_threads()  # all free cores on an idle machine, one on a busy one (workbench.core.compute)
+        one = governed(job.checkpoint)  # and it follows the load as checkpoints go by
         for epoch in wanted:
-            job.checkpoint(epoch, names)
+            one(epoch, names)
             tick()
     bar.close()
 

@@ -11,8 +11,12 @@ entry point that computes (train, densify, analysis workers, sweep groups) calls
 
 from the cores this process may run on (`os.sched_getaffinity`) and `busy`, the other
 tasks runnable right now (/proc/loadavg's running count, the median of a few samples,
-less this process): all the free cores on an idle machine, one thread on a busy one,
-and never more threads in all than cores when a job starts `processes` workers.
+less this process's own running threads): all the free cores on an idle machine, one
+thread on a busy one, and never more threads in all than cores when a job starts
+`processes` workers. A long loop goes on choosing: `governed(step)` re-applies the rule
+every few seconds from the thread that computes (an OpenMP thread count belongs to the
+thread that sets it), so a run started on an idle machine drops to one thread when
+others start, and takes the cores back when they end.
 
 The user's own setting wins: with OMP_NUM_THREADS or MKL_NUM_THREADS set, or
 WORKBENCH_THREADS=N (N threads, whatever the load), or after `torch.set_num_threads` in
@@ -26,16 +30,20 @@ from __future__ import annotations
 import os
 import statistics
 import time
+from collections import deque
+from typing import Callable
 
 import torch
 
 from workbench.core.errors import UserError
 
-__all__ = ["check_device", "choose_threads", "use_threads", "pin_threads", "usable_cores", "busy_tasks", "user_threads"]
+__all__ = ["check_device", "choose_threads", "use_threads", "pin_threads", "usable_cores", "busy_tasks", "user_threads",
+           "governed", "GOVERN_EVERY_S"]
 
 THREADS_ENV = "WORKBENCH_THREADS"  # N: this many torch threads, whatever the load
 _USER_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
 _SAMPLES, _GAP_S = 5, 0.01  # /proc/loadavg samples and the time between them
+GOVERN_EVERY_S = 5.0  # how often a governed loop looks at the load again
 _set_by_us: int | None = None  # the thread count use_threads last set (a different one now is the user's)
 _pinned: int | None = None  # a count a caller fixed for this process (pin_threads): kept like the user's
 
@@ -61,15 +69,31 @@ def usable_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def _own_running() -> int:
+    """This process's threads that are running or runnable now (the reading one included)."""
+    count = 0
+    try:
+        for task in os.listdir("/proc/self/task"):
+            try:
+                with open(f"/proc/self/task/{task}/stat", "rb") as f:
+                    count += f.read().rsplit(b")", 1)[1].split()[0] == b"R"
+            except OSError:
+                continue  # the thread ended meanwhile
+    except OSError:
+        return 1
+    return max(1, count)
+
+
 def busy_tasks(samples: int = _SAMPLES) -> int:
-    """Tasks runnable on this machine now besides this one (0 where /proc/loadavg is missing)."""
+    """Tasks runnable on this machine now besides this process's own (0 where /proc/loadavg is missing)."""
     counts = []
     for i in range(samples):
         try:
             with open("/proc/loadavg") as f:
-                counts.append(int(f.read().split()[3].split("/")[0]) - 1)  # "R/T": runnable, this reader included
+                running = int(f.read().split()[3].split("/")[0])  # "R/T": runnable tasks, this reader included
         except (OSError, ValueError, IndexError):
             return 0
+        counts.append(running - _own_running())
         if i + 1 < samples:
             time.sleep(_GAP_S)
     return max(0, round(statistics.median(counts)))
@@ -127,3 +151,33 @@ def use_threads(processes: int = 1) -> int:
         torch.set_num_threads(wanted)
     _set_by_us = wanted
     return wanted
+
+
+class _Governor:
+    """Calls `step`, and every GOVERN_EVERY_S seconds re-applies the rule in this thread."""
+
+    def __init__(self, step: Callable, processes: int):
+        self.step, self.processes = step, processes
+        self.due = time.monotonic() + GOVERN_EVERY_S
+        self.recent: deque[int] = deque(maxlen=3)  # the last busy counts: one sample each, the median is used
+
+    def __call__(self, *args, **kwargs):
+        if time.monotonic() >= self.due:
+            self.govern()
+        return self.step(*args, **kwargs)
+
+    def govern(self) -> None:
+        global _set_by_us
+        self.due = time.monotonic() + GOVERN_EVERY_S
+        if user_threads() is not None:
+            return  # the user's count, or a pinned one, stays
+        self.recent.append(busy_tasks(samples=1))
+        want = choose_threads(self.processes, busy=sorted(self.recent)[len(self.recent) // 2])
+        if want != torch.get_num_threads():
+            torch.set_num_threads(want)
+        _set_by_us = want
+
+
+def governed(step: Callable, processes: int = 1) -> Callable:
+    """`step` (a training step, one checkpoint's analysis), re-choosing the threads as the load changes."""
+    return _Governor(step, processes)

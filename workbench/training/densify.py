@@ -38,7 +38,7 @@ import torch
 from tqdm import tqdm
 
 from workbench.core.analyzer import get_analyzer, list_analyzers
-from workbench.core.compute import check_device, use_threads
+from workbench.core.compute import check_device, governed, use_threads
 from workbench.core.errors import UserError
 from workbench.core.variant import Variant, parse_variant
 from workbench.store import RunKey, Store
@@ -47,6 +47,7 @@ from workbench.store.lock import run_lock
 from workbench.store.markers import marker_label, read_markers
 from workbench.store.record import read_record
 from workbench.training import resume as _resume
+from workbench.training.step import EagerStep
 from workbench.training.trainer import run_epochs, setup
 
 __all__ = ["DensifyPlan", "plan_densify", "densify", "turn_window", "default_every", "MIN_CHECKPOINTS"]
@@ -218,7 +219,8 @@ class _Replay:
                 bar.update(1)
                 self._after_epoch(epoch)
 
-            run_epochs(self.members, self.opt, plan.variant.recipe, plan.start, plan.stop, after_epoch)
+            run_epochs(self.members, self.opt, plan.variant.recipe, plan.start, plan.stop, after_epoch,
+                       governed(EagerStep(self.members, self.opt, plan.variant.recipe)))  # threads follow the load
         finally:
             bar.close()
             if self.written:

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from tqdm import tqdm  # the plain bar: tqdm.auto warns in notebooks without ipywidgets
 
-from workbench.core.compute import check_device, use_threads
+from workbench.core.compute import check_device, governed, use_threads
 from workbench.core.errors import UserError
 from workbench.core.naming import hooked_name
 from workbench.core.recipe import Recipe, build_optimizer, epoch_batches, steps_per_epoch, total_epochs
@@ -266,7 +266,7 @@ def _train_locked(plans: list[TrainPlan], store: Store, *, device: str, quiet: b
 
     t0 = time.perf_counter()
     run_epochs(members, opt, recipe, lead.start_epoch, lead.epochs, after_epoch,
-               make_stepper(step_mode, members, opt, recipe))
+               governed(make_stepper(step_mode, members, opt, recipe)))  # threads follow the load (core.compute)
     bar.close()
 
     if not last:

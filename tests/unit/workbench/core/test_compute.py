@@ -83,6 +83,19 @@ def test_a_pinned_count_is_kept(untouched, monkeypatch):
     assert use_threads() == 1 and torch.get_num_threads() == 1
 
 
+def test_a_governed_loop_follows_the_load(untouched, monkeypatch):
+    busy = iter([0, 0, 0, 9, 9, 9, 0, 0, 0])
+    monkeypatch.setattr(compute, "busy_tasks", lambda samples=5: next(busy))
+    monkeypatch.setattr(compute, "usable_cores", lambda: 2)
+    monkeypatch.setattr(compute, "GOVERN_EVERY_S", 0.0)
+    step = compute.governed(torch.get_num_threads)
+    seen = [step() for _ in range(9)]
+    assert seen[0] == 2 and 1 in seen and seen[-1] == 2  # down when others run, back up when they stop
+    monkeypatch.setenv(compute.THREADS_ENV, "1")
+    use_threads()  # as an entry point does
+    assert all(step() == 1 for _ in range(3))  # the user's count is never governed
+
+
 def _train(store_root, threads: int) -> dict:
     from tests.conftest import TINY_SPEC
     from workbench.core.variant import parse_variant
@@ -98,12 +111,20 @@ def _train(store_root, threads: int) -> dict:
     return {**load_safetensors(store.checkpoint_path(key, 30)), **load_npz(store.metrics_path(key))}
 
 
-def test_results_are_bit_identical_whatever_the_threads(untouched, tmp_path):
+def test_results_are_bit_identical_whatever_the_threads(untouched, tmp_path, monkeypatch):
     one, two = _train(tmp_path / "one", 1), _train(tmp_path / "two", 2)
-    assert one.keys() == two.keys()
-    for name in one:
-        a, b = one[name], two[name]
-        assert (a == b).all() if hasattr(a, "all") else a == b, name
+    monkeypatch.setattr(compute, "_pinned", None)  # now let the governor switch threads at every step
+    flip = iter(range(10**6))
+    monkeypatch.setattr(compute, "busy_tasks", lambda samples=5: 99 * (next(flip) % 2))
+    monkeypatch.setattr(compute, "usable_cores", lambda: 2)
+    monkeypatch.setattr(compute, "GOVERN_EVERY_S", 0.0)
+    monkeypatch.setattr(compute, "pin_threads", lambda threads: None)
+    switching = _train(tmp_path / "switching", 1)
+    for other in (two, switching):
+        assert one.keys() == other.keys()
+        for name in one:
+            a, b = one[name], other[name]
+            assert (a == b).all() if hasattr(a, "all") else a == b, name
 
 
 def test_an_unavailable_device_is_refused():
