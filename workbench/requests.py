@@ -99,10 +99,10 @@ _PHRASES = {"greater_than_equal": "must be at least {ge:,}", "less_than_equal": 
 
 
 def _problem(err: ValidationError) -> str:
-    """The first error as one line: 'epochs must be at most 1,000,000,000, got 10000...'."""
+    """The first error as one line, named as the command line names it: '--epochs must be at most 1,000,000,000, got ...'."""
     e = err.errors()[0]
     loc = [str(x) for x in e["loc"] if isinstance(x, str)]
-    field = (loc[-1] if loc and loc[-1] not in ("train", "analyze", "sweep") else "request").replace("_", "-")
+    field = "--" + loc[-1].replace("_", "-") if loc and loc[-1] not in ("train", "analyze", "sweep") else "request"
     phrase = _PHRASES.get(e["type"], e["msg"])
     if e["type"] == "greater_than_equal" and (e.get("ctx") or {}).get("ge") == 1:
         phrase = "must be positive"
