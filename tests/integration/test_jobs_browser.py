@@ -3,7 +3,9 @@ job and an analysis, watch both finish in the jobs table, read a log, open the n
 
 from __future__ import annotations
 
+import json
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -55,7 +57,7 @@ def test_start_training_and_analysis_from_the_runs_page_then_open_the_run(page, 
         page.wait_for_function("() => document.querySelector('#job-message').innerText.startsWith('job 2 started')")
         _wait_done(page, 2)
         log = urllib.request.urlopen(url + "jobs/2/log").read().decode()
-        assert "workbench analyze" in log and "exit status 0" in log
+        assert "job 2: analyze" in log and '"analyzers":"loss_accuracy,turn"' in log and "exit status 0" in log
         page.wait_for_function("() => document.querySelectorAll('#runs-table td').length > 0")
         page.screenshot(path=str(tmp_path / "runs_jobs.png"), full_page=True)
         (key,) = store.runs()  # the sidebar's variant picker is built at page load: a new page sees the new run
@@ -68,19 +70,32 @@ def test_start_training_and_analysis_from_the_runs_page_then_open_the_run(page, 
     assert "turn" in store.analyzers_done(store.runs()[0])
 
 
-def test_a_server_off_loopback_shows_no_form_and_refuses(page, tmp_path):
+def test_a_server_off_loopback_shows_no_form_and_refuses_in_a_message(page, tmp_path):
     from workbench.ui.dashboard._background import background_server
 
     store = Store(tmp_path / "store")
     store.root.mkdir()
+    errors = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
     with background_server(store, launch=False) as url:
         page.goto(url + "runs")
         page.wait_for_selector("#jobs-section")
         assert page.locator("#job-form").count() == 0 and "is off" in page.inner_text("#jobs-section")
-        body = b'{"output":"job-message.children","outputs":{"id":"job-message","property":"children"},' \
-               b'"inputs":[{"id":"job-start","property":"n_clicks","value":1}],"changedPropIds":["job-start.n_clicks"]}'
-        request = urllib.request.Request(url + "_dash-update-component", data=body,
+        state = [{"id": f"job-{f}", "property": "value", "value": SPEC if f == "target" else None}
+                 for f in ("kind", "target", "config", "recipe", "epochs", "schedule", "extra-epochs", "analyzers")]
+        body = {"output": "job-message.children", "outputs": {"id": "job-message", "property": "children"},
+                "inputs": [{"id": "job-start", "property": "n_clicks", "value": 1}],
+                "changedPropIds": ["job-start.n_clicks"],
+                "state": state + [{"id": "launch-token", "property": "data", "value": None}]}
+        request = urllib.request.Request(url + "_dash-update-component", data=json.dumps(body).encode(),
                                          headers={"Content-Type": "application/json"})
-        with pytest.raises(urllib.error.HTTPError):  # no such callback on this server
+        reply = urllib.request.urlopen(request).read().decode()  # a refusal in the page, not a 500
+        assert "starting jobs from this page is off" in reply
+        request = urllib.request.Request(url + "_dash-update-component", data=json.dumps(
+            {**body, "output": "runs-table.data", "state": state}).encode(), headers={"Content-Type": "application/json"})
+        with pytest.raises(urllib.error.HTTPError) as malformed:  # not the shape that callback takes
             urllib.request.urlopen(request)
+        assert malformed.value.code == 400
+        assert not errors, errors
     assert not store.index_path().exists() and not (store.root / Store.JOBS_DIR).exists()

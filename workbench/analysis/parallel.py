@@ -5,8 +5,10 @@ survive it), builds the parent's `CheckpointJob` once (same store, run, options 
 final-checkpoint references) and runs `CheckpointJob.checkpoint` on the epochs it is handed, writing
 each artifact atomically itself, exactly as the parent would. The parent merges the
 workers' tallies in epoch order, so the result does not depend on which worker finished
-first. Workers share the parent's torch threads between them (at least one each) and run
-BLAS on one thread, as the parent's loop does.
+first. Each worker runs the torch threads the parent chose for it (workbench.core.compute:
+the free cores shared between the workers, at least one each) and BLAS on one thread, as
+the parent's loop does. A worker that dies (killed, out of memory) is one line naming what
+happened; the artifacts already written stay, and a rerun resumes.
 """
 
 from __future__ import annotations
@@ -14,13 +16,16 @@ from __future__ import annotations
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from typing import Callable
 
 import torch
 from threadpoolctl import threadpool_limits
 
 from workbench.analysis.checkpoint import CheckpointJob
+from workbench.core.errors import UserError
 from workbench.store import Store
+from workbench.store.record import run_variant
 
 __all__ = ["default_jobs", "run_parallel", "MAX_DEFAULT_JOBS"]
 
@@ -63,7 +68,8 @@ def _checkpoint(epoch: int, names: list[str]) -> tuple:
             {k: v for k, v in job.errors.items() if k not in errors}, job.diverged)
 
 
-def run_parallel(job, epochs: list[int], names: list[str], jobs: int, tick: Callable[[], None]) -> None:
+def run_parallel(job, epochs: list[int], names: list[str], jobs: int, tick: Callable[[], None],
+                 threads: int | None = None) -> None:
     """`job.checkpoint(e, names)` for every e of `epochs` in `jobs` processes; tallies merged into `job`.
 
     Args:
@@ -71,15 +77,22 @@ def run_parallel(job, epochs: list[int], names: list[str], jobs: int, tick: Call
         epochs, names: checkpoints and per-epoch analyzers.
         jobs: worker processes.
         tick: called once per finished checkpoint (progress bar, status).
+        threads: torch threads per worker (default: the parent's, shared out).
+    Raises:
+        UserError (one line) if a worker process died.
     """
-    threads = max(1, torch.get_num_threads() // jobs)
+    threads = threads or max(1, torch.get_num_threads() // jobs)
     args = (job.store.root, job.key, job.force, job.device, job.options, job.refs, job.ref_stamp, threads)
     results = []
-    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_start,
-                             initargs=args) as pool:
-        for future in as_completed([pool.submit(_checkpoint, e, names) for e in epochs]):
-            results.append(future.result())
-            tick()
+    try:
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_start,
+                                 initargs=args) as pool:
+            for future in as_completed([pool.submit(_checkpoint, e, names) for e in epochs]):
+                results.append(future.result())
+                tick()
+    except BrokenProcessPool:
+        raise UserError(f"an analysis worker process died (killed, or out of memory) after {len(results)} of "
+                        f"{len(epochs)} checkpoints; what was written is kept: rerun to finish") from None
     for _, computed, skipped, failed, errors, diverged in sorted(results, key=lambda r: r[0]):
         job.computed += computed
         job.skipped += skipped

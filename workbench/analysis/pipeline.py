@@ -21,6 +21,7 @@ from workbench.analysis.checkpoint import CheckpointJob, check_outputs, say
 from workbench.analysis.parallel import default_jobs, run_parallel
 from workbench.core.analyzer import get_analyzer, list_analyzers, resolve_analyzers, unmet_needs
 from workbench.core.capabilities import reason
+from workbench.core.compute import check_device, governed, use_threads
 from workbench.core.context import SummaryContext
 from workbench.core.errors import UserError
 from workbench.core.schedule import parse_schedule
@@ -78,6 +79,7 @@ def analyze(spec: str, store: Store, *, analyzers: str = "all", epochs: str | No
     """
     if jobs is not None and jobs < 1:
         raise UserError(f"--jobs must be positive, got {jobs}")
+    check_device(device)
     key = RunKey(*parse_variant(spec).key)
     if not store.exists(key):
         raise UserError(f"no trained run for {spec!r} in {store.root}; run `workbench train {spec}` first")
@@ -121,10 +123,12 @@ def _checkpoints(job: CheckpointJob, wanted: list[int], names: list[str], jobs: 
         job.store.write_status(job.key, done, len(wanted), "running", job="analyze")
 
     if jobs > 1 and any(names):
-        run_parallel(job, wanted, names, jobs, tick)
+        run_parallel(job, wanted, names, jobs, tick, threads=use_threads(jobs))
     else:
+        use_threads()  # all free cores on an idle machine, one on a busy one (workbench.core.compute)
+        one = governed(job.checkpoint)  # and it follows the load as checkpoints go by
         for epoch in wanted:
-            job.checkpoint(epoch, names)
+            one(epoch, names)
             tick()
     bar.close()
 

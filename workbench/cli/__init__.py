@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import importlib
 import sys
+from typing import Callable
 
 from workbench.cli.parser import build_parser, parse_args
 from workbench.core.errors import UserError
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "guarded"]
 
 
 def _dispatch(args) -> None:
@@ -37,8 +38,13 @@ def cmd_demo(args) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    return guarded(lambda: _dispatch(args))
+
+
+def guarded(work: Callable[[], None]) -> int:
+    """Run `work` as a command runs: its exit status, and one line on stderr for an error."""
     try:
-        _dispatch(args)
+        work()
     except UserError as err:
         print(f"workbench: error: {err}", file=sys.stderr)
         return 2

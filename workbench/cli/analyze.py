@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-from workbench.analysis.pipeline import analyze
-from workbench.cli._args import caps_of, spec_or_demo, store_of
+from workbench.cli._args import caps_of, store_of
 from workbench.core.analyzer import analyzer_needs, get_analyzer, list_analyzers
 from workbench.core.capabilities import unmet
 from workbench.query.views import view_table
+from workbench.requests import AnalyzeRequest, checked, execute
 
-__all__ = ["cmd_analyze", "cmd_analyzers", "cmd_views"]
+__all__ = ["cmd_analyze", "cmd_analyzers", "cmd_views", "analyze_request"]
+
+
+def analyze_request(args) -> AnalyzeRequest:
+    """`workbench analyze`'s arguments as the typed request a dashboard job sends too."""
+    return checked(AnalyzeRequest, variant=args.variant, analyzers=args.analyzers, epochs=args.epochs,
+                   force=args.force, jobs=args.jobs, device=args.device, quiet=args.quiet)
 
 
 def cmd_analyze(args) -> None:
-    spec = spec_or_demo(args)
-    result = analyze(spec, store_of(args), analyzers=args.analyzers, epochs=args.epochs, force=args.force,
-                     device=args.device, quiet=args.quiet, jobs=args.jobs)
-    print(f"analyzed: {result.computed} artifacts written, {result.skipped} up to date"
-          + (f", {len(result.failed)} unreadable checkpoints skipped: {', '.join(result.failed)}" if result.failed else ""))
+    execute(analyze_request(args), store_of(args))
 
 
 def cmd_analyzers(args) -> None:

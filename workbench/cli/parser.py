@@ -215,6 +215,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--launch", choices=("auto", "on", "off"), default="auto",
                    help="whether the Runs page may start train/analyze/sweep jobs in the store: auto (default) is "
                         "on only when --host is loopback; off keeps it off, e.g. on a shared server")
+    p.add_argument("--allow-host", action="append", metavar="NAME",
+                   help="also answer requests that name NAME as their Host (repeatable); by default only the bound "
+                        "address (and, on loopback, localhost) is answered, which stops DNS-rebinding pages")
     p.set_defaults(func="workbench.cli.serve:cmd_dashboard")
 
     p = sub.add_parser("demo", help="train the demo variant, analyze it, and write its report")

@@ -20,7 +20,7 @@ def cmd_index(args) -> None:
     if args.rebuild:
         count, moved = rebuild(store)
         print(f"run index {store.index_path()}: {count} runs indexed from the store"
-              + (f"; the unusable file was moved to {moved} (its jobs and configs are not carried over)" if moved else ""))
+              + (f"; the unusable file was moved to {moved} (its readable jobs and configs carried over)" if moved else ""))
         return
     if not store.root.is_dir():
         raise UserError(f"store {str(store.root)!r} does not exist")

@@ -29,4 +29,5 @@ def _check_listen(host: str, port: int) -> None:
 def cmd_dashboard(args) -> None:
     store = store_of(args)
     _check_listen(args.host, args.port)
-    serve(store, host=args.host, port=args.port, launch={"on": True, "off": False}.get(args.launch))
+    serve(store, host=args.host, port=args.port, launch={"on": True, "off": False}.get(args.launch),
+          allow_hosts=tuple(args.allow_host or ()))

@@ -1,19 +1,26 @@
-"""The job worker: `python -m workbench.cli.worker JOB_ID ROOT` runs one queued job's command.
+"""The job worker: `python -m workbench.cli.worker JOB_ID ROOT` runs one job's typed request.
 
-workbench.ui.jobs.submit starts it detached, its output going to the job's log. It marks
-the job "running" with its pid (workbench.store.jobs.claim), runs the `workbench` command
-in this process and records how it ended (exit status and the log's last line). SIGTERM
-(a cancel) stops it like Ctrl-C: every write is atomic, and a rerun resumes.
+workbench.ui.jobs starts it detached, in a session of its own (so that a cancel can stop
+its whole process group), its output going to the job's log. It marks the job "running"
+with its pid and start time (workbench.store.jobs.claim), runs the job's request
+(workbench.requests.execute, never reading a file: a job's config is a name, its sweep
+inline), records how it ended (exit status, the log's last line) and then starts the
+next queued job if a slot is free. SIGTERM (a cancel) stops it like Ctrl-C: every write
+is atomic, and a rerun resumes.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import sys
 
-from workbench.cli import main
+from workbench.cli import guarded
+from workbench.core.errors import UserError
+from workbench.requests import execute, request_of
 from workbench.store import Store, jobs
+from workbench.ui.jobs import start_queued
 
 __all__ = ["run_job"]
 
@@ -28,21 +35,29 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+def _execute(store: Store, job_id: int, data: object) -> None:
+    request = request_of(data)
+    print(f"job {job_id}: {request.kind} {request.model_dump_json(exclude_defaults=True)}", flush=True)
+    execute(request, store, files=False)
+
+
 def run_job(store: Store, job_id: int) -> int:
-    """The worker: run job `job_id`'s command in this process and record how it ended."""
-    argv = jobs.claim(store, job_id)
-    if argv is None:  # not queued: cancelled before it started, or another worker has it
+    """The worker: run job `job_id`'s request in this process, record how it ended, start the next."""
+    data = jobs.claim(store, job_id)
+    if data is None:  # not ours to run: cancelled before it started, or another worker has it
         return 2
     signal.signal(signal.SIGTERM, _interrupt)  # cancel: stop like Ctrl-C (writes are atomic; a rerun resumes)
     os.environ[jobs.WORKER_ENV] = str(job_id)
-    print(f"job {job_id}: workbench {' '.join(argv)}", flush=True)
-    try:
-        code = main(argv)
-    except SystemExit as exit_:  # argparse
-        code = exit_.code if isinstance(exit_.code, int) else 2
+    code = guarded(lambda: _execute(store, job_id, data))
     sys.stdout.flush()
+    sys.stderr.flush()
     jobs.finish(store, job_id, code, None if code == 0 else _last_line(store, job_id) or f"exit status {code}")
     print(f"job {job_id}: exit status {code}", flush=True)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        start_queued(store)  # this job's slot is free: the next queued job may start
+    except (UserError, sqlite3.Error, OSError) as err:
+        print(f"job {job_id}: the next queued job could not be started: {err}", flush=True)
     return code
 
 

@@ -40,6 +40,7 @@ from workbench.store.markers import marker_names
 __all__ = ["parse_where", "check_fields", "parse_sort", "sort_rows", "row_fields", "MAX_CLAUSE"]
 
 MAX_CLAUSE = 2000  # characters: a clause is typed by a person
+MAX_DEPTH = 50  # nested parentheses and `not`s: the parser (and the test it builds) recurse once per level
 _TOKEN = re.compile(r"""\s*(?:(?P<op><=|>=|!=|==|=|<|>)|(?P<paren>[()])|'(?P<sq>[^']*)'|"(?P<dq>[^"]*)"|(?P<word>[^\s()<>=!'"]+))""")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*", re.ASCII)
 _NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]{1,4})?", re.ASCII)
@@ -105,7 +106,7 @@ class _Parser:
     """Recursive descent: or_ := and_ ('or' and_)*; and_ := not_ ('and' not_)*; not_ := 'not' not_ | atom."""
 
     def __init__(self, text: str):
-        self.text, self.names, self.toks, self.i = text, [], _tokens(text), 0
+        self.text, self.names, self.toks, self.i, self.depth = text, [], _tokens(text), 0, 0
 
     def fail(self, problem: str) -> UserError:
         return UserError(f"malformed --where {self.text!r}: {problem}")
@@ -149,15 +150,25 @@ class _Parser:
 
     def not_(self):
         if self.keyword("not"):
-            inner = self.not_()
+            inner = self.nested(self.not_)
             return lambda f: not inner(f)
         if self.peek() == ("paren", "("):
             self.take()
-            inner = self.or_()
+            inner = self.nested(self.or_)
             if self.take() != ("paren", ")"):
                 raise self.fail("a '(' is not closed")
             return inner
         return self.comparison()
+
+    def nested(self, parse):
+        """`parse()` one level deeper; refused past MAX_DEPTH (a RecursionError otherwise, under the length limit)."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.fail(f"more than {MAX_DEPTH} nested parentheses or 'not's")
+        try:
+            return parse()
+        finally:
+            self.depth -= 1
 
     def comparison(self):
         kind, name = self.take()

@@ -24,7 +24,7 @@ from workbench.core.errors import CorruptFile, MissingFile, UserError
 
 __all__ = [
     "atomic_path", "keep_copy", "save_npz", "load_npz", "save_safetensors", "load_safetensors",
-    "safetensors_metadata", "save_json", "load_json",
+    "safetensors_metadata", "safetensors_shapes", "save_json", "load_json",
 ]
 
 _META_KEY = "__metadata__"  # npz entry holding the JSON-encoded str->str metadata
@@ -113,11 +113,18 @@ def load_npz(path: Path, with_metadata: bool = False, keys: tuple[str, ...] = ()
 
 
 def save_safetensors(tensors: dict[str, Any], path: Path, metadata: dict[str, str] | None = None) -> None:
-    """Write torch tensors to a safetensors file atomically."""
-    from safetensors.torch import save_file
+    """Write torch tensors to a safetensors file atomically.
 
+    Serialized in memory and written here, not by `safetensors.torch.save_file`: that one
+    writes through a temp file of its own (`.tmpXXXXXX`, no pid in the name, left behind by
+    a kill) and reports a full disk as a SafetensorError, not the OSError it is.
+    """
+    from safetensors.torch import save
+
+    data = save({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, metadata=metadata)
     with atomic_path(path) as tmp:
-        save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(tmp), metadata=metadata)
+        with open(tmp, "wb") as f:
+            f.write(data)
 
 
 def load_safetensors(source: Path | bytes, device: str = "cpu") -> dict:
@@ -137,6 +144,15 @@ def safetensors_metadata(path: Path) -> dict[str, str]:
     with _reading(path):
         with safe_open(str(path), framework="numpy") as f:
             return dict(f.metadata() or {})
+
+
+def safetensors_shapes(path: Path) -> dict[str, tuple[int, ...]]:
+    """{tensor name: shape} of a safetensors file, read from its header only."""
+    from safetensors import safe_open
+
+    with _reading(path):
+        with safe_open(str(path), framework="numpy") as f:
+            return {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
 
 
 def save_json(obj: Any, path: Path) -> None:

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from pathlib import Path
-from typing import BinaryIO, Mapping
+from typing import BinaryIO, Callable, Mapping
 
 import numpy as np
 
@@ -33,6 +34,7 @@ from workbench.store._io import (
     load_npz,
     load_safetensors,
     safetensors_metadata,
+    safetensors_shapes,
     save_json,
     save_npz,
     save_safetensors,
@@ -47,6 +49,15 @@ __all__ = ["Store", "RunKey", "ArraysRef", "StoredCheckpoint", "checkpoint_ident
 _REQUIRED = tuple(n for n, f in RunRecord.model_fields.items() if f.is_required())  # keys every record has
 _DEFAULT_STAMP = {"options": "{}"}  # stamp entries of artifacts written before they were recorded
 _TEMP_OWNER = re.compile(r"\.(\d+)\.[^.]+\.tmp$")  # `.<name>.<pid>.<random>.tmp` from _io.atomic_path
+_LIBRARY_TEMP = re.compile(r"^\.tmp[A-Za-z0-9_]{6}$")  # safetensors' save_file temp file (writers before 2026-12)
+_LIBRARY_TEMP_S = 600  # such a file untouched this long is a killed writer's (a live one writes for seconds)
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return float("inf")  # gone meanwhile: nothing to delete
 
 
 class Store(Layout):
@@ -232,9 +243,27 @@ class Store(Layout):
             keep_copy(resume, self.previous_resume_path(key))
         save_safetensors(dict(tensors), resume, dict(metadata))
 
-    def load_resume(self, key: RunKey) -> dict:
-        """The resume state's tensors (MissingFile / CorruptFile)."""
-        return load_safetensors(self.resume_path(key))
+    def load_resume(self, key: RunKey, check: Callable[[dict], None] | None = None) -> dict:
+        """The resume state's tensors (MissingFile / CorruptFile).
+
+        `check(tensors)` raises ValueError naming what does not fit the run (the trainer's
+        shape check); it becomes a CorruptFile naming the resume file.
+        """
+        path = self.resume_path(key)
+        saved = load_safetensors(path)
+        if check is not None:
+            try:
+                check(saved)
+            except ValueError as err:
+                raise CorruptFile(path, str(err)) from None
+        return saved
+
+    def checkpoint_shapes(self, key: RunKey, epoch: int) -> dict[str, tuple[int, ...]]:
+        """{tensor name: shape} of checkpoint `epoch`, from its header; {} if there is none."""
+        try:
+            return safetensors_shapes(self.checkpoint_path(key, epoch))
+        except MissingFile:
+            return {}
 
     def has_resume(self, key: RunKey) -> bool:
         return self.resume_path(key).exists()
@@ -305,13 +334,17 @@ class Store(Layout):
         """Temporary files whose writer is dead (never complete artifacts; safe to delete).
 
         A temp file's name carries its writer's pid; one whose process is alive (a
-        concurrent `analyze` while `train` starts, say) is in flight and not listed.
+        concurrent `analyze` while `train` starts, say) is in flight and not listed. The
+        `.tmpXXXXXX` files safetensors' own writer left when killed carry no pid: listed
+        once untouched for ten minutes.
         """
         run = self.run_dir(key)
         if not run.is_dir():
             return []
-        return sorted(p for p in run.rglob(".*.tmp")
-                      if not ((m := _TEMP_OWNER.search(p.name)) and pid_alive(int(m.group(1)))))
+        ours = [p for p in run.rglob(".*.tmp") if not ((m := _TEMP_OWNER.search(p.name)) and pid_alive(int(m.group(1))))]
+        old = time.time() - _LIBRARY_TEMP_S
+        theirs = [p for p in run.rglob(".tmp*") if _LIBRARY_TEMP.match(p.name) and _mtime(p) < old]
+        return sorted(ours + theirs)
 
     def remove_stale_temp_files(self, key: RunKey) -> int:
         """Delete the litter of writers killed mid-file (`stale_temp_files`); how many were removed."""

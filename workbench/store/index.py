@@ -15,6 +15,12 @@ only a slower one. `workbench index --rebuild` regenerates every row from the st
 Tables that own data with no file (jobs, named configs) live here too, and `rebuild`
 keeps them.
 
+The index heals: a file SQLite finds damaged (not a database, a malformed page) is moved
+aside with one line on stderr the first time a listing or a rebuild meets it, its
+readable jobs and configs are carried into a new file, and the rows are read again from
+the files. Every SQLite failure reaches callers as one line: `IndexUnavailable` (damaged,
+or from a newer workbench) or `IndexBusy` (locked, read-only), never a traceback.
+
 Writers (train and analyze at their end, Ray workers, two CLI processes, the dashboard)
 share the file in WAL mode with short `BEGIN IMMEDIATE` transactions and a busy timeout,
 so concurrent writers wait for each other instead of failing or corrupting it. Every
@@ -29,47 +35,25 @@ import os
 import sqlite3
 import sys
 import time
-from contextlib import closing, contextmanager
-from typing import Iterable, Iterator
+from contextlib import closing
+from typing import Iterable
 
 import numpy as np
 
 from workbench.core.analyzer import get_analyzer, list_analyzers
 from workbench.core.errors import CorruptFile, MissingFile, UserError
+from workbench.store._indexdb import SCHEMA_VERSION, IndexBusy, IndexUnavailable, connect, set_aside, writing
 from workbench.store.file_store import RunKey, Store
 from workbench.store.markers import marker_names, read_headlines, scan_markers
 
 __all__ = ["connect", "writing", "run_rows", "refresh", "rebuild", "run_facts", "stamp", "RACY", "IndexUnavailable",
            "IndexBusy", "SCHEMA_VERSION"]
 
-SCHEMA_VERSION = 1
-_BUSY_MS = 30_000  # how long a writer waits for another's transaction before giving up
 _CHUNK = 200  # rows per transaction: short transactions keep other writers waiting briefly
 
-_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS runs (
-        family TEXT NOT NULL, variant TEXT NOT NULL, spec TEXT, config TEXT, epochs INTEGER,
-        epochs_done INTEGER, n_checkpoints INTEGER, checkpoints TEXT, analyzers TEXT, params TEXT, recipe TEXT,
-        metrics TEXT, markers TEXT, unmarked TEXT, headlines TEXT, status TEXT, damaged_record TEXT, damaged TEXT,
-        stamp TEXT NOT NULL, indexed REAL NOT NULL, PRIMARY KEY (family, variant))""",
-    """CREATE TABLE IF NOT EXISTS jobs (
-        id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, target TEXT NOT NULL, args TEXT NOT NULL,
-        runs TEXT NOT NULL, state TEXT NOT NULL, pid INTEGER, created REAL NOT NULL, started REAL,
-        finished REAL, error TEXT)""",
-    """CREATE TABLE IF NOT EXISTS configs (
-        name TEXT PRIMARY KEY, body TEXT NOT NULL, saved REAL NOT NULL)""",
-)
 _JSON_COLUMNS = ("checkpoints", "analyzers", "params", "recipe", "metrics", "markers", "unmarked", "headlines",
                  "status")
 _PLAIN_COLUMNS = ("family", "variant", "spec", "config", "epochs", "damaged_record", "damaged")
-
-
-class IndexUnavailable(UserError):
-    """The index file exists but SQLite cannot use it (corrupt, or from a newer workbench)."""
-
-
-class IndexBusy(UserError):
-    """The index cannot be opened or written now (locked past the timeout, a read-only or missing folder)."""
 
 
 # ------------------------------------------------------------------- run facts
@@ -166,67 +150,6 @@ def run_facts(store: Store, key: RunKey) -> dict:
     return row
 
 
-# ------------------------------------------------------------------ connection
-def connect(store: Store) -> sqlite3.Connection:
-    """Open (creating if needed) the store's index in WAL mode with the current schema.
-
-    Raises:
-        IndexUnavailable for a file that is not a usable SQLite database; IndexBusy where it
-        cannot be opened now (a missing or read-only folder, locked past the busy timeout).
-    """
-    path = store.index_path()
-    try:
-        conn = sqlite3.connect(path, timeout=_BUSY_MS / 1000, isolation_level=None)
-    except sqlite3.Error as err:  # a missing or unreadable folder
-        raise IndexBusy(f"run index {path} cannot be opened: {err}") from None
-    try:
-        conn.row_factory = sqlite3.Row
-        conn.execute(f"PRAGMA busy_timeout = {_BUSY_MS:d}")
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
-        _ensure_schema(store, conn)
-    except (sqlite3.DatabaseError, IndexBusy) as err:
-        conn.close()
-        if isinstance(err, IndexBusy):
-            raise
-        if isinstance(err, sqlite3.OperationalError):  # locked past the timeout, read-only: not the file's fault
-            raise IndexBusy(f"run index {path} cannot be used now: {err}") from None
-        raise _unavailable(store, err) from None
-    return conn
-
-
-def _unavailable(store: Store, err: BaseException) -> IndexUnavailable:
-    return IndexUnavailable(f"run index {store.index_path()} is unusable ({' '.join(str(err).split())}); "
-                            "`workbench index --rebuild` recreates it from the store")
-
-
-def _ensure_schema(store: Store, conn: sqlite3.Connection) -> None:
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
-    if version == SCHEMA_VERSION:
-        return
-    if version > SCHEMA_VERSION:
-        raise sqlite3.DatabaseError(f"schema version {version} is newer than this workbench's {SCHEMA_VERSION}")
-    with writing(conn):
-        for statement in _SCHEMA:
-            conn.execute(statement)
-        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION:d}")
-
-
-@contextmanager
-def writing(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """One short write transaction: BEGIN IMMEDIATE (takes the write lock up front) ... COMMIT."""
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError as err:  # another writer held it past the busy timeout
-        raise IndexBusy(f"run index busy: {err}") from None
-    try:
-        yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-
-
 # ------------------------------------------------------------------------ rows
 def _encode(row: dict, run_stamp: str) -> tuple:
     ckpts = row.get("checkpoints") or []
@@ -238,9 +161,13 @@ _UPSERT = (f"INSERT OR REPLACE INTO runs ({', '.join(_PLAIN_COLUMNS)}, epochs_do
            f"{', '.join(_JSON_COLUMNS)}, stamp, indexed) VALUES ({', '.join('?' * (len(_PLAIN_COLUMNS) + len(_JSON_COLUMNS) + 4))})")
 
 
-def _decode(record: sqlite3.Row) -> dict:
-    row = {c: record[c] for c in _PLAIN_COLUMNS}
-    row.update({c: json.loads(record[c]) for c in _JSON_COLUMNS})
+def _decode(record: sqlite3.Row) -> dict | None:
+    """An indexed row as run_facts gave it; None for a damaged one (it is read again from the files)."""
+    try:
+        row = {c: record[c] for c in _PLAIN_COLUMNS}
+        row.update({c: json.loads(record[c]) for c in _JSON_COLUMNS})
+    except (TypeError, ValueError):
+        return None
     return row
 
 
@@ -259,7 +186,7 @@ def _with_dir(store: Store, row: dict) -> dict:
     return {**row, "run_dir": str(store.run_dir(RunKey(row["family"], row["variant"])))}
 
 
-def _warn(err: BaseException) -> None:
+def _warn(err: BaseException | str) -> None:
     print(f"workbench: warning: {err}", file=sys.stderr)
 
 
@@ -268,37 +195,52 @@ def _usable(store: Store) -> bool:
     return store.root.is_dir() and os.access(store.root, os.W_OK)
 
 
+def _healing(store: Store, work):
+    """`work()`, and once more after moving a damaged index aside (`_indexdb.set_aside`)."""
+    try:
+        return work()
+    except IndexUnavailable as err:
+        if not err.damaged:
+            raise
+        set_aside(store, err)
+    return work()
+
+
 def run_rows(store: Store) -> list[dict]:
     """Every run in the store, as current rows (see module docstring), in `store.runs()` order.
 
     Rows whose run changed since they were indexed are read again from the files and
-    written back; an index that cannot be used (read-only store, corrupt file: warned
-    once on stderr) is bypassed and every row read from the files.
+    written back; a damaged index is moved aside and rebuilt (one line on stderr); one that
+    cannot be used (a read-only store, one from a newer workbench, locked: warned) is
+    bypassed and every row read from the files.
     """
     keys = store.runs()
     if not keys or not _usable(store):
         return [_with_dir(store, run_facts(store, k)) for k in keys]
     try:
-        conn = connect(store)
-    except (UserError, sqlite3.Error) as err:
+        out = _healing(store, lambda: _indexed_rows(store, keys))
+    except UserError as err:
         _warn(err)
-        return [_with_dir(store, run_facts(store, k)) for k in keys]
-    with closing(conn):
+        out = [run_facts(store, k) for k in keys]
+    return [_with_dir(store, row) for row in out]
+
+
+def _indexed_rows(store: Store, keys: list[RunKey]) -> list[dict]:
+    with closing(connect(store)) as conn:
         kept = {RunKey(r["family"], r["variant"]): r for r in conn.execute("SELECT * FROM runs")}
         out, fresh = [], []
         for key in keys:
             s, old = stamp(store, key), kept.get(key)
-            if old is not None and s != RACY and old["stamp"] == s:
-                out.append(_decode(old))
-                continue
-            row = run_facts(store, key)
-            fresh.append((key, s, row))
+            row = _decode(old) if old is not None and s != RACY and old["stamp"] == s else None
+            if row is None:
+                row = run_facts(store, key)
+                fresh.append((key, s, row))
             out.append(row)
         try:
             _save(conn, fresh, set(kept) - set(keys))
-        except (UserError, sqlite3.Error) as err:  # another writer held it past the timeout: the answer is still right
+        except IndexBusy as err:  # another writer held it past the timeout, or read-only: the answer is still right
             _warn(f"run index not updated: {err}")
-    return [_with_dir(store, row) for row in out]
+    return out
 
 
 def refresh(store: Store, keys: Iterable[RunKey]) -> None:
@@ -310,34 +252,37 @@ def refresh(store: Store, keys: Iterable[RunKey]) -> None:
         return
     try:
         fresh = [(RunKey(*k), stamp(store, RunKey(*k)), run_facts(store, RunKey(*k))) for k in keys]
-        with closing(connect(store)) as conn:
-            _save(conn, fresh)
-    except (UserError, sqlite3.Error, OSError) as err:
+
+        def save() -> None:
+            with closing(connect(store)) as conn:
+                _save(conn, fresh)
+
+        _healing(store, save)
+    except (UserError, OSError) as err:
         _warn(f"run index not updated: {err}")
 
 
 def rebuild(store: Store) -> tuple[int, str | None]:
-    """Regenerate every run row from the store; an unusable index file is moved aside first.
+    """Regenerate every run row from the store; an index SQLite finds damaged anywhere
+    (`PRAGMA quick_check`) is moved aside first, its readable jobs and configs carried over.
 
     Returns:
         (runs indexed, the path the unusable file was moved to, or None).
     Raises:
-        UserError if the store does not exist or cannot be written.
+        UserError if the store does not exist or cannot be written, or the index cannot be (read-only).
     """
     if not store.root.is_dir():
         raise UserError(f"store {str(store.root)!r} does not exist")
     store.ensure_writable()
     moved = None
     try:
-        conn = connect(store)
-    except IndexUnavailable:
-        moved = f"{store.index_path()}.unusable-{int(time.time())}"
-        os.replace(store.index_path(), moved)
-        for suffix in ("-wal", "-shm"):
-            if os.path.exists(f"{store.index_path()}{suffix}"):
-                os.replace(f"{store.index_path()}{suffix}", f"{moved}{suffix}")
-        conn = connect(store)
-    with closing(conn):
+        with closing(connect(store)) as conn:
+            check = conn.execute("PRAGMA quick_check").fetchone()[0]
+            if check != "ok":
+                raise IndexUnavailable(store.index_path(), f"damaged: {check}", inode=conn.inode)
+    except IndexUnavailable as err:
+        moved = set_aside(store, err)
+    with closing(connect(store)) as conn:
         keys = store.runs()
         fresh = [(k, stamp(store, k), run_facts(store, k)) for k in keys]
         with writing(conn):

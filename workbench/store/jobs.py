@@ -1,11 +1,17 @@
 """The job table in the store's run index: jobs started from the dashboard, and sweeps.
 
-A job row records what runs (kind, target, the command line, the runs it works on), its
-state and its worker's pid. `list_jobs` reads them with live state and progress (a
-"running" job whose worker is gone reads as "crashed"), `cancel` marks one cancelled and
-sends SIGTERM to its worker's process group, `recorded` records work this process runs
-itself (a sweep from the command line), and `claim` / `finish` are the worker's side
-(workbench.cli.worker). Starting a job is workbench.ui.jobs.
+A job row records what runs (kind, target, the typed request, the runs it works on), its
+state and its process. A job is `queued` until a slot frees (`take_slots`: at most N run
+at once), `starting` once its worker is launched, `running` once the worker claims it,
+then `done`, `failed` or `cancelled`. Its process is recorded as pid + start time
+(workbench.store._proc), so a pid the kernel has since given to another process is never
+taken for the job: such a job reads "crashed", and cancelling it signals nothing.
+
+`cancel` stops a running job's whole process group (a worker leads its own), or the
+process alone for a command-line sweep (whose group is its caller's), waits until it is
+gone, and says so if it could not. `recorded` records work this process runs itself,
+`claim` / `finish` are the worker's side (workbench.cli.worker), and starting workers is
+workbench.ui.jobs.
 """
 
 from __future__ import annotations
@@ -15,25 +21,38 @@ import os
 import signal
 import sqlite3
 import sys
+import threading
 import time
 from contextlib import closing, contextmanager
-from typing import Iterator
+from typing import Any, Iterator
 
 from workbench.core.errors import UserError
-from workbench.store._proc import pid_alive
+from workbench.store._proc import pid_alive, same_process, start_ticks, valid_pid
 from workbench.store.file_store import RunKey, Store
 from workbench.store.index import connect, writing
 
-__all__ = ["create", "list_jobs", "cancel", "recorded", "claim", "finish", "WORKER_ENV"]
+__all__ = ["create", "list_jobs", "cancel", "recorded", "claim", "finish", "take_slots", "launched", "active_count",
+           "WORKER_ENV", "ACTIVE"]
 
 WORKER_ENV = "WORKBENCH_JOB_ID"  # set in a job worker: the commands it runs are that job already
+ACTIVE = ("queued", "starting", "running")  # states a job can be cancelled in
+_LAUNCH_S = 60  # a job marked starting whose worker never recorded itself by then reads as crashed
+_STOP_S = 15.0  # how long cancel waits for a job to stop after SIGTERM before SIGKILL
 
 
-def create(store: Store, kind: str, target: str, argv: list[str], runs: list[str]) -> int:
-    """Record a queued job; its id."""
+def create(store: Store, kind: str, target: str, request: Any, runs: list[str], max_queued: int | None = None) -> int:
+    """Record a queued job (`request`: its typed request as JSON-ready data); its id.
+
+    Raises:
+        UserError if `max_queued` jobs already wait (checked in the same transaction).
+    """
     with closing(connect(store)) as conn, writing(conn):
+        waiting = conn.execute("SELECT COUNT(*) FROM jobs WHERE state = 'queued'").fetchone()[0]
+        if max_queued is not None and waiting >= max_queued:
+            raise UserError(f"{waiting} jobs already wait for a free slot (at most {max_queued}); wait for them, or "
+                            "cancel some")
         return conn.execute("INSERT INTO jobs (kind, target, args, runs, state, created) VALUES (?, ?, ?, ?, ?, ?)",
-                            (kind, target, json.dumps(argv), json.dumps(runs), "queued", time.time())).lastrowid
+                            (kind, target, json.dumps(request), json.dumps(runs), "queued", time.time())).lastrowid
 
 
 # ------------------------------------------------------------------- reading
@@ -41,7 +60,7 @@ def _progress(store: Store, runs: list[str]) -> tuple[float, float] | None:
     """(done, total) summed over the job's runs' status.json files, where they have one."""
     done = total = 0.0
     for vid in runs:
-        family, _, variant = vid.partition("/")
+        family, _, variant = str(vid).partition("/")
         try:
             status = store.read_status(RunKey(family, variant))
         except UserError:
@@ -51,14 +70,30 @@ def _progress(store: Store, runs: list[str]) -> tuple[float, float] | None:
     return (done, total) if total else None
 
 
+def _alive(row) -> bool:
+    """Whether the job's recorded process still runs (a row from before start times: its pid)."""
+    if row["pid_start"] is None:
+        return pid_alive(row["pid"]) if valid_pid(row["pid"]) else False
+    return same_process(row["pid"], row["pid_start"])
+
+
 def _state(row) -> str:
-    """The row's state, a "running" or "queued" job whose worker is gone read as "crashed"."""
+    """The row's state; a running or starting job whose process is gone reads as "crashed"."""
     state = row["state"]
-    if state == "running" and not (row["pid"] and pid_alive(row["pid"])):
+    if state == "running" and not _alive(row):
         return "crashed"
-    if state == "queued" and time.time() - row["created"] > 120:
-        return "crashed"  # its worker never started
+    if state == "starting" and (not _alive(row) if row["pid"] is not None
+                                else time.time() - (row["started"] or row["created"]) > _LAUNCH_S):
+        return "crashed"
     return state
+
+
+def _json(text: str | None, default: Any) -> Any:
+    """A JSON column; `default` for a damaged one (the row still lists)."""
+    try:
+        return json.loads(text) if text is not None else default
+    except (TypeError, ValueError):
+        return default
 
 
 def list_jobs(store: Store, limit: int = 50) -> list[dict]:
@@ -70,55 +105,160 @@ def list_jobs(store: Store, limit: int = 50) -> list[dict]:
     out = []
     for row in rows:
         job = {k: row[k] for k in row.keys()}
-        job.update(state=_state(row), runs=json.loads(row["runs"]), args=json.loads(row["args"]))
-        job["progress"] = _progress(store, job["runs"]) if job["state"] in ("running", "queued") else None
+        runs = _json(row["runs"], None)
+        job.update(state=_state(row), runs=runs if isinstance(runs, list) else [], args=_json(row["args"], None))
+        if runs is None or job["args"] is None:
+            job["error"] = job["error"] or "this job's row in the run index is damaged (not JSON)"
+        job["progress"] = _progress(store, job["runs"]) if job["state"] in ("running", "starting") else None
         out.append(job)
     return out
 
 
-def cancel(store: Store, job_id: int) -> bool:
-    """Cancel a queued or running job: mark it, then SIGTERM its worker's process group.
+def active_count(conn: sqlite3.Connection) -> int:
+    """Jobs starting or running whose process is alive (those that hold a slot)."""
+    rows = conn.execute("SELECT * FROM jobs WHERE state IN ('starting', 'running')").fetchall()
+    return sum(_state(r) in ("starting", "running") for r in rows)
+
+
+# --------------------------------------------------------------------- slots
+def take_slots(store: Store, limit: int) -> list[int]:
+    """Mark the oldest queued jobs `starting`, as many as leave at most `limit` active; their ids.
+
+    One write transaction, so two launchers never hand out the same slot.
+    """
+    with closing(connect(store)) as conn, writing(conn):
+        free = limit - active_count(conn)
+        if free <= 0:
+            return []
+        ids = [r["id"] for r in conn.execute("SELECT id FROM jobs WHERE state = 'queued' ORDER BY id LIMIT ?", (free,))]
+        conn.executemany("UPDATE jobs SET state = 'starting', started = ? WHERE id = ?", [(time.time(), i) for i in ids])
+    return ids
+
+
+def launched(store: Store, job_id: int, pid: int) -> None:
+    """Record the worker process started for a `starting` job (it leads its own process group)."""
+    with closing(connect(store)) as conn, writing(conn):
+        conn.execute("UPDATE jobs SET pid = ?, pid_start = ?, own_group = 1 WHERE id = ? AND state = 'starting'",
+                     (pid, start_ticks(pid), job_id))
+
+
+# -------------------------------------------------------------------- cancel
+def cancel(store: Store, job_id: int, wait: float = _STOP_S) -> bool:
+    """Cancel a queued or running job: mark it cancelled and stop its process.
 
     Returns:
-        Whether the job was still queued or running.
+        Whether the job was still queued or running (False for a finished, crashed or unknown job).
+    Raises:
+        UserError if its process could not be stopped (the job is then marked as it was).
     """
     if not store.index_path().is_file():
         return False
     with closing(connect(store)) as conn, writing(conn):
-        row = conn.execute("SELECT state, pid FROM jobs WHERE id = ?", (int(job_id),)).fetchone()
-        if row is None or row["state"] not in ("queued", "running"):
-            return False
+        row = conn.execute("SELECT * FROM jobs WHERE id = ?", (int(job_id),)).fetchone()
+        if row is None or _state(row) not in ACTIVE:
+            return False  # finished, or its process is gone: nothing to stop, nothing signalled
         conn.execute("UPDATE jobs SET state = 'cancelled', finished = ? WHERE id = ?", (time.time(), int(job_id)))
-    if row["pid"]:
-        try:
-            os.killpg(row["pid"], signal.SIGTERM)
-        except (ProcessLookupError, PermissionError):
-            pass
+    if row["pid"] is None:
+        return True  # never started
+    try:
+        _stop(row, wait)
+    except UserError:
+        with closing(connect(store)) as conn, writing(conn):
+            conn.execute("UPDATE jobs SET state = ?, finished = NULL WHERE id = ? AND state = 'cancelled'",
+                         (row["state"], int(job_id)))
+        raise
     return True
 
 
+def _signal(row, sig: int) -> None:
+    """Send `sig` to the job's process group (a worker) or its process (a command-line sweep)."""
+    pid = row["pid"]
+    if not same_process(pid, row["pid_start"]):
+        if row["own_group"]:  # the leader is gone; members of its group may remain
+            try:
+                os.killpg(pid, sig)
+            except ProcessLookupError:
+                pass
+        return
+    (os.killpg if row["own_group"] else os.kill)(pid, sig)
+
+
+def _gone(row) -> bool:
+    if same_process(row["pid"], row["pid_start"]):
+        return False
+    if not row["own_group"]:
+        return True
+    try:
+        os.killpg(row["pid"], 0)  # a pgid is never handed out while its group has members
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _stop(row, wait: float) -> None:
+    """SIGTERM, then SIGKILL after `wait` s; UserError if the process (group) is still there."""
+    what = f"job {row['id']} (process {'group ' if row['own_group'] else ''}{row['pid']})"
+    if row["pid_start"] is None:
+        raise UserError(f"cannot stop {what}: its start time was not recorded, so its pid cannot be told from a "
+                        "process that reused it; stop it yourself")
+    try:
+        for sig, patience in ((signal.SIGTERM, wait), (signal.SIGKILL, 5.0)):
+            _signal(row, sig)
+            deadline = time.monotonic() + patience
+            while time.monotonic() < deadline:
+                if _gone(row):
+                    return
+                time.sleep(0.1)
+    except PermissionError:
+        raise UserError(f"cannot stop {what}: not permitted to signal it (another user's process)") from None
+    raise UserError(f"could not stop {what}: still running after SIGTERM and SIGKILL")
+
+
+# ------------------------------------------------------------ own work recorded
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 @contextmanager
-def recorded(store: Store, kind: str, target: str, args: list[str], runs: list[str]) -> Iterator[int | None]:
+def _term_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a cancel) stops this process like Ctrl-C, so its job row is finished; main thread only."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
+def recorded(store: Store, kind: str, target: str, args: Any, runs: list[str]) -> Iterator[int | None]:
     """Record work this process runs itself (a sweep from the command line) as a running job,
     then done, or failed with its error; yields the job id. Records nothing inside a job
     worker (that job is the record) or when the index cannot be written (warned)."""
     if os.environ.get(WORKER_ENV):
         yield None
         return
-    now = time.time()
+    now, pid = time.time(), os.getpid()
     try:
         store.root.mkdir(parents=True, exist_ok=True)  # the work is about to write there anyway
         with closing(connect(store)) as conn, writing(conn):
-            job_id = conn.execute("INSERT INTO jobs (kind, target, args, runs, state, pid, created, started) "
-                                  "VALUES (?, ?, ?, ?, 'running', ?, ?, ?)",
-                                  (kind, target, json.dumps(args), json.dumps(runs), os.getpid(), now, now)).lastrowid
+            job_id = conn.execute(
+                "INSERT INTO jobs (kind, target, args, runs, state, pid, pid_start, own_group, created, started) "
+                "VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)",
+                (kind, target, json.dumps(args), json.dumps(runs), pid, start_ticks(pid), int(os.getpgrp() == pid),
+                 now, now)).lastrowid
     except (UserError, sqlite3.Error, OSError) as err:
         print(f"workbench: warning: job not recorded: {err}", file=sys.stderr)
         yield None
         return
     error: str | None = None
     try:
-        yield job_id
+        with _term_as_interrupt():
+            yield job_id
     except BaseException as err:
         error = " ".join(str(err).split())[:300] or type(err).__name__
         raise
@@ -130,19 +270,21 @@ def recorded(store: Store, kind: str, target: str, args: list[str], runs: list[s
 
 
 # -------------------------------------------------------------------- worker
-def claim(store: Store, job_id: int) -> list[str] | None:
-    """Mark queued job `job_id` running in this process; its command line, or None if it is not queued."""
+def claim(store: Store, job_id: int) -> Any:
+    """Mark `starting` job `job_id` running in this process; its request, or None if it is not
+    this process's to run (cancelled before it started, or another worker's)."""
+    pid = os.getpid()
     with closing(connect(store)) as conn, writing(conn):
-        row = conn.execute("SELECT args, state FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        if row is None or row["state"] != "queued":
+        row = conn.execute("SELECT args, state, pid FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        if row is None or row["state"] != "starting" or row["pid"] not in (None, pid):
             return None
-        conn.execute("UPDATE jobs SET state = 'running', pid = ?, started = ? WHERE id = ?",
-                     (os.getpid(), time.time(), job_id))
-    return json.loads(row["args"])
+        conn.execute("UPDATE jobs SET state = 'running', pid = ?, pid_start = ?, own_group = ?, started = ? "
+                     "WHERE id = ?", (pid, start_ticks(pid), int(os.getpgrp() == pid), time.time(), job_id))
+    return _json(row["args"], None)
 
 
 def finish(store: Store, job_id: int, code: int, error: str | None) -> None:
-    """Mark a running job done (exit status 0) or failed with `error`."""
+    """Mark a running (or starting: its worker failed to start) job done (exit status 0) or failed with `error`."""
     with closing(connect(store)) as conn, writing(conn):  # a cancelled job stays cancelled
-        conn.execute("UPDATE jobs SET state = ?, finished = ?, error = ? WHERE id = ? AND state = 'running'",
+        conn.execute("UPDATE jobs SET state = ?, finished = ?, error = ? WHERE id = ? AND state IN ('running', 'starting')",
                      ("done" if code == 0 else "failed", time.time(), error, job_id))

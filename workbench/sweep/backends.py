@@ -20,6 +20,8 @@ import os
 import time
 from typing import Callable
 
+from workbench.core.analyzer import resolve_analyzers
+from workbench.core.compute import check_device
 from workbench.core.errors import UserError
 from workbench.store import Store
 from workbench.store.jobs import recorded
@@ -27,7 +29,7 @@ from workbench.sweep.spec import Group, SweepSpec, expand, groups
 from workbench.sweep.stacked import GROKKED, run_group
 from workbench.training.trainer import plan_training
 
-__all__ = ["run_sweep", "BACKENDS"]
+__all__ = ["run_sweep", "check_sweep", "BACKENDS"]
 
 BACKENDS = ("local", "ray")
 
@@ -90,6 +92,32 @@ def _run_ray(todo: list[tuple[int, Group]], kwargs: dict, report: Callable, retr
                    time.perf_counter() - t0, running=len(pending))
 
 
+def check_sweep(sweep: SweepSpec, store: Store, *, backend: str = "local", analyze: bool = True,
+                device: str = "cpu", epochs: int | None = None, schedule: str | None = None,
+                eval_every: int | None = None, analyzers: str | None = None) -> tuple[list, dict, str]:
+    """Everything `run_sweep` refuses up front, checked with nothing written.
+
+    Returns:
+        (the variants, the plan every member trains to, the analyzers to run).
+    Raises:
+        UserError: an unknown backend, a 0 or negative plan value, an unknown or empty
+        analyzer list, a device torch cannot use, any member whose plan is invalid.
+    """
+    if backend not in BACKENDS:
+        raise UserError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    variants = expand(sweep)
+    given = {"epochs": epochs, "schedule": schedule, "eval_every": eval_every}  # None: the file's (0 is refused, not "unset")
+    plan = {k: getattr(sweep, k) if v is None else v for k, v in given.items()}
+    analyzers = sweep.analyzers if analyzers is None else analyzers
+    if analyze:
+        resolve_analyzers(analyzers)  # '' or an unknown name fails now, not after the training
+    if backend == "local":  # a Ray worker checks its own device
+        check_device(device)
+    for v in variants:  # every member's plan is valid before anything is written
+        plan_training(v, store, **plan)
+    return variants, plan, analyzers
+
+
 def run_sweep(sweep: SweepSpec, store: Store, *, backend: str = "local", analyze: bool = True,
               device: str = "cpu", epochs: int | None = None, schedule: str | None = None,
               eval_every: int | None = None, analyzers: str | None = None, retries: int = 1,
@@ -99,20 +127,15 @@ def run_sweep(sweep: SweepSpec, store: Store, *, backend: str = "local", analyze
     Returns:
         {group index: run_group's result} for the groups that finished.
     Raises:
-        UserError for bad input (before anything is written), or after the sweep if a
-        group failed, naming how many (rerun to resume them).
+        UserError for bad input (`check_sweep`, before anything is written), or after the
+        sweep if a group failed, naming how many (rerun to resume them).
     """
-    if backend not in BACKENDS:
-        raise UserError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-    variants = expand(sweep)
-    plan = {"epochs": epochs or sweep.epochs, "schedule": schedule or sweep.schedule,
-            "eval_every": eval_every or sweep.eval_every}
-
-    for v in variants:  # every member's plan is valid before anything is written
-        plan_training(v, store, **plan)
+    variants, plan, analyzers = check_sweep(sweep, store, backend=backend, analyze=analyze, device=device,
+                                            epochs=epochs, schedule=schedule, eval_every=eval_every,
+                                            analyzers=analyzers)
     store.ensure_writable()
     todo = list(enumerate(groups(variants, sweep.max_members)))
-    options = {**plan, "device": device, "analyze": analyze, "analyzers": analyzers or sweep.analyzers,
+    options = {**plan, "device": device, "analyze": analyze, "analyzers": analyzers,
                "quiet": quiet or backend != "local"}
     _say(f"sweep: {len(variants)} variants of {sweep.variant} in {len(todo)} groups, backend {backend}")
     results: dict[int, dict] = {}

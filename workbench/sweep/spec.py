@@ -5,7 +5,7 @@ alternatives with `|` and integer ranges with `A-B`, recipe fields included:
 
     modular_addition:p=97|101|113,seed=0-3,r.lr=1e-3|3e-3
 
-A YAML file (read with `yaml.safe_load`) says the same, plus the training plan:
+A YAML file (read strictly: workbench.core.strict_yaml) says the same, plus the training plan:
 
     variant: modular_addition:frac_train=0.3   # the base: family and fixed values
     params: {p: [97, 101, 113], seed: "0-3"}   # a value, a list, or "A-B" / "a|b" text
@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, StrictInt, ValidationError
 
 from workbench.core.errors import UserError
 from workbench.core.variant import parse_variant
@@ -49,11 +49,11 @@ class SweepSpec(BaseModel):
     variant: str
     params: dict[str, Any] = {}
     recipe: dict[str, Any] = {}
-    epochs: int | None = None
+    epochs: StrictInt | None = None  # strict: YAML's `true` or `1e3` is not an epoch count
     schedule: str | None = None
-    eval_every: int | None = None
+    eval_every: StrictInt | None = None
     analyzers: str = "all"
-    max_members: int = 256
+    max_members: StrictInt = 256
     description: str = ""
 
 
@@ -104,15 +104,25 @@ def _inline(text: str) -> SweepSpec:
     return SweepSpec(variant=name.strip(), params=params, recipe=recipe)
 
 
-def load_sweep(text: str) -> SweepSpec:
-    """Read SPEC: a .yaml/.yml file (or an existing file), else an inline spec.
+def _is_file(text: str) -> bool:
+    try:
+        return Path(text).is_file()
+    except (OSError, ValueError):  # longer than a file name may be, a NUL byte: an inline spec
+        return False
+
+
+def load_sweep(text: str, files: bool = True) -> SweepSpec:
+    """Read SPEC: a .yaml/.yml file or an existing file (only when `files`: a dashboard job
+    never reads a file), else an inline spec, however long.
 
     Raises:
         UserError (one line) for an unreadable or malformed description.
     """
-    path = Path(text)
-    if not (path.suffix in (".yaml", ".yml") or path.is_file()):
+    if not files or not (text.strip().endswith((".yaml", ".yml")) or _is_file(text)):
+        if not text.strip():
+            raise UserError("empty sweep SPEC ''; give family:key=value|value,... or a YAML file")
         return _inline(text)
+    path = Path(text)
     doc = read_mapping(path, "sweep file")
     try:
         return SweepSpec.model_validate(doc)
@@ -146,8 +156,9 @@ def expand(sweep: SweepSpec) -> list:
 
 
 def _text(value: Any) -> Any:
-    """YAML numbers pass as they are; text stays text for parse_variant's strict reading."""
-    return value if isinstance(value, (int, float, bool)) else str(value)
+    """YAML numbers pass as they are; text (and a boolean, never a number) stays text for
+    parse_variant's strict reading."""
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
 
 
 def groups(variants: list, max_members: int = 256) -> list[Group]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from workbench.analysis.pipeline import analyze as analyze_run
+from workbench.core.compute import pin_threads, use_threads
 from workbench.core.errors import UserError
 from workbench.core.variant import parse_variant
 from workbench.store import Store
@@ -51,9 +52,10 @@ def parse_seeds(text: str) -> list[int]:
 def train_sweep(spec: str, store: Store, *, seeds: str | None = None, data_seeds: str | None = None,
                 epochs: int | None = None, schedule: str | None = None, eval_every: int | None = None,
                 device: str = "cpu", quiet: bool = False, max_members: int = 256, log_format: str = "bar",
-                step_mode: str = "auto") -> list[dict[str, float]]:
+                step_mode: str = "auto", default_schedule: str | None = None) -> list[dict[str, float]]:
     """Train the seed x data-seed product of `spec` in batches of at most `max_members`
-    (`log_format` and `step_mode` as for `trainer.train_members`).
+    (`log_format` and `step_mode` as for `trainer.train_members`; `default_schedule` as for
+    `trainer.plan_training`).
 
     Variants already finished are skipped; partially trained ones resume together when
     they stopped at the same checkpoint (or one checkpoint apart: `trainer.rejoin`).
@@ -66,7 +68,7 @@ def train_sweep(spec: str, store: Store, *, seeds: str | None = None, data_seeds
                         f"{len(model_seeds) * len(split_seeds):,} variants, more than {MAX_MEMBERS:,}")
     def plan_all() -> list:
         return [plan_training(parse_variant(spec, {"seed": s, "data_seed": d}), store, epochs=epochs,
-                              schedule=schedule, eval_every=eval_every)
+                              schedule=schedule, eval_every=eval_every, default_schedule=default_schedule)
                 for s in model_seeds for d in split_seeds]
 
     plans = plan_all()
@@ -105,9 +107,9 @@ def run_group(root: str, specs: list[str], *, epochs: int | None = None, schedul
         {"trained": members trained now, "test_acc": {spec: final test accuracy}}.
     """
     if threads:
-        import torch
-
-        torch.set_num_threads(threads)
+        pin_threads(threads)  # a Ray task's share, kept by the trainer and the analysis
+    else:
+        use_threads()  # all free cores on an idle machine, one on a busy one (workbench.core.compute)
     store = Store(root)
 
     def plan_all() -> list:

@@ -37,12 +37,14 @@ import torch
 from tqdm import tqdm
 
 from workbench.core.analyzer import get_analyzer, list_analyzers
+from workbench.core.compute import check_device, governed, use_threads
 from workbench.core.errors import UserError
 from workbench.core.variant import Variant, parse_variant
 from workbench.store import RunKey, Store
 from workbench.store.lock import run_lock
 from workbench.store.markers import marker_label, read_markers
 from workbench.training import resume as _resume
+from workbench.training.step import EagerStep
 from workbench.training.trainer import run_epochs, setup
 
 __all__ = ["DensifyPlan", "plan_densify", "densify", "turn_window", "default_every", "MIN_CHECKPOINTS"]
@@ -178,7 +180,9 @@ def densify(plan: DensifyPlan, store: Store, *, device: str = "cpu", quiet: bool
     """
     if not plan.new:
         return []
+    check_device(device)
     store.ensure_writable()
+    use_threads()  # all free cores on an idle machine, one on a busy one (workbench.core.compute)
     with run_lock(store, plan.key, "train"):
         if plan_densify(plan.variant.spec, store, around=f"{plan.window[0]}:{plan.window[1]}",
                         every=plan.every).stamp() != plan.stamp():
@@ -210,7 +214,8 @@ class _Replay:
                 bar.update(1)
                 self._after_epoch(epoch)
 
-            run_epochs(self.members, self.opt, plan.variant.recipe, plan.start, plan.stop, after_epoch)
+            run_epochs(self.members, self.opt, plan.variant.recipe, plan.start, plan.stop, after_epoch,
+                       governed(EagerStep(self.members, self.opt, plan.variant.recipe)))  # threads follow the load
         finally:
             bar.close()
             if self.written:

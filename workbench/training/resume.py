@@ -92,9 +92,32 @@ def restore_rng(saved: dict, device: str) -> None:
         torch.cuda.set_rng_state(saved["rng.cuda"].cpu(), device)
 
 
+def _check_shapes(saved: dict, checkpoint: dict[str, tuple[int, ...]]) -> None:
+    """ValueError unless the resume file's weights are its checkpoint's (names and shapes) and
+    each optimizer moment has its weight's shape: a wrong one would fail deep inside a step."""
+    weights = {k.removeprefix("model."): tuple(v.shape) for k, v in saved.items() if k.startswith("model.")}
+    if checkpoint and set(weights) != set(checkpoint):
+        name = sorted(set(weights) ^ set(checkpoint))[0]
+        raise ValueError(f"weight {name!r} is in only one of it and its checkpoint")
+    for name, value in saved.items():
+        field = name.split(".", 2)
+        if name.startswith("model."):
+            want = checkpoint.get(name[6:], weights[name[6:]])
+        elif field[0] == "optim" and len(field) == 3 and value.ndim:
+            want = weights.get(field[2], tuple(value.shape))
+        else:
+            continue
+        if tuple(value.shape) != tuple(want):
+            raise ValueError(f"tensor {name!r} has shape {tuple(value.shape)}, expected {tuple(want)}")
+
+
 def load_resume(store: Store, key: RunKey, start_epoch: int) -> tuple[dict, dict, dict]:
-    """(weights, saved resume tensors, metrics through start_epoch) of a run to continue."""
-    saved = store.load_resume(key)
+    """(weights, saved resume tensors, metrics through start_epoch) of a run to continue.
+
+    Raises:
+        CorruptFile if the resume file's tensors do not fit the run (`_check_shapes`).
+    """
+    saved = store.load_resume(key, check=lambda saved: _check_shapes(saved, store.checkpoint_shapes(key, start_epoch)))
     state = {k.removeprefix("model."): v for k, v in saved.items() if k.startswith("model.")}
     old = store.read_metrics(key, keys=("epoch",))
     keep = old["epoch"] <= start_epoch  # drop evaluations past the checkpoint we resume from

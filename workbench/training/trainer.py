@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from tqdm import tqdm  # the plain bar: tqdm.auto warns in notebooks without ipywidgets
 
+from workbench.core.compute import check_device, governed, use_threads
 from workbench.core.errors import UserError
 from workbench.core.family import METRIC_NAMES, plain_log_line
 from workbench.core.naming import hooked_name
@@ -64,11 +65,14 @@ class TrainPlan:
 
 def plan_training(variant: Variant, store: Store, *, epochs: int | None = None, extra_epochs: int | None = None,
                   schedule: str | None = None, eval_every: int | None = None, config: str | None = None,
-                  state_every: int | None = None) -> TrainPlan:
+                  state_every: int | None = None, default_schedule: str | None = None) -> TrainPlan:
     """Resolve epochs, schedule and resume point; raise UserError on any bad input.
 
+    `schedule` is the user's (an epoch past the end is refused); `default_schedule` one
+    they did not pass (a config's or the demo's), cut at the end like the family's own.
     A run not yet in the store must pass its family's `check_new_run`; one that exists is
-    planned whatever that says (it may predate the rule)."""
+    planned whatever that says (it may predate the rule).
+    """
     key = RunKey(*variant.key)
     recipe = variant.recipe
     prior = store.read_record(key) if store.exists(key) else None
@@ -89,7 +93,7 @@ def plan_training(variant: Variant, store: Store, *, epochs: int | None = None, 
         total = epochs or (prior.epochs if prior else _budget_epochs(variant))
     if done is not None and done > total:
         raise UserError(f"{variant.spec} is already trained to epoch {done}; use --extra-epochs to go further")
-    spec = schedule or (prior.schedule if prior else variant.family.schedule(variant.params))
+    spec = schedule or default_schedule or (prior.schedule if prior else variant.family.schedule(variant.params))
     ckpts = checkpoint_epochs(spec, total, clip=schedule is None)
     every = eval_every or (prior.eval_every if prior else recipe.eval_every)
     config = config or (prior.config if prior else None)
@@ -198,8 +202,8 @@ def train_members(plans: list[TrainPlan], store: Store, *, device: str = "cpu", 
     (workbench.training.step: auto, eager, compile or graph).
     """
     _check_compatible(plans)
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise UserError("--device cuda asked for, but torch sees no CUDA device")
+    check_device(device)
+    use_threads()  # all free cores on an idle machine, one on a busy one (workbench.core.compute)
     step_mode = resolve_step_mode(step_mode, device, plans[0].variant.family, plans[0].recipe)
     store.ensure_writable()
     with ExitStack() as locks:
@@ -288,7 +292,7 @@ def _train_locked(plans: list[TrainPlan], store: Store, *, device: str, quiet: b
 
     t0 = time.perf_counter()
     run_epochs(members, opt, recipe, lead.start_epoch, lead.epochs, after_epoch,
-               make_stepper(step_mode, members, opt, recipe))
+               governed(make_stepper(step_mode, members, opt, recipe)))  # threads follow the load (core.compute)
     bar.close()
 
     if not last:

@@ -4,12 +4,16 @@ The built-in pages (each one file that registers itself, `pages.register_page`):
 explore one variant in groups of panels (`explore.py`), "/compare" overlay variants,
 "/runs" list the store's runs and live job progress. The shell (`shell.py`) builds the
 navigation, the routing and the URL state from the registry. `serve` runs the app under
-waitress, a production WSGI server.
+waitress, a production WSGI server. Only the dashboard's own pages may drive it:
+requests naming another Host, or posted from another Origin, are refused (guard), and
+starting a job needs the server's secret launch token, which only its pages carry
+(jobs_panel).
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 import socket
 
 from dash import Dash
@@ -17,7 +21,7 @@ from dash import Dash
 from workbench.core.errors import UserError
 from workbench.core.view import list_views
 from workbench.store import Store
-from workbench.ui.dashboard import clientside, compare, explore, runs, shell  # noqa: F401  (pages register on import)
+from workbench.ui.dashboard import clientside, compare, explore, guard, runs, shell  # noqa: F401  (pages register on import)
 from workbench.ui.dashboard.layout import store_problem
 from workbench.ui.dashboard.pages import Site
 from workbench.ui.dashboard.shell import row_link
@@ -93,12 +97,13 @@ button.export { font-size: 11px; padding: 1px 5px; margin-left: 2px; cursor: poi
 """
 
 
-def create_app(store: Store, launch: bool = False) -> Dash:
+def create_app(store: Store, launch: bool = False, hosts: guard.Hosts | None = None) -> Dash:
     """Build the dashboard for a store.
 
     Args:
         store: the artifact store to serve (read-only unless `launch`).
         launch: whether the Runs page may start jobs (workbench.ui.jobs) that write into the store.
+        hosts: the Host names (and port) requests must name (default: loopback names, any port).
     Returns:
         A `dash.Dash` app; `serve` runs it, tests can mount `app.server` in any WSGI server.
     """
@@ -108,9 +113,12 @@ def create_app(store: Store, launch: bool = False) -> Dash:
                assets_folder="assets_unused", serve_locally=True)
     app.index_string = app.index_string.replace(
         "{%css%}", "{%css%}<style>" + _CSS + "</style><script>" + clientside.JS + "</script>")
-    site = Site(store, launch)
+    token = secrets.token_urlsafe(32) if launch else None  # per server: only pages it served can launch
+    guard.install(app.server, hosts or guard.Hosts(guard.LOOPBACK_NAMES))  # first: before any other hook
+    site = Site(store, launch, token)
     app.layout = shell.layout(site)
     shell.register(app, site)
+    guard.check_callbacks(app.server, app.callback_map)  # last: a refusal in the page comes before a 400
     return app
 
 
@@ -135,12 +143,13 @@ def is_loopback(host: str) -> bool:
 
 
 def serve(store: Store, host: str = "127.0.0.1", port: int = 8050, threads: int = 4,
-          launch: bool | None = None) -> None:
+          launch: bool | None = None, allow_hosts: tuple[str, ...] = ()) -> None:
     """Serve the dashboard with waitress until interrupted; binds loopback unless `host` says otherwise.
 
     Args:
         store: the artifact store; host: bind address; port: TCP port; threads: request threads;
-        launch: whether the Runs page may start jobs (None: only when `host` is loopback).
+        launch: whether the Runs page may start jobs (None: only when `host` is loopback);
+        allow_hosts: more names requests may give as their Host (guard).
     Raises:
         UserError: for a host that does not resolve, or an address that cannot be bound.
     """
@@ -151,7 +160,7 @@ def serve(store: Store, host: str = "127.0.0.1", port: int = 8050, threads: int 
     except (OSError, UnicodeError) as err:  # gaierror is an OSError
         raise UserError(f"cannot resolve --host {host!r}: {getattr(err, 'strerror', None) or err}") from None
     launch = is_loopback(host) if launch is None else launch
-    app = create_app(store, launch=launch)
+    app = create_app(store, launch=launch, hosts=guard.allowed_hosts(host, port, allow_hosts))
     quiet_queue_warnings()
     try:
         server = create_server(app.server, host=host, port=port, threads=threads)

@@ -96,8 +96,9 @@ _COLUMNS = [("family", "Family"), ("variant", "Variant"), ("epochs", "Epochs tra
             ("checkpoints", "Checkpoints"), ("job", "Job"), ("updated", "Updated"), ("analyzers", "Analyzers done (hover)")]
 
 
-def layout(store: Store, launch: bool = False) -> html.Div:
-    """The runs page's body; `launch`: whether it may start jobs."""
+def layout(store: Store, launch: bool = False, token: str | None = None) -> html.Div:
+    """The runs page's body; `launch`: whether it may start jobs, `token`: the server's
+    launch token the page sends back (jobs_panel)."""
     return html.Div(children=[
         html.H2("Runs"),
         html.Div(f"store: {store.root}", className="readout"),
@@ -109,13 +110,13 @@ def layout(store: Store, launch: bool = False) -> html.Div:
             # a variant is one long word ("p=53,seed=0,..."): it breaks anywhere rather than be cut off
             style_data_conditional=[{"if": {"column_id": "variant"}, "wordBreak": "break-all"}]),
         html.Div("Click a row to explore that run.", className="readout"),
-        jobs_panel.layout(launch),
+        jobs_panel.layout(launch, token),
     ])
 
 
-def register(app, store: Store, launch: bool = False) -> None:
+def register(app, store: Store, launch: bool = False, token: str | None = None) -> None:
     """Attach the runs page's callbacks: poll only while the page is shown; jobs (workbench.ui.dashboard.jobs_panel)."""
-    jobs_panel.register(app, store, launch)
+    jobs_panel.register(app, store, launch, token)
 
     @app.callback(Output("runs-refresh", "disabled"), Input("url", "pathname"))
     def _poll(pathname):
@@ -130,6 +131,6 @@ def register(app, store: Store, launch: bool = False) -> None:
         return rows, tooltips(rows)
 
 
-PAGE = register_page(Page("runs", "/runs", "Runs", layout=lambda site: layout(site.store, site.launch),
-                          callbacks=lambda app, site: register(app, site.store, site.launch),
+PAGE = register_page(Page("runs", "/runs", "Runs", layout=lambda site: layout(site.store, site.launch, site.token),
+                          callbacks=lambda app, site: register(app, site.store, site.launch, site.token),
                           run_tables=("runs-table",), order=30))

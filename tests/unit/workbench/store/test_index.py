@@ -100,11 +100,12 @@ def test_refresh_and_rebuild(store):
     assert [r["metrics"]["test_acc"] for r in run_rows(store)] == [0.25, 1.0, 0.5]
 
 
-def test_a_corrupt_index_is_bypassed_then_rebuilt(store, capsys):
+def test_a_file_that_is_not_a_database_is_moved_aside_and_rebuilt(store, capsys):
     store.index_path().write_bytes(b"this is not a database" * 100)
     assert main(["list", "--store", str(store.root)]) == 0
     out, err = capsys.readouterr()
-    assert out.count("modular_addition:p=") == 3 and "unusable" in err and "index --rebuild" in err
+    assert out.count("modular_addition:p=") == 3 and len(err.strip().splitlines()) == 1
+    assert "unusable" in err and "moved it to" in err and len(_indexed(store)) == 3  # healed: a usable index again
     assert main(["index", "--rebuild", "--store", str(store.root)]) == 0
     assert "3 runs indexed" in capsys.readouterr().out and len(_indexed(store)) == 3
 
