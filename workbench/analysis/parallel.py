@@ -25,7 +25,6 @@ from threadpoolctl import threadpool_limits
 from workbench.analysis.checkpoint import CheckpointJob
 from workbench.core.errors import UserError
 from workbench.store import Store
-from workbench.store.record import run_variant
 
 __all__ = ["default_jobs", "run_parallel", "MAX_DEFAULT_JOBS"]
 

@@ -23,10 +23,12 @@ __all__ = ["Site", "StateField", "Page", "register_page", "list_pages", "get_pag
 
 @dataclass(frozen=True)
 class Site:
-    """What every page is built for: the store it serves, and whether it may start jobs."""
+    """What every page is built for: the store it serves, whether it may start jobs, and the
+    server's launch token its pages send back (None when it may not)."""
 
     store: Store
     launch: bool = False
+    token: str | None = None
 
 
 @dataclass(frozen=True)
