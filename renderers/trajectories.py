@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from renderers._axis import TRAINING_AXIS, over_training
 from renderers._style import (
     COLORS,
     EPOCH_AXIS,
@@ -69,8 +70,9 @@ def _split_traces(fig, epochs, values: dict, what: str, fmt: str, row: int, col:
                       row, col)
 
 
-@register_view("loss_curves", scope="trajectory", sources=("metrics", "turn"),
+@register_view("loss_curves", scope="trajectory", sources=("metrics", "turn"), options=TRAINING_AXIS,
                group="training", order=10, click="epoch")
+@over_training
 def render_loss_curves(arrays: dict) -> go.Figure:
     """Train and test loss (log y) and accuracy over epochs, with the turn marked.
 
@@ -127,8 +129,9 @@ def render_pca_trajectory(arrays: dict) -> go.Figure:
     return styled(fig, f"Parameter trajectory in PCA space ({crossings} PC2/PC3 self-intersections)")
 
 
-@register_view("freq_specialization", scope="trajectory", sources=("specialization_trajectory",),
+@register_view("freq_specialization", scope="trajectory", sources=("specialization_trajectory",), options=TRAINING_AXIS,
                group="embeddings", order=30, wide=True, click="epoch")
+@over_training
 def render_freq_specialization(arrays: dict) -> go.Figure:
     """How embeddings, neurons and heads specialize on frequencies over training.
 
@@ -186,8 +189,9 @@ def _neuron_title(dead: np.ndarray) -> str:
     return f"neurons per dominant frequency (dead neurons not counted: {dead[0]} at the start, {dead[-1]} at the end)"
 
 
-@register_view("dimensionality", scope="trajectory", sources=("dimensionality_trajectory",),
+@register_view("dimensionality", scope="trajectory", sources=("dimensionality_trajectory",), options=TRAINING_AXIS,
                group="geometry", order=20, click="epoch")
+@over_training
 def render_dimensionality(arrays: dict) -> go.Figure:
     """Participation ratio and spectral gap of each weight matrix over training.
 
@@ -217,8 +221,9 @@ def render_dimensionality(arrays: dict) -> go.Figure:
     return styled(fig, "Effective dimensionality of the weights", height=460)
 
 
-@register_view("weight_trajectory", scope="trajectory", sources=("weight_trajectory",),
+@register_view("weight_trajectory", scope="trajectory", sources=("weight_trajectory",), options=TRAINING_AXIS,
                group="geometry", order=30, click="epoch")
+@over_training
 def render_weight_trajectory(arrays: dict) -> go.Figure:
     """Total weight norm and parameter velocity (‖Δθ‖ per epoch) over training.
 
@@ -253,8 +258,9 @@ def render_weight_trajectory(arrays: dict) -> go.Figure:
     return styled(fig, "Weight norm and velocity", height=460)
 
 
-@register_view("loss_decomposition", scope="trajectory", sources=("loss_decomposition", "turn"),
+@register_view("loss_decomposition", scope="trajectory", sources=("loss_decomposition", "turn"), options=TRAINING_AXIS,
                group="training", order=20, click="epoch")
+@over_training
 def render_loss_decomposition(arrays: dict) -> go.Figure:
     """Restricted loss (key frequencies only) and excluded loss against train/test loss over training.
 

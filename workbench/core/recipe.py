@@ -22,8 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from workbench.core.naming import hooked_name
 
-__all__ = ["Recipe", "lr_at", "lr_steps", "decay_integral", "param_group", "PARAM_GROUPS", "build_optimizer",
-           "epoch_batches", "total_epochs"]
+__all__ = ["Recipe", "lr_at", "lr_steps", "decay_integral", "steps_per_epoch", "param_group", "PARAM_GROUPS",
+           "build_optimizer", "epoch_batches", "total_epochs"]
 
 PARAM_GROUPS = ("weight", "embed", "bias", "norm", "gate")  # what `no_decay` may name
 _FINITE = {"allow_inf_nan": False}

@@ -23,7 +23,7 @@ from workbench.store._io import load_json, load_npz
 
 __all__ = [
     "view_figure", "placeholder_figure", "is_placeholder", "load_view_arrays", "view_epochs", "MissingData",
-    "run_capabilities", "run_views", "view_table", "source_paths",
+    "run_capabilities", "run_views", "view_table", "source_paths", "run_options",
 ]
 
 _optional = is_optional_source
@@ -51,6 +51,31 @@ def run_capabilities(store: Store, key: RunKey) -> dict | None:
     except OSError:
         return None
     return _capabilities(str(path), (st.st_mtime_ns, st.st_size))
+
+
+@functools.lru_cache(maxsize=64)
+def _steps_per_epoch(path: str, stamp: tuple[int, int]) -> int | None:
+    """Optimizer steps per epoch of a run whose recipe budget is in steps; None for an epoch budget."""
+    try:
+        variant = parse_variant(load_json(Path(path), expect=dict, keys=("variant",))["variant"])
+        return variant.steps_per_epoch if variant.recipe.steps is not None else None
+    except (UserError, ValueError, TypeError):  # unreadable or unknown: epochs, as before
+        return None
+
+
+def run_options(store: Store, key: RunKey, view_name: str) -> dict[str, Any]:
+    """Options a run fixes for one of its views unless the caller sets them: `x_step` (x in
+    optimizer steps, this many per epoch) for a view over training whose run's recipe states its
+    budget in steps (renderers._axis)."""
+    if "x_step" not in get_view(view_name).options:
+        return {}
+    path = store.variant_path(key)
+    try:
+        st = path.stat()
+    except OSError:
+        return {}
+    steps = _steps_per_epoch(str(path), (st.st_mtime_ns, st.st_size))
+    return {} if steps is None else {"x_step": steps}
 
 
 def run_views(store: Store, key: RunKey, scope: str | None = None) -> list[str]:
@@ -198,7 +223,7 @@ def view_figure(store: Store, key: RunKey, view_name: str, epoch: int | None = N
     if unknown:
         valid = ", ".join(view.options) or "none"
         raise UserError(f"view {view_name!r} has no option {unknown[0]!r}; options: {valid}")
-    options = {k: v for k, v in options.items() if v is not None}
+    options = {**run_options(store, key, view_name), **{k: v for k, v in options.items() if v is not None}}
     try:
         arrays = load_view_arrays(store, key, view_name, epoch)
     except MissingData as err:

@@ -115,20 +115,22 @@ def controls(store: Store, search: object, vid: object, trigger: object, current
 
 
 def panel_outputs(store: Store, vid: object, index: object, epochs: object, neuron: object, head: object,
-                  groups: object, drawn: object, prefetcher: Prefetcher | None = None, visible: object = None) -> list:
+                  groups: object, drawn: object, prefetcher: Prefetcher | None = None, visible: object = None,
+                  log_x: object = None) -> list:
     """Panels callback body: every panel's (figure, message, class) and the new drawn record.
 
     Args:
         vid: the picker's value; index: the slider position; epochs: the browser's epochs store;
         neuron, head: the inputs' values; groups: ids of open groups; drawn: what each panel shows
         (all untrusted); prefetcher: if given, it renders the neighbouring checkpoints afterwards;
-        visible: ids of the panels on screen (untrusted; anything but a list, or one holding "*", means all).
+        visible: ids of the panels on screen (untrusted; anything but a list, or one holding "*", means all);
+        log_x: the log-x checklist's value (["log"]: every curve over training on a log x axis).
     Raises:
         PreventUpdate: for a variant that is not a run of the store.
     """
     listed = epochs.get("epochs") if isinstance(epochs, dict) else None
     try:
-        req = panels.make_request(store, vid, epoch_at(index, listed), neuron, head)
+        req = panels.make_request(store, vid, epoch_at(index, listed), neuron, head, log_x)
     except UserError:
         raise PreventUpdate from None
     open_groups = {g for g in groups if isinstance(g, str)} if isinstance(groups, list) else set()
@@ -177,12 +179,13 @@ def _register_panels(app, store: Store) -> None:
     outputs.append(Output("drawn", "data"))
 
     @app.callback(*outputs, Input("variant", "value"), Input("epoch", "value"), Input("neuron", "value"),
-                  Input("head", "value"), Input("groups", "data"), Input("visible", "data"), State("epochs", "data"),
-                  State("drawn", "data"), running=[(Output("panels", "className"), "busy", ""),
+                  Input("head", "value"), Input("groups", "data"), Input("visible", "data"), Input("log-x", "value"),
+                  State("epochs", "data"), State("drawn", "data"),
+                  running=[(Output("panels", "className"), "busy", ""),
                            (Output("busy-note", "className"), "busy-note on", "busy-note")])
-    def _panels(vid, index, neuron, head, groups, visible, epochs, drawn):
+    def _panels(vid, index, neuron, head, groups, visible, log_x, epochs, drawn):
         return _safe(lambda: panel_outputs(store, vid, index, epochs, neuron, head, groups, drawn, prefetcher,
-                                           visible),
+                                           visible, log_x),
                      [no_update] * len(outputs))
 
 

@@ -18,6 +18,7 @@ import logging
 from dash import html, no_update
 
 from workbench.core.analyzer import get_analyzer, list_analyzers
+from workbench.core.view import get_view
 from workbench.query.views import run_views
 from workbench.store import RunKey, Store
 from workbench.ui.dashboard import data, fast, marker
@@ -35,8 +36,9 @@ _PLACEHOLDER = "workbench-placeholder"  # layout.meta.kind of workbench.query.vi
 
 
 class Request(dict):
-    """What the controls ask for: key, vid, at (checkpoint epoch or None), neuron, head, and
-    pinned ({view: options its `pin` fixes for the run}, e.g. a grid's neurons)."""
+    """What the controls ask for: key, vid, at (checkpoint epoch or None), neuron, head,
+    pinned ({view: options its `pin` fixes for the run}, e.g. a grid's neurons), and log_x (the
+    log x axis of the views that declare that option: every curve over training)."""
 
 
 def _count(store: Store, key: RunKey, axis: str, done: set[str]) -> int | None:
@@ -58,7 +60,8 @@ def control_limits(store: Store, key: RunKey) -> tuple[int | None, int | None]:
     return _count(store, key, "neuron", done), _count(store, key, "head", done)
 
 
-def make_request(store: Store, vid: object, epoch: object, neuron: object, head: object) -> Request:
+def make_request(store: Store, vid: object, epoch: object, neuron: object, head: object,
+                 log_x: object = False) -> Request:
     """Validate what the browser asks for; the epoch is snapped to a checkpoint, indices clipped.
 
     Raises:
@@ -68,7 +71,7 @@ def make_request(store: Store, vid: object, epoch: object, neuron: object, head:
     n_neurons, n_heads = control_limits(store, key)
     return Request(key=key, vid=data.variant_id(key), at=select_epoch(data.epochs(store, key), epoch),
                    neuron=select_index(neuron, limit=n_neurons), head=select_index(head, limit=n_heads),
-                   pinned=fast.pinned_options(store, key, VIEWS))
+                   pinned=fast.pinned_options(store, key, VIEWS), log_x=log_x is True or log_x == ["log"])
 
 
 def panel_key(view: str, req: Request) -> str:
@@ -81,6 +84,8 @@ def panel_key(view: str, req: Request) -> str:
         parts[deps] = req[deps]
     if view in req["pinned"]:  # options fixed for the run (a grid's neurons)
         parts["pinned"] = req["pinned"][view]
+    if req.get("log_x") and "log_x" in get_view(view).options:
+        parts["log_x"] = True
     return json.dumps(parts, sort_keys=True)
 
 
@@ -88,6 +93,8 @@ def render_options(view: str, req: Request) -> dict:
     """The renderer options a panel's view takes from the request: neuron= or head=, and what its `pin` fixes."""
     deps = PANELS[view][1].deps
     chosen = {deps: req[deps]} if deps in ("neuron", "head") else {}
+    if req.get("log_x") and "log_x" in get_view(view).options:
+        chosen["log_x"] = True
     return {**chosen, **req["pinned"].get(view, {})}
 
 
