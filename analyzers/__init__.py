@@ -8,7 +8,7 @@ Helpers shared by several analyzers (`_maps`, `_fourier_norms`, `_keyfreq`, ...)
 # weights
 from analyzers import embedding_fourier, unembedding_fourier, effective_dim, param_snapshot  # noqa: E402,F401
 # activations
-from analyzers import neuron_activations, neuron_freq_clusters, coarseness  # noqa: E402,F401
+from analyzers import key_frequencies, neuron_activations, neuron_freq_clusters, coarseness  # noqa: E402,F401
 # attention
 from analyzers import attention_patterns, head_freq_specialization  # noqa: E402,F401
 # output

@@ -266,9 +266,11 @@ def render_loss_decomposition(arrays: dict) -> go.Figure:
 
     Args:
         arrays: "loss_decomposition.<name>" for epochs, restricted_loss, excluded_loss, train_loss,
-            test_loss [epoch]; optionally "turn.turn_epoch" [].
+            test_loss [epoch]; optionally key_freqs [key], key_rule [] and key_source [] (which keys,
+            by which rule, from which source), and "turn.turn_epoch" [].
     Returns:
-        One line per loss on a log y axis, the turn marked.
+        One line per loss on a log y axis, the turn marked; the title names the keys and their
+        source, or why restricted loss was refused.
     """
     view = "loss_decomposition"
     names = ("epochs", "restricted_loss", "excluded_loss", "train_loss", "test_loss")
@@ -281,4 +283,17 @@ def render_loss_decomposition(arrays: dict) -> go.Figure:
                                     hovertemplate=f"{k} loss<br>{EPOCH_HOVER}<br>loss %{{y:.3g}}<extra></extra>"))
     fig.update_xaxes(**EPOCH_AXIS)
     fig.update_yaxes(title_text="cross-entropy loss (log)", **LOG_AXIS)
-    return styled(mark_turn(fig, _turns(arrays)), "Loss decomposition: restricted and excluded loss")
+    return styled(mark_turn(fig, _turns(arrays)), _decomposition_title(arrays))
+
+
+def _decomposition_title(arrays: dict) -> str:
+    """Which keys restricted loss kept, by which rule and from which source; or why it was refused."""
+    rule = str(np.asarray(arrays.get("loss_decomposition.key_rule", "")))
+    if rule.startswith("refused"):
+        return f"Loss decomposition: restricted and excluded loss {rule}"
+    if "loss_decomposition.key_freqs" not in arrays:
+        return "Loss decomposition: restricted and excluded loss"
+    keys = ", ".join(str(int(k)) for k in np.atleast_1d(arrays["loss_decomposition.key_freqs"]))
+    source = str(np.asarray(arrays.get("loss_decomposition.key_source", "")))
+    return (f"Restricted and excluded loss, keys k = {keys}<br><sup>{rule.split(':')[0]} rule, "
+            f"from {source}</sup>")
