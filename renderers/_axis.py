@@ -69,6 +69,15 @@ def _scaled(values, factor: int) -> np.ndarray:
     return np.asarray([np.nan if v is None else v for v in values], dtype=np.float64) * factor
 
 
+def _rename_mark(trace, factor: int) -> None:
+    """A legend entry naming an epoch mark ("turn onset 1650", drawn by mark_turn) names its step instead."""
+    if trace.customdata is None or not len(trace.x) or any(v is not None for v in trace.x) or not trace.name:
+        return
+    epoch = str(np.asarray(trace.customdata).reshape(-1)[0])
+    if trace.name.endswith(f" {epoch}"):
+        trace.name = f"{trace.name[: -len(epoch)]}step {int(epoch) * factor:,}"
+
+
 def _drop_nonpositive(trace) -> None:
     """A heatmap's columns at x <= 0 cannot sit on a log axis: leave them out (z and customdata too)."""
     x = np.asarray(trace.x, dtype=np.float64)
@@ -95,6 +104,7 @@ def training_axis(fig: go.Figure, *, log_x: bool = False, x_step: int | None = N
     factor = x_step or 1
     for trace in fig.data:
         if factor != 1 and getattr(trace, "x", None) is not None:
+            _rename_mark(trace, factor)
             trace.x = _scaled(trace.x, factor)
         if log_x and trace.type == "heatmap" and trace.x is not None:
             _drop_nonpositive(trace)
@@ -104,9 +114,15 @@ def training_axis(fig: go.Figure, *, log_x: bool = False, x_step: int | None = N
     unit = "optimizer step" if x_step else "epoch"
     fig.for_each_xaxis(lambda axis: axis.update(title_text=unit + (" (log)" if log_x else ""))
                        if axis.title.text in ("epoch", "optimizer step") else None)
-    if log_x:
-        fig.update_xaxes(type="log")
+    if log_x:  # over two decades or more, one tick a decade: 1, 2, 5 a decade crowd a half-width panel
+        fig.update_xaxes(type="log", **({"dtick": 1} if _decades(fig) >= 2 else {}))
     meta = fig.layout.meta if isinstance(fig.layout.meta, dict) else {}
     fig.update_layout(meta={**meta, "x_per_epoch": factor, "log_x": bool(log_x)})
     return fig
 
+
+def _decades(fig: go.Figure) -> float:
+    """How many powers of ten the positive x values span (0 if none)."""
+    xs = np.concatenate([_scaled(t.x, 1) for t in fig.data if getattr(t, "x", None) is not None] or [np.zeros(0)])
+    xs = xs[np.isfinite(xs) & (xs > 0)]
+    return float(np.log10(xs.max() / xs.min())) if xs.size else 0.0

@@ -283,7 +283,8 @@ def render_loss_decomposition(arrays: dict) -> go.Figure:
                                     hovertemplate=f"{k} loss<br>{EPOCH_HOVER}<br>loss %{{y:.3g}}<extra></extra>"))
     fig.update_xaxes(**EPOCH_AXIS)
     fig.update_yaxes(title_text="cross-entropy loss (log)", **LOG_AXIS)
-    return styled(mark_turn(fig, _turns(arrays)), _decomposition_title(arrays))
+    return styled(mark_turn(fig, _turns(arrays)), _decomposition_title(arrays),
+                  margin={"l": 60, "r": 20, "t": 100, "b": 50})
 
 
 def _decomposition_title(arrays: dict) -> str:
@@ -293,7 +294,8 @@ def _decomposition_title(arrays: dict) -> str:
         return f"Loss decomposition: restricted and excluded loss {rule}"
     if "loss_decomposition.key_freqs" not in arrays:
         return "Loss decomposition: restricted and excluded loss"
-    keys = ", ".join(str(int(k)) for k in np.atleast_1d(arrays["loss_decomposition.key_freqs"]))
+    keys = [str(int(k)) for k in np.atleast_1d(arrays["loss_decomposition.key_freqs"])]
     source = str(np.asarray(arrays.get("loss_decomposition.key_source", "")))
-    return (f"Restricted and excluded loss, keys k = {keys}<br><sup>{rule.split(':')[0]} rule, "
-            f"from {source}</sup>")
+    # the keys on their own line: 14 of them do not fit beside the title in a half-width panel
+    return (f"Restricted and excluded loss ({len(keys)} key frequencies)<br><sup>{rule.split(':')[0]} rule, "
+            f"from {source}<br>k = {', '.join(keys)}</sup>")

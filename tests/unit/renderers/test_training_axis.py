@@ -55,6 +55,7 @@ def test_turn_marks_move_with_the_points():
     fig = get_view("loss_curves").render(arrays, x_step=7, log_x="true")
     assert {s.x0 for s in fig.layout.shapes} == {140}
     assert list(fig.data[0].x) == [0, 70, 140, 210, 280]
+    assert [t.name for t in fig.data if t.name.startswith("turn")] == ["turn onset step 140"]
 
 
 @pytest.mark.parametrize("bad", ["sometimes", 2, None.__class__])

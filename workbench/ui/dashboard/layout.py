@@ -90,8 +90,9 @@ def sidebar(store: Store) -> html.Div:
                      html.Div("rendering…", id="busy-note", className="busy-note")),
             _control("Neuron", dcc.Input(id="neuron", type="number", min=0, step=1, value=0, debounce=True)),
             _control("Head", dcc.Input(id="head", type="number", min=0, step=1, value=0, debounce=True)),
-            dcc.Checklist(id="log-x", options=[{"label": " log x axis (curves over training)", "value": "log"}],
-                          value=[], className="control"),
+            _control("Curves over training", dcc.Checklist(
+                id="log-x", options=[{"label": " log x axis", "value": "log"}], value=[],
+                labelStyle={"display": "inline", "fontWeight": "normal"})),
             html.Div("Click a point on a trajectory to jump to its epoch; click a neuron or head "
                      "to select it.", className="readout"),
             _control("Export open panels", html.Div(

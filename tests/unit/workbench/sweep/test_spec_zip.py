@@ -51,3 +51,11 @@ def test_mod97_grid_names_exactly_the_runs_the_lead_queued():
             queued += _keys(load_sweep(inline))
     assert sorted(grid) == sorted(queued) and len(grid) == 21
     assert "p=97,operation=add,seed=0,data_seed=0,frac_train=0.5,r.steps=20000,r.lr_schedule=warmup" in grid
+
+
+def test_mod97_grok_is_the_grids_wd_1_warmup_cell_so_the_grid_measures_it():
+    from workbench.core.variant import parse_variant
+    from workbench.training.config import load_config
+
+    config = load_config("mod97_grok")
+    assert parse_variant(config.variant, recipe=config.recipe).dir_name in _keys(load_sweep("mod97_grid"))
