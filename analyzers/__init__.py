@@ -8,7 +8,7 @@ Helpers shared by several analyzers (`_maps`, `_fourier_norms`, `_keyfreq`, ...)
 # weights
 from analyzers import embedding_fourier, unembedding_fourier, effective_dim, param_snapshot  # noqa: E402,F401
 # activations
-from analyzers import neuron_activations, neuron_freq_clusters, coarseness  # noqa: E402,F401
+from analyzers import key_frequencies, neuron_activations, neuron_freq_clusters, coarseness  # noqa: E402,F401
 # attention
 from analyzers import attention_patterns, head_freq_specialization  # noqa: E402,F401
 # output
@@ -18,7 +18,7 @@ from analyzers import spectral_smoothness, routing  # noqa: E402,F401  (least-ac
 from analyzers import prime_sweep, prime_fourier, modular_sum_signal, neuron_adaptation  # noqa: E402,F401  (multi-prime)
 # cross-epoch (summary) analyzers
 from analyzers import param_pca, dimensionality_trajectory, weight_trajectory, turn  # noqa: E402,F401
-from analyzers import specialization_trajectory, loss_decomposition  # noqa: E402,F401
+from analyzers import specialization_trajectory, loss_decomposition, training_dynamics  # noqa: E402,F401
 from analyzers import smoothness_trajectory, routing_trajectory  # noqa: E402,F401  (least-action study)
 from analyzers import streams_trajectory  # noqa: E402,F401  (sequence tasks)
 from analyzers import prime_regressions  # noqa: E402,F401  (multi-prime)

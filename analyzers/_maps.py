@@ -5,8 +5,9 @@ of Nanda et al. 2023 (§4.3 and the TransformerLens grokking demo), vectorized o
 
 Where the operands and the answer sit, and which hooks hold neurons and attention, come
 from the family's capabilities (`ctx.family`, see workbench.core.family): `operand_pos`,
-`answer_pos`, `last_neuron_hook` and `attention_hooks` read them, so no analyzer assumes
-positions (0, 1, last) or a layer 0. The Fourier basis is the family's too
+`answer_pos`, `neuron_hooks`, `last_neuron_hook` and `attention_hooks` read them, so no analyzer
+assumes positions (0, 1, last) or a layer 0. Which neuron layer the neuron analyzers read is
+decided once per run from the final checkpoint (analyzers._keyfreq.neuron_layer). The Fourier basis is the family's too
 (`ctx.family["fourier_basis"]`: additive characters for addition, multiplicative ones
 through the discrete log for multiplication), in the layout [const, cos 1, sin 1, ...].
 """
@@ -16,11 +17,11 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["to_grid", "grid", "fourier_energy", "fourier_fractions", "dominant", "freq_of_basis_row",
-           "neuron_spectrum", "fractions_from_energy", "operand_pos", "answer_pos", "last_neuron_hook",
-           "attention_hooks", "DEAD"]
+           "neuron_spectrum", "fractions_from_energy", "unit_variance", "operand_pos", "answer_pos",
+           "last_neuron_hook", "neuron_hooks", "attention_hooks", "DEAD"]
 
 DEAD = -1  # the dominant frequency of a map with no variance (a dead neuron): it has none
-_LAST: dict[str, tuple] = {}  # intermediate name -> (source array, value), latest checkpoint only
+_LAST: dict[str, tuple] = {}  # hook name -> (source array, value), latest checkpoint only
 
 
 def operand_pos(family) -> tuple[int, int]:
@@ -37,6 +38,11 @@ def answer_pos(family) -> int:
 def last_neuron_hook(caps) -> tuple[str]:
     """The last layer's neuron hook: the MLP whose output the unembedding reads most directly."""
     return tuple(caps["neuron_hooks"][-1:])
+
+
+def neuron_hooks(caps) -> tuple[str, ...]:
+    """Every MLP layer's neuron hook, in layer order."""
+    return tuple(caps["neuron_hooks"])
 
 
 def attention_hooks(caps) -> tuple[str, ...]:
@@ -131,6 +137,11 @@ def fractions_from_energy(energy: np.ndarray) -> np.ndarray:
     return np.where(varies[:, None], owned / np.where(varies, total, 1.0)[:, None], np.nan)
 
 
+def unit_variance(energy: np.ndarray) -> np.ndarray:
+    """[n] each map's non-constant variance (its energy without the (const, const) term), float64."""
+    return energy.sum(axis=(1, 2), dtype=np.float64) - energy[:, 0, 0].astype(np.float64)
+
+
 def dominant(frac: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """[n, F] fractions -> (dominant 1-based frequency [n] int64, its fraction [n]).
 
@@ -144,20 +155,21 @@ def dominant(frac: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.where(live, idx + 1, DEAD).astype(np.int64), share
 
 
-def neuron_spectrum(ctx) -> tuple[np.ndarray, np.ndarray]:
-    """(maps [neuron, a, b] float32, fourier_energy(maps) [neuron, i, j]) of the last layer's
-    MLP activations at the answer position.
+def neuron_spectrum(ctx, hook: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(maps [neuron, a, b] float32, fourier_energy(maps) [neuron, i, j]) of one MLP layer's
+    activations at the answer position (default: the last layer).
 
-    Memoized on the identity of the cached activation array (latest only): all analyzers
-    of one checkpoint share one context, so neuron_freq_clusters and coarseness pay for
-    the p=113 transform of 512 maps once. Callers must not modify the returned arrays.
+    Memoized per hook on the identity of the cached activation array (latest checkpoint only):
+    all analyzers of one checkpoint share one context, so key_frequencies, neuron_freq_clusters
+    and coarseness pay for the p=113 transform of 512 maps once. Callers must not modify the
+    returned arrays.
     """
-    (hook,) = last_neuron_hook(ctx.family)
+    hook = hook or last_neuron_hook(ctx.family)[0]
     post = ctx.cache[hook]  # [batch, pos, d_mlp]
-    hit = _LAST.get("neurons")
+    hit = _LAST.get(hook)
     if hit is not None and hit[0] is post:
         return hit[1]
     maps = np.ascontiguousarray(grid(ctx, post[:, answer_pos(ctx.family), :]), dtype=np.float32)
     value = (maps, fourier_energy(maps, np.asarray(ctx.family["fourier_basis"])))
-    _LAST["neurons"] = (post, value)
+    _LAST[hook] = (post, value)
     return value

@@ -1,7 +1,7 @@
 """How coarse (blob-like) or fine (stripe-like) each neuron's activation map is.
 
-Three measures of each neuron's map M[a, b] (answer position, post-activation; the LAST
-MLP layer's neurons in a deeper model), all NaN for a constant (dead) neuron. Coarser
+Three measures of each neuron's map M[a, b] (answer position, post-activation; in a deeper
+model the layer every neuron analyzer reads, analyzers._keyfreq.neuron_layer), all NaN for a constant (dead) neuron. Coarser
 maps score HIGHER on fft_low_ratio and downsample_preserved and LOWER on grad_magnitude.
 
 - fft_low_ratio: share of the map's spectral energy, DC term removed, at low spatial
@@ -34,7 +34,8 @@ import functools
 
 import numpy as np
 
-from analyzers._maps import freq_of_basis_row, last_neuron_hook, neuron_spectrum
+from analyzers._keyfreq import neuron_layer
+from analyzers._maps import freq_of_basis_row, neuron_hooks, neuron_spectrum
 from workbench.core.analyzer import register_analyzer
 
 DOWNSAMPLE = 4  # keep 1 grid point in 4 along each axis
@@ -104,11 +105,13 @@ def _ratio(num: np.ndarray, total: np.ndarray, maps: np.ndarray) -> np.ndarray:
     return np.where(varies, num / np.where(total > 0, total, 1.0), np.nan)
 
 
-@register_analyzer("coarseness", kind="activations", hooks=last_neuron_hook, needs=("modular", "neuron_hooks"), version=2,
+@register_analyzer("coarseness", kind="activations", hooks=neuron_hooks, needs=("modular", "neuron_hooks"), version=3,
+          reference=("key_frequencies",),
           outputs={"fft_low_ratio": ("neuron",), "grad_magnitude": ("neuron",), "downsample_preserved": ("neuron",)})
 def coarseness(ctx) -> dict[str, np.ndarray]:
-    """Per-neuron coarseness of the activation map: low-frequency energy, gradient, downsampling."""
-    maps, energy = neuron_spectrum(ctx)  # [neuron, a, b], [neuron, i, j]
+    """Per-neuron coarseness of the activation map: low-frequency energy, gradient, downsampling
+    (of the neuron layer the other neuron analyzers read, analyzers._keyfreq.neuron_layer; v3)."""
+    maps, energy = neuron_spectrum(ctx, neuron_layer(ctx))  # [neuron, a, b], [neuron, i, j]
     return {"fft_low_ratio": fft_low_ratio(maps, energy).astype(np.float32),
             "grad_magnitude": grad_magnitude(maps).astype(np.float32),
             "downsample_preserved": downsample_preserved(maps).astype(np.float32)}

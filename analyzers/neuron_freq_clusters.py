@@ -8,25 +8,32 @@ A dead neuron (a constant map: no variance to explain) belongs to no cluster: it
 fractions are NaN, its dominant_freq is -1 (analyzers._maps.DEAD) and its dominant_frac
 NaN, so every count over frequencies 1..F leaves it out.
 
-The maps are the LAST MLP layer's neurons at the answer position (analyzers._maps
+The maps are one MLP layer's neurons at the answer position (analyzers._maps
 .neuron_spectrum), in the family's Fourier basis (multiplicative characters for a
-multiplication task).
+multiplication task). The layer is the one whose neurons' dominant frequencies explain the
+most of their variance at the run's final checkpoint (analyzers._keyfreq.neuron_layer: in a
+2-layer transformer that groks, usually layer 0, whose last layer mixes); the artifact names
+it (`layer`). Version 3: version 2 always read the last layer.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from analyzers._maps import dominant, fractions_from_energy, last_neuron_hook, neuron_spectrum
+from analyzers._keyfreq import neuron_layer
+from analyzers._maps import dominant, fractions_from_energy, neuron_hooks, neuron_spectrum
 from workbench.core.analyzer import register_analyzer
 
 
-@register_analyzer("neuron_freq_clusters", kind="activations", hooks=last_neuron_hook, needs=("modular", "neuron_hooks"),
-          version=2,
-          outputs={"frac_explained": ("neuron", "freq"), "dominant_freq": ("neuron",), "dominant_frac": ("neuron",)}, kinds={'dominant_freq': 'freq'})
+@register_analyzer("neuron_freq_clusters", kind="activations", hooks=neuron_hooks, needs=("modular", "neuron_hooks"),
+          version=3, reference=("key_frequencies",),
+          outputs={"frac_explained": ("neuron", "freq"), "dominant_freq": ("neuron",), "dominant_frac": ("neuron",),
+                   "layer": ()}, kinds={"dominant_freq": "freq", "layer": "label"})
 def neuron_freq_clusters(ctx) -> dict[str, np.ndarray]:
     """Fraction of each neuron's activation variance explained by each frequency; its dominant one."""
-    _, energy = neuron_spectrum(ctx)  # [neuron, i, j], shared with coarseness
+    layer = neuron_layer(ctx)
+    _, energy = neuron_spectrum(ctx, layer)  # [neuron, i, j], shared with coarseness and key_frequencies
     frac = fractions_from_energy(energy)  # [neuron, freq]; NaN rows for dead neurons
     freq, share = dominant(frac)  # -1 and NaN for dead neurons
-    return {"frac_explained": frac.astype(np.float32), "dominant_freq": freq, "dominant_frac": share.astype(np.float32)}
+    return {"frac_explained": frac.astype(np.float32), "dominant_freq": freq, "dominant_frac": share.astype(np.float32),
+            "layer": np.array(layer)}

@@ -25,23 +25,30 @@ run (p=53) its restricted loss sat 13x (epoch 1000) to 1000x (epoch 2000) below 
 one, mostly because of the mean: with class means added it came within 30% of this one
 up to epoch 1500. It measured the choice of mean more than a different circuit.
 
-Key frequencies are fixed once per run: from ctx.options["key_freqs"] (the CLI's
---key-frequencies) if given, else by analyzers._keyfreq.KEY_RULE from the
-`neuron_freq_clusters` artifact at the run's FINAL checkpoint. The artifact records them
-(`key_freqs`) and how they were chosen (`key_rule`). With no key frequency the restricted
-logits are the class means alone and the excluded loss equals the train loss.
+Key frequencies are fixed once per run, from the run's FINAL checkpoint: from
+ctx.options["key_freqs"] if given; else the `key_rule` option's set ("paper", the default:
+every distinct dominant frequency of the live units, as the paper's notebook; "strict":
+analyzers._keyfreq.KEY_RULE) of the `key_source` option's source (default: the source whose
+units' dominant frequencies explain the most of their variance, analyzers.key_frequencies:
+each neuron layer, W_E or the logits). The artifact records the keys (`key_freqs`), the rule
+(`key_rule`) and the source (`key_source`). Where no frequency passes the rule, the losses are
+NaN and `key_rule` says why: the class means alone would give about ln p, which reads like a
+measurement and is not one.
+
+Version 3: version 2 read the strict rule off the last layer's neurons, so on a 2-layer model
+whose last layer mixes it found no key and reported ln p; and on 1-layer runs its stricter set
+(e.g. the demo's {6, 12, 26} for the paper's {4, 6, 12, 26}) gave a larger restricted loss.
 
 It applies to addition only (capability need ``modular.operation=add``): the key
 directions are functions of a + b. The operands and the answer logits are read at the
-family's positions; in a model with several MLP layers the key frequencies come from the
-last layer's neurons (neuron_freq_clusters).
+family's positions.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from analyzers._keyfreq import KEY_RULE, key_frequencies
+from analyzers._keyfreq import RULES
 from analyzers._maps import answer_pos, operand_pos
 from analyzers._output import masked_mean, nll
 from workbench.core.analyzer import register_analyzer
@@ -81,30 +88,43 @@ def key_components(logits: np.ndarray, probe: np.ndarray, p: int, key_freqs,
     return table[s]
 
 
-def _keys(ctx) -> tuple[np.ndarray, str]:
-    """(key frequencies, the rule that chose them): the option if given, else KEY_RULE at the final checkpoint."""
+def _keys(ctx) -> tuple[np.ndarray, str, str]:
+    """(key frequencies, the rule that chose them, the source they were read from), fixed at the final checkpoint."""
     given = ctx.options.get("key_freqs")
     if given is not None:
         keys = np.asarray(given, dtype=np.int64).reshape(-1)
         if keys.size and (keys.min() < 1 or keys.max() > (ctx.p - 1) // 2):
             raise ValueError(f"key frequencies must lie in 1..{(ctx.p - 1) // 2}; got {keys.tolist()}")
-        return keys, GIVEN_RULE
-    final = ctx.reference("neuron_freq_clusters")
-    return key_frequencies(final["dominant_freq"], final["dominant_frac"]), KEY_RULE
+        return keys, GIVEN_RULE, "given"
+    rule = str(ctx.options.get("key_rule", "paper"))
+    if rule not in RULES:
+        raise ValueError(f"key_rule must be one of {', '.join(RULES)}; got {rule!r}")
+    final = ctx.reference("key_frequencies")
+    names = [str(n) for n in np.atleast_1d(final["source_names"])]
+    source = str(ctx.options.get("key_source", final["key_source"]))
+    if source not in names:
+        raise ValueError(f"key_source must be one of {', '.join(names)}; got {source!r}")
+    i = names.index(source)
+    keys = np.flatnonzero(final[f"{rule}_keys"][i]).astype(np.int64) + 1
+    return keys, f"{rule}: {RULES[rule]}", f"{source} (explained {float(final['explained'][i]):.2f})"
 
 
-@register_analyzer("restricted_loss", kind="output", version=2, reference=("neuron_freq_clusters",), headlines=("key_freqs",),
+@register_analyzer("restricted_loss", kind="output", version=3, reference=("key_frequencies",),
           needs=("modular.operation=add",),
-          outputs={"key_freqs": ("key",), "key_rule": (), "restricted_loss": (), "excluded_loss": (),
-                   "train_loss": (), "test_loss": ()}, kinds={'key_freqs': 'freq', 'key_rule': 'label'})
+          outputs={"key_freqs": ("key",), "key_rule": (), "key_source": (), "restricted_loss": (), "excluded_loss": (),
+                   "train_loss": (), "test_loss": ()},
+          kinds={"key_freqs": "freq", "key_rule": "label", "key_source": "label"})
 def restricted_loss(ctx) -> dict[str, np.ndarray]:
     """Loss keeping only (restricted) or removing (excluded) each class's key-frequency components."""
-    keys, rule = _keys(ctx)
+    keys, rule, source = _keys(ctx)
     logits = ctx.logits[:, answer_pos(ctx.family), :].astype(np.float64)  # [batch, class]
-    key_part = key_components(logits, ctx.probe, ctx.p, keys, operand_pos(ctx.family))
     full = nll(logits, ctx.labels)
+    out = {"key_freqs": keys, "key_rule": np.array(rule), "key_source": np.array(source),
+           "train_loss": masked_mean(full, ctx.train_mask), "test_loss": masked_mean(full, ctx.test_mask)}
+    if not keys.size:  # refused: the class means alone (about ln p) would pass for a measurement
+        why = f"refused: no key frequency under {rule.split(':')[0]} in {source}"
+        return out | {"key_rule": np.array(why), "restricted_loss": np.array(np.nan), "excluded_loss": np.array(np.nan)}
+    key_part = key_components(logits, ctx.probe, ctx.p, keys, operand_pos(ctx.family))
     everyone = np.ones(len(logits), dtype=bool)
-    return {"key_freqs": keys, "key_rule": np.array(rule),
-            "restricted_loss": masked_mean(nll(key_part + logits.mean(axis=0), ctx.labels), everyone),
-            "excluded_loss": masked_mean(nll(logits - key_part, ctx.labels), ctx.train_mask),
-            "train_loss": masked_mean(full, ctx.train_mask), "test_loss": masked_mean(full, ctx.test_mask)}
+    return out | {"restricted_loss": masked_mean(nll(key_part + logits.mean(axis=0), ctx.labels), everyone),
+                  "excluded_loss": masked_mean(nll(logits - key_part, ctx.labels), ctx.train_mask)}

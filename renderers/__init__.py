@@ -12,4 +12,4 @@ from renderers import streams  # noqa: E402,F401  (sequence tasks: per-epoch and
 from renderers import universal  # noqa: E402,F401  (multi-prime: per-epoch and whole-run)
 from renderers import least_action  # noqa: E402,F401  (least-action study: per-epoch and whole-run)
 # whole-run (trajectory) views
-from renderers import trajectories  # noqa: E402,F401
+from renderers import trajectories, dynamics  # noqa: E402,F401

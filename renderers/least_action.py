@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from renderers._axis import TRAINING_AXIS, over_training
 from renderers._style import (
     COLORS,
     EPOCH_AXIS,
@@ -81,8 +82,9 @@ def render_output_spectrum(arrays: dict) -> go.Figure:
     return styled(fig, title, height=560, margin={"l": 60, "r": 20, "t": 60, "b": 50})
 
 
-@register_view("smoothness", scope="trajectory", sources=("smoothness_trajectory",), group="spectrum", order=20,
+@register_view("smoothness", scope="trajectory", sources=("smoothness_trajectory",), options=TRAINING_AXIS, group="spectrum", order=20,
                click="epoch")
+@over_training
 def render_smoothness(arrays: dict) -> go.Figure:
     """Spectral smoothness of the output function over training, beside the exact target and chance.
 
@@ -147,8 +149,9 @@ def render_routing_heatmap(arrays: dict) -> go.Figure:
     return styled(fig, "Dominant routing head per input (a, b)", height=480)
 
 
-@register_view("routing_trajectory", scope="trajectory", sources=("routing_trajectory",), group="routing", order=20,
+@register_view("routing_trajectory", scope="trajectory", sources=("routing_trajectory",), options=TRAINING_AXIS, group="routing", order=20,
                wide=True, click="epoch")
+@over_training
 def render_routing_trajectory(arrays: dict) -> go.Figure:
     """Routing entropy per block and each head's mean gate weight (usage) over training.
 
@@ -187,8 +190,9 @@ def render_routing_trajectory(arrays: dict) -> go.Figure:
 _CURVES = (("train_loss", "test_loss", "loss"), ("train_acc", "test_acc", "accuracy"))
 
 
-@register_view("training_curves", scope="trajectory", sources=("metrics", "turn"), needs=("extra_metrics",),
+@register_view("training_curves", scope="trajectory", sources=("metrics", "turn"), options=TRAINING_AXIS, needs=("extra_metrics",),
                group="training", order=15, wide=True, click="epoch")
+@over_training
 def render_training_curves(arrays: dict) -> go.Figure:
     """Loss, accuracy, total weight norm (wnorm) and spectral smoothness at every evaluation.
 

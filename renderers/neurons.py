@@ -181,7 +181,8 @@ def render_neuron_freq_clusters(arrays: dict, neuron=None) -> go.Figure:
 
     Args:
         arrays: neuron_freq_clusters artifact: dominant_freq [neuron] (1-based; -1 = dead),
-            dominant_frac [neuron], optionally frac_explained [neuron, freq].
+            dominant_frac [neuron], optionally frac_explained [neuron, freq] and layer [] (the
+            neuron hook read, named in the title).
         neuron: a neuron to mark (the one selected elsewhere), or None.
     Returns:
         A strip plot: one column per frequency that has neurons (spread sideways so each
@@ -218,7 +219,8 @@ def render_neuron_freq_clusters(arrays: dict, neuron=None) -> go.Figure:
     clustered = int((frac[live] > 0.5).sum())
     counts = f"{clustered}/{int(live.sum())} live neurons > 50% one frequency; {int(dead.sum())} dead"
     # the counts on a second line: one line of both was clipped in a half-width dashboard panel
-    return styled(fig, f"Neuron frequency clusters<br><sup>{counts}{selected}</sup>", showlegend=False)
+    layer = f" of {arrays['layer']}" if "layer" in arrays else ""
+    return styled(fig, f"Neuron frequency clusters{layer}<br><sup>{counts}{selected}</sup>", showlegend=False)
 
 
 def _column_labels(present: list[int], live_slots: np.ndarray) -> list[str]:

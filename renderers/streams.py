@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from renderers._axis import TRAINING_AXIS, over_training
 from renderers._style import EPOCH_AXIS, EPOCH_HOVER, epoch_scatter, sequential_heatmap, styled, subplots
 from renderers._validate import require, same_length
 from workbench.core.view import register_view
@@ -26,8 +27,9 @@ def _custom(epochs: np.ndarray) -> np.ndarray:
     return np.asarray(epochs).astype(int)[:, None]  # the dashboard's click contract: customdata[0] = epoch
 
 
-@register_view("streams_training", scope="trajectory", sources=("streams_trajectory",),
+@register_view("streams_training", scope="trajectory", sources=("streams_trajectory",), options=TRAINING_AXIS,
                group="streams", order=10, wide=True, click="epoch")
+@over_training
 def render_streams_training(arrays: dict) -> go.Figure:
     """Probe accuracy, amplitude A and variance sigma^2 of each block's output over training.
 
@@ -91,8 +93,9 @@ def render_attention_offsets(arrays: dict) -> go.Figure:
     return styled(fig, "Attention by offset: mass on the key k positions back", height=140 + 40 * len(labels))
 
 
-@register_view("offsets_trajectory", scope="trajectory", sources=("streams_trajectory",),
+@register_view("offsets_trajectory", scope="trajectory", sources=("streams_trajectory",), options=TRAINING_AXIS,
                group="streams", order=20, wide=True, click="epoch")
+@over_training
 def render_offsets_trajectory(arrays: dict) -> go.Figure:
     """Each head's attention offset profile over training (does a head learn to skip the other stream?).
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from renderers._axis import TRAINING_AXIS, over_training
 from renderers._style import (
     COLORS,
     EPOCH_AXIS,
@@ -69,8 +70,9 @@ def _split_traces(fig, epochs, values: dict, what: str, fmt: str, row: int, col:
                       row, col)
 
 
-@register_view("loss_curves", scope="trajectory", sources=("metrics", "turn"),
+@register_view("loss_curves", scope="trajectory", sources=("metrics", "turn"), options=TRAINING_AXIS,
                group="training", order=10, click="epoch")
+@over_training
 def render_loss_curves(arrays: dict) -> go.Figure:
     """Train and test loss (log y) and accuracy over epochs, with the turn marked.
 
@@ -127,8 +129,9 @@ def render_pca_trajectory(arrays: dict) -> go.Figure:
     return styled(fig, f"Parameter trajectory in PCA space ({crossings} PC2/PC3 self-intersections)")
 
 
-@register_view("freq_specialization", scope="trajectory", sources=("specialization_trajectory",),
+@register_view("freq_specialization", scope="trajectory", sources=("specialization_trajectory",), options=TRAINING_AXIS,
                group="embeddings", order=30, wide=True, click="epoch")
+@over_training
 def render_freq_specialization(arrays: dict) -> go.Figure:
     """How embeddings, neurons and heads specialize on frequencies over training.
 
@@ -186,8 +189,9 @@ def _neuron_title(dead: np.ndarray) -> str:
     return f"neurons per dominant frequency (dead neurons not counted: {dead[0]} at the start, {dead[-1]} at the end)"
 
 
-@register_view("dimensionality", scope="trajectory", sources=("dimensionality_trajectory",),
+@register_view("dimensionality", scope="trajectory", sources=("dimensionality_trajectory",), options=TRAINING_AXIS,
                group="geometry", order=20, click="epoch")
+@over_training
 def render_dimensionality(arrays: dict) -> go.Figure:
     """Participation ratio and spectral gap of each weight matrix over training.
 
@@ -217,8 +221,9 @@ def render_dimensionality(arrays: dict) -> go.Figure:
     return styled(fig, "Effective dimensionality of the weights", height=460)
 
 
-@register_view("weight_trajectory", scope="trajectory", sources=("weight_trajectory",),
+@register_view("weight_trajectory", scope="trajectory", sources=("weight_trajectory",), options=TRAINING_AXIS,
                group="geometry", order=30, click="epoch")
+@over_training
 def render_weight_trajectory(arrays: dict) -> go.Figure:
     """Total weight norm and parameter velocity (‖Δθ‖ per epoch) over training.
 
@@ -253,16 +258,19 @@ def render_weight_trajectory(arrays: dict) -> go.Figure:
     return styled(fig, "Weight norm and velocity", height=460)
 
 
-@register_view("loss_decomposition", scope="trajectory", sources=("loss_decomposition", "turn"),
+@register_view("loss_decomposition", scope="trajectory", sources=("loss_decomposition", "turn"), options=TRAINING_AXIS,
                group="training", order=20, click="epoch")
+@over_training
 def render_loss_decomposition(arrays: dict) -> go.Figure:
     """Restricted loss (key frequencies only) and excluded loss against train/test loss over training.
 
     Args:
         arrays: "loss_decomposition.<name>" for epochs, restricted_loss, excluded_loss, train_loss,
-            test_loss [epoch]; optionally "turn.turn_epoch" [].
+            test_loss [epoch]; optionally key_freqs [key], key_rule [] and key_source [] (which keys,
+            by which rule, from which source), and "turn.turn_epoch" [].
     Returns:
-        One line per loss on a log y axis, the turn marked.
+        One line per loss on a log y axis, the turn marked; the title names the keys and their
+        source, or why restricted loss was refused.
     """
     view = "loss_decomposition"
     names = ("epochs", "restricted_loss", "excluded_loss", "train_loss", "test_loss")
@@ -275,4 +283,19 @@ def render_loss_decomposition(arrays: dict) -> go.Figure:
                                     hovertemplate=f"{k} loss<br>{EPOCH_HOVER}<br>loss %{{y:.3g}}<extra></extra>"))
     fig.update_xaxes(**EPOCH_AXIS)
     fig.update_yaxes(title_text="cross-entropy loss (log)", **LOG_AXIS)
-    return styled(mark_turn(fig, _turns(arrays)), "Loss decomposition: restricted and excluded loss")
+    return styled(mark_turn(fig, _turns(arrays)), _decomposition_title(arrays),
+                  margin={"l": 60, "r": 20, "t": 100, "b": 50})
+
+
+def _decomposition_title(arrays: dict) -> str:
+    """Which keys restricted loss kept, by which rule and from which source; or why it was refused."""
+    rule = str(np.asarray(arrays.get("loss_decomposition.key_rule", "")))
+    if rule.startswith("refused"):
+        return f"Loss decomposition: restricted and excluded loss {rule}"
+    if "loss_decomposition.key_freqs" not in arrays:
+        return "Loss decomposition: restricted and excluded loss"
+    keys = [str(int(k)) for k in np.atleast_1d(arrays["loss_decomposition.key_freqs"])]
+    source = str(np.asarray(arrays.get("loss_decomposition.key_source", "")))
+    # the keys on their own line: 14 of them do not fit beside the title in a half-width panel
+    return (f"Restricted and excluded loss ({len(keys)} key frequencies)<br><sup>{rule.split(':')[0]} rule, "
+            f"from {source}<br>k = {', '.join(keys)}</sup>")

@@ -8,6 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from renderers._options import TOP_NEURON
+from renderers._axis import TRAINING_AXIS, over_training
 from renderers._style import (
     EPOCH_AXIS,
     EPOCH_HOVER,
@@ -49,8 +50,9 @@ def _alert_text(t: dict) -> str:
     return "regressions: " + ", ".join(parts) + (" ..." if alerted.size > 6 else "")
 
 
-@register_view("prime_accuracy", scope="trajectory", sources=("prime_regressions",), group="multi-prime", order=10,
+@register_view("prime_accuracy", scope="trajectory", sources=("prime_regressions",), options=TRAINING_AXIS, group="multi-prime", order=10,
                wide=True, click="epoch")
+@over_training
 def render_prime_accuracy(arrays: dict) -> go.Figure:
     """Accuracy on every prime over training (epoch x prime heatmap), regressions named in the title.
 
@@ -69,8 +71,9 @@ def render_prime_accuracy(arrays: dict) -> go.Figure:
     return styled(fig, title=f"Accuracy by prime over training — {_alert_text(t)}", height=max(420, 16 * len(labels)))
 
 
-@register_view("prime_groups", scope="trajectory", sources=("prime_regressions",), group="multi-prime", order=20,
+@register_view("prime_groups", scope="trajectory", sources=("prime_regressions",), options=TRAINING_AXIS, group="multi-prime", order=20,
                click="epoch")
+@over_training
 def render_prime_groups(arrays: dict) -> go.Figure:
     """Mean accuracy of the seen, unseen (held out in range) and extrapolation primes over training."""
     t = _regression_table(arrays, "prime_groups")

@@ -286,7 +286,7 @@ def train(spec: str | None = None, *, epochs: int | None = None, extra_epochs: i
 
 def analyze(spec: str | VariantHandle | None = None, *, analyzers: str = "all", epochs: str | None = None,
             force: bool = False, store: str | os.PathLike | Store | None = None, device: str = "cpu",
-            quiet: bool = False):
+            quiet: bool = False, options: dict | None = None):
     """Run analyzers over a trained variant's checkpoints, exactly as `workbench analyze` does.
 
     Args:
@@ -296,6 +296,8 @@ def analyze(spec: str | VariantHandle | None = None, *, analyzers: str = "all", 
         force: recompute artifacts that are up to date.
         store: the store root or a Store (ignored for a VariantHandle).
         device: "cpu" or "cuda[:N]"; quiet: no progress bar and no summary line.
+        options: analyzer options, part of each artifact's identity, e.g. {"key_rule": "strict"}
+            or {"key_source": "logits"} for restricted_loss (analyzers/restricted_loss.py).
     Returns:
         workbench.analysis.pipeline.AnalyzeResult: computed and skipped artifact counts, unreadable
         checkpoints (failed) and the detected turn.
@@ -306,7 +308,7 @@ def analyze(spec: str | VariantHandle | None = None, *, analyzers: str = "all", 
         spec, store = spec.spec, spec.store
     with _no_widget_warning():
         return run_analysis(spec or demo_spec(), _as_store(store), analyzers=analyzers, epochs=epochs, force=force,
-                            device=device, quiet=quiet)
+                            device=device, quiet=quiet, options=options)
 
 
 @dataclass(frozen=True)

@@ -140,7 +140,7 @@ def analyzed_copy(tiny_analyzed, tmp_path):
 
 
 @pytest.mark.parametrize("extra, message", [
-    (["--view", "loss_curves", "--neuron", "3"], "view 'loss_curves' has no option 'neuron'; options: none"),
+    (["--view", "loss_curves", "--neuron", "3"], "view 'loss_curves' has no option 'neuron'; options: log_x, x_step"),
     (["--view", "neuron_heatmap", "--head", "1"], "has no option 'head'; options: neuron"),
     (["--view", "neuron_heatmap", "--neuron", "100000"], "neuron 100000 out of range"),
     (["--view", "attention_patterns", "--head", "9"], "head 9 out of range"),

@@ -175,3 +175,20 @@ def test_report_epochs_spec(tiny_analyzed, tiny_key, tmp_path):
     assert 'id="epoch-100"' in text and 'id="epoch-0"' not in text
     with pytest.raises(UserError, match="no checkpoints match"):
         write_report(tiny_analyzed, tiny_key, out=tmp_path / "r.html", epochs="7")
+
+
+def test_a_step_budget_puts_curves_over_training_on_optimizer_steps(tiny_analyzed, tiny_key):
+    """modular_arithmetic's recipe is in steps (minibatches of 12 of p=7's 24 training pairs: 2 a
+    step); the canonical family's is in epochs (full batch), and its curves stay on epochs."""
+    from workbench.query.views import run_options, view_figure
+    from workbench.testing import tiny_run
+
+    run = tiny_run("modular_arithmetic")
+    key = run.key
+    assert run_options(run.store, key, "loss_curves") == {"x_step": 2}
+    assert run_options(run.store, key, "neuron_freq_clusters") == {}  # per-epoch views have no such option
+    fig = view_figure(run.store, key, "training_dynamics")
+    assert fig.layout.xaxis.title.text == "optimizer step" and fig.layout.meta["x_per_epoch"] == 2
+    assert view_figure(run.store, key, "training_dynamics", x_step=0).layout.xaxis.title.text == "epoch"
+    assert run_options(tiny_analyzed, tiny_key, "loss_curves") == {}
+    assert view_figure(tiny_analyzed, tiny_key, "loss_curves", log_x=True).layout.xaxis.type == "log"

@@ -165,7 +165,8 @@ def _summary(store: Store, key: RunKey, variant: Variant, name: str, force: bool
         return {k: np.stack([d[k] for d in per]) for k in per[0]}
 
     ctx = SummaryContext(epochs=epochs, metrics=store.read_metrics(key), artifacts=artifacts,
-                         family=variant.family.analysis_context(variant.params))
+                         family=variant.family.analysis_context(variant.params), recipe=variant.recipe,
+                         steps_per_epoch=variant.steps_per_epoch)
     out = a.fn(ctx)
     check_outputs(a, out)
     store.write_summary(key, name, out, {"version": str(a.version), "stamp": stamp})

@@ -65,9 +65,13 @@ class SummaryContext:
         artifacts: `artifacts(name)` -> {array: np.stack over epochs} of a per-epoch analyzer
             listed in the summary's `requires` (leading axis = `epochs`).
         family: family facts, as in EpochContext.
+        recipe: the run's recipe (workbench.core.recipe.Recipe: the family's with the run's overrides).
+        steps_per_epoch: optimizer steps in one epoch of this run (its batches over its training rows).
     """
 
     epochs: np.ndarray
     metrics: Mapping[str, np.ndarray]
     artifacts: Callable[[str], dict[str, np.ndarray]]
     family: Mapping[str, Any]
+    recipe: Any = None
+    steps_per_epoch: int = 1

@@ -16,12 +16,14 @@ from __future__ import annotations
 import math
 from typing import Literal
 
+import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from workbench.core.naming import hooked_name
 
-__all__ = ["Recipe", "lr_at", "param_group", "PARAM_GROUPS", "build_optimizer", "epoch_batches", "total_epochs"]
+__all__ = ["Recipe", "lr_at", "lr_steps", "decay_integral", "steps_per_epoch", "param_group", "PARAM_GROUPS",
+           "build_optimizer", "epoch_batches", "total_epochs"]
 
 PARAM_GROUPS = ("weight", "embed", "bias", "norm", "gate")  # what `no_decay` may name
 _FINITE = {"allow_inf_nan": False}
@@ -76,6 +78,39 @@ def lr_at(recipe: Recipe, step: int) -> float:
     if recipe.lr_schedule == "step":
         return lr * recipe.gamma ** ((step - warm) // recipe.step_every)
     return lr
+
+
+def lr_steps(recipe: Recipe, n: int) -> np.ndarray:
+    """[n] float64 learning rate of optimizer steps 0..n-1: `lr_at` for a whole run at once."""
+    step = np.arange(int(n), dtype=np.float64)
+    warm = recipe.warmup_steps if recipe.lr_schedule != "constant" else 0
+    lr = np.full(len(step), recipe.lr)
+    if recipe.lr_schedule == "warmup_cosine":
+        t = np.clip((step - warm) / recipe.decay_steps, None, 1.0)
+        lr = recipe.lr * (recipe.min_lr_ratio + (1 - recipe.min_lr_ratio) * 0.5 * (1 + np.cos(np.pi * t)))
+    elif recipe.lr_schedule == "step":
+        lr = recipe.lr * recipe.gamma ** ((step - warm) // recipe.step_every)
+    return np.where(step < warm, recipe.lr * (step + 1) / max(warm, 1), lr)
+
+
+def decay_integral(recipe: Recipe, steps) -> np.ndarray:
+    """The weight-decay budget spent after each of `steps` optimizer steps: sum of lr(s) * wd over s < step.
+
+    With AdamW's decoupled decay every step multiplies the weights by (1 - lr * wd), so absent
+    gradients they shrink by about exp(-budget); with Adam's or SGD's L2 form it is only the
+    penalty's accumulated strength. Parameter groups in `no_decay` are not decayed at all.
+
+    Args:
+        recipe: the run's recipe.
+        steps: [n] numbers of optimizer steps done (e.g. epoch * steps per epoch).
+    Returns:
+        [n] float64.
+    """
+    steps = np.asarray(steps, dtype=np.int64)
+    if not steps.size:
+        return np.zeros(0)
+    cumulative = np.concatenate([[0.0], np.cumsum(lr_steps(recipe, int(steps.max())))])
+    return recipe.weight_decay * cumulative[np.clip(steps, 0, None)]
 
 
 def param_group(name: str) -> str:

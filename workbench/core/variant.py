@@ -24,6 +24,7 @@ Every refusal is a `UserError` naming the parameter and the value.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any, Union, get_args, get_origin
@@ -32,7 +33,7 @@ from pydantic import BaseModel, ValidationError
 
 from workbench.core.errors import UserError
 from workbench.core.family import Family, get_family, list_families
-from workbench.core.recipe import Recipe
+from workbench.core.recipe import Recipe, steps_per_epoch
 
 __all__ = ["Variant", "parse_variant", "format_value", "demo_variant"]
 
@@ -66,6 +67,11 @@ class Variant:
         """The family's recipe for these params with this run's overrides applied."""
         base = self.family.recipe(self.params)
         return base.model_validate({**base.model_dump(), **dict(self.recipe_overrides)}) if self.recipe_overrides else base
+
+    @functools.cached_property
+    def steps_per_epoch(self) -> int:
+        """Optimizer steps in one epoch: the recipe's batches over the family's training rows."""
+        return steps_per_epoch(self.recipe, int(self.family.data(self.params).train_mask.sum()))
 
     @property
     def dir_name(self) -> str:

@@ -22,7 +22,7 @@ from workbench.store import ArraysRef, RunKey, Store
 
 __all__ = [
     "view_figure", "placeholder_figure", "is_placeholder", "load_view_arrays", "view_epochs", "MissingData",
-    "run_capabilities", "run_views", "view_table", "source_refs",
+    "run_capabilities", "run_views", "view_table", "source_refs", "run_options",
 ]
 
 _optional = is_optional_source
@@ -46,6 +46,27 @@ def run_capabilities(store: Store, key: RunKey) -> dict | None:
     """The capabilities of a run's family from its record; None if it cannot be read."""
     signature = store.record_signature(key)
     return None if signature is None else _capabilities(str(store.root), key, signature)
+
+
+@functools.lru_cache(maxsize=64)
+def _steps_per_epoch(root: str, key: RunKey, signature: tuple[int, int]) -> int | None:
+    """Optimizer steps per epoch of a run whose recipe budget is in steps; None for an epoch budget."""
+    try:
+        variant = parse_variant(Store(root).read_record(key).variant)
+        return variant.steps_per_epoch if variant.recipe.steps is not None else None
+    except (UserError, ValueError, TypeError):  # unreadable or unknown: epochs, as before
+        return None
+
+
+def run_options(store: Store, key: RunKey, view_name: str) -> dict[str, Any]:
+    """Options a run fixes for one of its views unless the caller sets them: `x_step` (x in
+    optimizer steps, this many per epoch) for a view over training whose run's recipe states its
+    budget in steps (renderers._axis)."""
+    if get_view(view_name).option("x_step") is None:
+        return {}
+    signature = store.record_signature(key)
+    steps = None if signature is None else _steps_per_epoch(str(store.root), key, signature)
+    return {} if steps is None else {"x_step": steps}
 
 
 def run_views(store: Store, key: RunKey, scope: str | None = None) -> list[str]:
@@ -194,7 +215,7 @@ def view_figure(store: Store, key: RunKey, view_name: str, epoch: int | None = N
     if unknown:
         valid = ", ".join(names) or "none"
         raise UserError(f"view {view_name!r} has no option {unknown[0]!r}; options: {valid}")
-    options = {k: v for k, v in options.items() if v is not None}
+    options = {**run_options(store, key, view_name), **{k: v for k, v in options.items() if v is not None}}
     try:
         arrays = load_view_arrays(store, key, view_name, epoch)
     except MissingData as err:

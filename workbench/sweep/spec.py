@@ -12,8 +12,13 @@ A YAML file (read strictly: workbench.core.strict_yaml) says the same, plus the 
     recipe: {lr: [1.0e-3, 3.0e-3]}
     epochs: 3000                               # optional: schedule, eval_every too
     analyzers: all                             # what `sweep` runs after training
+    zip: {seed: [0, 1, 2], data_seed: [0, 1, 2]}  # lists that vary together
 
-The variants are the product of every listed value. Members that differ only in their
+The variants are the product of every listed value. A `zip` group's lists (params, or
+recipe fields as `r.FIELD`) have one length and vary together, as one axis of that
+product: the example above gives 3 seed pairs, not 9. `zip` may also be a list of such
+groups, each its own axis; a group can thus name a few hand-picked recipe cells
+(configs/mod97_grid.yaml). Members that differ only in their
 seeds (`seed`, `data_seed`) and share a recipe and plan can train as one stacked model
 (`Family.stackable`); each such set, cut at `max_members`, is a **group**, the unit a
 backend runs. Grouping depends on the description alone, never on progress, so every run
@@ -34,9 +39,11 @@ from pydantic import BaseModel, ConfigDict, StrictInt, ValidationError
 from workbench.core.errors import UserError
 from workbench.core.variant import parse_variant
 from workbench.sweep.stacked import MAX_MEMBERS
-from workbench.training.config import read_mapping
+from workbench.training.config import CONFIG_DIR, read_mapping
 
-__all__ = ["SweepSpec", "Group", "load_sweep", "expand", "groups", "SEED_PARAMS"]
+__all__ = ["SweepSpec", "Group", "load_sweep", "expand", "groups", "SEED_PARAMS", "CONFIG_SWEEPS"]
+
+CONFIG_SWEEPS = CONFIG_DIR / "sweeps"  # named sweep specs (`workbench sweep mod97_grid`), apart from run configs
 
 SEED_PARAMS = ("seed", "data_seed")  # the params stacked members may differ in (see workbench.sweep.stacked)
 _RANGE = re.compile(r"([0-9]{1,9})-([0-9]{1,9})", re.ASCII)
@@ -55,6 +62,7 @@ class SweepSpec(BaseModel):
     analyzers: str = "all"
     max_members: StrictInt = 256
     description: str = ""
+    zip: dict[str, Any] | list[dict[str, Any]] = []
 
 
 @dataclass(frozen=True)
@@ -112,17 +120,21 @@ def _is_file(text: str) -> bool:
 
 
 def load_sweep(text: str, files: bool = True) -> SweepSpec:
-    """Read SPEC: a .yaml/.yml file or an existing file (only when `files`: a dashboard job
-    never reads a file), else an inline spec, however long.
+    """Read SPEC: a name in configs/sweeps/, a .yaml/.yml file or an existing file (only when
+    `files`: a dashboard job never reads a file), else an inline spec, however long.
 
     Raises:
         UserError (one line) for an unreadable or malformed description.
     """
-    if not files or not (text.strip().endswith((".yaml", ".yml")) or _is_file(text)):
+    named = CONFIG_SWEEPS / f"{text}.yaml"
+    if text.isidentifier() and named.is_file():
+        path = named
+    elif files and (text.strip().endswith((".yaml", ".yml")) or _is_file(text)):
+        path = Path(text)
+    else:
         if not text.strip():
             raise UserError("empty sweep SPEC ''; give family:key=value|value,... or a YAML file")
         return _inline(text)
-    path = Path(text)
     doc = read_mapping(path, "sweep file")
     try:
         return SweepSpec.model_validate(doc)
@@ -139,20 +151,47 @@ def expand(sweep: SweepSpec) -> list:
         MAX_MEMBERS variants.
     """
     where = sweep.variant
-    axes = [(False, k, _values(k, v, where)) for k, v in sweep.params.items()]
-    axes += [(True, k, _values(f"r.{k}", v, where)) for k, v in sweep.recipe.items()]
+    axes = _zip_axes(sweep)  # outermost: a seed group then runs every cell before the next seed
+    axes += [[[(False, k, v)] for v in _values(k, value, where)] for k, value in sweep.params.items()]
+    axes += [[[(True, k, v)] for v in _values(f"r.{k}", value, where)] for k, value in sweep.recipe.items()]
     count = 1
-    for _, _, values in axes:
+    for values in axes:
         count *= len(values)
     if count > MAX_MEMBERS:
         raise UserError(f"sweep {where!r} names {count:,} variants, more than {MAX_MEMBERS:,}")
     seen: dict[tuple, Any] = {}
-    for combo in itertools.product(*(values for _, _, values in axes)):
-        params = {k: _text(v) for (is_recipe, k, _), v in zip(axes, combo) if not is_recipe}
-        recipe = {k: _text(v) for (is_recipe, k, _), v in zip(axes, combo) if is_recipe}
+    for combo in itertools.product(*axes):
+        chosen = [item for point in combo for item in point]  # a point: (is_recipe, key, value) settings
+        params = {k: _text(v) for is_recipe, k, v in chosen if not is_recipe}
+        recipe = {k: _text(v) for is_recipe, k, v in chosen if is_recipe}
         variant = parse_variant(sweep.variant, params, recipe=recipe)
         seen.setdefault(variant.key, variant)
     return list(seen.values())
+
+
+def _zip_axes(sweep: SweepSpec) -> list[list]:
+    """One product axis per `zip` group: its i-th point sets every key of the group to its i-th value."""
+    where = sweep.variant
+    named = [f"r.{k}" for k in sweep.recipe] + list(sweep.params)
+    axes = []
+    for group in [sweep.zip] if isinstance(sweep.zip, dict) else sweep.zip:
+        columns = {}
+        for key, value in group.items():
+            if key in named:
+                raise UserError(f"malformed sweep {where!r}: {key} is listed twice (zip and params/recipe)")
+            named.append(key)
+            columns[key] = _values(key, value, where)
+        lengths = {len(v) for v in columns.values()}
+        if len(lengths) > 1:
+            raise UserError(f"malformed sweep {where!r}: zip lists differ in length "
+                            f"({', '.join(f'{k}: {len(v)}' for k, v in columns.items())})")
+        n = lengths.pop() if lengths else 0
+        if columns and not n:
+            raise UserError(f"malformed sweep {where!r}: zip lists are empty")
+        if n:
+            axes.append([[(k.startswith("r."), k.removeprefix("r."), v[i]) for k, v in columns.items()]
+                         for i in range(n)])
+    return axes
 
 
 def _text(value: Any) -> Any:

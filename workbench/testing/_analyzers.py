@@ -161,7 +161,8 @@ def check_summary_analyzer(spec: AnalyzerSpec, family: str) -> None:
         return {k: np.stack([d[k] for d in per]) for k in per[0]}
 
     ctx = SummaryContext(epochs=epochs, metrics=run.store.read_metrics(run.key), artifacts=artifacts,
-                         family=run.variant.family.analysis_context(run.variant.params))
+                         family=run.variant.family.analysis_context(run.variant.params),
+                         recipe=run.variant.recipe, steps_per_epoch=run.variant.steps_per_epoch)
     _identical(spec.name, first, spec.fn(ctx))
 
 

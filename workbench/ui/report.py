@@ -33,7 +33,22 @@ MEMORIZED_ACC = 0.99  # train accuracy that marks the end of memorization
 _CSS = """body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}
 h1{font-size:1.5em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:2em}h3{margin-bottom:.2em}
 table.summary td,table.summary th{padding:.2em 1em .2em 0;text-align:left}.desc{color:#666;margin:.2em 0}
-nav a{margin-right:1em}.omitted{background:#fff4e5;border-left:4px solid #e67e22;padding:.5em 1em}"""
+nav a{margin-right:1em}.omitted{background:#fff4e5;border-left:4px solid #e67e22;padding:.5em 1em}
+.axis-toggle{color:#444;margin:.5em 0}"""
+# One switch for every curve over training (views that say how x maps to epochs in layout.meta,
+# renderers._axis): the same log x axis their `log_x` option draws, flipped in the page.
+_LOG_X = """<div class=axis-toggle><label><input type=checkbox id=log-x> log x axis on every curve over
+training</label></div><script>document.getElementById("log-x").addEventListener("change", e => {
+  const type = e.target.checked ? "log" : "linear";
+  document.querySelectorAll(".js-plotly-plot").forEach(gd => {
+    if (!gd.layout || !gd.layout.meta || gd.layout.meta.x_per_epoch === undefined) { return; }
+    const update = {};
+    Object.keys(gd.layout).filter(k => /^xaxis[0-9]*$/.test(k)).forEach(k => {
+      update[k + ".type"] = type; update[k + ".autorange"] = true; });
+    Plotly.relayout(gd, update);
+  });
+});</script>
+"""
 
 
 class Omissions:
@@ -201,7 +216,7 @@ def _sections(store: Store, key: RunKey, epochs: dict[int, list[str]], omit: Omi
             bar.update()
             return out
 
-        sections.append(("trajectories", "Over training", "".join(block(n, None) for n in trajectory)))
+        sections.append(("trajectories", "Over training", _LOG_X + "".join(block(n, None) for n in trajectory)))
         for epoch, why in epochs.items():
             label = f"Epoch {epoch}" + (f" ({', '.join(why)})" if why else "")
             sections.append((f"epoch-{epoch}", label, "".join(block(n, epoch) for n in per_epoch)))

@@ -1,5 +1,5 @@
 """Ground truth for what analyzers read from the family's capabilities: operand and answer
-positions, every layer's attention, the last layer's neurons, the residual hooks, and a
+positions, every layer's attention, the chosen layer's neurons, the residual hooks, and a
 final LayerNorm before the logit lens's unembedding.
 
 The hand-built family below lays its probe out as [a, op, b, =] (operands at 0 and 2,
@@ -41,17 +41,24 @@ def _noise(rng, *shape) -> np.ndarray:
     return (rng.standard_normal(shape) * 50).astype(np.float32)
 
 
-def test_neurons_are_the_last_layers_at_the_answer_position(layout):
+@pytest.mark.parametrize("chosen", [0, 1])
+def test_neurons_are_the_chosen_layers_at_the_answer_position(layout, chosen):
+    """The layer whose neurons key_frequencies ranks first at the final checkpoint, at the answer position."""
     probe, a, b, rng = layout
     cache = {f"{blk}.mlp.hook_post": _noise(rng, P * P, 4, D_MLP) for blk in LAYERS}
     want = (a * 10 + b)[:, None] + np.arange(D_MLP)  # [batch, neuron]: exact in float16
-    cache["blocks.1.mlp.hook_post"][:, 3, :] = want
-    ctx = epoch_ctx(None, P, probe=probe, cache=cache, family=_family())
-    acts = get_analyzer("neuron_activations").fn(ctx)["acts"]  # [neuron, a, b]
+    cache[f"blocks.{chosen}.mlp.hook_post"][:, 3, :] = want
+    explained = [0.2, 0.2, 0.1, 0.05]
+    explained[chosen] = 0.9
+    final = {"source_names": np.array([*(f"{blk}.mlp.hook_post" for blk in LAYERS), "embed.W_E", "logits"]),
+             "explained": np.array(explained)}
+    ctx = epoch_ctx(None, P, probe=probe, cache=cache, family=_family(), reference={"key_frequencies": final})
+    out = get_analyzer("neuron_activations").fn(ctx)  # [neuron, a, b]
     grid_a, grid_b = np.meshgrid(np.arange(P), np.arange(P), indexing="ij")
     for n in range(D_MLP):
-        np.testing.assert_array_equal(acts[n], grid_a * 10 + grid_b + n)
-    assert get_analyzer("neuron_activations").hook_names(ctx.family) == ("blocks.1.mlp.hook_post",)
+        np.testing.assert_array_equal(out["acts"][n], grid_a * 10 + grid_b + n)
+    assert str(out["layer"]) == f"blocks.{chosen}.mlp.hook_post"
+    assert get_analyzer("neuron_activations").hook_names(ctx.family) == tuple(f"{b}.mlp.hook_post" for b in LAYERS)
 
 
 def test_attention_of_every_layer_from_the_answer_query(layout):

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import torch
 
-from analyzers._keyfreq import KEY_RULE
 from analyzers.restricted_loss import GIVEN_RULE
 from workbench.core.analyzer import get_analyzer
 
@@ -75,17 +74,51 @@ def test_restricted_and_excluded_loss_match_the_papers_formula(fake_ctx, shuffle
     assert str(out["key_rule"]) == GIVEN_RULE
 
 
-def test_keys_come_from_the_final_checkpoints_clusters(fake_ctx):
-    n = 200  # 163 live: a key cluster needs ceil(2% of 163) = 4 clean neurons
-    freq = np.array([2] * 100 + [5] * 60 + [7] * 3 + [-1] * 37)  # 7: too few neurons; -1: dead
-    frac = np.where(freq > 0, 0.95, np.nan)
-    final = {"dominant_freq": freq, "dominant_frac": frac, "frac_explained": np.zeros((n, (P - 1) // 2))}
-    ctx = _ctx(fake_ctx, _cube(), reference={"neuron_freq_clusters": final})
-    out = get_analyzer("restricted_loss").fn(ctx)
-    np.testing.assert_array_equal(out["key_freqs"], [2, 5])
-    assert str(out["key_rule"]) == KEY_RULE
-    given = get_analyzer("restricted_loss").fn(_ctx(fake_ctx, _cube(), options={"key_freqs": [2, 5]}))
-    assert float(out["restricted_loss"]) == float(given["restricted_loss"])
+def _final(paper, strict, source="blocks.0.mlp.hook_post"):
+    """A key_frequencies artifact at the final checkpoint: two sources, the first ranked first."""
+    f = (P - 1) // 2
+    masks = {rule: np.zeros((2, f), dtype=bool) for rule in ("paper", "strict")}
+    for rule, keys in (("paper", paper), ("strict", strict)):
+        masks[rule][0, np.asarray(keys, dtype=int) - 1] = True
+    masks["paper"][1, [0, 6]] = True  # logits: k = 1 and 7
+    return {"source_names": np.array([source, "logits"]), "explained": np.array([0.93, 0.3]),
+            "paper_keys": masks["paper"], "strict_keys": masks["strict"], "key_source": np.array(source)}
+
+
+def test_keys_come_from_the_final_checkpoints_best_source_by_the_papers_rule(fake_ctx):
+    ref = {"key_frequencies": _final(paper=[2, 5, 7], strict=[2, 5])}
+    out = get_analyzer("restricted_loss").fn(_ctx(fake_ctx, _cube(), reference=ref))
+    np.testing.assert_array_equal(out["key_freqs"], [2, 5, 7])
+    assert str(out["key_rule"]).startswith("paper:") and "np.unique" in str(out["key_rule"])
+    assert str(out["key_source"]) == "blocks.0.mlp.hook_post (explained 0.93)"
+    given = get_analyzer("restricted_loss").fn(_ctx(fake_ctx, _cube(), options={"key_freqs": [2, 5, 7]}))
+    assert float(out["restricted_loss"]) == float(given["restricted_loss"])  # the same formula on the same keys
+
+
+def test_the_strict_rule_and_another_source_are_options(fake_ctx):
+    ref = {"key_frequencies": _final(paper=[2, 5, 7], strict=[2, 5])}
+    strict = get_analyzer("restricted_loss").fn(_ctx(fake_ctx, _cube(), reference=ref, options={"key_rule": "strict"}))
+    np.testing.assert_array_equal(strict["key_freqs"], [2, 5])
+    assert str(strict["key_rule"]).startswith("strict:")
+    logits = get_analyzer("restricted_loss").fn(_ctx(fake_ctx, _cube(), reference=ref, options={"key_source": "logits"}))
+    np.testing.assert_array_equal(logits["key_freqs"], [1, 7])
+    assert str(logits["key_source"]).startswith("logits")
+    for bad, message in (({"key_rule": "loose"}, "key_rule must be one of paper, strict"),
+                         ({"key_source": "blocks.9"}, "key_source must be one of")):
+        with pytest.raises(ValueError, match=message):
+            get_analyzer("restricted_loss").fn(_ctx(fake_ctx, _cube(), reference=ref, options=bad))
+
+
+def test_no_key_frequency_refuses_restricted_loss_with_the_reason(fake_ctx):
+    """Never a silent ln p: the class means alone are what an empty key set would leave."""
+    ref = {"key_frequencies": _final(paper=[], strict=[], source="blocks.1.mlp.hook_post")}
+    for ctx in (_ctx(fake_ctx, _cube(), reference=ref), _ctx(fake_ctx, _cube(), options={"key_freqs": []})):
+        out = get_analyzer("restricted_loss").fn(ctx)
+        assert np.isnan(out["restricted_loss"]) and np.isnan(out["excluded_loss"]) and out["key_freqs"].shape == (0,)
+        assert str(out["key_rule"]).startswith("refused: no key frequency under")
+        assert np.isfinite(out["train_loss"]) and np.isfinite(out["test_loss"])
+    assert "blocks.1.mlp.hook_post" in str(get_analyzer("restricted_loss").fn(_ctx(fake_ctx, _cube(),
+                                                                                     reference=ref))["key_rule"])
 
 
 def test_logits_of_key_frequencies_alone_survive_restriction_and_vanish_when_excluded(fake_ctx):
@@ -95,16 +128,6 @@ def test_logits_of_key_frequencies_alone_survive_restriction_and_vanish_when_exc
     labels = (np.add.outer(np.arange(P), np.arange(P)) % P).reshape(-1)
     assert float(out["restricted_loss"]) == pytest.approx(_cross_entropy(cube.reshape(P * P, P), labels), rel=1e-10)
     assert float(out["excluded_loss"]) == pytest.approx(np.log(P), abs=1e-10)  # nothing left: uniform
-
-
-def test_no_key_frequency_keeps_only_the_class_means(fake_ctx):
-    cube = _cube()
-    out = get_analyzer("restricted_loss").fn(_ctx(fake_ctx, cube, options={"key_freqs": []}))
-    labels = (np.add.outer(np.arange(P), np.arange(P)) % P).reshape(-1)
-    means = np.broadcast_to(cube.reshape(P * P, P).mean(axis=0), (P * P, P))
-    assert out["key_freqs"].shape == (0,)
-    assert float(out["restricted_loss"]) == pytest.approx(_cross_entropy(means.copy(), labels), rel=1e-10)
-    assert float(out["excluded_loss"]) == pytest.approx(float(out["train_loss"]), rel=1e-12)
 
 
 def test_out_of_range_key_frequency_is_refused(fake_ctx):

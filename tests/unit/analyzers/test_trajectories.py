@@ -172,10 +172,13 @@ def test_dimensionality_trajectory_and_loss_decomposition_stack_per_epoch_arrays
     np.testing.assert_array_equal(out["participation_ratio"], [[1, 2], [2, 4]])
     assert list(out["matrix_names"]) == ["x", "y"] and out["spectral_gap"].shape == (2, 2)
     names = ("restricted_loss", "excluded_loss", "train_loss", "test_loss")
-    losses = [{k: np.array(i + j) for j, k in enumerate(names)} for i in (0.0, 10.0)]
+    fixed = {"key_freqs": np.array([4, 6]), "key_rule": np.array("paper: ..."), "key_source": np.array("logits")}
+    losses = [{**{k: np.array(i + j) for j, k in enumerate(names)}, **fixed} for i in (0.0, 10.0)]
     out = loss_decomposition(summary_ctx([0, 5], {"restricted_loss": per_epoch_stack(losses)}))
     np.testing.assert_array_equal(out["excluded_loss"], [1, 11])
     np.testing.assert_array_equal(out["epochs"], [0, 5])
+    np.testing.assert_array_equal(out["key_freqs"], [4, 6])  # fixed once per run: the last checkpoint's say it
+    assert str(out["key_source"]) == "logits" and str(out["key_rule"]).startswith("paper")
 
 
 def test_specialization_trajectory_counts_dominant_frequencies():

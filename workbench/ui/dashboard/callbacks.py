@@ -130,7 +130,8 @@ def _control_values(state: dict, current: object, ranges: dict) -> list:
 
 
 def panel_outputs(store: Store, vid: object, index: object, epochs: object, values: object,
-                  groups: object, drawn: object, prefetcher: Prefetcher | None = None, visible: object = None) -> list:
+                  groups: object, drawn: object, prefetcher: Prefetcher | None = None, visible: object = None,
+                  log_x: object = None) -> list:
     """Panels callback body: every panel's (figure, message, class) and the new drawn record.
 
     Args:
@@ -138,13 +139,14 @@ def panel_outputs(store: Store, vid: object, index: object, epochs: object, valu
         values: the option controls' values, {control key: value}; groups: ids of open groups;
         drawn: what each panel shows (all untrusted); prefetcher: if given, it renders the
         neighbouring checkpoints afterwards;
-        visible: ids of the panels on screen (untrusted; anything but a list, or one holding "*", means all).
+        visible: ids of the panels on screen (untrusted; anything but a list, or one holding "*", means all);
+        log_x: the log-x checklist's value (["log"]: every curve over training on a log x axis).
     Raises:
         PreventUpdate: for a variant that is not a run of the store.
     """
     listed = epochs.get("epochs") if isinstance(epochs, dict) else None
     try:
-        req = panels.make_request(store, vid, epoch_at(index, listed), values)
+        req = panels.make_request(store, vid, epoch_at(index, listed), values, log_x)
     except UserError:
         raise PreventUpdate from None
     open_groups = {g for g in groups if isinstance(g, str)} if isinstance(groups, list) else set()
@@ -200,13 +202,14 @@ def _register_panels(app, store: Store) -> None:
     keys = [o.key for o in options.CONTROLS]
 
     @app.callback(*outputs, Input("variant", "value"), Input("epoch", "value"), Input("groups", "data"),
-                  Input("visible", "data"), *[Input(options.control_id(o), "value") for o in options.CONTROLS],
+                  Input("visible", "data"), Input("log-x", "value"), *[Input(options.control_id(o), "value") for o in options.CONTROLS],
                   State("epochs", "data"), State("drawn", "data"),
                   running=[(Output("panels", "className"), "busy", ""),
                            (Output("busy-note", "className"), "busy-note on", "busy-note")])
-    def _panels(vid, index, groups, visible, *rest):
+    def _panels(vid, index, groups, visible, log_x, *rest):
         values, (epochs, drawn) = dict(zip(keys, rest[:len(keys)])), rest[len(keys):]
-        return _safe(lambda: panel_outputs(store, vid, index, epochs, values, groups, drawn, prefetcher, visible),
+        return _safe(lambda: panel_outputs(store, vid, index, epochs, values, groups, drawn, prefetcher, visible,
+                                           log_x),
                      [no_update] * len(outputs))
 
 

@@ -90,6 +90,9 @@ def sidebar(site: Site) -> html.Div:
                  html.Div(id="epoch-readout", className="readout"),
                  html.Div("rendering…", id="busy-note", className="busy-note")),
         *[options.control(o) for o in options.CONTROLS],
+        _control("Curves over training", dcc.Checklist(
+            id="log-x", options=[{"label": " log x axis", "value": "log"}], value=[],
+            labelStyle={"display": "inline", "fontWeight": "normal"})),
         html.Div("Click a point on a trajectory to jump to its epoch.", className="readout"),
         _control("Export open panels", html.Div(
             [html.Button(fmt.upper(), id=f"export-all-{fmt}", className="export", n_clicks=0,

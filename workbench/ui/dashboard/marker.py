@@ -33,11 +33,15 @@ def with_epoch_marker(fig: object, epoch: object) -> object:
     """A copy of a figure dict with the marker at `epoch` on each x axis (others unchanged).
 
     The line spans its subplot in paper coordinates (yref "paper", not "y domain"), so that
-    moving it never makes plotly recompute an autoranged y axis.
+    moving it never makes plotly recompute an autoranged y axis. A figure whose x is the
+    optimizer step says how many steps an epoch is in `layout.meta.x_per_epoch` (renderers._axis).
     """
     if not isinstance(fig, dict) or isinstance(epoch, bool) or not isinstance(epoch, (int, float)):
         return fig
     layout = dict(fig.get("layout") or {})
+    meta = layout.get("meta") if isinstance(layout.get("meta"), dict) else {}
+    scale = meta.get("x_per_epoch", 1)
+    epoch = epoch * (scale if isinstance(scale, (int, float)) and not isinstance(scale, bool) else 1)
     shapes = [s for s in layout.get("shapes", ()) if not (isinstance(s, dict) and s.get("name") == MARKER)]
     for axis in sorted(k for k in layout if _X_AXIS.match(k)) or ["xaxis"]:
         y0, y1 = _y_domain(layout, axis)
@@ -58,19 +62,21 @@ function(index, groups, info) {
     const LINE = /^M([-\\d.e]+),([-\\d.e]+)L([-\\d.e]+),([-\\d.e]+)$/;
     const move = gd => {
         const full = gd._fullLayout;
+        const scale = (gd.layout.meta && gd.layout.meta.x_per_epoch) || 1;  // x in optimizer steps
+        const x = epoch * scale;
         (gd.layout.shapes || []).forEach((s, i) => {
-            if (!s || s.name !== "%(name)s" || s.x0 === epoch) { return; }
-            s.x0 = s.x1 = epoch;
+            if (!s || s.name !== "%(name)s" || s.x0 === x) { return; }
+            s.x0 = s.x1 = x;
             const fs = full && full.shapes && full.shapes[i];
-            if (fs) { fs.x0 = fs.x1 = epoch; }
+            if (fs) { fs.x0 = fs.x1 = x; }
             const xa = full && full["xaxis" + String(s.xref || "x").slice(1)];
             const path = gd.querySelector('.shapelayer path[data-index="' + i + '"]');
             const m = path && LINE.exec(path.getAttribute("d") || "");
-            if (xa && m && typeof xa.l2p === "function") {
-                const px = xa._offset + xa.l2p(epoch);
+            if (xa && m && typeof xa.c2p === "function") {
+                const px = xa._offset + xa.c2p(x);  // c2p: data to pixel, also on a log axis
                 path.setAttribute("d", "M" + px + "," + m[2] + "L" + px + "," + m[4]);
             } else {
-                window.Plotly.relayout(gd, {["shapes[" + i + "].x0"]: epoch, ["shapes[" + i + "].x1"]: epoch});
+                window.Plotly.relayout(gd, {["shapes[" + i + "].x0"]: x, ["shapes[" + i + "].x1"]: x});
             }
         });
     };

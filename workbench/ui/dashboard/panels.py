@@ -17,6 +17,7 @@ import logging
 
 from dash import html, no_update
 
+from workbench.core.view import get_view
 from workbench.query.views import run_views
 from workbench.store import RunKey, Store
 from workbench.ui.dashboard import data, fast, marker, options
@@ -35,10 +36,11 @@ _PLACEHOLDER = "workbench-placeholder"  # layout.meta.kind of workbench.query.vi
 
 class Request(dict):
     """What the controls ask for: key, vid, at (checkpoint epoch or None), options ({control key:
-    value}, clamped to the run's ranges) and pinned ({view: options its `pin` fixes for the run})."""
+    value}, clamped to the run's ranges), pinned ({view: options its `pin` fixes for the run}) and
+    log_x (the log x axis of the views that take that option: every curve over training)."""
 
 
-def make_request(store: Store, vid: object, epoch: object, values: object) -> Request:
+def make_request(store: Store, vid: object, epoch: object, values: object, log_x: object = False) -> Request:
     """Validate what the browser asks for; the epoch is snapped to a checkpoint, option values clamped.
 
     Args:
@@ -50,7 +52,7 @@ def make_request(store: Store, vid: object, epoch: object, values: object) -> Re
     key = data.resolve_variant(store, vid)
     return Request(key=key, vid=data.variant_id(key), at=select_epoch(data.epochs(store, key), epoch),
                    options=options.request_values(options.ranges(store, key), values),
-                   pinned=fast.pinned_options(store, key, VIEWS))
+                   pinned=fast.pinned_options(store, key, VIEWS), log_x=log_x is True or log_x == ["log"])
 
 
 def panel_key(view: str, req: Request) -> str:
@@ -61,12 +63,17 @@ def panel_key(view: str, req: Request) -> str:
         parts["epoch"] = req["at"]
     if view in req["pinned"]:  # options its `pin` fixes for the run
         parts["pinned"] = req["pinned"][view]
+    if req.get("log_x") and get_view(view).option("log_x"):
+        parts["log_x"] = True
     return json.dumps(parts, sort_keys=True)
 
 
 def render_options(view: str, req: Request) -> dict:
     """The renderer keywords a panel's view takes from the request's controls, and what its `pin` fixes."""
-    return {**options.render_values(view, req["options"]), **req["pinned"].get(view, {})}
+    chosen = options.render_values(view, req["options"])
+    if req.get("log_x") and get_view(view).option("log_x"):
+        chosen["log_x"] = True
+    return {**chosen, **req["pinned"].get(view, {})}
 
 
 def message_children(view: str, at: int | None, message: str) -> list:

@@ -97,3 +97,25 @@ def test_a_recipe_override_changes_the_run_identity_and_round_trips():
 def test_bad_overrides_are_one_line_user_errors(spec):
     with pytest.raises(UserError):
         parse_variant(spec)
+
+
+@pytest.mark.parametrize("recipe", [
+    Recipe(lr=3e-3, epochs=1),
+    Recipe(lr=1e-3, lr_schedule="warmup", warmup_steps=7, epochs=1),
+    Recipe(lr=1e-3, lr_schedule="warmup_cosine", warmup_steps=20, decay_steps=300, min_lr_ratio=0.1, steps=1),
+    Recipe(lr=1.0, lr_schedule="step", warmup_steps=3, step_every=10, gamma=0.5, epochs=1),
+])
+def test_lr_steps_is_lr_at_for_every_step(recipe):
+    from workbench.core.recipe import lr_steps
+
+    assert lr_steps(recipe, 400).tolist() == pytest.approx([lr_at(recipe, s) for s in range(400)], rel=1e-12)
+
+
+def test_decay_integral_sums_lr_times_weight_decay_over_the_steps_done():
+    from workbench.core.recipe import decay_integral
+
+    r = Recipe(lr=1e-3, weight_decay=0.5, lr_schedule="warmup", warmup_steps=4, epochs=1)
+    # steps 0..3 warm up (2.5e-4 .. 1e-3, sum 2.5e-3), then 1e-3 a step
+    assert decay_integral(r, [0, 4, 10]).tolist() == pytest.approx([0.0, 0.5 * 2.5e-3, 0.5 * (2.5e-3 + 6e-3)])
+    study = parse_variant("modular_arithmetic:p=97").recipe  # the study's 102k steps: 0.1 * (1 + 50) = 5.1
+    assert decay_integral(study, [102_000])[0] == pytest.approx(5.1, rel=1e-4)

@@ -15,18 +15,25 @@ from workbench.store.markers import read_headlines
 KEY = RunKey("modular_addition", "p=7")
 
 
+def _keys(keys, source="blocks.0.mlp.hook_post") -> dict:
+    """The headline outputs of a key_frequencies artifact: its strict keys, their source, each source's share."""
+    return {"key_freqs": np.array(keys, dtype=np.int64), "key_source": np.array(source),
+            "source_names": np.array([source, "logits"]), "explained": np.array([0.9, 0.25])}
+
+
 def test_headlines_come_from_the_last_analyzed_checkpoint(tmp_path):
     store = Store(tmp_path)
     for epoch, keys in ((10, [3]), (20, [1, 2])):
-        save_npz({"key_freqs": np.array(keys), "key_rule": np.array("rule")}, store.artifact_path(KEY, "restricted_loss", epoch))
-    assert read_headlines(store, KEY) == {"key_freqs": "1,2"}
+        save_npz(_keys(keys), store.artifact_path(KEY, "key_frequencies", epoch))
+    assert read_headlines(store, KEY) == {"key_freqs": "1,2", "key_source": "blocks.0.mlp.hook_post",
+                                          "key_source_explained": "blocks.0.mlp.hook_post 0.9,logits 0.25"}
 
 
 def test_empty_and_corrupt_headlines(tmp_path):
     store = Store(tmp_path)
-    save_npz({"key_freqs": np.zeros(0, dtype=np.int64)}, store.artifact_path(KEY, "restricted_loss", 5))
-    assert read_headlines(store, KEY) == {"key_freqs": "none"}
-    store.artifact_path(KEY, "restricted_loss", 9).write_bytes(b"not a zip")
+    save_npz(_keys([]), store.artifact_path(KEY, "key_frequencies", 5))
+    assert read_headlines(store, KEY)["key_freqs"] == "none"
+    store.artifact_path(KEY, "key_frequencies", 9).write_bytes(b"not a zip")
     assert read_headlines(store, KEY) == {}  # the last one is unreadable: left out, never raised
 
 
@@ -53,7 +60,7 @@ def _never(ctx):
 
 
 @pytest.mark.parametrize("declared, message", [
-    ({"headlines": {"dominant_freqs": "key_freqs"}}, "headline 'key_freqs' is already declared by 'restricted_loss'"),
+    ({"headlines": {"dominant_freqs": "key_freqs"}}, "headline 'key_freqs' is already declared by 'key_frequencies'"),
     ({"headlines": ("nope",)}, "headlines must be among its outputs"),
     ({"scope": "summary", "trajectories": {"total_norm": ("x", None, "X")}}, "'total_norm' is already declared"),
     ({"scope": "summary", "trajectories": {"t": ("ranks", None, "X")}}, "trajectories must be"),  # not over epochs

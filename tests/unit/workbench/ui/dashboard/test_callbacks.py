@@ -193,6 +193,24 @@ def test_epoch_marker_keeps_other_shapes_and_spans_its_subplot():
     assert with_epoch_marker(fig, None) is fig
 
 
+def test_epoch_marker_follows_a_figure_drawn_in_optimizer_steps():
+    fig = {"data": [], "layout": {"xaxis": {"anchor": "y"}, "meta": {"x_per_epoch": 10, "log_x": True}}}
+    (mark,) = with_epoch_marker(fig, 300)["layout"]["shapes"]
+    assert mark["x0"] == mark["x1"] == 3000
+
+
+def test_log_x_reaches_every_curve_over_training_and_nothing_else(store, vid):
+    out = callbacks.panel_outputs(store, vid, 3, {"epochs": EPOCHS}, 0, 0, ALL, None, log_x=["log"])
+    views = _by_view(out[:-1])
+    fig = views["loss_curves"][0]
+    assert fig["layout"]["xaxis"]["type"] == "log" and fig["layout"]["meta"]["log_x"] is True
+    req = panels.make_request(store, vid, 300, 0, 0, ["log"])
+    assert panels.render_options("loss_curves", req) == {"log_x": True}
+    assert "log_x" not in panels.render_options("neuron_heatmap", req)
+    assert panels.panel_key("loss_curves", req) != panels.panel_key("loss_curves", panels.make_request(store, vid, 300,
+                                                                                                       0, 0))
+
+
 def test_missing_artifacts_show_the_command_for_that_variant(store):
     key = store.runs()[1]  # only neuron_activations and turn were written
     views, _ = _panels(store, data.variant_id(key), index=1, groups=["embeddings"], epochs=EPOCHS[:3])

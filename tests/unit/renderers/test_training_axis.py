@@ -1,0 +1,72 @@
+"""Every curve over training takes log_x and x_step: x in optimizer steps or on a log axis, epochs kept for clicks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from renderers._axis import TRAINING_AXIS, as_flag, as_steps
+from workbench.core.errors import UserError
+from workbench.core.view import get_view, list_views
+from workbench.testing import view_arrays
+
+EPOCH_X = [n for n in list_views(scope="trajectory") if get_view(n).epoch_x]
+
+
+def _firsts(trace) -> np.ndarray:
+    cd = np.asarray(trace.customdata)
+    return cd.reshape(-1, cd.shape[-1])[:, 0] if cd.ndim >= 2 else cd
+
+
+@pytest.mark.parametrize("name", EPOCH_X)
+def test_every_view_over_training_declares_the_axis_options(name):
+    assert set(TRAINING_AXIS) <= set(get_view(name).options)
+
+
+@pytest.mark.parametrize("name", EPOCH_X)
+def test_steps_scale_every_x_and_keep_the_epoch_for_clicks(name):
+    arrays = view_arrays(name)
+    plain, steps = get_view(name).render(arrays), get_view(name).render(arrays, x_step=10)
+    for a, b in zip(plain.data, steps.data):
+        if a.x is not None and len(a.x) and a.x[0] is not None:
+            np.testing.assert_allclose(np.asarray(b.x, dtype=float), 10 * np.asarray(a.x, dtype=float))
+        if a.customdata is not None:
+            np.testing.assert_array_equal(_firsts(a), _firsts(b))  # customdata[0] is still the epoch
+    assert [s.x0 * 10 for s in plain.layout.shapes] == [s.x0 for s in steps.layout.shapes]
+    titles = [steps.layout[k].title.text for k in steps.layout if k.startswith("xaxis")]
+    assert "optimizer step" in titles and "epoch" not in titles
+    assert steps.layout.meta["x_per_epoch"] == 10 and plain.layout.meta["x_per_epoch"] == 1
+
+
+@pytest.mark.parametrize("name", EPOCH_X)
+def test_log_x_puts_every_x_axis_on_a_log_scale(name):
+    fig = get_view(name).render(view_arrays(name), log_x=True)
+    assert {fig.layout[k].type for k in fig.layout if k.startswith("xaxis")} == {"log"}
+    for trace in fig.data:  # a heatmap cannot keep a column at x = 0 on a log axis
+        if trace.type == "heatmap":
+            assert np.all(np.asarray(trace.x, dtype=float) > 0)
+            assert np.shape(trace.z)[1] == len(trace.x)
+
+
+def test_turn_marks_move_with_the_points():
+    arrays = {f"metrics.{k}": np.linspace(0.1, 1, 5) for k in ("train_loss", "test_loss", "train_acc", "test_acc")}
+    arrays["metrics.epoch"] = np.array([0, 10, 20, 30, 40])
+    arrays["turn.turn_onset_epoch"] = np.array(20.0)
+    fig = get_view("loss_curves").render(arrays, x_step=7, log_x="true")
+    assert {s.x0 for s in fig.layout.shapes} == {140}
+    assert list(fig.data[0].x) == [0, 70, 140, 210, 280]
+    assert [t.name for t in fig.data if t.name.startswith("turn")] == ["turn onset step 140"]
+
+
+@pytest.mark.parametrize("bad", ["sometimes", 2, None.__class__])
+def test_a_bad_log_x_is_one_line(bad):
+    with pytest.raises(UserError, match="log_x must be true or false"):
+        as_flag("log_x", bad)
+
+
+def test_x_step_values():
+    assert as_steps(None) is None and as_steps(0) is None and as_steps("0") is None  # 0: epochs anyway
+    assert as_steps("10") == 10 and as_steps(np.int64(3)) == 3
+    for bad in (-1, "ten", True, 2.5):
+        with pytest.raises(UserError, match="x_step"):
+            as_steps(bad)
