@@ -11,6 +11,7 @@ from workbench.core.view import register_group
 __all__: list[str] = []
 
 register_group("training", "Training", order=10, open=True)
+register_group("optimizer", "Optimizer: lr, weight-decay budget, weight norm", order=15)
 register_group("neurons", "Neurons", order=20, open=True)
 # 16 heatmaps and a 512-row table: the costliest panels to draw in the browser (~0.3 s a step
 # at p=113), so they wait until asked for

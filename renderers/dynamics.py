@@ -18,7 +18,7 @@ _PANELS = (("lr", "learning rate", ".3g"), ("decay_budget", "weight-decay budget
 
 
 @register_view("training_dynamics", scope="trajectory", sources=("training_dynamics", "turn"), options=TRAINING_AXIS,
-               group="training", order=18, wide=True, click="epoch")
+               group="optimizer", order=10, wide=True, click="epoch")
 @over_training
 def render_training_dynamics(arrays: dict) -> go.Figure:
     """Learning rate lr(t), weight-decay budget ∑ lr·wd and weight norm over training, the turn marked.
