@@ -20,7 +20,7 @@ from workbench.query.where import check_fields, parse_where
 from workbench.store import Store
 from workbench.store.index import run_rows
 
-__all__ = ["GroupTable", "group_table", "format_groups", "group_fields_row"]
+__all__ = ["GroupTable", "group_table", "format_groups", "group_fields_row", "group_names"]
 
 WIDTH = 120  # columns the listing fits
 MAIN = ("test_acc", "test_loss", "train_acc")  # a row shows these (and the first marker after test_acc) while they fit
@@ -103,6 +103,13 @@ def _name(g: Group, keys: list[str]) -> str:
     named = [f"{k}={s.get(k)}" for k in keys]
     named += [f"{k}={seed_summary(v)}" for k, v in g.seeds.items() if len(set(v)) > 1]
     return " ".join(named)
+
+
+def group_names(groups: list[Group]) -> list[str]:
+    """A short name per group: the params that set it apart from its family's other groups
+    (and its varying seeds), led by the family where several are listed."""
+    distinct, families = _distinct(groups), {g.family for g in groups}
+    return [(f"{g.family} " if len(families) > 1 else "") + (_name(g, distinct[g.family]) or g.label) for g in groups]
 
 
 def _cell(g: Group, name: str) -> str:

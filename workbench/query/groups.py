@@ -40,6 +40,7 @@ class Group:
     seeds: dict  # seed param -> its value per run (in `runs` order)
     stats: dict = field(default_factory=dict)  # quantity -> Spread over the runs that have it
     texts: dict = field(default_factory=dict)  # non-numeric headline -> per-run values
+    values: dict = field(default_factory=dict)  # numeric quantity -> values of the runs that have it (difference tests)
     missing: tuple = ()  # (spec, quantity, reason): a run left out of one quantity
 
     @property
@@ -137,22 +138,22 @@ def _why_absent(row: dict, name: str, owners: dict[str, str]) -> str:
     return _reasons(row).get(analyzer, "not found in its artifacts")
 
 
-def _summarise(rows: list[dict]) -> tuple[dict, dict, tuple]:
-    """(stats, texts, missing) of the group's runs."""
+def _summarise(rows: list[dict]) -> tuple[dict, dict, dict, tuple]:
+    """(stats, texts, values, missing) of the group's runs."""
     numeric = _numeric_headlines()
     values = [_values(r, numeric) for r in rows]
     owners = {**marker_names(), **_headline_owner()}
     rank = {n: i for i, n in enumerate(owners)}  # metrics first, then markers and headlines as declared
     names = sorted({n for v in values for n in v}, key=lambda n: (rank.get(n, -1), n))
-    stats, texts, missing = {}, {}, []
+    stats, texts, numbers, missing = {}, {}, {}, []
     for name in names:
         have = [v[name] for v in values if name in v]
         missing += [(r["spec"], name, _why_absent(r, name, owners)) for r, v in zip(rows, values) if name not in v]
         if all(isinstance(x, (int, float)) for x in have):
-            stats[name] = spread(have)
+            stats[name], numbers[name] = spread(have), tuple(float(x) for x in have)
         else:
             texts[name] = tuple(str(x) for x in have)
-    return stats, texts, tuple(missing)
+    return stats, texts, numbers, tuple(missing)
 
 
 def agreement(values: tuple[str, ...]) -> str:
@@ -172,10 +173,10 @@ def _group(rows: list[dict], seeds: tuple[str, ...]) -> Group:
     rows = sorted(rows, key=lambda r: [_order(r["params"].get(s)) for s in seeds])
     params = {k: v for k, v in rows[0]["params"].items()
               if all(r["params"].get(k) == v for r in rows)}
-    stats, texts, missing = _summarise(rows)
+    stats, texts, numbers, missing = _summarise(rows)
     return Group(rows[0]["family"], _label(rows, seeds), params, rows[0].get("recipe") or {}, rows[0].get("epochs") or 0,
                  tuple(r["spec"] for r in rows), {s: tuple(r["params"].get(s) for r in rows) for s in seeds
-                                                  if s in rows[0]["params"]}, stats, texts, missing)
+                                                  if s in rows[0]["params"]}, stats, texts, numbers, missing)
 
 
 def group_rows(rows: list[dict]) -> tuple[list[Group], list[tuple[str, str]]]:

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats as _scipy
 
-__all__ = ["Spread", "spread", "number", "bootstrap_interval", "Difference", "compare", "welch_p", "permutation_p",
+__all__ = ["Spread", "spread", "number", "bootstrap_band", "bootstrap_interval", "Difference", "compare", "welch_p", "permutation_p",
            "RESAMPLES", "BOOTSTRAP_SEED", "ALPHA", "EXACT_LIMIT", "PERMUTATIONS"]
 
 RESAMPLES = 10_000  # bootstrap resamples of the mean
@@ -71,6 +72,18 @@ def bootstrap_interval(values, resamples: int = RESAMPLES, seed: int = BOOTSTRAP
     return float(lo), float(hi)
 
 
+def bootstrap_band(table, resamples: int = 2_000, seed: int = BOOTSTRAP_SEED,
+                   level: float = LEVEL) -> tuple[np.ndarray, np.ndarray]:
+    """Pointwise (lo, hi) [points] of the mean over runs of `table` [runs, points]: the same runs
+    resampled for every point, so a band is one bootstrap, not one per point."""
+    y = np.asarray(table, dtype=float)
+    idx = np.random.default_rng(seed).integers(0, len(y), size=(resamples, len(y)))
+    means = y[idx].mean(axis=1)  # [resamples, points]
+    tail = 100 * (1 - level) / 2
+    lo, hi = np.percentile(means, [tail, 100 - tail], axis=0)
+    return lo, hi
+
+
 def spread(values) -> Spread:
     """The Spread of `values` (finite numbers, at least one).
 
@@ -101,11 +114,13 @@ class Difference:
 
 
 def welch_p(a, b) -> float:
-    """Two-sided p of Welch's t-test; NaN below 2 values a side or when neither side varies."""
+    """Two-sided p of Welch's t-test; NaN below 2 values a side or when neither side varies (to rounding)."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    if len(a) < 2 or len(b) < 2 or (a.std() == 0 and b.std() == 0):
+    if len(a) < 2 or len(b) < 2 or (np.allclose(a, a[0], rtol=1e-12, atol=0) and np.allclose(b, b[0], rtol=1e-12, atol=0)):
         return math.nan
-    return float(_scipy.ttest_ind(a, b, equal_var=False).pvalue)
+    with warnings.catch_warnings():  # scipy warns on a side equal to rounding; its p is still the test's
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return float(_scipy.ttest_ind(a, b, equal_var=False).pvalue)
 
 
 def _relabellings(n: int, k: int) -> tuple[np.ndarray, bool]:
