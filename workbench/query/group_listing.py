@@ -147,7 +147,7 @@ def _detail(g: Group, shown: set[str]) -> list[str]:
 
 def _header(table: GroupTable) -> list[str]:
     match = f" matching {table.where!r}" if table.where is not None else ""
-    lines = textwrap.wrap(f"{len(table)} run groups{match} ({sum(g.n for g in table)} of the store's {table.total} runs); "
+    lines = textwrap.wrap(f"{len(table)} run group{'' if len(table) == 1 else 's'}{match} ({sum(g.n for g in table)} of the store's {table.total} runs); "
                           f"mean ± std [95% bootstrap interval of the mean, {RESAMPLES:,} resamples, seed "
                           f"{BOOTSTRAP_SEED}]", WIDTH)
     return lines

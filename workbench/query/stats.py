@@ -110,7 +110,8 @@ class Difference:
     def brief(self) -> str:
         """'differs (Welch p=0.001, permutation p=0.008 exact)'."""
         kind = "exact" if self.exact else f"{PERMUTATIONS} draws"
-        return f"{self.verdict} (Welch p={self.welch_p:.2g}, permutation p={self.permutation_p:.2g} {kind})"
+        welch = "Welch n/a: no variance" if math.isnan(self.welch_p) else f"Welch p={self.welch_p:.2g}"
+        return f"{self.verdict} ({welch}, permutation p={self.permutation_p:.2g} {kind})"
 
 
 def welch_p(a, b) -> float:

@@ -117,10 +117,11 @@ def group_table_children(grouping: Grouping | None) -> list:
     if grouping is None:
         return []
     present = [q for q in QUANTITIES if any(g is not None and q in g.stats for g in grouping.groups)]
+    tested = [i for i, g in enumerate(grouping.groups) if i and g is not None]  # a lone run has no spread to test
     head = ["quantity", *[f"{n} (n={len(k)})" for n, k in zip(grouping.names, grouping.keys)],
-            *[f"{n} vs {grouping.names[0]}" for n in grouping.names[1:]]]
+            *[f"{grouping.names[i]} vs {grouping.names[0]}" for i in tested]]
     body = [[q, *[_cell(g, q) for g in grouping.groups],
-             *[_difference(grouping.groups[0], g, q) for g in grouping.groups[1:]]] for q in present]
+             *[_difference(grouping.groups[0], grouping.groups[i], q) for i in tested]] for q in present]
     note = (f"mean ± std [95% bootstrap interval of the mean]; a difference is marked \"differs\" when Welch's t "
             f"and the permutation test over seeds (exact up to 20,000 relabellings) both give p < {ALPHA}; "
             "3 runs a side can never reach it (the smallest exact p is 0.1)")

@@ -85,3 +85,14 @@ def test_many_runs_draw_relabellings():
     # the observed split is 2 of 184,756: a few draws may hit it or its mirror
     assert not d.exact and d.permutation_p < 10 / stats.PERMUTATIONS
     assert d.verdict == "differs" and "permutation p" in d.brief()
+
+
+def test_bootstrap_band_is_the_interval_at_each_point():
+    # column 0 holds runs 0 and 1 (means of resamples 0, 0.5, 1: the interval spans 0..1); column 1 never varies
+    lo, hi = stats.bootstrap_band([[0.0, 5.0], [1.0, 5.0]])
+    assert lo.tolist() == [0.0, 5.0] and hi.tolist() == [1.0, 5.0]
+
+
+def test_brief_says_when_welch_is_undefined():
+    assert stats.compare([1, 1, 1, 1], [2, 2, 2, 2]).brief() == \
+        "differs (Welch n/a: no variance, permutation p=0.029 exact)"
