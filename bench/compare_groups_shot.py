@@ -2,9 +2,9 @@
 
 Serves STORE's dashboard in a thread, opens /compare in Debian's chromium (Playwright, no
 browser download) at 1440 px with the runs whose variant holds every --has text selected, grouped by seeds
-with the chosen band and the runs' thin lines, and writes a full-page PNG.
+with the chosen band and the runs' thin lines, and writes a PNG of the viewport.
 
-Run: .venv/bin/python bench/compare_groups_shot.py STORE OUT.png [--band minmax|ci] [--has r.lr=0.003]
+Run: .venv/bin/python bench/compare_groups_shot.py STORE OUT.png [--band minmax|ci|none] [--height 900] [--has r.lr=0.003]
 """
 
 from __future__ import annotations
@@ -33,19 +33,20 @@ def main() -> None:
     ap.add_argument("store")
     ap.add_argument("out")
     ap.add_argument("--band", default="minmax", choices=("minmax", "ci", "none"))
+    ap.add_argument("--height", type=int, default=900, help="viewport height in px (the shot is the viewport)")
     ap.add_argument("--has", action="append", default=None,
                     help="select the runs whose variant holds this text (repeatable: all of them; default r.lr=0.003)")
     args = ap.parse_args()
     store = Store(args.store)
     with background_server(store) as base, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1440, "height": 2200})
+        page = browser.new_page(viewport={"width": 1440, "height": args.height})
         page.set_default_timeout(180_000)
         page.goto(_url(base, store, args.has or ["r.lr=0.003"], args.band))
         page.wait_for_function("() => document.querySelectorAll('#compare-test_loss .scatterlayer .trace').length > 1")
         page.wait_for_selector("#compare-group-table")
         page.wait_for_timeout(2000)
-        page.screenshot(path=args.out, full_page=True)
+        page.screenshot(path=args.out)
         print(f"wrote {args.out}")
         browser.close()
 

@@ -78,6 +78,8 @@ def group_table(store: Store, where: str | None = None) -> GroupTable:
     check_fields("--where", names, pseudo)
     if test is not None:
         groups = [g for g, row in zip(groups, pseudo) if test(row)]
+        matching = {r.get("spec") for r in rows if not r.get("damaged_record") and test(r)}
+        outside = [(spec, why) for spec, why in outside if spec in matching]  # a run in no group, by the run's fields
     return GroupTable(groups, outside, len(rows), where)
 
 

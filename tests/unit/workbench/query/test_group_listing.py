@@ -56,3 +56,15 @@ def test_bad_group_options_are_one_line_exit_2(store, capsys, args, says):
     assert main(["list", "--group", "--store", str(store.root), *args]) == 2
     err = capsys.readouterr().err.strip()
     assert says in err and "\n" not in err
+
+
+def test_runs_in_no_group_are_filtered_by_their_own_fields(store, monkeypatch):
+    from workbench.query import group_listing
+    from workbench.store.index import run_rows
+    rows = run_rows(store)
+    cut = {**rows[0], "spec": "modular_addition:p=23,seed=0", "variant": "p=23,seed=0",
+           "params": {**rows[0]["params"], "p": 23}, "checkpoints": [0, 100]}  # stopped at 100 of 1000
+    monkeypatch.setattr(group_listing, "run_rows", lambda s: [*rows, cut])
+    assert workbench.list_groups(store).outside == [("modular_addition:p=23,seed=0", "trained 100 of 1000 epochs")]
+    assert workbench.list_groups(store, where="p=17").outside == []
+    assert len(workbench.list_groups(store, where="p=23").outside) == 1
