@@ -73,3 +73,11 @@ def test_group_table_marks_differences_with_the_stated_test(store):
     text = str(children)
     assert "p=19 seed=0-2 vs p=17 seed=0-2" in text and "Welch p=" in text and "permutation p=0.1 exact" in text
     assert "within spread" in text  # 3 a side: the exact permutation p is 0.1 at best
+
+
+def test_the_url_keeps_the_grouping():
+    from dash import no_update
+    out = dict(zip([f.key for f in compare.STATE], compare.restore("?group=seeds&band=ci&thin=runs", None)))
+    assert (out["group"], out["band"], out["thin"]) == ("seeds", "ci", ["runs"]) and out["compare"] is no_update
+    out = dict(zip([f.key for f in compare.STATE], compare.restore("?group=bogus&band=wide", None)))
+    assert out["group"] is no_update and out["band"] is no_update  # crafted values are not applied
