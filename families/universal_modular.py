@@ -186,6 +186,7 @@ class UniversalModular(Family):
     name = "universal_modular"
     description = "(a + b) mod p for every prime p <= max_p, p given by a sinusoidal encoding; CE or REINFORCE"
     Params = UniversalParams
+    seed_params = ("seed", "data_seed", "prime_seed")
     # CPU demo, as configs/uma_demo_ce.yaml (bench/RESULTS.md has its measurement): primes 3..31, 2 held out
     demo = {"params": {"max_p": 47, "train_min": 3, "train_max": 31, "n_unseen": 2, "frac_train": 0.7, "d_model": 64,
                        "d_mlp": 256, "d_sin": 16}, "recipe": {"lr": 3e-3}, "epochs": 2000, "schedule": "0:2000:100",

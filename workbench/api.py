@@ -4,6 +4,7 @@
     >>> v = workbench.train("modular_addition:p=37,frac_train=0.4,lr=0.005", epochs=2500)
     >>> workbench.analyze(v)                           # every analyzer over every checkpoint
     >>> workbench.list_runs()                          # what the store holds
+    >>> workbench.list_groups(where="p=53")            # runs differing only in seeds: n, mean ± std, 95% CI
     >>> v = workbench.load_variant("modular_addition:p=113,seed=999", store="artifacts")
     >>> v.epochs, v.turn
     >>> v.figure("loss_curves")                        # whole-run views
@@ -30,6 +31,7 @@ from workbench.core.analyzer import get_analyzer, list_analyzers
 from workbench.core.errors import UserError
 from workbench.core.variant import demo_variant, parse_variant
 from workbench.core.view import list_views
+from workbench.query.group_listing import GroupTable, group_table
 from workbench.query.views import view_figure
 from workbench.store import RunKey, Store
 from workbench.store.markers import read_markers
@@ -37,8 +39,8 @@ from workbench.training.trainer import plan_training
 from workbench.training.trainer import train as run_training
 
 __all__ = [
-    "train", "analyze", "list_runs", "load_variant", "demo_spec", "RunInfo", "VariantHandle", "EpochHandle", "Figure",
-    "MetricsTable", "IMAGE_EXPORT_HELP",
+    "train", "analyze", "list_runs", "list_groups", "load_variant", "demo_spec", "RunInfo", "VariantHandle", "EpochHandle", "Figure",
+    "MetricsTable", "GroupTable", "IMAGE_EXPORT_HELP",
 ]
 
 IMAGE_EXPORT_HELP = ("PNG/SVG export needs kaleido and a Chromium: pip install 'training-dynamics-workbench[export]' "
@@ -349,3 +351,20 @@ def list_runs(store: str | os.PathLike | Store | None = None) -> list[RunInfo]:
         runs.append(RunInfo(info.variant, ckpts[-1] if ckpts else 0, info.epochs, len(ckpts),
                             tuple(store.analyzers_done(key)), float(acc[-1]) if len(acc) else None, markers))
     return runs
+
+
+def list_groups(store: str | os.PathLike | Store | None = None, where: str | None = None) -> GroupTable:
+    """The store's run groups (runs of a family differing only in its `seed_params`), as
+    `workbench list --group` shows them.
+
+    Args:
+        store: the store root or a Store (default: $WORKBENCH_STORE or ./artifacts).
+        where: a `--where` clause over the groups' shared params, n and means.
+    Returns:
+        A GroupTable: a list of `workbench.query.groups.Group` (each with `.stats[quantity]`, a
+        Spread: n, mean, std, lo/hi of the 95% bootstrap interval, min, max); `.records()` flat
+        dicts for pandas; `.outside` the runs in no group with the reason; prints as the listing.
+    Raises:
+        UserError for a malformed `where` or a store that cannot be read.
+    """
+    return group_table(_as_store(store), where=where)

@@ -148,6 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "markers and headlines joined by and/or, e.g. \"p=113 and turn<10000\"")
     p.add_argument("--sort", metavar="FIELDS", help="order by these fields, comma-separated; -FIELD descends, "
                    "e.g. --sort=-test_acc,p")
+    p.add_argument("--group", action="store_true", help="one row per group of runs that differ only in seed params "
+                   "(n, mean ± std and 95%% interval of final metrics, markers, headlines); --where then filters groups")
     p.add_argument("--store", help=store_help)
     p.set_defaults(func="workbench.cli.runs:cmd_list")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from workbench.cli._args import store_of
 from workbench.core.errors import UserError
+from workbench.query.group_listing import group_table
 from workbench.query.listing import list_store
 from workbench.store.index import rebuild, run_rows
 from workbench.store.jobs import cancel, list_jobs
@@ -12,6 +13,11 @@ __all__ = ["cmd_list", "cmd_index", "cmd_jobs"]
 
 
 def cmd_list(args) -> None:
+    if args.group:
+        if args.sort is not None:
+            raise UserError("--sort orders runs; with --group the groups come by family and params")
+        print(group_table(store_of(args), where=args.where))
+        return
     list_store(store_of(args), where=args.where, sort=args.sort)
 
 

@@ -128,6 +128,9 @@ class Family(ABC):
     tiny: ClassVar[dict[str, Any]] = {}
     # named ways to line up related runs on the dashboard's compare page (ComparePreset)
     compare_presets: ClassVar[dict[str, ComparePreset]] = {}
+    # params that only reseed a run (init, data split, ...): runs of one family that differ in
+    # nothing else form a group (workbench.query.groups), whose spread is the seed noise
+    seed_params: ClassVar[tuple[str, ...]] = ("seed", "data_seed")
 
     @abstractmethod
     def data(self, params: BaseModel) -> TaskData: ...

@@ -25,7 +25,8 @@ from workbench.core.analyzer import get_analyzer, list_analyzers
 from workbench.core.errors import UserError
 from workbench.store import RunKey, Store
 from workbench.store.index import run_rows
-from workbench.ui.dashboard import data, presets
+from workbench.ui.dashboard import compare_groups, data, presets
+from workbench.ui.dashboard.compare_groups import Grouping, draw_groups, grouping_of
 from workbench.ui.dashboard.labels import colours, full_label, short_labels
 from workbench.ui.dashboard.layout import variant_options
 from workbench.ui.dashboard.pages import Page, Site, StateField, register_page
@@ -37,7 +38,8 @@ __all__ = ["METRICS", "trajectory", "overlay_figure", "summary_rows", "table_col
 
 PATH = "/compare"
 STATE = (StateField("compare", "compare-variants", kind="list"),
-         StateField("align", "compare-align", choices=("epoch", "turn")))  # what of the page the URL holds
+         StateField("align", "compare-align", choices=("epoch", "turn")),
+         *compare_groups.STATE)  # what of the page the URL holds
 
 log = logging.getLogger(__name__)
 
@@ -119,26 +121,36 @@ def _command(key: RunKey, metric: str) -> str:
     return f"workbench {step.split()[0]} {key.family}:{key.variant}{step[len(step.split()[0]):]}"
 
 
+def _why(store: Store, key: RunKey, metric: str, align: str) -> str:
+    load = metric_spec(metric)[2]
+    return "no turn detected" if align == "turn" and load(store, key) is not None else "run: " + _command(key, metric)
+
+
 def overlay_figure(store: Store, keys: list[RunKey], metric: str, align: str = "epoch",
-                   labels: dict | None = None) -> tuple[go.Figure, list[tuple[RunKey, str]]]:
+                   labels: dict | None = None, grouping: Grouping | None = None
+                   ) -> tuple[go.Figure, list[tuple[RunKey, str]]]:
     """One metric of several variants on shared axes, each in its own colour (`labels.colours`).
 
     Args:
         store: the store; keys: validated RunKeys, in selection order; metric: a key of METRICS;
-        align: "epoch" or "turn"; labels: legend label per key (default: `short_labels(keys)`).
+        align: "epoch" or "turn"; labels: legend label per key (default: `short_labels(keys)`);
+        grouping: draw seed groups as mean + band instead of one line per run (compare_groups).
     Returns:
-        (figure with one line per variant that has the data, [(key, why it is missing)]).
+        (figure with one line per variant (or group) that has the data, [(key, why it is missing)]).
     """
     title, log_y, load, _ = metric_spec(metric)
     labels = labels or short_labels(keys)
     colour = colours(keys)
     fig, missing = go.Figure(), []
+    if grouping is not None:
+        turn_of = (lambda k: data.turn_epoch(store, k)) if align == "epoch" else None
+        lacking = draw_groups(fig, grouping, lambda k: trajectory(store, k, metric, align), log_y, turn_of)
+        missing = [(k, _why(store, k, metric, align)) for k in lacking]
+        keys = []  # drawn as groups
     for key in keys:
         xy = trajectory(store, key, metric, align)
         if xy is None:
-            why = "no turn detected" if align == "turn" and load(store, key) is not None else \
-                "run: " + _command(key, metric)
-            missing.append((key, why))
+            missing.append((key, _why(store, key, metric, align)))
             continue
         fig.add_scatter(x=xy[0], y=xy[1], mode="lines", name=labels[key], line={"color": colour[key]},
                         customdata=np.asarray(load(store, key)[0])[:, None],
@@ -220,6 +232,7 @@ def layout(store: Store) -> html.Div:
             dcc.RadioItems(id="compare-align", value="epoch", inline=True, style={"marginTop": "6px"},
                            options=[{"label": " raw epoch  ", "value": "epoch"},
                                     {"label": " aligned at each variant's turn", "value": "turn"}]),
+            compare_groups.controls(),
             html.Div(className="compare-pickers", children=[
                 dcc.Dropdown(id="compare-preset", options=presets.preset_options(store), clearable=True,
                              placeholder="Line up a study's runs (a family's preset)…"),
@@ -227,6 +240,7 @@ def layout(store: Store) -> html.Div:
                              placeholder="More metrics from the runs' metrics tables…")]),
         ]),
         html.Div(id="compare-preset-table"),
+        html.Div(id="compare-group-table"),
         html.Div(id="compare-extra", className="group-body"),  # what was picked comes first
         html.Div(panels, className="group-body"),
         html.H3("All variants (click a row to open it; type in the second row to filter)"),
@@ -258,25 +272,33 @@ def _panel(metric: str, fig: go.Figure, message: list) -> html.Div:
         html.Div(message, className="compare-msg")])
 
 
-def compare_figures(store: Store, vids: object, align: object,
-                    metrics: tuple[str, ...] = tuple(METRICS)) -> list[tuple[go.Figure, list, str]]:
-    """Callback body: (figure, message, panel class) per metric (default: the fixed panels)."""
+def compare_figures(store: Store, vids: object, align: object, metrics: tuple[str, ...] = tuple(METRICS),
+                    grouping: tuple = ()) -> list[tuple[go.Figure, list, str]]:
+    """Callback body: (figure, message, panel class) per metric (default: the fixed panels);
+    `grouping` is the (group, band, thin) controls' values."""
     keys = _selected(store, vids)
     align = align if align in ("epoch", "turn") else "epoch"
     labels = short_labels(keys)
+    groups = grouping_of(store, keys, *grouping) if grouping else None
     out = []
     for metric in metrics:
-        fig, missing = overlay_figure(store, keys, metric, align, labels)
+        fig, missing = overlay_figure(store, keys, metric, align, labels, groups)
         message = _missing_children(metric, keys, missing, labels)
         out.append((fig, message, "panel" if fig.data else "panel empty"))
     return out
 
 
-def extra_panels(store: Store, vids: object, metrics: object, align: object) -> list:
+def extra_panels(store: Store, vids: object, metrics: object, align: object, grouping: tuple = ()) -> list:
     """One panel per picked metrics-table column that the selected runs have (names are untrusted)."""
     known = {o["value"] for o in metric_options(store, _selected(store, vids))}
     picked = [m for m in metrics if isinstance(m, str) and m in known] if isinstance(metrics, list) else []
-    return [_panel(m, fig, msg) for m, (fig, msg, _) in zip(picked, compare_figures(store, vids, align, picked))]
+    figures = compare_figures(store, vids, align, picked, grouping)
+    return [_panel(m, fig, msg) for m, (fig, msg, _) in zip(picked, figures)]
+
+
+def group_table(store: Store, vids: object, grouping: tuple) -> list:
+    """The seed-group table of the selection (empty unless grouped by seeds)."""
+    return compare_groups.group_table_children(grouping_of(store, _selected(store, vids), *grouping))
 
 
 def preset_selection(store: Store, preset_id: object, vids: object) -> tuple:
@@ -307,9 +329,9 @@ def preset_children(store: Store, preset_id: object, vids: object) -> list:
 
 
 def restore(search: object, vids: object) -> tuple:
-    """Compare selection and alignment from the URL (`no_update` for what it does not name)."""
+    """Compare selection, alignment and grouping from the URL (`no_update` for what it does not name)."""
     state = parse_state(search, STATE)
-    return state.get("compare", no_update), state.get("align", no_update)
+    return tuple(state.get(f.key, no_update) for f in STATE)
 
 
 def register(app, store: Store) -> None:
@@ -317,18 +339,20 @@ def register(app, store: Store) -> None:
     outputs = [o for m in METRICS for o in (Output(f"compare-{m}", "figure"), Output(f"cmsg-{m}", "children"),
                                             Output(f"cpanel-{m}", "className"))]
 
-    @app.callback(Output("compare-variants", "value"), Output("compare-align", "value"), Input("url", "search"),
+    grouping = [Input("compare-group", "value"), Input("compare-band", "value"), Input("compare-thin", "value")]
+
+    @app.callback(*[Output(f.component, f.prop) for f in STATE], Input("url", "search"),
                   State("compare-variants", "value"))
     def _restore(search, vids):
         return restore(search, vids)
 
     @app.callback(*outputs, Input("compare-variants", "value"), Input("compare-align", "value"),
-                  Input("url", "pathname"))
-    def _overlays(vids, align, pathname):
+                  Input("url", "pathname"), *grouping)
+    def _overlays(vids, align, pathname, group, band, thin):
         if pathname != PATH:
             return [no_update] * len(outputs)
         try:
-            return [x for triple in compare_figures(store, vids, align) for x in triple]
+            return [x for triple in compare_figures(store, vids, align, grouping=(group, band, thin)) for x in triple]
         except Exception:  # never a 500: keep what the page shows
             log.exception("compare failed")
             return [no_update] * len(outputs)
@@ -344,16 +368,18 @@ def register(app, store: Store) -> None:
         return metric_options(store, _selected(store, vids))
 
     @app.callback(Output("compare-extra", "children"), Output("compare-preset-table", "children"),
+                  Output("compare-group-table", "children"),
                   Input("compare-variants", "value"), Input("compare-metrics", "value"),
-                  Input("compare-align", "value"), Input("compare-preset", "value"), Input("url", "pathname"))
-    def _extra(vids, metrics, align, preset_id, pathname):
+                  Input("compare-align", "value"), Input("compare-preset", "value"), Input("url", "pathname"), *grouping)
+    def _extra(vids, metrics, align, preset_id, pathname, group, band, thin):
         if pathname != PATH:
-            return no_update, no_update
+            return no_update, no_update, no_update
         try:
-            return extra_panels(store, vids, metrics, align), preset_children(store, preset_id, vids)
+            return (extra_panels(store, vids, metrics, align, (group, band, thin)),
+                    preset_children(store, preset_id, vids), group_table(store, vids, (group, band, thin)))
         except Exception:  # never a 500: keep what the page shows
             log.exception("compare extras failed")
-            return no_update, no_update
+            return no_update, no_update, no_update
 
     @app.callback(Output("compare-table", "data"), Output("compare-table", "columns"),
                   Output("compare-table", "tooltip_data"), Input("url", "pathname"))

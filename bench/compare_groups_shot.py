@@ -1,0 +1,55 @@
+"""Screenshot the compare page with seed groups drawn as bands (issue 25), to look at.
+
+Serves STORE's dashboard in a thread, opens /compare in Debian's chromium (Playwright, no
+browser download) at 1440 px with the runs whose variant holds every --has text selected, grouped by seeds
+with the chosen band and the runs' thin lines, and writes a PNG of the viewport.
+
+Run: .venv/bin/python bench/compare_groups_shot.py STORE OUT.png [--band minmax|ci|none] [--height 900] [--has r.lr=0.003]
+"""
+
+from __future__ import annotations
+
+import argparse
+from urllib.parse import urlencode
+
+from playwright.sync_api import sync_playwright
+
+from workbench.store import Store
+from workbench.ui.dashboard._background import background_server
+from workbench.ui.dashboard.data import variant_id
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+
+
+def _url(base: str, store: Store, has: list[str], band: str) -> str:
+    keys = [k for k in store.runs() if all(h in k.variant for h in has)]
+    query = [("compare", variant_id(k)) for k in keys] + [("group", "seeds"), ("band", band), ("thin", "runs")]
+    return f"{base}compare?{urlencode(query)}"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("store")
+    ap.add_argument("out")
+    ap.add_argument("--band", default="minmax", choices=("minmax", "ci", "none"))
+    ap.add_argument("--height", type=int, default=900, help="viewport height in px (the shot is the viewport)")
+    ap.add_argument("--has", action="append", default=None,
+                    help="select the runs whose variant holds this text (repeatable: all of them; default r.lr=0.003)")
+    args = ap.parse_args()
+    store = Store(args.store)
+    with background_server(store) as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1440, "height": args.height})
+        page.set_default_timeout(180_000)
+        page.goto(_url(base, store, args.has or ["r.lr=0.003"], args.band))
+        page.wait_for_function("() => document.querySelectorAll('#compare-test_loss .scatterlayer .trace').length > 1")
+        page.wait_for_selector("#compare-group-table")
+        page.wait_for_timeout(2000)
+        page.screenshot(path=args.out)
+        print(f"wrote {args.out}")
+        browser.close()
+
+
+if __name__ == "__main__":
+    main()
