@@ -31,11 +31,11 @@ from workbench.store import RunKey, Store  # noqa: E402
 from workbench.training.trainer import plan_training, train  # noqa: E402
 
 SIZE = "vocab_size=128,seq_len=64,n_val_seqs=128,d_model=32"  # CPU demo (study: 4096, 128, 40/80/128)
-RECIPE = {"lr": 3e-3, "weight_decay": 0.0, "betas": (0.9, 0.999)}
+RECIPE = {"lr": 3e-3}  # data=fresh runs take the study's recipe (Adam, no weight decay) but this lr
 CONDITIONS = {"control": "", "constraint": ",constraint=frozen",
-              "naive": ",constraint=frozen,clamp=naive,clamp_site=final_ln_out",
-              "mean": ",constraint=frozen,clamp=mean,clamp_site=final_ln_out"}
-COLUMNS = ("acc_all", "acc_pred", "last_acc", "A_site", "s2tok_site", "A_study", "s2tok_study")
+              "naive": ",constraint=frozen,clamp=naive",  # site: final_ln_out
+              "mean": ",constraint=frozen,clamp=mean"}
+COLUMNS = ("acc_all", "acc_pred", "last_acc", "A_final", "s2tok_final", "A_study", "s2tok_study")
 
 
 def base(arch: str, seed: int, size: str, mask: bool = False) -> str:

@@ -9,7 +9,8 @@ Statistics of a residual-like tensor x [..., d_model] over all its tokens:
 The two sigma^2 differ: tokens that are each a constant vector have sigma2_token 0 but a
 positive centered variance whenever the constants differ.
 
-Clamp sites (`clamp_site`, the block from `clamp_layer`, default the last):
+Clamp sites (`clamp_site`, the block from `clamp_layer`, default the last; the default site is
+final_ln_out for a clamp on the constrained model, resid_post for issue 14's clamps):
 - ``resid_post``: blocks.{L}.hook_resid_post (the family's original site);
 - ``attn_out`` / ``mlp_out``: the block's attention / MLP output before its residual add;
 - ``final_ln_out``: ln_final.hook_normalized, the final LayerNorm's output before the
@@ -69,7 +70,7 @@ def clamped_layer(params) -> int:
 
 def site_name(params) -> str:
     """The hook name of `params`' clamp site (resid_post of the clamped layer when none is set)."""
-    site = params.clamp_site or "resid_post"
+    site = params.site
     if site == "final_ln_out":
         return "ln_final.hook_normalized"
     return f"blocks.{clamped_layer(params)}.hook_{site}"
@@ -87,7 +88,7 @@ def clamp_fn(params) -> Callable[[torch.Tensor], torch.Tensor] | None:
 def inert_reason(params) -> str | None:
     """Why `params`' clamp provably cannot change the output, or None if it can act."""
     last = clamped_layer(params) == params.n_layers - 1
-    if params.clamp_kind == "naive" and (params.clamp_site or "resid_post") == "resid_post" and last:
+    if params.clamp_kind == "naive" and params.site == "resid_post" and last:
         return ("a naive clamp at the last block's resid_post cannot change the output: ln_final divides out a "
                 "common rescaling of its input; use clamp_site=final_ln_out, attn_out or mlp_out")
     return None

@@ -76,9 +76,15 @@ CONDITIONS = {(False, None): "control", (True, None): "constraint", (False, "nai
               (True, "mean"): "constraint_mean_clamp"}
 _AXES = {v: k for k, v in CONDITIONS.items()}
 _WHEN_SET = {"in_name": "when_set"}
-_DEFAULTS = {"arch": "causal", "data": "fixed", "patterns": "distinct_2_8", "scoring": "predictable",
-             "clamp_site": "resid_post"}  # what None means
+_DEFAULTS = {"arch": "causal", "data": "fixed", "patterns": "distinct_2_8", "scoring": "predictable"}  # what None means
+STUDY_STEPS = 7850  # data=fresh: the study's 50 epochs of 157 batches
 _SEED = {"ge": 0, "lt": 2**63}
+
+
+def default_site(condition: str) -> str:
+    """The clamp site when none is set: the study's (final_ln_out) for a clamp on the constrained
+    model (issue 29's conditions), resid_post for issue 14's clamps (their runs' meaning)."""
+    return "final_ln_out" if condition.startswith("constraint_") else "resid_post"
 
 
 class InterleavedParams(BaseModel):
@@ -102,7 +108,8 @@ class InterleavedParams(BaseModel):
     clamp_layer: int | None = Field(None, ge=0, le=11, json_schema_extra=_WHEN_SET,
                                     description="the block of a block clamp site (default: the last)")
     clamp_site: Literal["resid_post", "attn_out", "mlp_out", "final_ln_out"] | None = Field(
-        None, json_schema_extra=_WHEN_SET, description="where a clamp acts (default resid_post; the study's: final_ln_out)")
+        None, json_schema_extra=_WHEN_SET,
+        description="where a clamp acts (default: final_ln_out, the study's, on the constrained model; else resid_post)")
     arch: Literal["causal", "study"] | None = Field(None, json_schema_extra=_WHEN_SET,
                                                     description="causal (default): pre-LN GPT; study: the study's post-LN model")
     attn_mask: Literal["causal"] | None = Field(None, json_schema_extra=_WHEN_SET,
@@ -131,13 +138,15 @@ class InterleavedParams(BaseModel):
         if not isinstance(data, dict):
             return data
         data = {**data} | {k: None for k, v in _DEFAULTS.items() if data.get(k) == v}
-        if data.get("constraint") is None and data.get("clamp") is None:
-            return data
-        clamp = data.get("clamp")
-        folded = CONDITIONS[(data.get("constraint") == "frozen", None if clamp in (None, "none") else clamp)]
-        if data.get("condition", folded) != folded:
-            raise ValueError(f"condition={data['condition']} contradicts constraint/clamp (they give {folded})")
-        return {**data, "condition": folded, "constraint": None, "clamp": None}
+        if data.get("constraint") is not None or data.get("clamp") is not None:
+            clamp = data.get("clamp")
+            folded = CONDITIONS[(data.get("constraint") == "frozen", None if clamp in (None, "none") else clamp)]
+            if data.get("condition", folded) != folded:
+                raise ValueError(f"condition={data['condition']} contradicts constraint/clamp (they give {folded})")
+            data = {**data, "condition": folded, "constraint": None, "clamp": None}
+        if data.get("clamp_site") is not None and data["clamp_site"] == default_site(data.get("condition", "control")):
+            data = {**data, "clamp_site": None}
+        return data
 
     @model_validator(mode="after")
     def _consistent(self) -> "InterleavedParams":
@@ -153,7 +162,7 @@ class InterleavedParams(BaseModel):
             raise ValueError("calib_norm, calib_std, control_seed and clamp_site apply to clamped conditions only")
         if self.clamp_layer is not None and self.clamp_layer >= self.n_layers:
             raise ValueError(f"clamp_layer={self.clamp_layer} needs clamp_layer < n_layers={self.n_layers}")
-        if self.clamp_site == "final_ln_out" and self.clamp_layer is not None:
+        if self.site == "final_ln_out" and self.clamp_layer is not None:
             raise ValueError("clamp_site=final_ln_out is after every block: clamp_layer does not apply")
         if self.attn_mask is not None and not self.study:
             raise ValueError("attn_mask applies to arch=study (arch=causal is always causal)")
@@ -167,6 +176,11 @@ class InterleavedParams(BaseModel):
     def clamp_kind(self) -> str | None:
         """None, "naive" or "mean"."""
         return _AXES[self.condition][1]
+
+    @property
+    def site(self) -> str:
+        """The clamp site in effect (`default_site` when clamp_site is not set)."""
+        return self.clamp_site or default_site(self.condition)
 
     @property
     def study(self) -> bool:
@@ -310,11 +324,14 @@ class InterleavedStreams(Family):
         return bridge
 
     def recipe(self, params: InterleavedParams) -> Recipe:
+        if params.data == "fresh":  # the study's: Adam (no weight decay), lr 1e-3; an epoch is one step
+            return Recipe(epochs=STUDY_STEPS, optimizer="adamw", lr=1e-3, weight_decay=0.0, betas=(0.9, 0.999),
+                          batch_size=64, eval_every=157)
         return Recipe(epochs=8, optimizer="adamw", lr=1e-3, weight_decay=0.1, betas=(0.9, 0.98), batch_size=64,
                       eval_every=1)
 
     def schedule(self, params: InterleavedParams) -> str:
-        return "0:51:1"
+        return f"0:{STUDY_STEPS + 1}:785" if params.data == "fresh" else "0:51:1"
 
     def capabilities(self, params: InterleavedParams) -> Capabilities:
         layers = range(params.n_layers)
@@ -351,7 +368,7 @@ def probe_metrics(module: StreamsGPT, tokens: torch.Tensor, targets: torch.Tenso
     positions per stream. amplitude/sigma2 (issue 14's, kept for old runs): A and centered
     variance at the clamped layer's resid_post after any clamp. A_site/s2tok_site: A and the
     study's sigma^2 at the clamp site before the clamp; A_final/s2tok_final at ln_final's
-    output; A_study/s2tok_study at the last resid_post (the study's logged site)."""
+    output before any clamp (comparable across conditions); A_study/s2tok_study at the last resid_post (the study's logged site)."""
     module.capture = True
     try:
         ok = module(tokens).argmax(-1) == targets
@@ -361,8 +378,9 @@ def probe_metrics(module: StreamsGPT, tokens: torch.Tensor, targets: torch.Tenso
     stream = torch.arange(1, targets.shape[1] + 1, device=targets.device) % 2  # stream of the predicted token
     acc = lambda sel: float(ok[sel].float().mean()) if bool(sel.any()) else float("nan")  # noqa: E731
     last_layer = f"blocks.{clamped_layer(module.params)}.hook_resid_post"
-    final, study = cap["ln_final.hook_normalized"], cap[f"blocks.{module.params.n_layers - 1}.hook_resid_post"]
     site = cap.get("pre_clamp", cap[module.site])
+    final = site if module.site == "ln_final.hook_normalized" else cap["ln_final.hook_normalized"]
+    study = cap[f"blocks.{module.params.n_layers - 1}.hook_resid_post"]
     return {"acc_all": float(ok.float().mean()), "acc_pred": acc(predictable), "last_acc": float(ok[:, -1].float().mean()),
             "acc_a": acc(predictable & (stream == 0)), "acc_b": acc(predictable & (stream == 1)),
             "amplitude": float(amplitude(cap[last_layer])), "sigma2": float(centered_variance(cap[last_layer])),

@@ -82,3 +82,24 @@ def test_clamped_run_calibrates_from_its_control_then_trains_and_analyzes(tmp_pa
         assert store.artifact_epochs(key, name) == store.checkpoint_epochs(key), name
     final = store.read_artifact(key, "amplitude", 2)
     np.testing.assert_allclose(np.sqrt(final["sigma2"]), [variant.params.calib_std], rtol=1e-4)
+
+
+def test_study_run_with_fresh_data_dropout_and_a_clamp_on_the_frozen_model_resumes_bit_identically(tmp_path):
+    """Issue 29: arch=study draws dropout masks and fresh batches per step, and freezes the whole
+    attention layer; stopped at step 4 and resumed to 8 it equals a run straight to 8."""
+    study = TINY + ",arch=study,data=fresh,patterns=study_2_7,scoring=all"
+    control, straight, resumed = Store(tmp_path / "c"), Store(tmp_path / "a"), Store(tmp_path / "b")
+    _train(study, control, 4)
+    spec = _bench_calibrate()(control, study + ",constraint=frozen,clamp=mean,clamp_site=final_ln_out")
+    _train(spec, straight, 8)
+    _train(spec, resumed, 4)
+    _train(spec, resumed, 8)
+    key = RunKey(*parse_variant(spec).key)
+    a, b, init = (s.load_checkpoint(key, e) for s, e in ((straight, 8), (resumed, 8), (straight, 0)))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert all(torch.equal(a[k], init[k]) for k in a if ".attn." in k)  # the whole layer, b_O included
+    ma, mb = straight.read_metrics(key), resumed.read_metrics(key)
+    for column in ma:
+        np.testing.assert_array_equal(ma[column], mb[column], err_msg=column)
+    result = analyze(spec, straight, analyzers="all", quiet=True)
+    assert not result.failed

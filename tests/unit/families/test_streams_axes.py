@@ -41,6 +41,11 @@ def test_new_axes_keep_old_names_and_one_spelling():
     assert parse_variant("interleaved_streams:constraint=frozen").dir_name == old.dir_name
     assert parse_variant("interleaved_streams:arch=causal,data=fixed,scoring=predictable").dir_name == \
         parse_variant("interleaved_streams").dir_name
+    cal = ",calib_norm=1.0,calib_std=1.0"
+    study_site = parse_variant("interleaved_streams:constraint=frozen,clamp=mean,clamp_site=final_ln_out" + cal)
+    assert study_site.dir_name == parse_variant("interleaved_streams:constraint=frozen,clamp=mean" + cal).dir_name
+    assert study_site.params.site == "final_ln_out" and "clamp_site" not in study_site.dir_name
+    assert parse_variant("interleaved_streams:clamp=mean" + cal).params.site == "resid_post"
     legacy = parse_variant("interleaved_streams:condition=naive_clamp,calib_norm=1.0,calib_std=1.0").params
     assert not legacy.frozen and legacy.clamp_kind == "naive" and legacy.arch is None
     with pytest.raises(UserError, match="contradicts"):
@@ -60,13 +65,15 @@ def test_bad_combinations_are_refused(spec, message):
 
 
 def test_the_inert_site_is_refused_for_new_runs_only():
-    inert = InterleavedParams(**TINY, constraint="frozen", clamp="naive", **CAL)
+    inert = InterleavedParams(**TINY, constraint="frozen", clamp="naive", clamp_site="resid_post", **CAL)
     assert "ln_final divides out" in inert_reason(inert)
+    assert inert_reason(InterleavedParams(**TINY, clamp="naive", **CAL))  # issue 14's default site
+    assert inert_reason(InterleavedParams(**TINY, constraint="frozen", clamp="naive", **CAL)) is None  # final_ln_out
     with pytest.raises(ValueError, match="cannot change the output"):
         FAMILY.check_new_run(inert)
     for site in ("final_ln_out", "attn_out", "mlp_out"):
         FAMILY.check_new_run(InterleavedParams(**TINY, constraint="frozen", clamp="naive", clamp_site=site, **CAL))
-    FAMILY.check_new_run(InterleavedParams(**TINY, constraint="frozen", clamp="mean", **CAL))  # the mean clamp acts
+    FAMILY.check_new_run(InterleavedParams(**TINY, clamp="mean", **CAL))  # the mean clamp acts at resid_post
 
 
 # ----------------------------------------------------------------------------- sites act
