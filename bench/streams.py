@@ -22,6 +22,8 @@ import sys
 import time
 from pathlib import Path
 
+import torch
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from families.interleaved_streams import calibrated_spec, calibration_control  # noqa: E402
@@ -112,7 +114,26 @@ def table(store: Store, size: str, seeds: list[int]) -> str:
     leak = [r for s in seeds if (r := _last(store, base("study", s, size, mask=True)))]
     lines.append(f"| study + causal mask | control | {len(leak)} | " +
                  " | ".join(_cell([r[c] for r in leak]) for c in COLUMNS) + " |")
-    return "\n".join(lines + ["", "Paired per seed, mean [min, max]:"] + [f"- {r}" for r in ratios])
+    plus = [f"{name}: {_cell([m for s in seeds if (m := plus_one_mass(store, base(arch, s, size, mask)))])}"
+            for name, arch, mask in (("study control (no mask)", "study", False),
+                                     ("study control + causal mask", "study", True), ("causal control", "causal", False))]
+    return "\n".join(lines + ["", "Paired per seed, mean [min, max]:"] + [f"- {r}" for r in ratios] +
+                     ["", "Attention mass on key q+1 (the query's own target), mean over heads and queries 0..T-2, "
+                      "probe batch, final checkpoint:"] + [f"- {r}" for r in plus])
+
+
+def plus_one_mass(store: Store, spec: str) -> float | None:
+    """Mean attention probability on key q+1 over heads and queries 0..T-2 (the leak), or None."""
+    variant = parse_variant(spec, recipe=RECIPE)
+    key = RunKey(*variant.key)
+    if not store.exists(key):
+        return None
+    family, params = variant.family, variant.params
+    model = family.tl_model(params, store.load_checkpoint(key, store.read_record(key).epochs))
+    with torch.no_grad():
+        _, cache = model.run_with_cache(family.probe(params).inputs, names_filter=lambda n: n.endswith("hook_pattern"))
+    pattern = cache["blocks.0.attn.hook_pattern"]  # [batch, head, q, k]
+    return float(pattern.diagonal(offset=1, dim1=-2, dim2=-1).mean())
 
 
 def _seeds(text: str) -> list[int]:

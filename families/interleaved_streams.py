@@ -279,7 +279,7 @@ class InterleavedStreams(Family):
     # the study's verification table: the four conditions of one setting, side by side
     compare_presets = {"four conditions": ComparePreset(
         vary=("condition", "n_frozen", "control_seed", "calib_norm", "calib_std", "clamp_site"),
-        metrics=("test_acc", "acc_pred", "last_acc", "A_site", "s2tok_site"),
+        metrics=("test_acc", "acc_pred", "last_acc", "A_final", "s2tok_final", "amplitude", "sigma2"),
         ratios=(("mean-preserving ÷ constraint accuracy", "test_acc", {"condition": "constraint_mean_clamp"},
                  {"condition": "constraint"}),))}
 
