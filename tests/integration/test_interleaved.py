@@ -103,3 +103,21 @@ def test_study_run_with_fresh_data_dropout_and_a_clamp_on_the_frozen_model_resum
         np.testing.assert_array_equal(ma[column], mb[column], err_msg=column)
     result = analyze(spec, straight, analyzers="all", quiet=True)
     assert not result.failed
+
+
+def test_issue_14_runs_keep_their_names_and_a_refused_setting_still_lists_loads_and_extends(tmp_path, monkeypatch):
+    """A naive clamp at the last resid_post (issue 14's default) is refused for new runs only."""
+    old = ("vocab_size=16,seq_len=16,n_train_seqs=96,n_val_seqs=16,d_model=16,n_layers=1,n_heads=4,"
+           "condition=naive_clamp,n_frozen=3,calib_norm=2.5,calib_std=1.25,seed=0,data_seed=0")
+    variant = parse_variant(f"interleaved_streams:{old}")
+    assert variant.dir_name == old and not variant.params.frozen and variant.params.site == "resid_post"
+    store = Store(tmp_path)
+    with pytest.raises(UserError, match="cannot change the output"):
+        _train(variant.spec, store, 2)
+    assert not store.exists(RunKey(*variant.key))
+    monkeypatch.setattr(type(variant.family), "check_new_run", lambda self, params: None)
+    _train(variant.spec, store, 2)  # as made before the rule
+    monkeypatch.undo()
+    _train(variant.spec, store, 4)  # extends: the rule is for new runs only
+    assert store.read_record(RunKey(*variant.key)).epochs == 4
+    assert store.load_checkpoint(RunKey(*variant.key), 4)
