@@ -1,6 +1,6 @@
 """Issue 29: the study's four conditions (clamps on the constrained model) for both architectures, with seeds.
 
-    python bench/streams.py run --arch study|causal --seeds 0-2 [--steps N] [--store DIR] [--size k=v,...]
+    python bench/streams.py run --arch study|causal --seeds 0-2 [--steps N] [--site SITE] [--store DIR] [--size k=v,...]
     python bench/streams.py leak --seeds 0-2 [--steps N] [--store DIR]     # arch=study control with the mask
     python bench/streams.py table [--store DIR] [--size k=v,...] [--steps N]
 
@@ -64,9 +64,15 @@ def _calibrated(spec: str, store: Store) -> str:
     return calibrated_spec(spec, store.load_checkpoint(key, done.epochs))
 
 
-def run(store: Store, arch: str, seeds: list[int], steps: int, size: str) -> None:
+def conditions(site: str | None) -> dict[str, str]:
+    """The four conditions' params; `site` moves both clamps (default: final_ln_out, the study's)."""
+    extra = f",clamp_site={site}" if site else ""
+    return {k: v + extra if "clamp=" in v else v for k, v in CONDITIONS.items()}
+
+
+def run(store: Store, arch: str, seeds: list[int], steps: int, size: str, site: str | None = None) -> None:
     for seed in seeds:
-        for name, axes in CONDITIONS.items():
+        for name, axes in conditions(site).items():
             spec = base(arch, seed, size) + axes
             if "clamp=" in axes:
                 spec = _calibrated(spec, store)
@@ -81,8 +87,8 @@ def _last(store: Store, spec: str) -> dict[str, float] | None:
     return {k: float(metrics[k][-1]) for k in COLUMNS}
 
 
-def _find(store: Store, arch: str, seed: int, size: str, name: str) -> dict[str, float] | None:
-    spec = base(arch, seed, size) + CONDITIONS[name]
+def _find(store: Store, arch: str, seed: int, size: str, name: str, site: str | None) -> dict[str, float] | None:
+    spec = base(arch, seed, size) + conditions(site)[name]
     if "clamp=" in spec:
         try:
             spec = _calibrated(spec, store)
@@ -95,11 +101,11 @@ def _cell(values: list[float]) -> str:
     return f"{statistics.fmean(values):.3f} [{min(values):.3f}, {max(values):.3f}]" if values else "-"
 
 
-def table(store: Store, size: str, seeds: list[int]) -> str:
+def table(store: Store, size: str, seeds: list[int], site: str | None = None) -> str:
     lines = ["| arch | condition | n | " + " | ".join(COLUMNS) + " |", "|" + "---|" * (len(COLUMNS) + 3)]
     ratios = []
     for arch in ("study", "causal"):
-        found = {name: {s: r for s in seeds if (r := _find(store, arch, s, size, name))} for name in CONDITIONS}
+        found = {name: {s: r for s in seeds if (r := _find(store, arch, s, size, name, site))} for name in CONDITIONS}
         for name, rows in found.items():
             cells = [_cell([r[c] for r in rows.values()]) for c in COLUMNS]
             lines.append(f"| {arch} | {name} | {len(rows)} | " + " | ".join(cells) + " |")
@@ -148,17 +154,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", default="0-2")
     parser.add_argument("--steps", type=int, default=600)
     parser.add_argument("--size", default=SIZE, help="shared size params, k=v,...")
+    parser.add_argument("--site", help="clamp_site of both clamps (default: final_ln_out)")
     parser.add_argument("--store", help="artifact store (default: $WORKBENCH_STORE or ./artifacts)")
     args = parser.parse_args(argv)
     try:
         store, seeds = Store(args.store), _seeds(args.seeds)
         if args.command == "run":
-            run(store, args.arch, seeds, args.steps, args.size)
+            run(store, args.arch, seeds, args.steps, args.size, args.site)
         elif args.command == "leak":
             for seed in seeds:
                 print(f"leak seed {seed}: {_train(base('study', seed, args.size, mask=True), store, args.steps):.0f} s")
         else:
-            print(table(store, args.size, seeds))
+            print(table(store, args.size, seeds, args.site))
     except (UserError, ValueError) as err:
         print(f"streams: error: {' '.join(str(err).split())}", file=sys.stderr)
         return 2
