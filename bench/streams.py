@@ -120,7 +120,7 @@ def table(store: Store, size: str, seeds: list[int], site: str | None = None) ->
     leak = [r for s in seeds if (r := _last(store, base("study", s, size, mask=True)))]
     lines.append(f"| study + causal mask | control | {len(leak)} | " +
                  " | ".join(_cell([r[c] for r in leak]) for c in COLUMNS) + " |")
-    plus = [f"{name}: {_cell([m for s in seeds if (m := plus_one_mass(store, base(arch, s, size, mask)))])}"
+    plus = [f"{name}: {_cell([m for s in seeds if (m := plus_one_mass(store, base(arch, s, size, mask))) is not None])}"
             for name, arch, mask in (("study control (no mask)", "study", False),
                                      ("study control + causal mask", "study", True), ("causal control", "causal", False))]
     return "\n".join(lines + ["", "Paired per seed, mean [min, max]:"] + [f"- {r}" for r in ratios] +
