@@ -30,7 +30,7 @@ from typing import Callable
 import torch
 
 __all__ = ["amplitude", "sigma2_token", "centered_variance", "naive_clamp", "mean_clamp", "clamp_fn", "site_name",
-           "clamped_layer", "inert_reason", "SITES"]
+           "clamped_layer", "inert_reason", "probe_metrics", "SITES"]
 
 SITES = ("resid_post", "attn_out", "mlp_out", "final_ln_out")
 
@@ -92,3 +92,34 @@ def inert_reason(params) -> str | None:
         return ("a naive clamp at the last block's resid_post cannot change the output: ln_final divides out a "
                 "common rescaling of its input; use clamp_site=final_ln_out, attn_out or mlp_out")
     return None
+
+
+@torch.no_grad()
+def probe_metrics(module, tokens: torch.Tensor, targets: torch.Tensor,
+                  predictable: torch.Tensor) -> dict[str, float]:
+    """Accuracies and statistics of `module` over one batch (targets: every position's next token).
+
+    acc_all: every position; acc_pred: the predictable positions; last_acc: the last position
+    (the study's psi, lib/metrics.py `compute_psi_accuracy`); acc_a/acc_b: predictable
+    positions per stream. amplitude/sigma2 (issue 14's, kept for old runs): A and centered
+    variance at the clamped layer's resid_post after any clamp. A_site/s2tok_site: A and the
+    study's sigma^2 at the clamp site before the clamp; A_final/s2tok_final at ln_final's
+    output before any clamp (comparable across conditions); A_study/s2tok_study at the last resid_post (the study's logged site)."""
+    module.capture = True
+    try:
+        ok = module(tokens).argmax(-1) == targets
+        cap = dict(module.captured)
+    finally:
+        module.capture, module.captured = False, {}
+    stream = torch.arange(1, targets.shape[1] + 1, device=targets.device) % 2  # stream of the predicted token
+    acc = lambda sel: float(ok[sel].float().mean()) if bool(sel.any()) else float("nan")  # noqa: E731
+    last_layer = f"blocks.{clamped_layer(module.params)}.hook_resid_post"
+    site = cap.get("pre_clamp", cap[module.site])
+    final = site if module.site == "ln_final.hook_normalized" else cap["ln_final.hook_normalized"]
+    study = cap[f"blocks.{module.params.n_layers - 1}.hook_resid_post"]
+    return {"acc_all": float(ok.float().mean()), "acc_pred": acc(predictable), "last_acc": float(ok[:, -1].float().mean()),
+            "acc_a": acc(predictable & (stream == 0)), "acc_b": acc(predictable & (stream == 1)),
+            "amplitude": float(amplitude(cap[last_layer])), "sigma2": float(centered_variance(cap[last_layer])),
+            "A_site": float(amplitude(site)), "s2tok_site": float(sigma2_token(site)),
+            "A_final": float(amplitude(final)), "s2tok_final": float(sigma2_token(final)),
+            "A_study": float(amplitude(study)), "s2tok_study": float(sigma2_token(study))}

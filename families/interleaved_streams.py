@@ -54,8 +54,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from families._gpt import GPT, GPTShape, init_state, to_bridge
 from families._streams_data import (FRESH_ROWS, PATTERN_LENGTHS, eval_sequences, fresh_draw, labels_for,
                                     make_sequences, scored)
-from families._streams_sites import (amplitude, centered_variance, clamp_fn, clamped_layer, inert_reason, mean_clamp,
-                                     naive_clamp, sigma2_token, site_name)
+from families._streams_sites import (amplitude, centered_variance, clamp_fn, inert_reason, mean_clamp, naive_clamp,
+                                     probe_metrics, sigma2_token, site_name)
 from families._streams_study import STUDY_DROPOUT, StudyAnalysis, study_forward, study_init
 from workbench.core.capabilities import Capabilities
 from workbench.core.errors import UserError
@@ -276,12 +276,21 @@ class InterleavedStreams(Family):
     demo = {"params": {}, "epochs": 8, "schedule": "0:9:1", "eval_every": 1}
     tiny = {"params": {"vocab_size": 16, "seq_len": 16, "n_train_seqs": 96, "n_val_seqs": 16, "d_model": 16},
             "epochs": 6, "schedule": "0:6:2", "recipe": {"batch_size": 32}}
-    # the study's verification table: the four conditions of one setting, side by side
-    compare_presets = {"four conditions": ComparePreset(
-        vary=("condition", "n_frozen", "control_seed", "calib_norm", "calib_std", "clamp_site"),
-        metrics=("test_acc", "acc_pred", "last_acc", "A_final", "s2tok_final", "amplitude", "sigma2"),
-        ratios=(("mean-preserving ÷ constraint accuracy", "test_acc", {"condition": "constraint_mean_clamp"},
-                 {"condition": "constraint"}),))}
+    # issue 14's table (clamps on the unconstrained model, its runs' metrics) and the study's
+    # (issue 29: clamps on the constrained model), each the conditions of one setting side by side
+    compare_presets = {
+        "four conditions": ComparePreset(
+            vary=("condition", "n_frozen", "control_seed", "calib_norm", "calib_std"),
+            metrics=("test_acc", "last_acc", "amplitude", "sigma2"),
+            ratios=(("mean-preserving ÷ constraint accuracy", "test_acc", {"condition": "mean_clamp"},
+                     {"condition": "constraint"}),)),
+        "study's four conditions": ComparePreset(
+            vary=("condition", "n_frozen", "control_seed", "calib_norm", "calib_std", "clamp_site"),
+            metrics=("acc_all", "acc_pred", "last_acc", "A_final", "s2tok_final", "A_study", "s2tok_study"),
+            ratios=(("mean-preserving ÷ constraint, last-position accuracy", "last_acc",
+                     {"condition": "constraint_mean_clamp"}, {"condition": "constraint"}),
+                    ("mean-preserving ÷ constraint, all-position accuracy", "acc_all",
+                     {"condition": "constraint_mean_clamp"}, {"condition": "constraint"})))}
 
     def shape(self, params: InterleavedParams) -> GPTShape:
         return _shape(params)
@@ -356,37 +365,6 @@ class InterleavedStreams(Family):
         tokens, lengths = eval_sequences(module.params)
         pred = scored(lengths[rows], module.params.seq_len).to(device)
         return [probe_metrics(module, data.inputs[rows].to(device), tokens[rows, 1:].to(device), pred)]
-
-
-@torch.no_grad()
-def probe_metrics(module: StreamsGPT, tokens: torch.Tensor, targets: torch.Tensor,
-                  predictable: torch.Tensor) -> dict[str, float]:
-    """Accuracies and statistics of `module` over one batch (targets: every position's next token).
-
-    acc_all: every position; acc_pred: the predictable positions; last_acc: the last position
-    (the study's psi, lib/metrics.py `compute_psi_accuracy`); acc_a/acc_b: predictable
-    positions per stream. amplitude/sigma2 (issue 14's, kept for old runs): A and centered
-    variance at the clamped layer's resid_post after any clamp. A_site/s2tok_site: A and the
-    study's sigma^2 at the clamp site before the clamp; A_final/s2tok_final at ln_final's
-    output before any clamp (comparable across conditions); A_study/s2tok_study at the last resid_post (the study's logged site)."""
-    module.capture = True
-    try:
-        ok = module(tokens).argmax(-1) == targets
-        cap = dict(module.captured)
-    finally:
-        module.capture, module.captured = False, {}
-    stream = torch.arange(1, targets.shape[1] + 1, device=targets.device) % 2  # stream of the predicted token
-    acc = lambda sel: float(ok[sel].float().mean()) if bool(sel.any()) else float("nan")  # noqa: E731
-    last_layer = f"blocks.{clamped_layer(module.params)}.hook_resid_post"
-    site = cap.get("pre_clamp", cap[module.site])
-    final = site if module.site == "ln_final.hook_normalized" else cap["ln_final.hook_normalized"]
-    study = cap[f"blocks.{module.params.n_layers - 1}.hook_resid_post"]
-    return {"acc_all": float(ok.float().mean()), "acc_pred": acc(predictable), "last_acc": float(ok[:, -1].float().mean()),
-            "acc_a": acc(predictable & (stream == 0)), "acc_b": acc(predictable & (stream == 1)),
-            "amplitude": float(amplitude(cap[last_layer])), "sigma2": float(centered_variance(cap[last_layer])),
-            "A_site": float(amplitude(site)), "s2tok_site": float(sigma2_token(site)),
-            "A_final": float(amplitude(final)), "s2tok_final": float(sigma2_token(final)),
-            "A_study": float(amplitude(study)), "s2tok_study": float(sigma2_token(study))}
 
 
 # ----------------------------------------------------------------------------- calibration
