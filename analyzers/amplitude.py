@@ -5,6 +5,11 @@ read before any LayerNorm (after one the norm is pinned near sqrt(d_model), hidi
 effect); sigma^2 is the mean square of that residual minus its per-dimension mean over
 the probe's tokens: the quantities `families.interleaved_streams` clamps. For a clamped
 run the hook holds the clamped residual, as the next layer reads it.
+
+This sigma^2 is this family's centered variance, not the study's: LostInSubSpace's
+lib/metrics.py squares the mean per-token std across features (`sigma2_token` in
+families/_streams_sites.py; the per-evaluation metrics s2tok_* report it). Under arch=study
+every hook_resid_post is a LayerNorm output, so A there sits near sqrt(d_model) x the gain.
 """
 
 from __future__ import annotations

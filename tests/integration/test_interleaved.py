@@ -82,3 +82,42 @@ def test_clamped_run_calibrates_from_its_control_then_trains_and_analyzes(tmp_pa
         assert store.artifact_epochs(key, name) == store.checkpoint_epochs(key), name
     final = store.read_artifact(key, "amplitude", 2)
     np.testing.assert_allclose(np.sqrt(final["sigma2"]), [variant.params.calib_std], rtol=1e-4)
+
+
+def test_study_run_with_fresh_data_dropout_and_a_clamp_on_the_frozen_model_resumes_bit_identically(tmp_path):
+    """Issue 29: arch=study draws dropout masks and fresh batches per step, and freezes the whole
+    attention layer; stopped at step 4 and resumed to 8 it equals a run straight to 8."""
+    study = TINY + ",arch=study,data=fresh,patterns=study_2_7,scoring=all"
+    control, straight, resumed = Store(tmp_path / "c"), Store(tmp_path / "a"), Store(tmp_path / "b")
+    _train(study, control, 4)
+    spec = _bench_calibrate()(control, study + ",constraint=frozen,clamp=mean,clamp_site=final_ln_out")
+    _train(spec, straight, 8)
+    _train(spec, resumed, 4)
+    _train(spec, resumed, 8)
+    key = RunKey(*parse_variant(spec).key)
+    a, b, init = (s.load_checkpoint(key, e) for s, e in ((straight, 8), (resumed, 8), (straight, 0)))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert all(torch.equal(a[k], init[k]) for k in a if ".attn." in k)  # the whole layer, b_O included
+    ma, mb = straight.read_metrics(key), resumed.read_metrics(key)
+    for column in ma:
+        np.testing.assert_array_equal(ma[column], mb[column], err_msg=column)
+    result = analyze(spec, straight, analyzers="all", quiet=True)
+    assert not result.failed
+
+
+def test_issue_14_runs_keep_their_names_and_a_refused_setting_still_lists_loads_and_extends(tmp_path, monkeypatch):
+    """A naive clamp at the last resid_post (issue 14's default) is refused for new runs only."""
+    old = ("vocab_size=16,seq_len=16,n_train_seqs=96,n_val_seqs=16,d_model=16,n_layers=1,n_heads=4,"
+           "condition=naive_clamp,n_frozen=3,calib_norm=2.5,calib_std=1.25,seed=0,data_seed=0")
+    variant = parse_variant(f"interleaved_streams:{old}")
+    assert variant.dir_name == old and not variant.params.frozen and variant.params.site == "resid_post"
+    store = Store(tmp_path)
+    with pytest.raises(UserError, match="cannot change the output"):
+        _train(variant.spec, store, 2)
+    assert not store.exists(RunKey(*variant.key))
+    monkeypatch.setattr(type(variant.family), "check_new_run", lambda self, params: None)
+    _train(variant.spec, store, 2)  # as made before the rule
+    monkeypatch.undo()
+    _train(variant.spec, store, 4)  # extends: the rule is for new runs only
+    assert store.read_record(RunKey(*variant.key)).epochs == 4
+    assert store.load_checkpoint(RunKey(*variant.key), 4)

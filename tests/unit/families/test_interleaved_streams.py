@@ -124,7 +124,7 @@ def test_clamps_pass_gradients():
 def test_clamped_variant_needs_calibration_and_control_only_takes_none():
     with pytest.raises(UserError, match="calib_norm and calib_std"):
         parse_variant("interleaved_streams:condition=naive_clamp")
-    with pytest.raises(UserError, match="apply to naive_clamp and mean_clamp only"):
+    with pytest.raises(UserError, match="apply to clamped conditions only"):
         parse_variant("interleaved_streams:calib_std=1.0")
     with pytest.raises(UserError, match="n_frozen"):
         parse_variant("interleaved_streams:condition=constraint,n_frozen=4")
