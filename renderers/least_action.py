@@ -150,9 +150,9 @@ def render_smoothness_both(arrays: dict) -> go.Figure:
     fig.update_yaxes(title_text="test accuracy", range=[0, 1.05], row=2, col=1)
     fig.update_xaxes(tickformat="d")
     fig.update_xaxes(title_text="epoch", row=2, col=1)
-    title = (f"Smoothness is not generalization: in the study's definition random labels score "
-             f"{ref['study_null_mean']:.2f} and a constant prediction 1.0 (DC floor {ref['study_dc_floor']:.2f})")
-    return styled(fig, title, height=620)
+    title = (f"Smoothness is not generalization<br><sup>in the study's definition random labels score "
+             f"{ref['study_null_mean']:.2f} and a constant prediction 1.0 (DC floor {ref['study_dc_floor']:.2f})</sup>")
+    return styled(fig, title, height=640, margin={"l": 60, "r": 20, "t": 90, "b": 50})
 
 
 # ----------------------------------------------------------------------------- routing
