@@ -101,36 +101,48 @@ def table_lines(cells: dict[int, dict[float, dict[int, dict]]], threshold: float
     return out
 
 
+SEED_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
+
+
 def figure(cells: dict[int, dict[float, dict[int, dict]]], threshold: float):
-    """Epoch to test >= threshold against frac_train, one panel per p; misses at the budget line."""
+    """Per p (a column): epoch to test >= threshold against frac_train, misses as x at the budget
+    line (top); the final test accuracy of every run (bottom)."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
     ps = sorted(cells)
-    fig = make_subplots(rows=1, cols=len(ps), subplot_titles=[f"p = {p}" for p in ps])
+    fig = make_subplots(rows=2, cols=len(ps), row_heights=[0.6, 0.4], vertical_spacing=0.12,
+                        subplot_titles=[f"p = {p}" for p in ps] + ["" for _ in ps])
     for col, p in enumerate(ps, start=1):
         by_frac = cells[p]
         budget = max((r["last"] for runs in by_frac.values() for r in runs.values()), default=0)
         seeds = sorted({s for runs in by_frac.values() for s in runs})
         for j, s in enumerate(seeds):
-            dx = (j - (len(seeds) - 1) / 2) * 0.008
-            hit = [(f + dx, r["epoch"]) for f, runs in sorted(by_frac.items()) if (r := runs.get(s)) and r["epoch"] is not None]
-            miss = [(f + dx, budget) for f, runs in sorted(by_frac.items()) if (r := runs.get(s)) and r["epoch"] is None]
+            color, dx = SEED_COLORS[j % len(SEED_COLORS)], (j - (len(seeds) - 1) / 2) * 0.008
+            rows = [(f + dx, r) for f, runs in sorted(by_frac.items()) if (r := runs.get(s))]
+            hit = [(x, r["epoch"]) for x, r in rows if r["epoch"] is not None]
+            style = {"legendgroup": str(s), "marker": {"color": color, "size": 9}}
             fig.add_trace(go.Scatter(x=[h[0] for h in hit], y=[h[1] for h in hit], mode="markers+lines",
-                                     name=f"data_seed {s}", legendgroup=str(s), showlegend=col == 1,
-                                     marker={"size": 9}), row=1, col=col)
-            fig.add_trace(go.Scatter(x=[m[0] for m in miss], y=[m[1] for m in miss], mode="markers",
-                                     name=f"data_seed {s}: not within budget", legendgroup=str(s), showlegend=False,
-                                     marker={"symbol": "x", "size": 10}), row=1, col=col)
-        fig.add_hline(y=budget, line_dash="dash", annotation_text=f"budget {budget:,} epochs (x = not reached)",
-                      row=1, col=col)
+                                     name=f"data_seed {s}", showlegend=col == 1, line={"color": color}, **style),
+                          row=1, col=col)
+            fig.add_trace(go.Scatter(x=[x for x, r in rows if r["epoch"] is None], y=[budget] * sum(r["epoch"] is None for _, r in rows),
+                                     mode="markers", name=f"data_seed {s}: not within budget", showlegend=False,
+                                     **{**style, "marker": {**style["marker"], "symbol": "x"}}), row=1, col=col)
+            fig.add_trace(go.Scatter(x=[x for x, _ in rows], y=[r["final_test"] for _, r in rows], mode="markers+lines",
+                                     name=f"data_seed {s}: final test", showlegend=False, line={"color": color, "dash": "dot"},
+                                     **style), row=2, col=col)
+        fig.add_hline(y=budget, line_dash="dash", annotation_text=f"budget {budget:,} epochs (x: not reached)",
+                      annotation_position="top left", row=1, col=col)
+        fig.add_hline(y=threshold, line_dash="dash", row=2, col=col)
         crit = critical_fraction(by_frac)["critical"]
         if crit is not None:
-            fig.add_vline(x=crit, line_dash="dot", annotation_text=f"critical fraction {crit:g}", row=1, col=col)
-        fig.update_xaxes(title_text="training fraction", row=1, col=col)
-        fig.update_yaxes(title_text=f"first epoch with test acc >= {threshold}", rangemode="tozero", row=1, col=col)
+            fig.add_vline(x=crit, line_dash="dot", annotation_text=f"critical fraction {crit:g}",
+                          annotation_position="bottom left", row=1, col=col)
+        fig.update_xaxes(title_text="training fraction", row=2, col=col)
+        fig.update_yaxes(title_text=f"first epoch at test >= {threshold}", rangemode="tozero", row=1, col=col)
+        fig.update_yaxes(title_text="final test accuracy", range=[0, 1.05], row=2, col=col)
     fig.update_layout(title="MLP 2 x 128, (a + b) mod p, lal_validate recipe (wd 2.0, no clip): data-fraction curve",
-                      width=520 * len(ps) + 200, height=480)
+                      width=560 * len(ps) + 200, height=640)
     return fig
 
 
