@@ -100,7 +100,8 @@ class LeastActionParams(BaseModel):
     n_heads: int = Field(4, ge=1, le=64, description="routed heads per block, or attention heads", json_schema_extra=_WHEN_SET)
     d_model: int = Field(128, ge=1, le=1024, description="transformer residual width", json_schema_extra=_WHEN_SET)
     routing: Literal["none", "entropy", "sparsity", "gini", "consistency"] = Field(
-        "none", description="routed: gate regularizer", json_schema_extra=_WHEN_SET)
+        "none", description="routed, routed_study: gate regularizer (consistency: routed_study only)",
+        json_schema_extra=_WHEN_SET)
     lambda_routing: float = Field(0.0, ge=0, le=100, allow_inf_nan=False, description="routed: regularizer weight",
                                   json_schema_extra=_WHEN_SET)
     lambda_spectral: float = Field(0.0, ge=0, le=100, allow_inf_nan=False, json_schema_extra=_WHEN_SET,
