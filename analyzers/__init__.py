@@ -14,7 +14,7 @@ from analyzers import attention_patterns, head_freq_specialization  # noqa: E402
 # output
 from analyzers import loss_accuracy, restricted_loss, fourier_gini, logit_lens, input_trace  # noqa: E402,F401
 from analyzers import amplitude, attention_offsets, stream_accuracy  # noqa: E402,F401  (sequence tasks)
-from analyzers import spectral_smoothness, routing  # noqa: E402,F401  (least-action study)
+from analyzers import spectral_smoothness, routing, routing_mechanism  # noqa: E402,F401  (least-action study)
 from analyzers import prime_sweep, prime_fourier, modular_sum_signal, neuron_adaptation  # noqa: E402,F401  (multi-prime)
 # cross-epoch (summary) analyzers
 from analyzers import param_pca, dimensionality_trajectory, weight_trajectory, turn  # noqa: E402,F401

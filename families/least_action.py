@@ -16,6 +16,12 @@ Models (param `model`):
   training objective adds `lambda_routing` x `routing_penalty` (none, entropy, sparsity or
   gini; each 1 for a uniform gate and 0 for a one-hot gate); evaluation loss stays plain
   cross-entropy.
+- ``routed_study``: the study's own routed network (families/_lal_routed.py, issue 27): a
+  linear embedding, a routing state carried from block to block, residual + post-LayerNorm
+  blocks of `n_heads` FFN heads (d -> 4d -> d) mixed by a gate that reads the state and the
+  residual; `hidden_dim` is the residual width d. Its routing penalties are the study's
+  forms (entropy in nats, sparsity 1 - max, gini, consistency), so `lambda_routing` means what
+  it meant there; its weight decay follows the study's last trainer (gate and biases exempt).
 - ``transformer``: decoder-only, `n_layers` pre-LayerNorm blocks with causal attention
   (families/_gpt.py), input [a, op, b, =] (vocabulary p+2: residues, op = p, '=' = p+1),
   d_model 128, 4 heads, FFN 4 x d_model, GELU, logits at the last position.
@@ -26,7 +32,7 @@ and is analyzed (`run_with_cache` works on it), the analysis copy returning logi
 The study's own code differs in details we did not copy: PyTorch's nn.Linear
 default init for the MLP (uniform +-1/sqrt(d_in), biases too), N(0, 0.02) for every
 transformer matrix (ours: families/_gpt's N(0, 0.8/sqrt(d_model))), a float32 loss (ours:
-float64) and, for the routed net, a routing state carried between blocks. For the p=17 MLP
+float64) and, for `routed`, a routing state carried between blocks (`routed_study` has it). For the p=17 MLP
 the init and the loss were measured not to change the outcome (bench/RESULTS.md).
 
 Metrics: `wnorm` and `smooth` at every evaluation (capability ``extra_metrics`` says so, for
@@ -61,6 +67,7 @@ from transformer_lens.hook_points import HookPoint
 
 from families._gpt import GPT, GPTShape, to_bridge
 from families._gpt import init_state as gpt_init_state
+from families._lal_routed import StudyRoutedNet, StudyShape, study_init_state
 from families._leaf import Leaf
 from families.modular_addition import MAX_P, MAX_SEED, is_prime
 from workbench.core.capabilities import Capabilities, Modular, Routing
@@ -72,7 +79,8 @@ from workbench.core.train_module import TrainModuleBase
 __all__ = ["LeastAction", "LeastActionParams", "LeastActionNet", "routing_penalty", "format_log_line",
            "output_smoothness", "ROUTINGS"]
 
-ROUTINGS = ("none", "entropy", "sparsity", "gini")
+ROUTINGS = ("none", "entropy", "sparsity", "gini", "consistency")  # consistency: routed_study only
+ROUTED = ("routed", "routed_study")
 _WHEN_SET = {"in_name": "when_set"}  # listed in the run's directory name only when not the default
 
 
@@ -82,17 +90,18 @@ class LeastActionParams(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     p: int = Field(113, ge=5, le=MAX_P, description=f"prime modulus in [5, {MAX_P}]")
     operation: Literal["add", "multiply"] = Field("add", description="a op b mod p (multiply: 0 answers 0)")
-    model: Literal["mlp", "routed", "transformer"] = Field("mlp", description="network")
+    model: Literal["mlp", "routed", "routed_study", "transformer"] = Field("mlp", description="network")
     frac_train: float = Field(0.3, gt=0, lt=1, allow_inf_nan=False, description="fraction of the p^2 pairs that train")
     data_seed: int = Field(0, ge=0, lt=MAX_SEED, description="train/test split seed")
     seed: int = Field(0, ge=0, lt=MAX_SEED, description="model init seed")
     n_layers: int = Field(2, ge=1, le=8, description="hidden layers (mlp, routed) or transformer blocks")
-    hidden_dim: int = Field(256, ge=1, le=8192, description="hidden width (mlp, routed; per routed head)",
+    hidden_dim: int = Field(256, ge=1, le=8192, description="hidden width (mlp; per routed head; routed_study: residual width d)",
                             json_schema_extra=_WHEN_SET)
     n_heads: int = Field(4, ge=1, le=64, description="routed heads per block, or attention heads", json_schema_extra=_WHEN_SET)
     d_model: int = Field(128, ge=1, le=1024, description="transformer residual width", json_schema_extra=_WHEN_SET)
-    routing: Literal["none", "entropy", "sparsity", "gini"] = Field(
-        "none", description="routed: gate regularizer", json_schema_extra=_WHEN_SET)
+    routing: Literal["none", "entropy", "sparsity", "gini", "consistency"] = Field(
+        "none", description="routed, routed_study: gate regularizer (consistency: routed_study only)",
+        json_schema_extra=_WHEN_SET)
     lambda_routing: float = Field(0.0, ge=0, le=100, allow_inf_nan=False, description="routed: regularizer weight",
                                   json_schema_extra=_WHEN_SET)
     lambda_spectral: float = Field(0.0, ge=0, le=100, allow_inf_nan=False, json_schema_extra=_WHEN_SET,
@@ -107,8 +116,10 @@ class LeastActionParams(BaseModel):
             raise ValueError(f"frac_train={self.frac_train} gives {n_train} of the {self.p ** 2} pairs to training")
         if self.model == "transformer" and self.d_model % self.n_heads:
             raise ValueError(f"d_model={self.d_model} is not a multiple of n_heads={self.n_heads}")
-        if self.model != "routed" and (self.routing != "none" or self.lambda_routing):
-            raise ValueError(f"routing and lambda_routing apply to model=routed, not model={self.model}")
+        if self.model not in ROUTED and (self.routing != "none" or self.lambda_routing):
+            raise ValueError(f"routing and lambda_routing apply to model=routed or routed_study, not model={self.model}")
+        if self.routing == "consistency" and self.model != "routed_study":
+            raise ValueError("routing=consistency is the study's penalty: it applies to model=routed_study only")
         return self
 
 
@@ -267,6 +278,10 @@ class LeastAction(Family):
                         n_heads=params.n_heads if routed else 1, routed=routed, routing=params.routing,
                         lambda_routing=params.lambda_routing)
 
+    def study_shape(self, params: LeastActionParams) -> StudyShape:
+        return StudyShape(p=params.p, n_layers=params.n_layers, d=params.hidden_dim, n_heads=params.n_heads,
+                          routing=params.routing, lambda_routing=params.lambda_routing)
+
     def gpt_shape(self, params: LeastActionParams) -> GPTShape:
         d = params.d_model
         return GPTShape(n_layers=params.n_layers, n_heads=params.n_heads, d_model=d, d_head=d // params.n_heads,
@@ -292,6 +307,8 @@ class LeastAction(Family):
     def init_state(self, params: LeastActionParams) -> dict[str, torch.Tensor]:
         if params.model == "transformer":
             return gpt_init_state(self.gpt_shape(params), params.seed)
+        if params.model == "routed_study":
+            return study_init_state(self.study_shape(params), params.seed)
         return net_init_state(self.net_shape(params), params.seed)
 
     def train_module(self, params: LeastActionParams, state) -> nn.Module:
@@ -299,6 +316,8 @@ class LeastAction(Family):
             raise ValueError("least_action trains one model at a time (stackable = False)")
         if params.model == "transformer":
             module = GPT(self.gpt_shape(params), state)
+        elif params.model == "routed_study":
+            module = StudyRoutedNet(self.study_shape(params), state)
         else:
             module = LeastActionNet(self.net_shape(params), state)
         module.task_facts = (params.p, params.operation, self.operands(params))  # read by extra_metrics
@@ -309,6 +328,8 @@ class LeastAction(Family):
     def tl_model(self, params: LeastActionParams, state: dict[str, torch.Tensor], device: str = "cpu"):
         if params.model == "transformer":
             return to_bridge(self.gpt_shape(params), state, device)
+        if params.model == "routed_study":
+            return StudyRoutedNet(self.study_shape(params), state, answer_only=False).to(device).eval()
         return LeastActionNet(self.net_shape(params), state, answer_only=False).to(device).eval()
 
     def recipe(self, params: LeastActionParams) -> Recipe:
@@ -369,7 +390,7 @@ class LeastAction(Family):
             return Capabilities(**caps, transformer=True, n_heads=params.n_heads, resid_hooks=resid,
                                 attention_hooks=[f"blocks.{i}.attn.hook_pattern" for i in layers])
         routing = Routing(n_heads=params.n_heads, gate_hooks=[f"blocks.{i}.hook_gate" for i in layers])
-        return Capabilities(**caps, mlp=True, routing=routing if params.model == "routed" else None)
+        return Capabilities(**caps, mlp=True, routing=routing if params.model in ROUTED else None)
 
     def analysis_context(self, params: LeastActionParams) -> dict:
         """Capabilities, p, and the Fourier basis of the operation (multiplicative

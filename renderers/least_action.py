@@ -23,8 +23,8 @@ from renderers._validate import require, same_length
 from renderers.trajectories import _turns, mark_turn  # the turn marks, drawn as on loss_curves
 from workbench.core.view import register_view
 
-__all__ = ["render_output_spectrum", "render_smoothness", "render_routing_heatmap", "render_routing_trajectory",
-           "render_training_curves"]
+__all__ = ["render_output_spectrum", "render_smoothness", "render_smoothness_both", "render_routing_heatmap",
+           "render_routing_trajectory", "render_training_curves"]
 
 HEAD_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
                "#bcbd22", "#17becf")  # one colour per routing head, in every routing figure
@@ -106,6 +106,53 @@ def render_smoothness(arrays: dict) -> go.Figure:
     fig.update_xaxes(**EPOCH_AXIS)
     fig.update_yaxes(title_text="low-frequency share of power", range=[0, 1.05])
     return styled(fig, "Spectral smoothness of the output function over training", showlegend=False)
+
+
+@register_view("smoothness_both", scope="trajectory", sources=("smoothness_trajectory", "metrics"), options=TRAINING_AXIS,
+               group="spectrum", order=25, wide=True, click="epoch")
+@over_training
+def render_smoothness_both(arrays: dict) -> go.Figure:
+    """Both smoothness definitions over training, with their references, above test accuracy.
+
+    Args:
+        arrays: "smoothness_trajectory.<k>": epochs, smoothness, smoothness_study, smoothness_study_soft
+            [epoch]; target, chance, study_target, study_null_mean, study_dc_floor (scalars);
+            "metrics.epoch", "metrics.test_acc" [eval].
+    Returns:
+        Top: ours (phasor, DC out) and the study's (argmax / expected class index, DC in), dotted
+        references (each one's exact target, our chance, the study's random-label mean and a
+        constant prediction's 1.0). Bottom: test accuracy. The title says what it does not measure.
+    """
+    view, src = "smoothness_both", "smoothness_trajectory"
+    epochs = require(arrays, f"{src}.epochs", ("epoch",), view)
+    series = {k: require(arrays, f"{src}.{k}", ("epoch",), view)
+              for k in ("smoothness", "smoothness_study", "smoothness_study_soft")}
+    ref = {k: float(require(arrays, f"{src}.{k}", (), view))
+           for k in ("target", "chance", "study_target", "study_null_mean", "study_dc_floor")}
+    same_length(view, "epoch", epochs=epochs, **series)
+    m_epoch, test = (require(arrays, f"metrics.{k}", ("epoch",), view) for k in ("epoch", "test_acc"))
+    same_length(view, "evaluation", epoch=m_epoch, test_acc=test)
+    fig = subplots(2, 1, shared_xaxes=True, row_heights=[0.65, 0.35], vertical_spacing=0.08)
+    for key, name, color in (("smoothness", "ours (phasor, DC out)", COLORS["test"]),
+                             ("smoothness_study", "study (argmax class index, DC in)", COLORS["train"]),
+                             ("smoothness_study_soft", "study soft (expected class index)", COLORS["sin"])):
+        fig.add_trace(epoch_scatter(x=epochs, y=series[key], customdata=_custom(epochs), name=name, line={"color": color},
+                                    hovertemplate=f"{name}<br>{EPOCH_HOVER}<br>%{{y:.3f}}<extra></extra>"), 1, 1)
+    for y, label, color in ((ref["chance"], f"ours: chance {ref['chance']:.2f}", REFERENCE["chance"]),
+                            (ref["study_null_mean"], f"study: random labels {ref['study_null_mean']:.2f}", COLORS["train"]),
+                            (ref["study_target"], f"study: exact target {ref['study_target']:.2f}", REFERENCE["target"]),
+                            (1.0, "ours: exact target 1.0 · study: any constant class > 0 1.0", REFERENCE["max"])):
+        _reference_line(fig, y, label, color, row=1, col=1)
+    fig.add_trace(epoch_scatter(x=m_epoch, y=test, customdata=_custom(m_epoch), name="test accuracy",
+                                line={"color": COLORS["norm"]},
+                                hovertemplate=f"test accuracy<br>{EPOCH_HOVER}<br>%{{y:.3f}}<extra></extra>"), 2, 1)
+    fig.update_yaxes(title_text="low-frequency share", range=[0, 1.08], row=1, col=1)
+    fig.update_yaxes(title_text="test accuracy", range=[0, 1.05], row=2, col=1)
+    fig.update_xaxes(tickformat="d")
+    fig.update_xaxes(title_text="epoch", row=2, col=1)
+    title = (f"Smoothness is not generalization<br><sup>in the study's definition random labels score "
+             f"{ref['study_null_mean']:.2f} and a constant prediction 1.0 (DC floor {ref['study_dc_floor']:.2f})</sup>")
+    return styled(fig, title, height=640, margin={"l": 60, "r": 20, "t": 90, "b": 50})
 
 
 # ----------------------------------------------------------------------------- routing

@@ -118,6 +118,14 @@ def test_epochs_shorter_than_a_configs_cut_its_schedule(tmp_path, config, epochs
     assert plan.epochs == epochs and plan.checkpoints == tuple(range(0, epochs + 1, schedule_step))
 
 
+def test_lal_validate_at_10000_epochs_keeps_its_schedule_up_to_10000(tmp_path):
+    # issue 27's case: `train --config lal_validate --epochs 10000` exited 2 (epoch 11000 past 10000)
+    store = Store(tmp_path / "store")
+    variant, plan_args, name = train_target(TrainRequest(config="lal_validate", epochs=10_000), store)
+    plan = plan_training(variant, store, config=name, **plan_args)
+    assert plan.checkpoints == (*range(0, 2000, 100), *range(2000, 10_001, 1000))
+
+
 def test_train_epochs_100_trains_the_demo_to_100(workdir, capsys):
     assert main(["train", "--epochs", "100", "--quiet", "--store", "store"]) == 0  # refused before: the demo's schedule
     store = Store(workdir / "store")

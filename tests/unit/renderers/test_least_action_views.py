@@ -61,3 +61,20 @@ def test_routing_trajectory_lines_per_block_and_head_with_the_uniform_reference(
     names = [t.name for t in fig.data]
     assert names.count("block 0") == 1 and "block 1 head 3" in names and len(names) == 2 + 8
     assert any(getattr(s, "y0", None) == np.log(4) for s in fig.layout.shapes)
+
+
+def test_smoothness_both_draws_both_definitions_their_references_and_test_accuracy():
+    traj = {"epochs": EPOCHS, "smoothness": np.array([0.1, 0.73, 0.99]), "smoothness_study": np.array([0.8, 0.9, 0.94]),
+            "smoothness_study_soft": np.array([1.0, 0.85, 0.93]), "target": np.array(1.0), "chance": np.array(0.083),
+            "study_target": np.array(0.939), "study_null_mean": np.array(0.773), "study_dc_floor": np.array(0.727)}
+    arrays = {f"smoothness_trajectory.{k}": v for k, v in traj.items()} | _metrics(extra=False)
+    fig = get_view("smoothness_both").render(arrays)
+    by_name = {t.name: t for t in fig.data}
+    assert list(by_name["ours (phasor, DC out)"].y) == [0.1, 0.73, 0.99]
+    assert list(by_name["study (argmax class index, DC in)"].y) == [0.8, 0.9, 0.94]
+    assert list(by_name["study soft (expected class index)"].y) == [1.0, 0.85, 0.93]
+    assert list(by_name["test accuracy"].y) == [0.05, 0.0, 0.97]
+    assert sorted(round(s.y0, 3) for s in fig.layout.shapes) == [0.083, 0.773, 0.939, 1.0]
+    title = fig.layout.title.text
+    assert title.startswith("Smoothness is not generalization") and "random labels score 0.77" in title
+    assert "constant prediction 1.0" in title
