@@ -110,7 +110,7 @@ def test_a_long_inline_sweep_spec_works(workdir, capsys):
 
 
 # ------------------------------------------------------ --epochs under a config's
-@pytest.mark.parametrize("config, epochs, schedule_step", [("lal_validate", 200, 100), ("mod97_grok", 40, 5)])
+@pytest.mark.parametrize("config, epochs, schedule_step", [("lal_validate", 200, 100), ("mod97_grok", 40, 20)])
 def test_epochs_shorter_than_a_configs_cut_its_schedule(tmp_path, config, epochs, schedule_step):
     store = Store(tmp_path / "store")
     variant, plan_args, name = train_target(TrainRequest(config=config, epochs=epochs), store)
