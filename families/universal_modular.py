@@ -5,7 +5,11 @@ prime p <= max_p, the modulus given as input through a sinusoidal modulus encodi
 Primes. The primes in [train_min, train_max] are the training range; `n_unseen` of its
 interior primes (never its two ends), drawn from `prime_seed`, are held out ("unseen").
 The rest are "seen" (training) primes. Primes above train_max up to max_p are
-"extrapolation"; primes below train_min are "below" the range. For every seen prime all
+"extrapolation"; primes below train_min are "below" the range. Or by name (issue 28):
+`train_primes`, `unseen_primes` and `extrapolation_primes` list the groups exactly (the
+range and prime_seed are then left at their defaults and unused); without
+`extrapolation_primes`, every prime above the largest named seen or unseen prime up to
+max_p extrapolates; a prime <= max_p in no list is group "below" (outside the named split). For every seen prime all
 p^2 pairs (a, b) are split train/test once, from `data_seed` (fraction `frac_train`);
 the split is fixed for the whole run, so the test pairs are never trained on. `data()`
 is the seen primes' pairs; the analysis probe is every prime 2..max_p, all pairs.
@@ -81,20 +85,49 @@ class UniversalParams(BaseModel):
                                 json_schema_extra=_WHEN_SET)
     ce_steps: int = Field(0, ge=0, le=10**9, description="reinforce: cross-entropy steps first (warm start)",
                           json_schema_extra=_WHEN_SET)
+    train_primes: tuple[int, ...] | None = Field(None, description="seen (training) primes by name, e.g. 2+3+5; "
+                                                 "replaces train_min, train_max, n_unseen and prime_seed",
+                                                 json_schema_extra=_WHEN_SET)
+    unseen_primes: tuple[int, ...] | None = Field(None, description="with train_primes: primes held out by name",
+                                                  json_schema_extra=_WHEN_SET)
+    extrapolation_primes: tuple[int, ...] | None = Field(None, description="with train_primes: extrapolation primes by "
+                                                         "name (default: every prime above the named ones)",
+                                                         json_schema_extra=_WHEN_SET)
 
     @model_validator(mode="after")
     def _consistent(self) -> "UniversalParams":
+        if self.train_primes is not None or self.unseen_primes is not None or self.extrapolation_primes is not None:
+            return self._named()
         if not self.train_min <= self.train_max <= self.max_p:
             raise ValueError(f"need train_min <= train_max <= max_p, got {self.train_min}, {self.train_max}, {self.max_p}")
-        if self.d_model % self.n_heads or self.d_sin % 2:
-            raise ValueError(f"d_model={self.d_model} must be a multiple of n_heads={self.n_heads} and d_sin={self.d_sin} even")
         interior = len(_primes(self.train_min, self.train_max)[1:-1])
         if self.n_unseen > interior:
             raise ValueError(f"n_unseen={self.n_unseen} but the range {self.train_min}..{self.train_max} "
                              f"has only {interior} interior primes")
+        return self._objective_ok()
+
+    def _objective_ok(self) -> "UniversalParams":
+        if self.d_model % self.n_heads or self.d_sin % 2:
+            raise ValueError(f"d_model={self.d_model} must be a multiple of n_heads={self.n_heads} and d_sin={self.d_sin} even")
         if self.objective == "ce" and self.ce_steps:
             raise ValueError("ce_steps (a cross-entropy warm start) applies to objective=reinforce")
         return self
+
+    def _named(self) -> "UniversalParams":
+        """Named primes: primes <= max_p, in one list each, at least one seen; the range fields unused."""
+        if not self.train_primes:
+            raise ValueError("unseen_primes and extrapolation_primes need a non-empty train_primes")
+        fields = type(self).model_fields
+        moved = [k for k in ("train_min", "train_max", "n_unseen", "prime_seed") if getattr(self, k) != fields[k].default]
+        if moved:
+            raise ValueError(f"train_primes names the primes: leave {', '.join(moved)} at the default")
+        named = [p for k in ("train_primes", "unseen_primes", "extrapolation_primes") for p in getattr(self, k) or ()]
+        bad = [p for p in named if not is_prime(p) or p > self.max_p]
+        if bad:
+            raise ValueError(f"named primes must be primes <= max_p={self.max_p}, got {bad[0]}")
+        if len(set(named)) != len(named):
+            raise ValueError("a prime is named twice (train_primes, unseen_primes and extrapolation_primes are disjoint)")
+        return self._objective_ok()
 
 
 def _primes(lo: int, hi: int) -> list[int]:
@@ -103,6 +136,8 @@ def _primes(lo: int, hi: int) -> list[int]:
 
 def prime_groups(params: UniversalParams) -> tuple[np.ndarray, np.ndarray]:
     """(every prime 2..max_p [n] int64, its group code [n] int64, GROUPS[code])."""
+    if params.train_primes is not None:
+        return _named_groups(params)
     in_range = _primes(params.train_min, params.train_max)
     order = torch.randperm(len(in_range) - 2, generator=torch.Generator().manual_seed(params.prime_seed)) \
         if len(in_range) > 2 else torch.zeros(0, dtype=torch.long)
@@ -111,6 +146,17 @@ def prime_groups(params: UniversalParams) -> tuple[np.ndarray, np.ndarray]:
     group = np.where(primes < params.train_min, 3, np.where(primes > params.train_max, 2, 0))
     group[np.isin(primes, sorted(unseen))] = 1
     return primes, group.astype(np.int64)
+
+
+def _named_groups(params: UniversalParams) -> tuple[np.ndarray, np.ndarray]:
+    primes = np.array(_primes(2, params.max_p), dtype=np.int64)
+    extrap = params.extrapolation_primes
+    if extrap is None:  # every prime above the named seen and unseen ones
+        extrap = primes[primes > max((*params.train_primes, *(params.unseen_primes or ())))]
+    group = np.full(len(primes), 3, dtype=np.int64)
+    for code, named in ((0, params.train_primes), (1, params.unseen_primes or ()), (2, extrap)):
+        group[np.isin(primes, np.asarray(named, dtype=np.int64))] = code
+    return primes, group
 
 
 def prime_rows(p: int, eq: int) -> tuple[torch.Tensor, torch.Tensor]:
