@@ -18,6 +18,32 @@ per prime and measure single neurons' activations over a prime's (a, b) grid:
 
 Primes below 5 have at most one frequency (k = 1), so every purity and R^2 is 1 by
 construction there; those primes are reported as NaN, with frequency -1.
+
+A high R^2 alone is no evidence (issue 28): the best of (p - 1) / 2 frequencies fits any curve
+of p points well when p is small (white noise: median R^2 0.76 at p = 5, 0.44 at p = 11), and
+a wave in the raw sum a + b (period L, not tied to p) fits a Z_p sinusoid with R^2 near 1 too.
+So every fit comes with two tests (`zp_tests`):
+
+- a permutation null, "same neuron, shuffled sums": the residue labels of the curve are
+  permuted (N_PERM relabellings per prime, one set shared by all neurons, seeded by the
+  prime), giving the R^2 a neuron reaches by chance; reported as the null's median and 99th
+  percentile, the observed R^2's percentile in it, its p-value, and a family-wise p-value over
+  the prime's neurons by Westfall-Young step-down max-T (the largest null R^2 over the
+  neurons ranked at or below it, per relabelling), because the neurons shown are *selected* by their R^2. An affine relabelling
+  s -> u s + v keeps a sinusoid a sinusoid, so about p (p - 1) of the p! relabellings tie a
+  perfect fit: the smallest reachable p-value is ~p (p - 1) / p!, 1/6 at p = 5 and 0.008 at
+  p = 7; hence no verdict below VERDICT_MIN_P;
+- a wrap-consistency score: the neuron's mean activation at raw sum a + b = s (pairs that do
+  not wrap) against a + b = s + p (pairs that wrap), s = 0..p-2, correlated (weighted by the
+  smaller pair count, min(s + 1, p - 1 - s), which damps the one-pair ends). A function of
+  (a + b) mod p scores 1; a raw-sum wave of period L scores about cos(2 pi p / L) (0 for
+  L = 4 at p = 37), however well it fits.
+
+The verdict "Fourier on Z_p" needs both: family-wise p <= FW_ALPHA and wrap >= WRAP_MIN
+(1.0 yes, 0.0 no, NaN below VERDICT_MIN_P or for a dead neuron). The thresholds are a choice
+(calibrate them on a grokked single-prime model before quoting counts); a raw-sum wave whose
+period divides p nearly (p / L close to an integer) is, on this grid, a Z_p feature within
+the grid's resolution and passes, correctly.
 """
 
 from __future__ import annotations
@@ -27,11 +53,19 @@ from typing import Iterator, NamedTuple
 import numpy as np
 
 __all__ = ["PrimeBlock", "prime_blocks", "sum_signal", "fit_sinusoid", "grid_purity", "neuron_rows", "MIN_P",
-           "NO_FREQ", "answer_hook", "oscillator_scores", "sum_fits", "top_neurons", "TOP"]
+           "NO_FREQ", "answer_hook", "oscillator_scores", "sum_fits", "top_neurons", "TOP", "r2_null", "wrap_curves",
+           "wrap_score", "zp_tests", "zp_table", "ZP_OUTPUTS", "N_PERM", "FW_ALPHA", "WRAP_MIN", "VERDICT_MIN_P"]
 
 MIN_P = 5  # smallest prime with more than one frequency
 NO_FREQ = -1  # the frequency of a constant (dead) signal, or of a prime below MIN_P
 TOP = 8  # neurons whose curves and patterns the neuron views keep
+N_PERM = 999  # residue relabellings of the permutation null (p-values in steps of 1/1000)
+NULL_SEED = 0  # the null's generator is seeded by (NULL_SEED, p): the same relabellings on every run
+FW_ALPHA = 0.01  # family-wise p-value a Z_p Fourier neuron must reach
+WRAP_MIN = 0.8  # wrap-consistency score it must reach
+VERDICT_MIN_P = 11  # below, a perfect fit cannot reach FW_ALPHA (module docstring)
+_CHUNK = 64  # relabellings per FFT batch: bounds memory at _CHUNK * p * n doubles
+ZP_OUTPUTS = ("r2_null_q50", "r2_null_q99", "r2_pct", "p", "p_fw", "wrap", "zp_fourier")
 
 
 class PrimeBlock(NamedTuple):
@@ -136,3 +170,100 @@ def sum_fits(ctx) -> tuple[list[PrimeBlock], list[np.ndarray], list[dict[str, np
 def top_neurons(score: np.ndarray, n: int = TOP) -> np.ndarray:
     """The n neurons with the highest score, best first (ties by index)."""
     return np.argsort(-score, kind="stable")[:n].astype(np.int64)
+
+
+def _r2(curves: np.ndarray) -> np.ndarray:
+    """R^2 of the best single frequency along axis -2 of curves [..., p, n] (NaN when flat)."""
+    power = np.abs(np.fft.rfft(curves, axis=-2)[..., 1:, :]) ** 2
+    total = power.sum(-2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 1e-12, power.max(-2) / total, np.nan)
+
+
+def r2_null(signal: np.ndarray, observed: np.ndarray, n_perm: int = N_PERM) -> dict[str, np.ndarray]:
+    """The permutation null of each neuron's best-frequency R^2 (module docstring), signal [p, n].
+
+    Returns [n] arrays: r2_null_q50 and r2_null_q99 (the null's median and 99th percentile),
+    r2_pct (percent of the null strictly below the observed R^2), p ((1 + #null >= observed) /
+    (1 + n_perm)) and p_fw (family-wise over the neurons, `_step_down_max_t`).
+    NaN where `observed` is NaN (a dead neuron, or p < MIN_P).
+    """
+    p, n = signal.shape
+    rng = np.random.default_rng([NULL_SEED, p])
+    perms = np.argsort(rng.random((n_perm, p)), axis=1)
+    null = np.concatenate([_r2(signal[perms[i:i + _CHUNK]]) for i in range(0, n_perm, _CHUNK)])  # [n_perm, n]
+    live = np.isfinite(observed)
+    nan = np.full(n, np.nan)
+    if not live.any():
+        return {"r2_null_q50": nan, "r2_null_q99": nan, "r2_pct": nan, "p": nan, "p_fw": nan}
+    tie = observed - 1e-9  # a tie counts against the neuron (a perfect fit ties its affine relabellings)
+    with np.errstate(invalid="ignore"):
+        q50, q99 = np.nanquantile(np.where(live, null, 0.0), [0.5, 0.99], axis=0)
+        pct = 100 * (null < observed).mean(0)
+        p_one = (1 + (null >= tie).sum(0)) / (1 + n_perm)
+    return {**{k: np.where(live, v, np.nan) for k, v in
+               (("r2_null_q50", q50), ("r2_null_q99", q99), ("r2_pct", pct), ("p", p_one))},
+            "p_fw": _step_down_max_t(null, tie, live)}
+
+
+def _step_down_max_t(null: np.ndarray, tie: np.ndarray, live: np.ndarray) -> np.ndarray:
+    """Westfall-Young step-down max-T p-values [n] from null [n_perm, n] and observed statistics.
+
+    The neuron ranked j by its observed R^2 is compared with each relabelling's largest null R^2
+    among the neurons ranked j and below (one strong neuron does not mask the next), and the
+    p-values are made monotone in rank; the family-wise error stays controlled.
+    """
+    order = np.flatnonzero(live)[np.argsort(-tie[live], kind="stable")]
+    tail_max = np.maximum.accumulate(null[:, order[::-1]], axis=1)[:, ::-1]  # [n_perm, live]
+    raw = (1 + (tail_max >= tie[order]).sum(0)) / (1 + len(null))
+    out = np.full(len(tie), np.nan)
+    out[order] = np.maximum.accumulate(raw)
+    return out
+
+
+def wrap_curves(acts: np.ndarray, block: PrimeBlock) -> tuple[np.ndarray, np.ndarray]:
+    """(no-wrap, wrap) curves [p - 1, n]: mean activation at a + b = s and at a + b = s + p, s = 0..p-2."""
+    p = block.p
+    t = block.a + block.b  # the raw sum, 0..2p-2
+    sums = np.zeros((2 * p - 1, acts.shape[1]))
+    np.add.at(sums, t, acts)
+    mean = sums / np.bincount(t, minlength=2 * p - 1)[:, None]
+    return mean[: p - 1], mean[p:]
+
+
+def wrap_score(acts: np.ndarray, block: PrimeBlock) -> np.ndarray:
+    """[n] weighted correlation of each neuron's no-wrap and wrap curves (1: a function of (a + b) mod p).
+
+    NaN when either curve is flat, or p < MIN_P (too few residues to correlate).
+    """
+    lo, hi = wrap_curves(acts, block)
+    if block.p < MIN_P:
+        return np.full(acts.shape[1], np.nan)
+    s = np.arange(block.p - 1)
+    w = np.minimum(s + 1, block.p - 1 - s).astype(np.float64)[:, None]
+    w /= w.sum()
+    lo_c, hi_c = lo - (w * lo).sum(0), hi - (w * hi).sum(0)
+    var_lo, var_hi = (w * lo_c ** 2).sum(0), (w * hi_c ** 2).sum(0)
+    # flat: variance at float32 rounding level of the curve's own size (a dead or constant neuron)
+    flat = (var_lo <= 1e-10 * (w * lo ** 2).sum(0) + 1e-30) | (var_hi <= 1e-10 * (w * hi ** 2).sum(0) + 1e-30)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        corr = (w * lo_c * hi_c).sum(0) / np.sqrt(var_lo * var_hi)
+    return np.where(flat, np.nan, np.clip(corr, -1, 1))
+
+
+def zp_tests(acts: np.ndarray, block: PrimeBlock, signal: np.ndarray, fit: dict[str, np.ndarray],
+             n_perm: int = N_PERM) -> dict[str, np.ndarray]:
+    """Per neuron [n]: the permutation null of its sum-sinusoid fit, its wrap score and the Z_p verdict."""
+    out = r2_null(signal, fit["r2"], n_perm)
+    out["wrap"] = wrap_score(acts, block)
+    decided = np.isfinite(out["p_fw"]) & np.isfinite(out["wrap"]) & (block.p >= VERDICT_MIN_P)
+    out["zp_fourier"] = np.where(decided, ((out["p_fw"] <= FW_ALPHA) & (out["wrap"] >= WRAP_MIN)).astype(float), np.nan)
+    return out
+
+
+def zp_table(ctx, blocks: list[PrimeBlock], signals: list[np.ndarray], fits: list[dict[str, np.ndarray]],
+             n_perm: int = N_PERM) -> dict[str, np.ndarray]:
+    """zp_tests for every prime, stacked: each of ZP_OUTPUTS as [prime, n] float32."""
+    acts = neuron_rows(ctx)
+    per = [zp_tests(acts[b.rows], b, s, f, n_perm) for b, s, f in zip(blocks, signals, fits)]
+    return {k: np.stack([t[k] for t in per]).astype(np.float32) for k in ZP_OUTPUTS}

@@ -5,10 +5,32 @@ prime p <= max_p, the modulus given as input through a sinusoidal modulus encodi
 Primes. The primes in [train_min, train_max] are the training range; `n_unseen` of its
 interior primes (never its two ends), drawn from `prime_seed`, are held out ("unseen").
 The rest are "seen" (training) primes. Primes above train_max up to max_p are
-"extrapolation"; primes below train_min are "below" the range. For every seen prime all
+"extrapolation"; primes below train_min are "below" the range. Or by name (issue 28):
+`unseen_primes` names the held-out primes of the range (replacing n_unseen and prime_seed,
+which stay at their defaults): the rest of the range is seen. `train_primes` names the seen
+primes instead of the range (train_min and train_max then stay at their defaults, unused).
+`extrapolation_primes` names those; without it every prime above the largest seen or unseen
+prime up to max_p extrapolates. A prime <= max_p in no group is group "below" (outside the
+split). Run names stay under 255 bytes: name the unseen primes of a range where you can. For every seen prime all
 p^2 pairs (a, b) are split train/test once, from `data_seed` (fraction `frac_train`);
 the split is fixed for the whole run, so the test pairs are never trained on. `data()`
 is the seen primes' pairs; the analysis probe is every prime 2..max_p, all pairs.
+
+Architectures (`arch`, issue 28): ``compact`` (default) is families/_universal.py, one
+stack of blocks without LayerNorm, logits masked to the p valid classes; ``miras`` is the
+MIRAS study's model (families/_miras.py: SinPE plus an affine term in p, its "TitansMemory"
+map on position 0, pre-LN blocks with full attention, an unmasked `n_classes`-wide
+unembedding). The study's size is set by its configs (n_layers=2, n_classes=150), never by
+changing defaults.
+
+Data (`sampling`): ``fixed_split`` (default) trains the fixed train pairs above. ``fresh``
+is the study's regime: every optimizer step draws its rows (Family.fresh_batches, from the
+trainer's counter-based generator, so resume is bit-exact): for each current training prime
+in ascending order all p^2 pairs if p < all_below, else `pairs_per_p` pairs
+(a, b) uniform with replacement; the pool is shuffled and its first min(pool, fresh_batch)
+rows train. During steps 0..curr_steps (inclusive, as the study) only the
+`curr_primes` smallest training primes are current. There are no held-out pairs:
+`data` is every pair of every training prime, evaluated as "train" (test metrics NaN).
 
 Objectives (`objective`):
 - ``ce``: mean cross-entropy over the valid classes (logits of c >= p are masked).
@@ -37,12 +59,13 @@ import weakref
 from dataclasses import dataclass
 from typing import Literal
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from families import _miras
 from families._universal import N_CTX, UniversalNet, UniversalShape, init_state
+from families._universal_split import eq_token, fresh_draw, n_classes, prime_groups, prime_rows, primes_between
 from families.modular_addition import MAX_SEED, is_prime
 from workbench.core.capabilities import Capabilities, MultiPrime
 from workbench.core.family import Family, TaskData, register_family
@@ -52,6 +75,7 @@ __all__ = ["UniversalModular", "UniversalParams", "reinforce_loss", "prime_group
 
 GROUPS = ("seen", "unseen", "extrapolation", "below")  # group codes 0..3 of a prime
 _WHEN_SET = {"in_name": "when_set"}
+_FRESH = ("fresh_batch", "all_below", "pairs_per_p", "curr_primes", "curr_steps")
 
 
 class UniversalParams(BaseModel):
@@ -81,42 +105,84 @@ class UniversalParams(BaseModel):
                                 json_schema_extra=_WHEN_SET)
     ce_steps: int = Field(0, ge=0, le=10**9, description="reinforce: cross-entropy steps first (warm start)",
                           json_schema_extra=_WHEN_SET)
+    arch: Literal["compact", "miras"] = Field("compact", description="compact (no LayerNorm, masked logits) or the "
+                                              "MIRAS study's model", json_schema_extra=_WHEN_SET)
+    n_classes: int | None = Field(None, ge=5, le=1024, description="miras: unembedding width (default max_p)",
+                                  json_schema_extra=_WHEN_SET)
+    d_mem: int = Field(128, ge=1, le=4096, description="miras: memory width", json_schema_extra=_WHEN_SET)
+    sampling: Literal["fixed_split", "fresh"] = Field("fixed_split", description="fixed train pairs, or the study's "
+                                                      "fresh rows every step", json_schema_extra=_WHEN_SET)
+    fresh_batch: int = Field(1024, ge=1, le=1 << 20, description="fresh: rows per step (at most)",
+                             json_schema_extra=_WHEN_SET)
+    all_below: int = Field(20, ge=0, le=1024, description="fresh: primes below this give all their pairs",
+                                 json_schema_extra=_WHEN_SET)
+    pairs_per_p: int = Field(50, ge=1, le=1 << 20, description="fresh: random pairs of each larger prime",
+                                 json_schema_extra=_WHEN_SET)
+    curr_primes: int = Field(8, ge=0, le=64, description="fresh: smallest training primes used first (0: none)",
+                                   json_schema_extra=_WHEN_SET)
+    curr_steps: int = Field(10_000, ge=0, le=10**9, description="fresh: the curriculum lasts steps 0..this",
+                                  json_schema_extra=_WHEN_SET)
+    train_primes: tuple[int, ...] | None = Field(None, description="seen (training) primes by name, e.g. 2+3+5, "
+                                                 "instead of the range train_min..train_max",
+                                                 json_schema_extra=_WHEN_SET)
+    unseen_primes: tuple[int, ...] | None = Field(None, description="held-out primes by name (instead of n_unseen "
+                                                  "and prime_seed)",
+                                                  json_schema_extra=_WHEN_SET)
+    extrapolation_primes: tuple[int, ...] | None = Field(None, description="extrapolation primes by name (default: "
+                                                         "every prime above the seen and unseen ones)",
+                                                         json_schema_extra=_WHEN_SET)
 
     @model_validator(mode="after")
     def _consistent(self) -> "UniversalParams":
+        if self.train_primes is not None:
+            return self._named()
         if not self.train_min <= self.train_max <= self.max_p:
             raise ValueError(f"need train_min <= train_max <= max_p, got {self.train_min}, {self.train_max}, {self.max_p}")
-        if self.d_model % self.n_heads or self.d_sin % 2:
-            raise ValueError(f"d_model={self.d_model} must be a multiple of n_heads={self.n_heads} and d_sin={self.d_sin} even")
-        interior = len(_primes(self.train_min, self.train_max)[1:-1])
+        if self.unseen_primes is not None or self.extrapolation_primes is not None:
+            return self._named()
+        interior = len(primes_between(self.train_min, self.train_max)[1:-1])
         if self.n_unseen > interior:
             raise ValueError(f"n_unseen={self.n_unseen} but the range {self.train_min}..{self.train_max} "
                              f"has only {interior} interior primes")
+        return self._objective_ok()
+
+    def _objective_ok(self) -> "UniversalParams":
+        fields = type(self).model_fields
+        if self.arch == "compact" and (self.n_classes is not None or self.d_mem != fields["d_mem"].default):
+            raise ValueError("n_classes and d_mem apply to arch=miras")
+        if self.arch == "miras" and (self.d_sin != fields["d_sin"].default or self.sin_base != fields["sin_base"].default):
+            raise ValueError("d_sin and sin_base apply to arch=compact (miras encodes p at width d_model, base 10000)")
+        if self.n_classes is not None and self.n_classes < self.max_p:
+            raise ValueError(f"n_classes={self.n_classes} must be at least max_p={self.max_p}")
+        if self.sampling == "fixed_split" and any(getattr(self, k) != fields[k].default for k in _FRESH):
+            raise ValueError(f"{', '.join(_FRESH)} apply to sampling=fresh")
+        if self.d_model % self.n_heads or self.d_sin % 2:
+            raise ValueError(f"d_model={self.d_model} must be a multiple of n_heads={self.n_heads} and d_sin={self.d_sin} even")
         if self.objective == "ce" and self.ce_steps:
             raise ValueError("ce_steps (a cross-entropy warm start) applies to objective=reinforce")
         return self
 
-
-def _primes(lo: int, hi: int) -> list[int]:
-    return [n for n in range(max(lo, 2), hi + 1) if is_prime(n)]
-
-
-def prime_groups(params: UniversalParams) -> tuple[np.ndarray, np.ndarray]:
-    """(every prime 2..max_p [n] int64, its group code [n] int64, GROUPS[code])."""
-    in_range = _primes(params.train_min, params.train_max)
-    order = torch.randperm(len(in_range) - 2, generator=torch.Generator().manual_seed(params.prime_seed)) \
-        if len(in_range) > 2 else torch.zeros(0, dtype=torch.long)
-    unseen = {in_range[1 + int(i)] for i in order[: params.n_unseen]}
-    primes = np.array(_primes(2, params.max_p), dtype=np.int64)
-    group = np.where(primes < params.train_min, 3, np.where(primes > params.train_max, 2, 0))
-    group[np.isin(primes, sorted(unseen))] = 1
-    return primes, group.astype(np.int64)
-
-
-def prime_rows(p: int, eq: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """All p^2 rows [p, a, b, eq] (a-major) and their labels (a + b) mod p."""
-    a, b = torch.arange(p).repeat_interleave(p), torch.arange(p).repeat(p)
-    return torch.stack([torch.full_like(a, p), a, b, torch.full_like(a, eq)], 1), (a + b) % p
+    def _named(self) -> "UniversalParams":
+        """Named primes: primes <= max_p, in one list each, at least one seen; the fields they replace unused."""
+        fields = type(self).model_fields
+        replaced = ("train_min", "train_max", "n_unseen", "prime_seed") if self.train_primes is not None else (
+            "n_unseen", "prime_seed")
+        moved = [k for k in replaced if getattr(self, k) != fields[k].default]
+        if moved:
+            raise ValueError(f"named primes replace {', '.join(replaced)}: leave {', '.join(moved)} at the default")
+        if self.train_primes is not None and not self.train_primes:
+            raise ValueError("train_primes needs at least one prime")
+        outside = [p for p in self.unseen_primes or () if self.train_primes is None and not
+                   self.train_min <= p <= self.train_max]
+        if outside:
+            raise ValueError(f"unseen prime {outside[0]} lies outside the training range {self.train_min}..{self.train_max}")
+        named = [p for k in ("train_primes", "unseen_primes", "extrapolation_primes") for p in getattr(self, k) or ()]
+        bad = [p for p in named if not is_prime(p) or p > self.max_p]
+        if bad:
+            raise ValueError(f"named primes must be primes <= max_p={self.max_p}, got {bad[0]}")
+        if len(set(named)) != len(named):
+            raise ValueError("a prime is named twice (train_primes, unseen_primes and extrapolation_primes are disjoint)")
+        return self._objective_ok()
 
 
 def _grid(params: UniversalParams, primes) -> TaskData:
@@ -129,9 +195,11 @@ def _grid(params: UniversalParams, primes) -> TaskData:
         perm = torch.randperm(n, generator=gen) if p in seen else None  # drawn for every seen prime, in order
         if p not in primes:
             continue
-        x, y = prime_rows(p, params.max_p)
+        x, y = prime_rows(p, eq_token(params))
         mask = torch.zeros(n, dtype=torch.bool)
-        if perm is not None:
+        if params.sampling == "fresh":  # no held-out pairs: every pair of a seen prime is trained on
+            mask[:] = p in seen
+        elif perm is not None:
             mask[perm[: min(n - 1, max(1, int(params.frac_train * n)))]] = True
         inputs.append(x), labels.append(y), masks.append(mask)
     return TaskData(torch.cat(inputs), torch.cat(labels), torch.cat(masks))
@@ -199,7 +267,10 @@ class UniversalModular(Family):
     def __init__(self):
         self._live: weakref.ref | None = None  # the training module whose buffers the objective reads and updates
 
-    def shape(self, params: UniversalParams) -> UniversalShape:
+    def shape(self, params: UniversalParams) -> UniversalShape | _miras.MirasShape:
+        if params.arch == "miras":
+            return _miras.MirasShape(n_classes=n_classes(params), d_model=params.d_model, n_heads=params.n_heads,
+                                     d_mlp=params.d_mlp, d_mem=params.d_mem, n_layers=params.n_layers)
         return UniversalShape(max_p=params.max_p, d_model=params.d_model, n_heads=params.n_heads, d_mlp=params.d_mlp,
                               n_layers=params.n_layers, d_sin=params.d_sin, sin_base=params.sin_base)
 
@@ -211,13 +282,23 @@ class UniversalModular(Family):
         """Every prime 2..max_p, all p^2 pairs each, in ascending p (train_mask: seen primes' training pairs)."""
         return _grid(params, {int(p) for p in prime_groups(params)[0]})
 
+    def fresh_batches(self, params: UniversalParams):
+        """The study's fresh rows every step (sampling=fresh), else None (module docstring)."""
+        return fresh_draw(params) if params.sampling == "fresh" else None
+
     def init_state(self, params: UniversalParams) -> dict[str, torch.Tensor]:
+        if params.arch == "miras":
+            return _miras.init_state(self.shape(params), params.seed)
         return init_state(self.shape(params), params.seed)
+
+    def _net(self, params: UniversalParams, state, answer_only: bool = True) -> UniversalNet | _miras.MirasNet:
+        net = _miras.MirasNet if params.arch == "miras" else UniversalNet
+        return net(self.shape(params), state, answer_only=answer_only)
 
     def train_module(self, params: UniversalParams, state) -> UniversalNet:
         if isinstance(state, list):
             raise ValueError("universal_modular trains one model at a time (stackable = False)")
-        module = UniversalNet(self.shape(params), state)
+        module = self._net(params, state)
         module.objective = _Objective(params.objective, params.baseline_momentum, params.entropy_coef, params.ce_steps)
         primes, group = prime_groups(params)
         module.heldout = {name: _grid(params, {int(p) for p in primes[group == g]}) if (group == g).any() else None
@@ -226,10 +307,15 @@ class UniversalModular(Family):
         return module
 
     def tl_model(self, params: UniversalParams, state: dict[str, torch.Tensor], device: str = "cpu") -> UniversalNet:
-        return UniversalNet(self.shape(params), state, answer_only=False).to(device).eval()
+        return self._net(params, state, answer_only=False).to(device).eval()
 
     def recipe(self, params: UniversalParams) -> Recipe:
-        """AdamW lr 1e-3, weight decay 1.0, betas (0.9, 0.98), full batch (Nanda et al.'s recipe)."""
+        """compact: AdamW lr 1e-3, weight decay 1.0, betas (0.9, 0.98), full batch (Nanda et al.'s recipe).
+        miras: the study's AdamW lr 1e-3, betas (0.9, 0.999), weight decay 1.0 on every parameter, cosine
+        to 0 over 100,000 steps without warmup (lr_at equals CosineAnnealingLR's closed form)."""
+        if params.arch == "miras":
+            return Recipe(epochs=100_000, lr=1e-3, weight_decay=1.0, betas=(0.9, 0.999), no_decay=(),
+                          lr_schedule="warmup_cosine", warmup_steps=0, decay_steps=100_000, eval_every=500)
         return Recipe(epochs=20_000, lr=1e-3, weight_decay=1.0, betas=(0.9, 0.98), eval_every=100)
 
     def schedule(self, params: UniversalParams) -> str:

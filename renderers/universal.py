@@ -1,6 +1,7 @@
 """Views of the multi-prime analyzers (issue 13): accuracy by prime over training, the
-seen / unseen / extrapolation curves, a neuron's patterns across primes, and its
-modular-sum signal with the fitted sinusoid."""
+seen / unseen / extrapolation curves, a neuron's patterns across primes, its modular-sum
+signal with the fitted sinusoid and its curves on both sides of the wrap, and (issue 28) its
+fit beside the permutation null band with the wrap score and the Z_p Fourier verdict."""
 
 from __future__ import annotations
 
@@ -23,11 +24,18 @@ from renderers._style import (
 from renderers._validate import option_index, require, same_length
 from workbench.core.view import register_view
 
-__all__ = ["render_prime_accuracy", "render_prime_groups", "render_neuron_adaptation", "render_sum_signal"]
+__all__ = ["render_prime_accuracy", "render_prime_groups", "render_neuron_adaptation", "render_sum_signal",
+           "render_zp_tests"]
 
 GROUP_NAMES = ("seen", "unseen", "extrapolation", "below range")
 GROUP_COLORS = ("#1f77b4", "#2ca02c", "#d62728", "#7f7f7f")
 N_SIGNAL_PANELS = 6
+WRAP_MIN = 0.8  # the verdict's wrap threshold (analyzers._multi_prime.WRAP_MIN; renderers do not import analyzers)
+VERDICT = {1.0: "Z_p ✓", 0.0: "not Z_p"}
+
+
+def _verdict(value) -> str:
+    return VERDICT.get(float(value), "no verdict") if np.isfinite(value) else "no verdict"
 
 
 def _regression_table(arrays: dict, view: str) -> dict[str, np.ndarray]:
@@ -126,8 +134,10 @@ def render_neuron_adaptation(arrays: dict, neuron: int | None = None) -> go.Figu
         fig.update_yaxes(title_text="a" if j == 0 else None, autorange="reversed", scaleanchor=f"x{j + 1 if j else ''}",
                          row=1, col=j + 1)
     fig.update_layout(coloraxis={**scale, "colorbar": {"title": "act."}})
+    share = arrays.get("zp_share")  # absent in a v1 artifact
+    zp = "" if share is None or not np.isfinite(share[n]) else f", Fourier on Z_p at {share[n]:.0%} of primes ≥ 11"
     return styled(fig, title=f"Neuron {n} across primes (oscillator score {score[n]:.2f}, same k on "
-                             f"{constancy[n]:.0%} of primes)", height=380)
+                             f"{constancy[n]:.0%} of primes{zp})", height=380)
 
 
 @register_view("sum_signal_fit", scope="epoch", sources=("modular_sum_signal",), options=(TOP_NEURON,),
@@ -150,7 +160,10 @@ def render_sum_signal(arrays: dict, neuron: int | None = None) -> go.Figure:
     big = np.flatnonzero(primes >= 5)
     big = big if big.size else np.arange(len(primes))  # primes below 5 have one frequency: shown only if alone
     picks = big[np.unique(np.linspace(0, len(big) - 1, min(N_SIGNAL_PANELS, len(big))).round().astype(int))]
-    titles = [f"p={primes[j]}: k={int(fit['freq'][j, n])}, R²={fit['r2'][j, n]:.2f}" for j in picks]
+    tests = {k: arrays[k] for k in ("fit_r2_null_q99", "wrap", "zp_fourier") if k in arrays}  # absent: a v1 artifact
+    titles = [f"p={primes[j]}: k={int(fit['freq'][j, n])}, R²={fit['r2'][j, n]:.2f}" + (
+        f" (null q99 {tests['fit_r2_null_q99'][j, n]:.2f})<br>wrap {tests['wrap'][j, n]:.2f}, "
+        f"{_verdict(tests['zp_fourier'][j, n])}" if len(tests) == 3 else "") for j in picks]
     cols = min(3, max(1, len(picks)))
     fig = subplots(max(1, -(-len(picks) // cols)), cols, subplot_titles=titles or ["no primes >= 5"], vertical_spacing=0.22)
     for m, j in enumerate(picks):
@@ -167,5 +180,61 @@ def render_sum_signal(arrays: dict, neuron: int | None = None) -> go.Figure:
                                line={"color": "#d62728"},
                                hovertemplate=f"best sinusoid, k={int(fit['freq'][j, n])}<br>%{{y:.3g}}<extra></extra>"),
                           row, col)
+        _wrap_traces(fig, arrays, j, i, p, m == 0, row, col)
         fig.update_xaxes(title_text="(a + b) mod p", row=row, col=col)
-    return styled(fig, title=f"Neuron {n}: modular-sum signal and best-fit sinusoid", height=300 * max(1, -(-len(picks) // cols)))
+    return styled(fig, title=f"Neuron {n}: modular-sum signal, best-fit sinusoid, and its curve on pairs that do "
+                             f"(a + b ≥ p) and do not wrap", height=320 * max(1, -(-len(picks) // cols)))
+
+
+def _wrap_traces(fig: go.Figure, arrays: dict, j: int, i: int, p: int, legend: bool, row: int, col: int) -> None:
+    """The wrap test's two curves: mean activation at a + b = s and at a + b = s + p (same for a Z_p neuron)."""
+    for key, name, dash in (("signal_nowrap", "a + b = s (no wrap)", "dot"), ("signal_wrap", "a + b = s + p (wrap)", "dash")):
+        if key not in arrays:
+            continue
+        fig.add_trace(line(x=np.arange(p - 1), y=arrays[key][j, i, : p - 1], name=name, showlegend=legend, legendgroup=key,
+                           line={"color": "#7f7f7f" if key == "signal_nowrap" else "#ff7f0e", "dash": dash, "width": 1},
+                           hovertemplate=f"p={p}, {name}<br>s = %{{x}}<br>mean activation %{{y:.3g}}<extra></extra>"),
+                      row, col)
+
+
+@register_view("zp_tests", scope="epoch", sources=("modular_sum_signal",), options=(TOP_NEURON,),
+               group="multi-prime", order=45, wide=True)
+def render_zp_tests(arrays: dict, neuron: int | None = None) -> go.Figure:
+    """Is a top neuron a Fourier feature on Z_p? Its fit R² per prime against the permutation null band, and its wrap score.
+
+    Args:
+        arrays: modular_sum_signal's primes [prime], neurons [top], fit_r2, fit_r2_null_q50, fit_r2_null_q99,
+            fit_p_fw, wrap, zp_fourier [prime, neuron].
+        neuron: rank among the top neurons (0 = highest oscillator score).
+    """
+    view = "zp_tests"
+    primes = require(arrays, "primes", ("prime",), view).astype(np.int64)
+    top = require(arrays, "neurons", ("top",), view).astype(np.int64)
+    t = {k: require(arrays, k, ("prime", "neuron"), view) for k in
+         ("fit_r2", "fit_r2_null_q50", "fit_r2_null_q99", "fit_p_fw", "wrap", "zp_fourier")}
+    same_length(view, "prime", primes=primes, **{k: v for k, v in t.items()})
+    n = int(top[_top_index(top, neuron, view)])
+    x = primes.astype(str)
+    fig = subplots(2, 1, shared_xaxes=True, vertical_spacing=0.08, row_heights=[0.6, 0.4])
+    fig.add_trace(line(x=x, y=t["fit_r2_null_q99"][:, n], name="null 99th pct", line={"width": 0, "color": "#9ecae1"},
+                       hovertemplate="p=%{x}<br>null 99th percentile %{y:.3f}<extra></extra>"), 1, 1)
+    fig.add_trace(line(x=x, y=t["fit_r2_null_q50"][:, n], name="null band (median–99th pct)", fill="tonexty",
+                       line={"width": 1, "color": "#9ecae1"},
+                       hovertemplate="p=%{x}<br>null median %{y:.3f}<extra></extra>"), 1, 1)
+    verdict = [_verdict(v) for v in t["zp_fourier"][:, n]]
+    colors = ["#2ca02c" if v == VERDICT[1.0] else "#d62728" if v == VERDICT[0.0] else "#7f7f7f" for v in verdict]
+    custom = np.stack([t["fit_p_fw"][:, n], t["wrap"][:, n], np.array(verdict, dtype=object)], 1)
+    fig.add_trace(markers(x=x, y=t["fit_r2"][:, n], name="fit R²", marker={"color": colors, "size": 8}, customdata=custom,
+                          hovertemplate="p=%{x}<br>R² %{y:.3f}, family-wise p %{customdata[0]:.3g}<br>wrap "
+                                        "%{customdata[1]:.2f}: %{customdata[2]}<extra></extra>"), 1, 1)
+    fig.add_trace(markers(x=x, y=t["wrap"][:, n], name="wrap score", marker={"color": colors, "symbol": "diamond", "size": 8},
+                          customdata=custom, hovertemplate="p=%{x}<br>wrap score %{y:.2f}: %{customdata[2]}<extra></extra>"),
+                  2, 1)
+    fig.add_hline(y=WRAP_MIN, line={"dash": "dot", "color": "#7f7f7f"}, row=2, col=1)
+    fig.update_yaxes(title_text="sum-sinusoid R²", range=[0, 1.02], row=1, col=1)
+    fig.update_yaxes(title_text="wrap score", range=[-1.05, 1.05], row=2, col=1)
+    fig.update_xaxes(title_text="prime", type="category", row=2, col=1)
+    yes = int(np.nansum(t["zp_fourier"][:, n] == 1))
+    decided = int(np.isfinite(t["zp_fourier"][:, n]).sum())
+    return styled(fig, title=f"Neuron {n}: Fourier on Z_p at {yes} of {decided} primes ≥ 11 (green: significant "
+                             f"beyond the null band and wrap ≥ {WRAP_MIN})", height=520)

@@ -136,3 +136,36 @@ def test_prime_regressions_summary_lists_alerted_primes_and_marks_the_first():
     out = get_analyzer("prime_regressions").fn(ctx)
     assert out["alerted_primes"].tolist() == [7] and float(out["regression_epoch"]) == 100
     assert float(out["reach"]) == 0.6 and float(out["drop_threshold"]) == 0.2
+
+
+def _zp_and_raw(p, a, b):
+    """Neuron 0 a Z_p Fourier neuron, neuron 1 a wave in the raw sum (period 4), 2 and 3 noise."""
+    rng = np.random.default_rng(3)
+    return np.stack([np.cos(2 * np.pi * K * (a + b) / p), np.cos(2 * np.pi * (a + b) / 4),
+                     *rng.normal(size=(2, len(p)))], axis=1)
+
+
+def test_modular_sum_signal_tells_a_zp_neuron_from_a_raw_sum_wave():
+    out = get_analyzer("modular_sum_signal").fn(_context(_zp_and_raw))
+    primes = out["primes"]
+    decided = primes >= 11
+    assert (out["fit_r2"][primes >= 13, 1] > 0.9).all()  # the raw-sum wave fits well (from 13: enough residues)
+    np.testing.assert_array_equal(out["zp_fourier"][decided, 0], 1)
+    np.testing.assert_array_equal(out["zp_fourier"][decided, 1], 0)
+    np.testing.assert_array_equal(out["zp_fourier"][decided, 2:], 0)
+    assert np.isnan(out["zp_fourier"][~decided]).all()
+    np.testing.assert_allclose(out["wrap"][decided, 0], 1, atol=1e-5)
+    # wrap of the period-4 wave is cos(2 pi p / 4): 0 for odd p
+    np.testing.assert_allclose(out["wrap"][decided, 1], 0, atol=0.1)
+    assert (out["fit_r2_null_q50"][decided] < out["fit_r2_null_q99"][decided]).all()
+    assert (out["fit_p_fw"][decided, 0] <= 0.01).all() and (out["fit_p"][decided, 2:] > 0.001).all()
+    # the wrap curves of the Z_p neuron are the same on both sides of the wrap
+    i, row = int(np.flatnonzero(primes == 23)[0]), out["neurons"].tolist().index(0)
+    np.testing.assert_allclose(out["signal_nowrap"][i, row, :22], out["signal_wrap"][i, row, :22], atol=1e-5)
+    assert np.isnan(out["signal_wrap"][i, row, 22:]).all()
+
+
+def test_neuron_adaptation_reports_the_share_of_primes_with_a_zp_verdict():
+    out = get_analyzer("neuron_adaptation").fn(_context(_zp_and_raw))
+    np.testing.assert_allclose(out["zp_share"], [1, 0, 0, 0])
+    assert out["zp_fourier"].shape == out["wrap"].shape == out["p_fw"].shape == (len(out["primes"]), 4)

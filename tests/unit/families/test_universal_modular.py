@@ -140,3 +140,48 @@ def test_metrics_hold_reward_baseline_and_group_accuracies(tmp_path):
 def test_ce_steps_need_reinforce(capsys):
     assert main(["train", TINY + ",ce_steps=3", "--epochs", "2", "--store", "/nonexistent/never"]) == 2
     assert "ce_steps" in capsys.readouterr().err
+
+
+def test_primes_by_name_define_the_groups_exactly():
+    from workbench.training.config import load_config
+
+    params = parse_variant(load_config("uma_study_ce").variant).params
+    primes, group = prime_groups(params)
+    named = {GROUPS[g]: primes[group == g].tolist() for g in range(4)}
+    assert 13 in named["seen"] and 71 in named["unseen"] and 101 in named["extrapolation"]
+    assert named["unseen"] == [17, 31, 47, 61, 71] and named["extrapolation"] == [83, 89, 97, 101, 103, 107, 109, 113]
+    assert named["below"] == [] and len(named["seen"]) == 17
+    assert set(FAMILY.data(params).inputs[:, 0].tolist()) == set(named["seen"])  # only named seen primes train
+    in_range = parse_variant("universal_modular:max_p=23,train_min=3,train_max=13,unseen_primes=5+11").params
+    assert prime_groups(in_range)[1].tolist() == [3, 0, 1, 0, 1, 0, 2, 2, 2]  # 2 below, 17..23 extrapolate
+    explicit = parse_variant("universal_modular:max_p=23,train_primes=3+7,unseen_primes=5,extrapolation_primes=23").params
+    primes, group = prime_groups(explicit)
+    assert dict(zip(primes.tolist(), group.tolist())) == {2: 3, 3: 0, 5: 1, 7: 0, 11: 3, 13: 3, 17: 3, 19: 3, 23: 2}
+    assert FAMILY.capabilities(explicit).multi_prime.groups == group.tolist()
+
+
+def test_named_primes_leave_old_run_names_alone():
+    old = parse_variant("universal_modular:max_p=47,train_min=3,train_max=31,n_unseen=2,frac_train=0.7,d_model=64")
+    assert "_primes" not in old.dir_name
+    assert old.dir_name == ("max_p=47,train_min=3,train_max=31,n_unseen=2,prime_seed=0,data_seed=0,frac_train=0.7,"
+                            "seed=0,objective=ce,d_model=64")
+    named = parse_variant("universal_modular:max_p=47,train_primes=3+5+7,unseen_primes=11")
+    assert named.dir_name.endswith(",train_primes=3+5+7,unseen_primes=11")
+    for config in ("uma_study_ce", "uma_study_reinforce"):  # a run name is at most 255 bytes
+        from workbench.training.config import load_config
+
+        assert len(parse_variant(load_config(config).variant).dir_name) < 200
+    assert parse_variant(named.spec).dir_name == named.dir_name  # the name parses back to the same run
+
+
+@pytest.mark.parametrize("spec, problem", [
+    ("max_p=23,train_primes=3+9", "primes <= max_p"), ("max_p=23,train_primes=3+29", "primes <= max_p"),
+    ("max_p=23,train_primes=3+5,unseen_primes=5", "named twice"), ("max_p=23,train_primes=,unseen_primes=5", "key=value"),
+    ("max_p=23,train_primes=3+5,prime_seed=2", "leave prime_seed"), ("max_p=23,train_primes=3,train_max=13", "leave train_max"),
+    ("max_p=23,train_max=13,unseen_primes=17", "outside the training range"),
+    ("max_p=23,train_max=13,unseen_primes=5,n_unseen=2", "leave n_unseen")])
+def test_bad_named_primes_are_refused_in_one_line(spec, problem, capsys):
+    from workbench.core.errors import UserError
+
+    with pytest.raises(UserError, match=problem):
+        parse_variant(f"universal_modular:{spec}")
