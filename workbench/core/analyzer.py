@@ -13,6 +13,14 @@ Its effective needs add those of the analyzers it `requires` or `reference`, so 
 over an analyzer that does not apply does not apply either. `hooks` is a tuple of hook
 names or a function of the capabilities, so per-layer names come from the family's
 `neuron_hooks` / `attention_hooks` / `resid_hooks` lists, never from a literal layer.
+
+A per-epoch analyzer may declare a `null`: the chance level its measure is read against
+(NULLS: "permutation": its inputs shuffled, the probe rows of activations and logits, or the
+entries of each weight matrix for a weights analyzer, at the final checkpoint; "init": the same
+measure at the run's epoch-0 checkpoint; "random": freshly initialized networks of the same
+shape). The pipeline computes it once per run over several seeded draws (workbench.analysis
+.nulls) for the `null_outputs` (default: its headline outputs), and headlines state each
+value's percentile against it (workbench.core.nulls).
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ from workbench.core.capabilities import CapsLike, as_caps_dict, check_need, unme
 from workbench.core.registry import Registry
 
 __all__ = ["AnalyzerSpec", "register_analyzer", "list_analyzers", "get_analyzer", "resolve_analyzers", "analyzer_needs",
-           "unmet_needs", "KINDS", "VALUE_KINDS"]
+           "unmet_needs", "KINDS", "VALUE_KINDS", "NULLS"]
 
 Caps = Mapping[str, Any]  # a family's capabilities as a dict (Capabilities.as_dict)
 Hooks = tuple[str, ...] | Callable[[Caps], tuple[str, ...]]
@@ -34,6 +42,7 @@ KINDS = ("weights", "activations", "attention", "output", "trajectory")
 # integers (indices, counts), 1-based Fourier frequencies, booleans, epochs, or labels
 # (text naming the positions of an axis); workbench.testing draws synthetic artifacts by it
 VALUE_KINDS = ("real", "half", "int", "freq", "bool", "epoch", "label")
+NULLS = ("permutation", "init", "random")  # what an analyzer's chance level is computed on (module docstring)
 
 
 @dataclass(frozen=True)
@@ -64,6 +73,8 @@ class AnalyzerSpec:
     # the `<axis>_names` output (e.g. "W_E" in matrix_names). Panel ids are unique.
     trajectories: dict[str, tuple[str, str | None, str]] = field(default_factory=dict)
     kinds: dict[str, str] = field(default_factory=dict)  # output -> one of VALUE_KINDS, where not the default
+    null: str | None = None  # one of NULLS: the chance level its `null_outputs` are read against
+    null_outputs: tuple[str, ...] = field(default=())  # real-valued outputs the null artifact holds, per draw
 
     def value_kind(self, output: str) -> str:
         """What `output`'s values are: its declared kind, else a label for `<axis>_names`, an
@@ -87,12 +98,13 @@ def register_analyzer(name: str, *, kind: str, outputs: dict[str, tuple[str, ...
              reference: tuple[str, ...] = (), markers: tuple[str, ...] = (), needs: tuple[str, ...] = (),
              headlines: tuple[str, ...] | Mapping[str, str] = (),
              trajectories: Mapping[str, tuple[str, str | None, str]] | None = None,
-             kinds: Mapping[str, str] | None = None):
+             kinds: Mapping[str, str] | None = None, null: str | None = None, null_outputs: tuple[str, ...] = ()):
     """Decorator recording an analyzer's metadata; the docstring's first line describes it.
 
     `headlines` names outputs (each its own headline name) or maps output -> headline name;
     `trajectories` maps a compare-panel id -> (output, column or None, title); `kinds` maps
-    an output -> what its values are (VALUE_KINDS), where that is not `AnalyzerSpec.value_kind`'s default.
+    an output -> what its values are (VALUE_KINDS), where that is not `AnalyzerSpec.value_kind`'s default;
+    `null` (one of NULLS) declares a chance level for `null_outputs` (default: the headline outputs).
     """
     needs = tuple(check_need(n) for n in needs)
     if kind not in KINDS:
@@ -116,16 +128,29 @@ def register_analyzer(name: str, *, kind: str, outputs: dict[str, tuple[str, ...
         raise ValueError(f"analyzer {name!r}: kinds map its outputs to one of {VALUE_KINDS}")
     if reference and scope != "epoch":
         raise ValueError(f"analyzer {name!r}: only per-epoch analyzers read a final-checkpoint reference")
+    null_outputs = _check_null(name, scope, null, tuple(null_outputs) or tuple(headlines), outputs, kinds)
 
     def wrap(fn: Callable) -> Callable:
         doc = (fn.__doc__ or "").strip().splitlines()
         declared = hooks if callable(hooks) else tuple(hooks)
         _ANALYZERS.add(name, AnalyzerSpec(name, kind, scope, fn, dict(outputs), declared, version,
                                           doc[0] if doc else "", tuple(requires), tuple(reference), tuple(markers),
-                                          needs, headlines, trajectories, kinds))
+                                          needs, headlines, trajectories, kinds, null, null_outputs))
         return fn
 
     return wrap
+
+
+def _check_null(name: str, scope: str, null: str | None, null_outputs: tuple[str, ...],
+                outputs: Mapping[str, tuple[str, ...]], kinds: Mapping[str, str]) -> tuple[str, ...]:
+    """The validated outputs a declared null covers (() without a null)."""
+    if null is None:
+        return ()
+    if null not in NULLS or scope != "epoch":
+        raise ValueError(f"analyzer {name!r}: null must be one of {NULLS}, on a per-epoch analyzer; got {null!r}")
+    if not null_outputs or any(o not in outputs or kinds.get(o, "real") != "real" for o in null_outputs):
+        raise ValueError(f"analyzer {name!r}: a null needs null_outputs (or headlines) among its real-valued outputs")
+    return null_outputs
 
 
 def _check_unique(name: str, what: str, mine: set[str], theirs: Callable[[AnalyzerSpec], set[str]]) -> None:

@@ -72,6 +72,7 @@ class Layout:
     STATES_DIR = "states"
     ANALYSIS_DIR = "analysis"
     SUMMARY_FILE = "summary.npz"
+    NULL_FILE = "null.npz"
     REPORT_FILE = "report.html"
     INDEX_FILE = "index.sqlite"
     JOBS_DIR = ".jobs"  # a leading dot: never taken for a family by `runs()`
@@ -123,6 +124,10 @@ class Layout:
 
     def summary_path(self, key: RunKey, analyzer: str) -> Path:
         return self.analysis_dir(key, analyzer) / self.SUMMARY_FILE
+
+    def null_path(self, key: RunKey, analyzer: str) -> Path:
+        """A per-epoch analyzer's null: its declared outputs over the null's draws (workbench.analysis.nulls)."""
+        return self.analysis_dir(key, analyzer) / self.NULL_FILE
 
     def report_path(self, key: RunKey) -> Path:
         return self.run_dir(key) / self.REPORT_FILE

@@ -24,7 +24,7 @@ from workbench.core.analyzer import AnalyzerSpec, get_analyzer, list_analyzers
 from workbench.core.context import EpochContext, SummaryContext
 from workbench.core.family import Family, get_family, list_families
 from workbench.core.variant import Variant
-from workbench.store import RunKey, Store
+from workbench.store import ArraysRef, RunKey, Store
 from workbench.testing._families import as_family, tiny_variant
 from workbench.training.trainer import plan_training, train
 
@@ -142,6 +142,19 @@ def check_epoch_analyzer(spec: AnalyzerSpec, family: str) -> None:
     _plain(spec.name, first)
     _identical(spec.name, first, again)
     _identical(spec.name, first, run.store.read_artifact(run.key, spec.name, epoch))
+    if spec.null is not None:
+        _check_null(spec, run, first)
+
+
+def _check_null(spec: AnalyzerSpec, run: TinyRun, final: dict) -> None:
+    """The pipeline wrote the declared null: each null output over draws, shaped as the output, and its kind."""
+    assert run.store.has_arrays(run.key, ArraysRef(spec.name, null=True)), \
+        f"{spec.name} declares a {spec.null} null but the pipeline wrote none: {run.stderr.strip()[-300:]}"
+    null = run.store.read_null(run.key, spec.name)
+    assert set(null) == {*spec.null_outputs, "null_kind"} and str(null["null_kind"]) == spec.null, sorted(null)
+    for o in spec.null_outputs:
+        assert null[o].shape[1:] == np.shape(final[o]) and len(null[o]) >= 1, \
+            f"{spec.name}: null {o!r} is {null[o].shape}, the output {np.shape(final[o])}"
 
 
 def check_summary_analyzer(spec: AnalyzerSpec, family: str) -> None:
