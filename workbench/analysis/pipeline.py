@@ -54,6 +54,10 @@ def _select(names: str, variant: Variant) -> tuple[list[str], list[str]]:
     """
     caps = variant.family.capabilities(variant.params)
     chosen = resolve_analyzers(names)
+    grouped = [n for n in chosen if get_analyzer(n).scope == "group"]  # they read several runs at once
+    if grouped and str(names).strip() != "all":
+        raise UserError(f"{', '.join(grouped)} read several runs: run them over a group (workbench.analysis.group.analyze_group)")
+    chosen = [n for n in chosen if n not in grouped]
     skipped = {n: unmet_needs(n, caps) for n in chosen if unmet_needs(n, caps)}
     if skipped and str(names).strip() != "all":
         raise UserError(", ".join(f"{n} ({reason(m)})" for n, m in skipped.items())

@@ -14,6 +14,11 @@ over an analyzer that does not apply does not apply either. `hooks` is a tuple o
 names or a function of the capabilities, so per-layer names come from the family's
 `neuron_hooks` / `attention_hooks` / `resid_hooks` lists, never from a literal layer.
 
+A group-scope analyzer (scope "group") reads several runs of one family at once: a
+`GroupContext` with, per run, the per-epoch artifacts it `requires` stacked over that run's
+checkpoints (workbench.analysis.group writes its artifact for the group). `list_analyzers`
+lists the run-level analyzers (epoch and summary) unless asked for scope "group".
+
 A per-epoch analyzer may declare a `null`: the chance level its measure is read against
 (NULLS: "permutation": its inputs shuffled, the probe rows of activations and logits, or the
 entries of each weight matrix for a weights analyzer, at the final checkpoint; "init": the same
@@ -49,7 +54,7 @@ NULLS = ("permutation", "init", "random")  # what an analyzer's chance level is 
 class AnalyzerSpec:
     name: str
     kind: str  # one of KINDS
-    scope: Literal["epoch", "summary"]
+    scope: Literal["epoch", "summary", "group"]
     fn: Callable
     outputs: dict[str, tuple[str, ...]]  # array name -> dim names (its rank is len(dims))
     hooks: Hooks = ()  # TransformerLens hook names the cache must hold, or caps -> those names
@@ -94,7 +99,7 @@ _ANALYZERS: Registry[AnalyzerSpec] = Registry("analyzer", "workbench.analyzers")
 
 
 def register_analyzer(name: str, *, kind: str, outputs: dict[str, tuple[str, ...]], hooks: Hooks = (),
-             version: int = 1, scope: Literal["epoch", "summary"] = "epoch", requires: tuple[str, ...] = (),
+             version: int = 1, scope: Literal["epoch", "summary", "group"] = "epoch", requires: tuple[str, ...] = (),
              reference: tuple[str, ...] = (), markers: tuple[str, ...] = (), needs: tuple[str, ...] = (),
              headlines: tuple[str, ...] | Mapping[str, str] = (),
              trajectories: Mapping[str, tuple[str, str | None, str]] | None = None,
@@ -128,6 +133,8 @@ def register_analyzer(name: str, *, kind: str, outputs: dict[str, tuple[str, ...
         raise ValueError(f"analyzer {name!r}: kinds map its outputs to one of {VALUE_KINDS}")
     if reference and scope != "epoch":
         raise ValueError(f"analyzer {name!r}: only per-epoch analyzers read a final-checkpoint reference")
+    if scope == "group" and (not requires or headlines or markers):
+        raise ValueError(f"analyzer {name!r}: a group analyzer requires per-epoch analyzers and has no headlines or markers")
     null_outputs = _check_null(name, scope, null, tuple(null_outputs) or tuple(headlines), outputs, kinds)
 
     def wrap(fn: Callable) -> Callable:
@@ -162,8 +169,9 @@ def _check_unique(name: str, what: str, mine: set[str], theirs: Callable[[Analyz
 
 
 def list_analyzers(scope: str | None = None, kind: str | None = None, caps: CapsLike | None = None) -> list[str]:
-    """Registered analyzer names, optionally of one scope or kind, or only those that apply to `caps`."""
-    return _ANALYZERS.list_(lambda a: (scope is None or a.scope == scope) and (kind is None or a.kind == kind)
+    """Registered analyzer names, optionally of one scope or kind, or only those that apply to `caps`;
+    without a scope, the run-level ones (epoch and summary: group analyzers only when asked for)."""
+    return _ANALYZERS.list_(lambda a: (a.scope == scope if scope else a.scope != "group") and (kind is None or a.kind == kind)
                             and (caps is None or not unmet_needs(a.name, caps)))
 
 

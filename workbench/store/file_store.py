@@ -226,6 +226,18 @@ class Store(Layout):
         """True if the null exists, reads, and carries every entry of `stamp`."""
         return self._current(self.null_path(key, analyzer), stamp)
 
+    def read_group_artifact(self, group: str, analyzer: str, keys: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+        """The arrays a group-scope analyzer wrote for run group `group` (MissingFile / CorruptFile)."""
+        return load_npz(self.group_artifact_path(group, analyzer), keys=keys)
+
+    def write_group_artifact(self, group: str, analyzer: str, arrays: Mapping[str, np.ndarray],
+                             stamp: Mapping[str, str] | None = None) -> None:
+        """Write a group-scope artifact atomically, its `stamp` in its metadata."""
+        save_npz(dict(arrays), self.group_artifact_path(group, analyzer), {"analyzer": analyzer, **(stamp or {})})
+
+    def group_artifact_current(self, group: str, analyzer: str, stamp: Mapping[str, str]) -> bool:
+        return self._current(self.group_artifact_path(group, analyzer), stamp)
+
     # ----------------------------------------------------------- checkpoints
     def save_checkpoint(self, key: RunKey, epoch: int, weights: Mapping, metadata: Mapping[str, str]) -> None:
         """Write checkpoint `epoch` (HookedTransformer-named tensors) atomically with its metadata."""
