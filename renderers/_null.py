@@ -1,8 +1,10 @@
 """Drawing an analyzer's null (its chance level) as a band: the central 95% of its draws.
 
 A view's arrays carry a stored null as "null.<analyzer>.<output>" ([draw, ...], see
-workbench.core.nulls.null_key) and its kind as "null.<analyzer>.null_kind"; a figure
-without them is drawn as before. Bands are traces in data coordinates, so they sit right
+workbench.core.nulls.null_key), its kind as "null.<analyzer>.null_kind" and the epoch it
+was drawn at as "null.<analyzer>.null_epoch" (-1: random networks, no epoch); a figure
+without them is drawn as before. Over training, a null drawn at one epoch is drawn at that
+epoch only; one of random networks as a band across training. Bands are traces in data coordinates, so they sit right
 on log axes and follow a trajectory's epoch axis (renderers._axis.training_axis).
 """
 
@@ -13,10 +15,11 @@ import plotly.graph_objects as go
 
 from workbench.core.nulls import null_band, null_key, null_percentile
 
-__all__ = ["null_draws", "null_label", "add_hband", "add_bar_bands", "percentile_text"]
+__all__ = ["null_draws", "null_label", "null_epoch", "add_hband", "add_bar_bands", "percentile_text"]
 
 _FILL = "rgba(127, 127, 127, 0.22)"
 _EDGE = "rgba(127, 127, 127, 0.6)"
+_RANGE = "rgba(60, 60, 60, 0.85)"  # a null's range at one x: darker than a band, it is a small mark
 
 
 def null_draws(arrays: dict, analyzer: str, output: str) -> np.ndarray | None:
@@ -25,18 +28,27 @@ def null_draws(arrays: dict, analyzer: str, output: str) -> np.ndarray | None:
     return np.asarray(arrays[key], dtype=np.float64) if key in arrays else None
 
 
+def null_epoch(arrays: dict, analyzer: str) -> int | None:
+    """The checkpoint epoch a null was drawn from (None for random networks, or when not stored)."""
+    key = null_key(analyzer, "null_epoch")
+    epoch = int(np.asarray(arrays[key])) if key in arrays else -1
+    return epoch if epoch >= 0 else None
+
+
 def null_label(arrays: dict, analyzer: str, draws: np.ndarray) -> str:
-    """ "permutation null, 95% of 16 draws" (the band's legend entry)."""
+    """ "permutation null at epoch 3500, 95% of 16 draws" (the band's legend entry)."""
     kind = str(np.asarray(arrays.get(null_key(analyzer, "null_kind"), "")))
-    return f"{kind or 'the'} null, 95% of {len(draws)} draw{'s' if len(draws) != 1 else ''}"
+    epoch = null_epoch(arrays, analyzer)
+    at = f" at epoch {epoch}" if epoch is not None else ""
+    return f"{kind or 'the'} null{at}, 95% of {len(draws)} draw{'s' if len(draws) != 1 else ''}"
 
 
 def percentile_text(value, draws: np.ndarray | None) -> str:
-    """ "; pctl 100 vs null" for a scalar value read against its draws ("" without a null)."""
+    """ "percentile 100 of its null" for a scalar value read against its draws ("" without a null)."""
     if draws is None:
         return ""
     pct = float(null_percentile(np.asarray(value, dtype=np.float64), draws))
-    return "" if np.isnan(pct) else f"; pctl {pct:.0f} vs null"
+    return "" if np.isnan(pct) else f"percentile {pct:.0f} of its null"
 
 
 def add_hband(fig: go.Figure, draws: np.ndarray, x0: float, x1: float, label: str, *, pool: bool = False,
@@ -53,7 +65,7 @@ def add_hband(fig: go.Figure, draws: np.ndarray, x0: float, x1: float, label: st
     return fig
 
 
-def add_bar_bands(fig: go.Figure, x: list[str], draws: list[np.ndarray | None], label: str) -> go.Figure:
+def add_bar_bands(fig: go.Figure, x: list, draws: list[np.ndarray | None], label: str, **where) -> go.Figure:
     """The null's central 95% at each bar `x` as a grey range (bars without a null get none)."""
     lo, hi, keep = [], [], []
     for i, d in enumerate(draws):
@@ -68,11 +80,11 @@ def add_bar_bands(fig: go.Figure, x: list[str], draws: list[np.ndarray | None], 
         return fig
     mid = (np.array(lo) + np.array(hi)) / 2
     fig.add_trace(go.Scatter(x=[x[i] for i in keep], y=mid, mode="markers", name=label,
-                             marker={"symbol": "line-ew-open", "size": 1, "color": _EDGE},
+                             marker={"symbol": "diamond-open", "size": 9, "color": _RANGE},
                              error_y={"type": "data", "symmetric": False, "array": np.array(hi) - mid,
-                                      "arrayminus": mid - np.array(lo), "color": "rgba(90, 90, 90, 0.9)",
-                                      "thickness": 10, "width": 0},
+                                      "arrayminus": mid - np.array(lo), "color": _RANGE, "thickness": 4,
+                                      "width": 8},
                              customdata=np.stack([lo, hi], axis=1),
                              hovertemplate=f"%{{x}}<br>{label}: %{{customdata[0]:.3g}} to %{{customdata[1]:.3g}}"
-                                           "<extra></extra>"))
+                                           "<extra></extra>"), **where)
     return fig

@@ -235,7 +235,8 @@ def _against_null(fig: go.Figure, arrays: dict, live_frac: np.ndarray, columns: 
     add_hband(fig, draws, -0.6, columns - 0.4, label, pool=True)
     mean = float(np.mean(live_frac))
     means = null_draws(arrays, "neuron_freq_clusters", "mean_dominant_frac")
-    return f"<br>mean {mean:.2f}{percentile_text(mean, means)}; grey band: {label}"
+    pct = percentile_text(mean, means)
+    return f"<br>mean {mean:.2f}{', ' + pct if pct else ''}; grey band: {label}"
 
 
 def _column_labels(present: list[int], live_slots: np.ndarray) -> list[str]:

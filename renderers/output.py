@@ -74,7 +74,7 @@ def render_fourier_gini(arrays: dict) -> go.Figure:
     if present:
         add_bar_bands(fig, labels, nulls, null_label(arrays, view, present[0]))
     fig.update_yaxes(title_text="Gini of Fourier-component norms", range=[0, 1.08])
-    sub = "; ".join(f"{lab}{percentile_text(v, d)}" for lab, v, d in zip(labels, values, nulls) if d is not None)
+    sub = "; ".join(f"{lab}: {percentile_text(v, d)}" for lab, v, d in zip(labels, values, nulls) if d is not None)
     return styled(fig, "Fourier sparsity (Gini)" + (f"<br><sup>{sub}</sup>" if sub else ""), showlegend=bool(present))
 
 

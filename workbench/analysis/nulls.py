@@ -2,7 +2,8 @@
 
 An analyzer that declares `null=` (workbench.core.analyzer.NULLS) is run again on null
 inputs, and its `null_outputs` are stacked over the draws into its null artifact
-(`Store.write_null`), with the null's kind in `null_kind`:
+(`Store.write_null`), with the null's kind in `null_kind` and the checkpoint it was drawn
+from in `null_epoch` (-1 for random networks, which belong to no epoch):
 
 - "permutation": the final checkpoint's context with its inputs shuffled, one seeded
   permutation per draw: the probe rows of every cached activation and of the logits (the
@@ -12,6 +13,10 @@ inputs, and its `null_outputs` are stacked over the draws into its null artifact
 - "random": freshly initialized networks of the run's shape, the family's `init_state`
   with the model `seed` param set to each draw's seed (families without a `seed` param have
   no random null).
+
+A permutation null is a chance level for the final checkpoint's measure: shuffled logits of
+a trained model are confidently wrong, so their restricted loss is far above that of the
+untrained model. Views therefore draw it at `null_epoch`, not across training.
 
 The artifact is stamped with the analyzer version, the null, the checkpoint it was drawn
 from and the options, so it is recomputed only when one of them changes.
@@ -33,6 +38,7 @@ __all__ = ["run_nulls", "permute_context", "NULL_DRAWS", "RANDOM_SEED0"]
 NULL_DRAWS = 16  # draws of a permutation or random null: percentiles in steps of 100/16
 RANDOM_SEED0 = 1 << 20  # random-null draw d initializes with seed RANDOM_SEED0 + d, away from usual run seeds
 _PERMUTATION_SEED = 0x6E756C6C  # with the draw index, seeds draw d's shuffle
+_FORMAT = "2"  # of the null artifact: 2 adds null_epoch (a null without it is redrawn)
 
 
 def permute_context(ctx: EpochContext, rng: np.random.Generator, kind: str) -> EpochContext:
@@ -66,14 +72,16 @@ def _one(job: CheckpointJob, spec: AnalyzerSpec, final: int) -> None:
     if source not in job.store.checkpoint_epochs(job.key):
         raise UserError(f"no checkpoint at epoch {source}")
     stored = job.store.read_checkpoint(job.key, source)
-    stamp = {"version": str(spec.version), "null": spec.null, "draws": str(_draws(spec)),
+    stamp = {"version": str(spec.version), "null": spec.null, "draws": str(_draws(spec)), "format": _FORMAT,
              "checkpoint": stored.identity, "options": options_stamp(job.options),
              "reference": job.ref_stamp if spec.reference else ""}
     if not job.force and job.store.null_current(job.key, spec.name, stamp):
         return
     per_draw = [_measure(job, spec, ctx) for ctx in _contexts(job, spec, stored.weights(), source)]
     arrays = {o: np.stack([d[o] for d in per_draw]).astype(np.float32) for o in spec.null_outputs}
-    job.store.write_null(job.key, spec.name, arrays | {"null_kind": np.array(spec.null)}, stamp)
+    at = -1 if spec.null == "random" else source  # a random network belongs to no epoch of the run
+    job.store.write_null(job.key, spec.name, arrays | {"null_kind": np.array(spec.null), "null_epoch": np.array(at)},
+                         stamp)
     job.computed += 1
 
 

@@ -152,7 +152,8 @@ def _check_null(spec: AnalyzerSpec, run: TinyRun, final: dict) -> None:
     assert run.store.has_arrays(run.key, ArraysRef(spec.name, null=True)), \
         f"{spec.name} declares a {spec.null} null but the pipeline wrote none: {run.stderr.strip()[-300:]}"
     null = run.store.read_null(run.key, spec.name)
-    assert set(null) == {*spec.null_outputs, "null_kind"} and str(null["null_kind"]) == spec.null, sorted(null)
+    assert set(null) == {*spec.null_outputs, "null_kind", "null_epoch"} and str(null["null_kind"]) == spec.null, \
+        sorted(null)
     for o in spec.null_outputs:
         assert null[o].shape[1:] == np.shape(final[o]) and len(null[o]) >= 1, \
             f"{spec.name}: null {o!r} is {null[o].shape}, the output {np.shape(final[o])}"

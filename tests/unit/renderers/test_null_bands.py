@@ -55,7 +55,7 @@ def test_the_neuron_view_states_the_mean_fraction_percentile():
     arrays = _with_null("neuron_freq_clusters", "neuron_freq_clusters", "permutation", mean_dominant_frac=(),
                         dominant_frac=np.shape(view_arrays("neuron_freq_clusters")["dominant_frac"]))
     title = _render("neuron_freq_clusters", arrays).layout.title.text
-    assert "pctl" in title and "permutation null" in title
+    assert "percentile" in title and "permutation null" in title
 
 
 def test_singular_values_name_the_null_range_per_matrix():
@@ -64,3 +64,13 @@ def test_singular_values_name_the_null_range_per_matrix():
     arrays[null_key("effective_dim", "participation_ratio")] = np.tile(np.arange(n, dtype=float), (DRAWS, 1)) + 1
     names = [t.name for t in _render("singular_values", arrays).data]
     assert names[0].endswith("[1.0-1.0])") and names[-1].endswith(f"[{n:.1f}-{n:.1f}])")
+
+
+def test_over_training_a_null_drawn_at_one_epoch_is_a_range_at_that_epoch_not_a_band():
+    arrays = _with_null("loss_decomposition", "restricted_loss", "permutation", restricted_loss=(), excluded_loss=())
+    arrays[null_key("restricted_loss", "null_epoch")] = np.array(300)
+    fig = _render("loss_decomposition", arrays)
+    assert not [t for t in fig.data if getattr(t, "fill", None) == "tonexty"]
+    ranges = [t for t in fig.data if t.error_y is not None and t.error_y.arrayminus is not None]
+    assert len(ranges) == 2 and all(list(t.x) == [300] for t in ranges)
+    assert "at epoch 300" in ranges[0].name
