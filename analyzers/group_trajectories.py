@@ -8,6 +8,11 @@ read for self-crossings, where they are (the epochs of the two crossing segments
 and the area its loops enclose per unit of path length, all in the shared basis's units.
 
 Runs may have different checkpoints: per-run rows are padded with NaN to the longest run.
+
+The basis compares runs that share an initialization (data seed, learning rate or schedule
+varied). Runs of different model seeds move in nearly orthogonal directions of weight space
+(bench/RESULTS.md, issue 25: |cos| <= 0.006 between five p=53 seeds' first components), so
+there the shared components separate the runs and their loops vanish from PC2/PC3.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 
 from workbench.core.nulls import null_band, null_key, null_percentile
 
-__all__ = ["null_draws", "null_label", "null_epoch", "add_hband", "add_bar_bands", "percentile_text"]
+__all__ = ["null_draws", "null_label", "null_epoch", "add_hband", "add_hrect", "add_bar_bands", "percentile_text"]
 
 _FILL = "rgba(127, 127, 127, 0.22)"
 _EDGE = "rgba(127, 127, 127, 0.6)"
@@ -62,6 +62,15 @@ def add_hband(fig: go.Figure, draws: np.ndarray, x0: float, x1: float, label: st
     fig.add_trace(go.Scatter(x=[x0, x1], y=[lo, lo], showlegend=False, name=label, **common), **where)
     fig.add_trace(go.Scatter(x=[x0, x1], y=[hi, hi], fill="tonexty", fillcolor=fill, name=label,
                              showlegend=showlegend, **common), **where)
+    return fig
+
+
+def add_hrect(fig: go.Figure, draws: np.ndarray, label: str, *, pool: bool = False) -> go.Figure:
+    """The null's central 95% as a shaded layout rectangle across the plot (no trace: for figures
+    whose every trace is a clickable point set; a linear y axis)."""
+    lo, hi = (float(np.asarray(v).reshape(-1)[0]) for v in null_band(draws, pool=pool))
+    if np.isfinite(lo) and np.isfinite(hi):
+        fig.add_hrect(y0=lo, y1=max(hi, lo + 1e-3), fillcolor=_FILL, line_width=0, layer="below", name=label)
     return fig
 
 

@@ -23,8 +23,9 @@ def _with_null(view: str, analyzer: str, kind: str, **outputs: tuple[int, ...]) 
 
 
 def _bands(fig) -> list:
-    return [t for t in fig.data if getattr(t, "fill", None) == "tonexty" or getattr(t, "error_y", None) and
-            t.error_y.arrayminus is not None]
+    traces = [t for t in fig.data if getattr(t, "fill", None) == "tonexty" or getattr(t, "error_y", None) and
+              t.error_y.arrayminus is not None]
+    return traces + [s for s in fig.layout.shapes if s.type == "rect"]
 
 
 def _render(view: str, arrays: dict):
