@@ -10,6 +10,10 @@ The top-half restriction keeps out the near-zero tail of a square random matrix,
 ratios are large but meaningless; a grokked W_E (2 directions per key frequency) shows a
 large gap right after its ~2·n_key_freqs leading values. gap_index is that i (1-based: the
 number of singular values above the gap). Matrices with n = 1 give NaN for both.
+
+Its null is "random": the same matrices of freshly initialized networks of the run's shape,
+whose participation ratio is near the Marchenko-Pastur value of their shape, so a trained
+matrix's low ratio reads as structure only below that band.
 """
 
 from __future__ import annotations
@@ -53,7 +57,8 @@ def spectral_gap(sv: np.ndarray) -> tuple[float, int]:
     return float(logs[i]), i + 1
 
 
-@register_analyzer("effective_dim", kind="weights", version=1, headlines={"participation_ratio": "participation_ratios"}, outputs={
+@register_analyzer("effective_dim", kind="weights", version=1, headlines={"participation_ratio": "participation_ratios"},
+                   null="random", outputs={
     "matrix_names": ("matrix",), "singular_values": ("matrix", "k"), "participation_ratio": ("matrix",),
     "spectral_gap": ("matrix",), "gap_index": ("matrix",)}, kinds={'gap_index': 'int'})
 def effective_dim(ctx: EpochContext) -> dict[str, np.ndarray]:

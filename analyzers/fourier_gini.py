@@ -7,6 +7,10 @@ the neuron-logit map ([d_mlp, p]); its Fourier components are taken over the out
 residues (the logit axis) and normed over neurons, as in the paper's App. C.2. In a model
 with several MLP layers W_L is the last layer's (the family's last `neuron_hooks` entry),
 ignoring a final LayerNorm; the basis is the family's (multiplicative for multiplication).
+
+Its null is "random": the coefficients of freshly initialized networks of the run's shape,
+whose Fourier norms are spread (a Gini near that of |Gaussian| norms), so a rise reads as
+sparsity only above that band. Both coefficients are headlines.
 """
 
 from __future__ import annotations
@@ -49,7 +53,8 @@ def fourier_component_norms(rows: np.ndarray, basis: np.ndarray) -> np.ndarray:
 # kind "output" by contract: it groups with the other progress measures of Nanda et al. Fig. 7,
 # although it reads only weights.
 @register_analyzer("fourier_gini", kind="output", needs=("modular", "transformer", "neuron_hooks"),
-          outputs={"gini_embed": (), "gini_neuron_logit": ()})
+          outputs={"gini_embed": (), "gini_neuron_logit": ()}, headlines=("gini_embed", "gini_neuron_logit"),
+          null="random")
 def fourier_gini(ctx: EpochContext) -> dict[str, np.ndarray]:
     """Gini coefficient of the Fourier-component norms of W_E and of W_L = W_out W_U."""
     basis = ctx.family["fourier_basis"]  # [p, p]

@@ -14,6 +14,13 @@ multiplication task). The layer is the one whose neurons' dominant frequencies e
 most of their variance at the run's final checkpoint (analyzers._keyfreq.neuron_layer: in a
 2-layer transformer that groks, usually layer 0, whose last layer mixes); the artifact names
 it (`layer`). Version 3: version 2 always read the last layer.
+
+Its null is a permutation: the same maps with the probe rows shuffled (each neuron keeps its
+values, the inputs they belong to are drawn at random), since with few residues a neuron's
+largest fraction is large by chance alone (8 of p² - 1 dimensions per frequency, the largest
+of (p - 1)/2 of them). `mean_dominant_frac` (the mean over live neurons, the run's headline
+`neuron_fourier_frac`) and each neuron's `dominant_frac` are read against it. Version 4 adds
+`mean_dominant_frac`.
 """
 
 from __future__ import annotations
@@ -26,14 +33,18 @@ from workbench.core.analyzer import register_analyzer
 
 
 @register_analyzer("neuron_freq_clusters", kind="activations", hooks=neuron_hooks, needs=("modular", "neuron_hooks"),
-          version=3, reference=("key_frequencies",),
+          version=4, reference=("key_frequencies",),
           outputs={"frac_explained": ("neuron", "freq"), "dominant_freq": ("neuron",), "dominant_frac": ("neuron",),
-                   "layer": ()}, kinds={"dominant_freq": "freq", "layer": "label"})
+                   "mean_dominant_frac": (), "layer": ()}, kinds={"dominant_freq": "freq", "layer": "label"},
+          headlines={"mean_dominant_frac": "neuron_fourier_frac"},
+          null="permutation", null_outputs=("mean_dominant_frac", "dominant_frac"))
 def neuron_freq_clusters(ctx) -> dict[str, np.ndarray]:
     """Fraction of each neuron's activation variance explained by each frequency; its dominant one."""
     layer = neuron_layer(ctx)
     _, energy = neuron_spectrum(ctx, layer)  # [neuron, i, j], shared with coarseness and key_frequencies
     frac = fractions_from_energy(energy)  # [neuron, freq]; NaN rows for dead neurons
     freq, share = dominant(frac)  # -1 and NaN for dead neurons
+    live = share[np.isfinite(share)]
+    mean = float(live.mean()) if live.size else float("nan")
     return {"frac_explained": frac.astype(np.float32), "dominant_freq": freq, "dominant_frac": share.astype(np.float32),
-            "layer": np.array(layer)}
+            "mean_dominant_frac": np.array(mean, dtype=np.float32), "layer": np.array(layer)}

@@ -39,6 +39,10 @@ Version 3: version 2 read the strict rule off the last layer's neurons, so on a 
 whose last layer mixes it found no key and reported ln p; and on 1-layer runs its stricter set
 (e.g. the demo's {6, 12, 26} for the paper's {4, 6, 12, 26}) gave a larger restricted loss.
 
+Its null is a permutation: the logits' probe rows shuffled (each pair meets another pair's
+logits; labels and splits stay), the losses of a network whose outputs carry nothing of its
+inputs. Both losses are headlines, read against it (a low percentile: below chance).
+
 It applies to addition only (capability need ``modular.operation=add``): the key
 directions are functions of a + b. The operands and the answer logits are read at the
 family's positions.
@@ -113,7 +117,8 @@ def _keys(ctx) -> tuple[np.ndarray, str, str]:
           needs=("modular.operation=add",),
           outputs={"key_freqs": ("key",), "key_rule": (), "key_source": (), "restricted_loss": (), "excluded_loss": (),
                    "train_loss": (), "test_loss": ()},
-          kinds={"key_freqs": "freq", "key_rule": "label", "key_source": "label"})
+          kinds={"key_freqs": "freq", "key_rule": "label", "key_source": "label"},
+          headlines=("restricted_loss", "excluded_loss"), null="permutation")
 def restricted_loss(ctx) -> dict[str, np.ndarray]:
     """Loss keeping only (restricted) or removing (excluded) each class's key-frequency components."""
     keys, rule, source = _keys(ctx)

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
+from renderers._null import add_hrect, null_draws, null_label, percentile_text
 from renderers._options import GRID_NEURONS, GRID_SCALE, NEURON
 from renderers._style import COLORS, markers, square_axes, styled, subplots, value_scale
 from renderers._validate import option_index, require, same_length
@@ -218,9 +219,24 @@ def render_neuron_freq_clusters(arrays: dict, neuron=None) -> go.Figure:
     fig.update_yaxes(title_text="fraction of variance explained", range=[-0.05, 1.05])
     clustered = int((frac[live] > 0.5).sum())
     counts = f"{clustered}/{int(live.sum())} live neurons > 50% one frequency; {int(dead.sum())} dead"
+    counts += _against_null(fig, arrays, frac[live])
     # the counts on a second line: one line of both was clipped in a half-width dashboard panel
     layer = f" of {arrays['layer']}" if "layer" in arrays else ""
     return styled(fig, f"Neuron frequency clusters{layer}<br><sup>{counts}{selected}</sup>", showlegend=False)
+
+
+def _against_null(fig: go.Figure, arrays: dict, live_frac: np.ndarray) -> str:
+    """Draw the permutation null of the neurons' fractions as a band (pooled over neurons); the
+    mean fraction's percentile against the null's means, for the subtitle ("" without a null)."""
+    draws = null_draws(arrays, "neuron_freq_clusters", "dominant_frac")
+    if draws is None or not live_frac.size:
+        return ""
+    label = null_label(arrays, "neuron_freq_clusters", draws)
+    add_hrect(fig, draws, label, pool=True)  # a shape: every trace here is a set of clickable neurons
+    mean = float(np.mean(live_frac))
+    means = null_draws(arrays, "neuron_freq_clusters", "mean_dominant_frac")
+    pct = percentile_text(mean, means)
+    return f"<br>mean {mean:.2f}{', ' + pct if pct else ''}; grey band: {label}"
 
 
 def _column_labels(present: list[int], live_slots: np.ndarray) -> list[str]:

@@ -7,11 +7,12 @@ import textwrap
 import numpy as np
 import plotly.graph_objects as go
 
+from renderers._null import add_bar_bands, null_draws, null_label, percentile_text
 from renderers._style import COLORS, LOG_AXIS, bar, line, styled, subplots
 from renderers._validate import require, same_length
 from workbench.core.view import register_view
 
-__all__ = ["render_restricted_loss", "render_logit_lens", "render_input_trace"]
+__all__ = ["render_restricted_loss", "render_fourier_gini", "render_logit_lens", "render_input_trace"]
 
 
 @register_view("restricted_loss", scope="epoch", sources=("restricted_loss",), group="output", order=20)
@@ -20,9 +21,11 @@ def render_restricted_loss(arrays: dict) -> go.Figure:
 
     Args:
         arrays: restricted_loss artifact: key_freqs [key], restricted_loss, excluded_loss, train_loss,
-            test_loss (scalars); optionally key_rule (how the key frequencies were chosen).
+            test_loss (scalars); optionally key_rule (how the key frequencies were chosen) and its
+            null ("null.restricted_loss.<loss>" [draw]).
     Returns:
-        A bar chart on a log y axis; the key frequencies and their rule in the title.
+        A bar chart on a log y axis, the null's central 95% as a grey range at each loss that has
+        one; the key frequencies and their rule in the title.
     """
     view = "restricted_loss"
     keys = require(arrays, "key_freqs", ("key",), view)
@@ -31,8 +34,11 @@ def render_restricted_loss(arrays: dict) -> go.Figure:
     colors = [COLORS["restricted"], COLORS["excluded"], COLORS["train"], COLORS["test"]]
     labels = ["restricted", "excluded", "train", "test"]
     fig = go.Figure(bar(x=labels, y=values, marker_color=colors, text=[f"{v:.3g}" for v in values],
-                        textposition="outside", name="loss", cliponaxis=False,
+                        textposition="outside", name="loss", cliponaxis=False, showlegend=False,
                         hovertemplate="%{x} loss %{y:.3g}<extra></extra>"))
+    nulls = [null_draws(arrays, view, k) for k in names]
+    if any(d is not None for d in nulls):
+        add_bar_bands(fig, labels, nulls, null_label(arrays, view, next(d for d in nulls if d is not None)))
     fig.update_xaxes(title_text="loss")
     fig.update_yaxes(title_text="cross-entropy loss (log)", **LOG_AXIS)
     key_text = ", ".join(str(int(k)) for k in keys) or "none"
@@ -40,9 +46,36 @@ def render_restricted_loss(arrays: dict) -> go.Figure:
     if rule:  # under the title, above the plot, however many lines it takes
         fig.add_annotation(text="<br>".join(rule), xref="paper", yref="paper", x=0, y=1.02, xanchor="left",
                            yanchor="bottom", align="left", showarrow=False, font={"size": 11, "color": "#555555"})
-    fig = styled(fig, f"Restricted vs excluded loss (key frequencies {key_text})", showlegend=False,
+    fig = styled(fig, f"Restricted vs excluded loss (key frequencies {key_text})",
+                 showlegend=any(d is not None for d in nulls),
                  margin={"l": 60, "r": 20, "t": 60 + 15 * len(rule), "b": 50})
     return fig.update_layout(title_y=1, title_yanchor="top", title_pad_t=14)
+
+
+@register_view("fourier_gini", scope="epoch", sources=("fourier_gini",), group="output", order=25)
+def render_fourier_gini(arrays: dict) -> go.Figure:
+    """Fourier sparsity of the embedding and of the neuron-logit map, against random networks.
+
+    Args:
+        arrays: fourier_gini artifact: gini_embed, gini_neuron_logit (scalars); optionally its null
+            ("null.fourier_gini.<output>" [draw]).
+    Returns:
+        Two bars on [0, 1], the null's central 95% as a grey range beside each, percentiles in the title.
+    """
+    view = "fourier_gini"
+    names = ("gini_embed", "gini_neuron_logit")
+    values = [float(require(arrays, k, (), view)) for k in names]
+    labels = ["W_E", "W_L = W_out W_U"]
+    nulls = [null_draws(arrays, view, k) for k in names]
+    fig = go.Figure(bar(x=labels, y=values, marker_color=COLORS["restricted"], text=[f"{v:.3f}" for v in values],
+                        textposition="outside", name="Gini", cliponaxis=False, showlegend=False,
+                        hovertemplate="%{x}<br>Gini %{y:.3f}<extra></extra>"))
+    present = [d for d in nulls if d is not None]
+    if present:
+        add_bar_bands(fig, labels, nulls, null_label(arrays, view, present[0]))
+    fig.update_yaxes(title_text="Gini of Fourier-component norms", range=[0, 1.08])
+    sub = "; ".join(f"{lab}: {percentile_text(v, d)}" for lab, v, d in zip(labels, values, nulls) if d is not None)
+    return styled(fig, "Fourier sparsity (Gini)" + (f"<br><sup>{sub}</sup>" if sub else ""), showlegend=bool(present))
 
 
 @register_view("logit_lens", scope="epoch", sources=("logit_lens",), group="output", order=10)

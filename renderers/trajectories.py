@@ -6,6 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from renderers._axis import TRAINING_AXIS, over_training
+from renderers._null import add_bar_bands, add_hband, null_draws, null_epoch, null_label
 from renderers._style import (
     COLORS,
     EPOCH_AXIS,
@@ -197,9 +198,10 @@ def render_dimensionality(arrays: dict) -> go.Figure:
 
     Args:
         arrays: dimensionality_trajectory summary: epochs [epoch], matrix_names [matrix],
-            participation_ratio [epoch, matrix], spectral_gap [epoch, matrix].
+            participation_ratio [epoch, matrix], spectral_gap [epoch, matrix]; optionally
+            effective_dim's null ("null.effective_dim.participation_ratio" [draw, matrix]).
     Returns:
-        A 1x2 figure with one line per matrix.
+        A 1x2 figure with one line per matrix, each with its null's central 95% as a faint band.
     """
     view = "dimensionality"
     epochs = require(arrays, "epochs", ("epoch",), view)
@@ -215,10 +217,36 @@ def render_dimensionality(arrays: dict) -> go.Figure:
                                         line={"color": matrix_color(name)}, marker={"color": matrix_color(name)},
                                         hovertemplate=f"{name}<br>{EPOCH_HOVER}<br>{what} %{{y:.3g}}<extra></extra>"),
                           1, col)
+    nulls = null_draws(arrays, "effective_dim", "participation_ratio")  # [draw, matrix] or None
+    if nulls is not None and nulls.shape[1:] == (len(names),) and len(epochs):
+        for i, name in enumerate(names):  # in the matrix's colour, shown and hidden with its line
+            _null_over_training(fig, arrays, "effective_dim", nulls[:, i], epochs, f"{name}: ", _faint(matrix_color(name)),
+                                showlegend=False, group=str(name), row=1, col=1)
     fig.update_xaxes(**EPOCH_AXIS)
     fig.update_yaxes(title_text="participation ratio", col=1)
     fig.update_yaxes(title_text="σ1 / σ2", col=2)
-    return styled(fig, "Effective dimensionality of the weights", height=460)
+    title = "Effective dimensionality of the weights" + (
+        "<br><sup>bands: each matrix's participation ratio in random networks of its shape (95%)</sup>"
+        if nulls is not None else "")
+    return styled(fig, title, height=460, margin={"l": 60, "r": 20, "t": 90 if nulls is not None else 60, "b": 50})
+
+
+def _null_over_training(fig: go.Figure, arrays: dict, analyzer: str, draws: np.ndarray, epochs: np.ndarray,
+                        prefix: str, fill: str, showlegend: bool = True, group: str | None = None, **where) -> None:
+    """A null drawn at one checkpoint as a range at that epoch; one of random networks as a band across training."""
+    label = prefix + null_label(arrays, analyzer, draws)
+    at = null_epoch(arrays, analyzer)
+    if at is None:
+        add_hband(fig, draws, float(epochs[0]), float(epochs[-1]), label, fill=fill, showlegend=showlegend,
+                  group=group, **where)
+    else:
+        add_bar_bands(fig, [at], [draws], label, **where)
+
+
+def _faint(color: str) -> str:
+    """'#rrggbb' -> the same colour at 15% opacity (a null band behind its line)."""
+    r, g, b = (int(color[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r}, {g}, {b}, 0.15)"
 
 
 @register_view("weight_trajectory", scope="trajectory", sources=("weight_trajectory",), options=TRAINING_AXIS,
@@ -267,7 +295,9 @@ def render_loss_decomposition(arrays: dict) -> go.Figure:
     Args:
         arrays: "loss_decomposition.<name>" for epochs, restricted_loss, excluded_loss, train_loss,
             test_loss [epoch]; optionally key_freqs [key], key_rule [] and key_source [] (which keys,
-            by which rule, from which source), and "turn.turn_epoch" [].
+            by which rule, from which source), "turn.turn_epoch" [], and restricted_loss's null
+            ("null.restricted_loss.<loss>" [draw]: a range at the epoch it was drawn at, or a band
+            across training for random networks).
     Returns:
         One line per loss on a log y axis, the turn marked; the title names the keys and their
         source, or why restricted loss was refused.
@@ -281,6 +311,10 @@ def render_loss_decomposition(arrays: dict) -> go.Figure:
         fig.add_trace(epoch_scatter(x=d["epochs"], y=d[f"{k}_loss"], customdata=_custom(d["epochs"]),
                                     name=f"{k} loss", line={"color": COLORS[color]},
                                     hovertemplate=f"{k} loss<br>{EPOCH_HOVER}<br>loss %{{y:.3g}}<extra></extra>"))
+    for k in ("restricted", "excluded"):  # where the per-epoch losses' null is stored
+        draws = null_draws(arrays, "restricted_loss", f"{k}_loss")
+        if draws is not None and len(d["epochs"]):
+            _null_over_training(fig, arrays, "restricted_loss", draws, d["epochs"], f"{k} loss: ", _faint(COLORS[k]))
     fig.update_xaxes(**EPOCH_AXIS)
     fig.update_yaxes(title_text="cross-entropy loss (log)", **LOG_AXIS)
     return styled(mark_turn(fig, _turns(arrays)), _decomposition_title(arrays),

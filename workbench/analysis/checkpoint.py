@@ -106,7 +106,8 @@ class CheckpointJob:
             except UserError as err:
                 say(f"reference {name} at epoch {final} is unusable ({err})")
 
-    def _context_for(self, name: str, ctx: EpochContext) -> EpochContext | None:
+    def context_for(self, name: str, ctx: EpochContext) -> EpochContext | None:
+        """`ctx` with the final-checkpoint references `name` declared; None if one is missing."""
         declared = get_analyzer(name).reference
         if not declared:
             return ctx
@@ -164,7 +165,7 @@ class CheckpointJob:
 
     def _run_one(self, name: str, ctx: EpochContext, epoch: int, ckpt: str) -> None:
         a = get_analyzer(name)
-        actx = self._context_for(name, ctx)
+        actx = self.context_for(name, ctx)
         if actx is None:
             return
         try:

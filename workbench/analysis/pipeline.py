@@ -4,7 +4,8 @@ Per checkpoint (workbench.analysis.checkpoint): load it once, run one `run_with_
 over the probe filtered to the union of the declared hooks, run each analyzer that is not
 up to date, and write its artifact atomically with the analyzer version and checkpoint
 identity in the metadata. Cross-epoch (summary) analyzers run afterwards over the whole
-sequence. With `jobs` > 1 the checkpoints are shared out to that many worker processes
+sequence. An analyzer that declares a null gets it once per run (workbench.analysis.nulls), after
+its checkpoints. With `jobs` > 1 the checkpoints are shared out to that many worker processes
 (workbench.analysis.parallel), each running the same per-checkpoint work; the artifacts
 are the same files either way.
 """
@@ -18,6 +19,7 @@ from threadpoolctl import threadpool_limits
 from tqdm import tqdm  # the plain bar: tqdm.auto warns in notebooks without ipywidgets
 
 from workbench.analysis.checkpoint import CheckpointJob, check_outputs, say
+from workbench.analysis.nulls import run_nulls
 from workbench.analysis.parallel import default_jobs, run_parallel
 from workbench.core.analyzer import get_analyzer, list_analyzers, resolve_analyzers, unmet_needs
 from workbench.core.capabilities import reason
@@ -52,6 +54,10 @@ def _select(names: str, variant: Variant) -> tuple[list[str], list[str]]:
     """
     caps = variant.family.capabilities(variant.params)
     chosen = resolve_analyzers(names)
+    grouped = [n for n in chosen if get_analyzer(n).scope == "group"]  # they read several runs at once
+    if grouped and str(names).strip() != "all":
+        raise UserError(f"{', '.join(grouped)} read several runs: run them over a group (workbench.analysis.group.analyze_group)")
+    chosen = [n for n in chosen if n not in grouped]
     skipped = {n: unmet_needs(n, caps) for n in chosen if unmet_needs(n, caps)}
     if skipped and str(names).strip() != "all":
         raise UserError(", ".join(f"{n} ({reason(m)})" for n, m in skipped.items())
@@ -98,6 +104,7 @@ def analyze(spec: str, store: Store, *, analyzers: str = "all", epochs: str | No
         with threadpool_limits(limits=1, user_api="blas"):
             job.prepare_references(per_epoch, available[-1])
             _checkpoints(job, wanted, per_epoch, jobs, quiet)
+            run_nulls(job, per_epoch, available[-1])  # once per run, from the final checkpoint (or epoch 0)
         refresh = force or job.computed > 0  # new per-epoch artifacts make every summary stale
         for name in summaries:
             job.computed += _run_summary(store, key, variant, name, refresh, job.errors)

@@ -13,6 +13,19 @@ Its effective needs add those of the analyzers it `requires` or `reference`, so 
 over an analyzer that does not apply does not apply either. `hooks` is a tuple of hook
 names or a function of the capabilities, so per-layer names come from the family's
 `neuron_hooks` / `attention_hooks` / `resid_hooks` lists, never from a literal layer.
+
+A group-scope analyzer (scope "group") reads several runs of one family at once: a
+`GroupContext` with, per run, the per-epoch artifacts it `requires` stacked over that run's
+checkpoints (workbench.analysis.group writes its artifact for the group). `list_analyzers`
+lists the run-level analyzers (epoch and summary) unless asked for scope "group".
+
+A per-epoch analyzer may declare a `null`: the chance level its measure is read against
+(NULLS: "permutation": its inputs shuffled, the probe rows of activations and logits, or the
+entries of each weight matrix for a weights analyzer, at the final checkpoint; "init": the same
+measure at the run's epoch-0 checkpoint; "random": freshly initialized networks of the same
+shape). The pipeline computes it once per run over several seeded draws (workbench.analysis
+.nulls) for the `null_outputs` (default: its headline outputs), and headlines state each
+value's percentile against it (workbench.core.nulls).
 """
 
 from __future__ import annotations
@@ -24,7 +37,7 @@ from workbench.core.capabilities import CapsLike, as_caps_dict, check_need, unme
 from workbench.core.registry import Registry
 
 __all__ = ["AnalyzerSpec", "register_analyzer", "list_analyzers", "get_analyzer", "resolve_analyzers", "analyzer_needs",
-           "unmet_needs", "KINDS", "VALUE_KINDS"]
+           "unmet_needs", "KINDS", "VALUE_KINDS", "NULLS"]
 
 Caps = Mapping[str, Any]  # a family's capabilities as a dict (Capabilities.as_dict)
 Hooks = tuple[str, ...] | Callable[[Caps], tuple[str, ...]]
@@ -34,13 +47,14 @@ KINDS = ("weights", "activations", "attention", "output", "trajectory")
 # integers (indices, counts), 1-based Fourier frequencies, booleans, epochs, or labels
 # (text naming the positions of an axis); workbench.testing draws synthetic artifacts by it
 VALUE_KINDS = ("real", "half", "int", "freq", "bool", "epoch", "label")
+NULLS = ("permutation", "init", "random")  # what an analyzer's chance level is computed on (module docstring)
 
 
 @dataclass(frozen=True)
 class AnalyzerSpec:
     name: str
     kind: str  # one of KINDS
-    scope: Literal["epoch", "summary"]
+    scope: Literal["epoch", "summary", "group"]
     fn: Callable
     outputs: dict[str, tuple[str, ...]]  # array name -> dim names (its rank is len(dims))
     hooks: Hooks = ()  # TransformerLens hook names the cache must hold, or caps -> those names
@@ -64,6 +78,8 @@ class AnalyzerSpec:
     # the `<axis>_names` output (e.g. "W_E" in matrix_names). Panel ids are unique.
     trajectories: dict[str, tuple[str, str | None, str]] = field(default_factory=dict)
     kinds: dict[str, str] = field(default_factory=dict)  # output -> one of VALUE_KINDS, where not the default
+    null: str | None = None  # one of NULLS: the chance level its `null_outputs` are read against
+    null_outputs: tuple[str, ...] = field(default=())  # real-valued outputs the null artifact holds, per draw
 
     def value_kind(self, output: str) -> str:
         """What `output`'s values are: its declared kind, else a label for `<axis>_names`, an
@@ -83,16 +99,17 @@ _ANALYZERS: Registry[AnalyzerSpec] = Registry("analyzer", "workbench.analyzers")
 
 
 def register_analyzer(name: str, *, kind: str, outputs: dict[str, tuple[str, ...]], hooks: Hooks = (),
-             version: int = 1, scope: Literal["epoch", "summary"] = "epoch", requires: tuple[str, ...] = (),
+             version: int = 1, scope: Literal["epoch", "summary", "group"] = "epoch", requires: tuple[str, ...] = (),
              reference: tuple[str, ...] = (), markers: tuple[str, ...] = (), needs: tuple[str, ...] = (),
              headlines: tuple[str, ...] | Mapping[str, str] = (),
              trajectories: Mapping[str, tuple[str, str | None, str]] | None = None,
-             kinds: Mapping[str, str] | None = None):
+             kinds: Mapping[str, str] | None = None, null: str | None = None, null_outputs: tuple[str, ...] = ()):
     """Decorator recording an analyzer's metadata; the docstring's first line describes it.
 
     `headlines` names outputs (each its own headline name) or maps output -> headline name;
     `trajectories` maps a compare-panel id -> (output, column or None, title); `kinds` maps
-    an output -> what its values are (VALUE_KINDS), where that is not `AnalyzerSpec.value_kind`'s default.
+    an output -> what its values are (VALUE_KINDS), where that is not `AnalyzerSpec.value_kind`'s default;
+    `null` (one of NULLS) declares a chance level for `null_outputs` (default: the headline outputs).
     """
     needs = tuple(check_need(n) for n in needs)
     if kind not in KINDS:
@@ -116,16 +133,31 @@ def register_analyzer(name: str, *, kind: str, outputs: dict[str, tuple[str, ...
         raise ValueError(f"analyzer {name!r}: kinds map its outputs to one of {VALUE_KINDS}")
     if reference and scope != "epoch":
         raise ValueError(f"analyzer {name!r}: only per-epoch analyzers read a final-checkpoint reference")
+    if scope == "group" and (not requires or headlines or markers):
+        raise ValueError(f"analyzer {name!r}: a group analyzer requires per-epoch analyzers and has no headlines or markers")
+    null_outputs = _check_null(name, scope, null, tuple(null_outputs) or tuple(headlines), outputs, kinds)
 
     def wrap(fn: Callable) -> Callable:
         doc = (fn.__doc__ or "").strip().splitlines()
         declared = hooks if callable(hooks) else tuple(hooks)
         _ANALYZERS.add(name, AnalyzerSpec(name, kind, scope, fn, dict(outputs), declared, version,
                                           doc[0] if doc else "", tuple(requires), tuple(reference), tuple(markers),
-                                          needs, headlines, trajectories, kinds))
+                                          needs, headlines, trajectories, kinds, null, null_outputs))
         return fn
 
     return wrap
+
+
+def _check_null(name: str, scope: str, null: str | None, null_outputs: tuple[str, ...],
+                outputs: Mapping[str, tuple[str, ...]], kinds: Mapping[str, str]) -> tuple[str, ...]:
+    """The validated outputs a declared null covers (() without a null)."""
+    if null is None:
+        return ()
+    if null not in NULLS or scope != "epoch":
+        raise ValueError(f"analyzer {name!r}: null must be one of {NULLS}, on a per-epoch analyzer; got {null!r}")
+    if not null_outputs or any(o not in outputs or kinds.get(o, "real") != "real" for o in null_outputs):
+        raise ValueError(f"analyzer {name!r}: a null needs null_outputs (or headlines) among its real-valued outputs")
+    return null_outputs
 
 
 def _check_unique(name: str, what: str, mine: set[str], theirs: Callable[[AnalyzerSpec], set[str]]) -> None:
@@ -137,8 +169,9 @@ def _check_unique(name: str, what: str, mine: set[str], theirs: Callable[[Analyz
 
 
 def list_analyzers(scope: str | None = None, kind: str | None = None, caps: CapsLike | None = None) -> list[str]:
-    """Registered analyzer names, optionally of one scope or kind, or only those that apply to `caps`."""
-    return _ANALYZERS.list_(lambda a: (scope is None or a.scope == scope) and (kind is None or a.kind == kind)
+    """Registered analyzer names, optionally of one scope or kind, or only those that apply to `caps`;
+    without a scope, the run-level ones (epoch and summary: group analyzers only when asked for)."""
+    return _ANALYZERS.list_(lambda a: (a.scope == scope if scope else a.scope != "group") and (kind is None or a.kind == kind)
                             and (caps is None or not unmet_needs(a.name, caps)))
 
 

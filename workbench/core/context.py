@@ -7,7 +7,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-__all__ = ["EpochContext", "SummaryContext"]
+__all__ = ["EpochContext", "SummaryContext", "GroupContext"]
 
 
 def _no_reference(name: str) -> dict[str, np.ndarray]:
@@ -75,3 +75,21 @@ class SummaryContext:
     family: Mapping[str, Any]
     recipe: Any = None
     steps_per_epoch: int = 1
+
+
+@dataclass
+class GroupContext:
+    """Several runs of one family, read together (a group-scope analyzer's input).
+
+    Attributes:
+        runs: [run] each run's variant spec, in the group's order.
+        epochs: per run, its checkpoint epochs, ascending (runs may have different ones).
+        artifacts: `artifacts(name)` -> per run, {array: np.stack over that run's epochs} of a
+            per-epoch analyzer listed in the group analyzer's `requires`.
+        family: the family facts of the group's first run, as in EpochContext.
+    """
+
+    runs: list[str]
+    epochs: list[np.ndarray]
+    artifacts: Callable[[str], list[dict[str, np.ndarray]]]
+    family: Mapping[str, Any]

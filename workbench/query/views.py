@@ -14,8 +14,10 @@ from typing import Any, Mapping
 import numpy as np
 import plotly.graph_objects as go
 
+from workbench.core.analyzer import get_analyzer, list_analyzers
 from workbench.core.capabilities import reason
 from workbench.core.errors import CorruptFile, MissingFile, UserError
+from workbench.core.nulls import null_key
 from workbench.core.variant import parse_variant
 from workbench.core.view import applicable_views, get_view, is_optional_source, unmet_view_needs, view_needs
 from workbench.store import ArraysRef, RunKey, Store
@@ -180,9 +182,27 @@ def load_view_arrays(store: Store, key: RunKey, view_name: str, epoch: int | Non
     if missing:
         where = f" at epoch {epoch}" if view.scope == "epoch" else ""
         raise MissingData(f"{view_name}: no {', '.join(missing)} data{where}; " + _analyze_hint(key, missing))
+    nulls = _null_arrays(store, key, view.sources)
     if len(view.sources) == 1:
-        return loaded[view.sources[0]]
-    return {f"{s}.{k}": v for s, arrays in loaded.items() for k, v in arrays.items()}
+        return {**loaded[view.sources[0]], **nulls} if nulls else loaded[view.sources[0]]
+    return {f"{s}.{k}": v for s, arrays in loaded.items() for k, v in arrays.items()} | nulls
+
+
+def _null_arrays(store: Store, key: RunKey, sources: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """The stored nulls of a view's analyzers and of those its summaries require, as
+    "null.<analyzer>.<array>" (workbench.core.nulls.null_key); an unreadable one is left out."""
+    names = [s for s in sources if s in list_analyzers()]
+    names += [r for s in names for r in get_analyzer(s).requires]
+    out: dict[str, np.ndarray] = {}
+    for name in dict.fromkeys(names):
+        ref = ArraysRef(name, null=True)
+        if get_analyzer(name).null is None or not store.has_arrays(key, ref):
+            continue
+        try:
+            out |= {null_key(name, k): v for k, v in store.read_arrays(key, ref).items()}
+        except (CorruptFile, MissingFile):  # the figure is drawn without its chance level
+            continue
+    return out
 
 
 def view_epochs(store: Store, key: RunKey, view_name: str) -> list[int]:

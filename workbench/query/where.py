@@ -85,6 +85,7 @@ def _known_names(rows: list[dict], aliases: dict[str, str]) -> set[str]:
 
     names |= {h for a in list_analyzers() for h in get_analyzer(a).headlines.values()}
     for row in rows:
+        names |= set(row.get("headlines") or {})  # with the percentiles against nulls (store.markers.PCTL_SUFFIX)
         names |= set(row.get("metrics") or {})
     return names
 

@@ -13,6 +13,7 @@
         report.html                           the offline HTML report (`workbench report`)
     <root>/index.sqlite                       the run index, derived from the files (workbench.store.index)
     <root>/.jobs/job_000001.log               output of a job started from the dashboard or a sweep
+    <root>/.groups/<group id>/<analyzer>.npz  group-scope analyzer artifacts over several runs
 
 `Layout` is the base of `workbench.store.Store`: folder and file names are its constants,
 and every path comes from one of its methods. Only the `workbench.store` package calls
@@ -72,9 +73,11 @@ class Layout:
     STATES_DIR = "states"
     ANALYSIS_DIR = "analysis"
     SUMMARY_FILE = "summary.npz"
+    NULL_FILE = "null.npz"
     REPORT_FILE = "report.html"
     INDEX_FILE = "index.sqlite"
     JOBS_DIR = ".jobs"  # a leading dot: never taken for a family by `runs()`
+    GROUPS_DIR = ".groups"  # likewise
 
     def __init__(self, root: str | os.PathLike | None = None):
         self.root = Path(root) if root is not None else default_store_root()
@@ -123,6 +126,14 @@ class Layout:
 
     def summary_path(self, key: RunKey, analyzer: str) -> Path:
         return self.analysis_dir(key, analyzer) / self.SUMMARY_FILE
+
+    def null_path(self, key: RunKey, analyzer: str) -> Path:
+        """A per-epoch analyzer's null: its declared outputs over the null's draws (workbench.analysis.nulls)."""
+        return self.analysis_dir(key, analyzer) / self.NULL_FILE
+
+    def group_artifact_path(self, group: str, analyzer: str) -> Path:
+        """A group-scope analyzer's artifact over the runs of group `group` (workbench.analysis.group)."""
+        return self.root / self.GROUPS_DIR / _check_id("group", group) / f"{_check_id('analyzer', analyzer)}.npz"
 
     def report_path(self, key: RunKey) -> Path:
         return self.run_dir(key) / self.REPORT_FILE

@@ -116,6 +116,8 @@ class Store(Layout):
     def _arrays_path(self, key: RunKey, ref: ArraysRef) -> Path:
         if ref.source == METRICS:
             return self.metrics_path(key)
+        if ref.null:
+            return self.null_path(key, ref.source)
         if ref.epoch is None:
             return self.summary_path(key, ref.source)
         return self.artifact_path(key, ref.source, ref.epoch)
@@ -210,6 +212,31 @@ class Store(Layout):
     def summary_current(self, key: RunKey, analyzer: str, stamp: Mapping[str, str]) -> bool:
         """True if the summary exists, reads, and carries every entry of `stamp`."""
         return self._current(self.summary_path(key, analyzer), stamp)
+
+    def read_null(self, key: RunKey, analyzer: str, keys: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+        """An analyzer's null draws (MissingFile / CorruptFile)."""
+        return self.read_arrays(key, ArraysRef(analyzer, null=True), keys)
+
+    def write_null(self, key: RunKey, analyzer: str, arrays: Mapping[str, np.ndarray],
+                   stamp: Mapping[str, str] | None = None) -> None:
+        """Write an analyzer's null draws atomically, its `stamp` in its metadata."""
+        save_npz(dict(arrays), self.null_path(key, analyzer), {"analyzer": analyzer, **(stamp or {})})
+
+    def null_current(self, key: RunKey, analyzer: str, stamp: Mapping[str, str]) -> bool:
+        """True if the null exists, reads, and carries every entry of `stamp`."""
+        return self._current(self.null_path(key, analyzer), stamp)
+
+    def read_group_artifact(self, group: str, analyzer: str, keys: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+        """The arrays a group-scope analyzer wrote for run group `group` (MissingFile / CorruptFile)."""
+        return load_npz(self.group_artifact_path(group, analyzer), keys=keys)
+
+    def write_group_artifact(self, group: str, analyzer: str, arrays: Mapping[str, np.ndarray],
+                             stamp: Mapping[str, str] | None = None) -> None:
+        """Write a group-scope artifact atomically, its `stamp` in its metadata."""
+        save_npz(dict(arrays), self.group_artifact_path(group, analyzer), {"analyzer": analyzer, **(stamp or {})})
+
+    def group_artifact_current(self, group: str, analyzer: str, stamp: Mapping[str, str]) -> bool:
+        return self._current(self.group_artifact_path(group, analyzer), stamp)
 
     # ----------------------------------------------------------- checkpoints
     def save_checkpoint(self, key: RunKey, epoch: int, weights: Mapping, metadata: Mapping[str, str]) -> None:

@@ -14,9 +14,13 @@ import numpy as np
 
 from workbench.core.analyzer import get_analyzer, list_analyzers
 from workbench.core.errors import CorruptFile, MissingFile
+from workbench.core.nulls import null_percentile
 from workbench.store.file_store import ArraysRef, RunKey, Store
 
-__all__ = ["MarkerScan", "marker_names", "scan_markers", "read_markers", "marker_label", "read_headlines"]
+__all__ = ["MarkerScan", "marker_names", "scan_markers", "read_markers", "marker_label", "read_headlines", "PCTL_SUFFIX"]
+
+# a headline's percentile against its analyzer's null (workbench.core.nulls), as a headline of its own
+PCTL_SUFFIX = "_null_pctl"
 
 
 class MarkerScan(NamedTuple):
@@ -88,7 +92,9 @@ def read_headlines(store: Store, key: RunKey, on_error: Callable[[CorruptFile | 
     (`register_analyzer(headlines=...)`): a per-epoch analyzer's at its last analyzed checkpoint, a
     summary's from its summary. An array reads as comma-separated values ("none" when
     empty), floats to 3 significant digits, each led by its name where the analyzer names
-    the array's axis (`<axis>_names`, e.g. "embed.W_E 12.3"). Unreadable files are left
+    the array's axis (`<axis>_names`, e.g. "embed.W_E 12.3"). A headline whose analyzer
+    has a stored null gets `<headline>_null_pctl`: each value's percentile (0-100) among the
+    null's draws (workbench.core.nulls). Unreadable files are left
     out (and passed to `on_error` when given)."""
     out: dict[str, str] = {}
     for name in list_analyzers():
@@ -112,11 +118,40 @@ def read_headlines(store: Store, key: RunKey, on_error: Callable[[CorruptFile | 
             if on_error is not None:
                 on_error(err)
             continue
+        nulls = _null_percentiles(store, key, spec, arrays, on_error) if spec.null else {}
         for output, headline in spec.headlines.items():
-            values = [_text(v) for v in np.atleast_1d(arrays[output])]
-            if output in label_of and label_of[output] in arrays:
-                values = [f"{label} {v}" for label, v in zip(arrays[label_of[output]], values)]
-            out[headline] = ",".join(values) or "none"
+            labels = arrays.get(label_of.get(output, ""))
+            out[headline] = _joined(arrays[output], labels)
+            if output in nulls:
+                out[f"{headline}{PCTL_SUFFIX}"] = _joined(nulls[output], labels)
+    return out
+
+
+def _joined(value: np.ndarray, labels: np.ndarray | None) -> str:
+    """Comma-separated values, each led by its label where the axis is named; "none" when empty."""
+    values = [_text(v) for v in np.atleast_1d(value)]
+    if labels is not None:
+        values = [f"{label} {v}" for label, v in zip(labels, values)]
+    return ",".join(values) or "none"
+
+
+def _null_percentiles(store: Store, key: RunKey, spec, arrays: dict, on_error) -> dict[str, np.ndarray]:
+    """{headline output: its percentile against the analyzer's stored null} ({} without one)."""
+    ref = ArraysRef(spec.name, null=True)
+    if not store.has_arrays(key, ref):
+        return {}
+    wanted = tuple(o for o in spec.headlines if o in spec.null_outputs)
+    try:
+        null = store.read_arrays(key, ref, keys=wanted)
+    except (CorruptFile, MissingFile) as err:
+        if on_error is not None:
+            on_error(err)
+        return {}
+    out = {}
+    for o in wanted:
+        value = np.asarray(arrays[o], dtype=np.float64)
+        if null[o].shape[1:] == value.shape:  # a null of another shape (a stale file) says nothing
+            out[o] = np.round(null_percentile(value, null[o]), 1)
     return out
 
 

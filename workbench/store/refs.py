@@ -18,10 +18,12 @@ METRICS = "metrics"  # the source name of a run's metrics table (views name it a
 
 class ArraysRef(NamedTuple):
     """One table of arrays of a run: its metrics (source METRICS), an analyzer's summary
-    (epoch None) or its artifact at `epoch`. What a view reads, named without a path."""
+    (epoch None), its artifact at `epoch`, or its null (`null`: the draws of its declared
+    chance level, workbench.analysis.nulls). What a view reads, named without a path."""
 
     source: str
     epoch: int | None = None
+    null: bool = False
 
 
 def checkpoint_identity(raw: bytes) -> str:

@@ -19,16 +19,17 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from workbench.analysis.checkpoint import build_epoch_context, check_outputs
+from workbench.analysis.group import analyze_group
 from workbench.analysis.pipeline import AnalyzeResult, analyze
 from workbench.core.analyzer import AnalyzerSpec, get_analyzer, list_analyzers
 from workbench.core.context import EpochContext, SummaryContext
 from workbench.core.family import Family, get_family, list_families
 from workbench.core.variant import Variant
-from workbench.store import RunKey, Store
+from workbench.store import ArraysRef, RunKey, Store
 from workbench.testing._families import as_family, tiny_variant
 from workbench.training.trainer import plan_training, train
 
-__all__ = ["analyzer_checks", "check_analyzer", "as_analyzer", "tiny_run", "TinyRun"]
+__all__ = ["analyzer_checks", "check_analyzer", "check_group_analyzer", "as_analyzer", "tiny_run", "TinyRun"]
 
 Check = Callable[[Any], None]
 
@@ -142,6 +143,20 @@ def check_epoch_analyzer(spec: AnalyzerSpec, family: str) -> None:
     _plain(spec.name, first)
     _identical(spec.name, first, again)
     _identical(spec.name, first, run.store.read_artifact(run.key, spec.name, epoch))
+    if spec.null is not None:
+        _check_null(spec, run, first)
+
+
+def _check_null(spec: AnalyzerSpec, run: TinyRun, final: dict) -> None:
+    """The pipeline wrote the declared null: each null output over draws, shaped as the output, and its kind."""
+    assert run.store.has_arrays(run.key, ArraysRef(spec.name, null=True)), \
+        f"{spec.name} declares a {spec.null} null but the pipeline wrote none: {run.stderr.strip()[-300:]}"
+    null = run.store.read_null(run.key, spec.name)
+    assert set(null) == {*spec.null_outputs, "null_kind", "null_epoch"} and str(null["null_kind"]) == spec.null, \
+        sorted(null)
+    for o in spec.null_outputs:
+        assert null[o].shape[1:] == np.shape(final[o]) and len(null[o]) >= 1, \
+            f"{spec.name}: null {o!r} is {null[o].shape}, the output {np.shape(final[o])}"
 
 
 def check_summary_analyzer(spec: AnalyzerSpec, family: str) -> None:
@@ -166,6 +181,21 @@ def check_summary_analyzer(spec: AnalyzerSpec, family: str) -> None:
     _identical(spec.name, first, spec.fn(ctx))
 
 
+def check_group_analyzer(spec: AnalyzerSpec, family: str) -> None:
+    """Over a group of the family's tiny run alone: the pipeline wrote exactly the declared arrays (and
+    the runs it left out), numpy, and the analyzer gives the same again."""
+    run = tiny_run(family)
+    result = analyze_group(run.store, [run.variant.spec], analyzers=spec.name, force=True)
+    assert result.computed == [spec.name], f"{spec.name} wrote nothing for {family}: {result.left_out}"
+    written = run.store.read_group_artifact(result.group, spec.name)
+    assert list(written.pop("left_out_runs")) == [] and len(written.pop("left_out_why")) == 0
+    check_outputs(spec, written)
+    _plain(spec.name, written)
+    analyze_group(run.store, [run.variant.spec], analyzers=spec.name, force=True)
+    _identical(spec.name, written, {k: v for k, v in run.store.read_group_artifact(result.group, spec.name).items()
+                                    if k in spec.outputs})
+
+
 def _no_family(spec: AnalyzerSpec) -> None:
     raise AssertionError(f"analyzer {spec.name!r} applies to no registered family that declares a tiny variant")
 
@@ -173,7 +203,7 @@ def _no_family(spec: AnalyzerSpec) -> None:
 def analyzer_checks(plugin: AnalyzerSpec | str) -> Iterator[Check]:
     """The checks an analyzer passes: one per family it applies to (each takes the AnalyzerSpec)."""
     spec = as_analyzer(plugin)
-    check = check_epoch_analyzer if spec.scope == "epoch" else check_summary_analyzer
+    check = {"epoch": check_epoch_analyzer, "summary": check_summary_analyzer, "group": check_group_analyzer}[spec.scope]
     families = _applies_to(spec)
     if not families:
         yield _no_family

@@ -55,6 +55,18 @@ def test_a_named_axis_labels_each_value_and_floats_read_to_three_digits(tmp_path
     assert read_headlines(store, KEY) == {"participation_ratios": "embed.W_E 12.3,unembed.W_U 4"}
 
 
+def test_a_headline_with_a_stored_null_states_its_percentile_per_value(tmp_path):
+    store = Store(tmp_path)  # effective_dim declares a random null over participation_ratio
+    save_npz({"participation_ratio": np.array([2.0, 9.0], dtype=np.float32),
+              "matrix_names": np.array(["embed.W_E", "unembed.W_U"])}, store.artifact_path(KEY, "effective_dim", 5))
+    draws = np.array([[5.0, 5.0], [6.0, 8.0], [7.0, 9.0], [8.0, 10.0]])  # [draw, matrix]
+    store.write_null(KEY, "effective_dim", {"participation_ratio": draws, "null_kind": np.array("random")})
+    assert read_headlines(store, KEY) == {"participation_ratios": "embed.W_E 2,unembed.W_U 9",
+                                          "participation_ratios_null_pctl": "embed.W_E 0,unembed.W_U 62.5"}
+    store.write_null(KEY, "effective_dim", {"participation_ratio": draws[:, :1], "null_kind": np.array("random")})
+    assert "participation_ratios_null_pctl" not in read_headlines(store, KEY)  # a stale null of another shape
+
+
 def _never(ctx):
     return {}
 
