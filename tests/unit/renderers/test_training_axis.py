@@ -20,7 +20,7 @@ def _firsts(trace) -> np.ndarray:
 
 @pytest.mark.parametrize("name", EPOCH_X)
 def test_every_view_over_training_declares_the_axis_options(name):
-    assert set(TRAINING_AXIS) <= set(get_view(name).options)
+    assert set(TRAINING_AXIS) <= {o.name for o in get_view(name).options}
 
 
 @pytest.mark.parametrize("name", EPOCH_X)
