@@ -140,11 +140,15 @@ class InterleavedParams(BaseModel):
         data = {**data} | {k: None for k, v in _DEFAULTS.items() if data.get(k) == v}
         if data.get("constraint") is not None or data.get("clamp") is not None:
             clamp = data.get("clamp")
+            if data.get("constraint") not in (None, "none", "frozen") or clamp not in (None, "none", "naive", "mean"):
+                raise ValueError("constraint is one of none, frozen and clamp one of none, naive, mean; "
+                                 f"got constraint={data.get('constraint')!r}, clamp={clamp!r}")
             folded = CONDITIONS[(data.get("constraint") == "frozen", None if clamp in (None, "none") else clamp)]
             if data.get("condition", folded) != folded:
                 raise ValueError(f"condition={data['condition']} contradicts constraint/clamp (they give {folded})")
             data = {**data, "condition": folded, "constraint": None, "clamp": None}
-        if data.get("clamp_site") is not None and data["clamp_site"] == default_site(data.get("condition", "control")):
+        condition = data.get("condition", "control")
+        if data.get("clamp_site") is not None and isinstance(condition, str) and data["clamp_site"] == default_site(condition):
             data = {**data, "clamp_site": None}
         return data
 
