@@ -219,10 +219,11 @@ def render_neuron_freq_clusters(arrays: dict, neuron=None) -> go.Figure:
     fig.update_yaxes(title_text="fraction of variance explained", range=[-0.05, 1.05])
     clustered = int((frac[live] > 0.5).sum())
     counts = f"{clustered}/{int(live.sum())} live neurons > 50% one frequency; {int(dead.sum())} dead"
-    counts += _against_null(fig, arrays, frac[live])
-    # the counts on a second line: one line of both was clipped in a half-width dashboard panel
+    against = _against_null(fig, arrays, frac[live])
+    # the counts on a second line and the null on a third: one line of all was clipped in a
+    # half-width dashboard panel
     layer = f" of {arrays['layer']}" if "layer" in arrays else ""
-    return styled(fig, f"Neuron frequency clusters{layer}<br><sup>{counts}{selected}</sup>", showlegend=False)
+    return styled(fig, f"Neuron frequency clusters{layer}<br><sup>{counts}{selected}{against}</sup>", showlegend=False)
 
 
 def _against_null(fig: go.Figure, arrays: dict, live_frac: np.ndarray) -> str:
@@ -236,7 +237,8 @@ def _against_null(fig: go.Figure, arrays: dict, live_frac: np.ndarray) -> str:
     mean = float(np.mean(live_frac))
     means = null_draws(arrays, "neuron_freq_clusters", "mean_dominant_frac")
     pct = percentile_text(mean, means)
-    return f"<br>mean {mean:.2f}{', ' + pct if pct else ''}; grey band: {label}"
+    kind = label.split(" null")[0]  # null_label: "<kind> null at epoch E, 95% of N draws"
+    return f"<br>mean {mean:.2f}{': ' + pct if pct else ''} (grey band: {kind} null, {len(draws)} draws)"
 
 
 def _column_labels(present: list[int], live_slots: np.ndarray) -> list[str]:
