@@ -75,6 +75,9 @@ class Variant:
 
     @property
     def dir_name(self) -> str:
+        """The run's name in the store (`RunKey.variant`): the spec without the family. The store
+        keeps it as the directory name when it fits NAME_MAX and shortens a longer one to a
+        prefix and a hash (workbench.store._layout.variant_dir); the name itself is never cut."""
         fields = type(self.params).model_fields
         parts = [f"{k}={format_value(v)}" for k, v in self.params.model_dump().items()
                  if not (_named_when_set(fields[k]) and v == fields[k].default)]

@@ -91,7 +91,7 @@ def view_table(caps: Mapping[str, Any] | None = None) -> list[str]:
 
 
 def run_spec(key: RunKey) -> str:
-    """The canonical variant spec of a run (its directory name lists every param)."""
+    """The canonical variant spec of a run (its name lists every param; a long one's directory does not)."""
     return f"{key[0]}:{key[1]}"
 
 

@@ -20,10 +20,16 @@ and every path comes from one of its methods. Only the `workbench.store` package
 them to read or write; elsewhere a path is for a message (where a run lives) or a test
 that damages a file on purpose. Every id is validated here, so a family, variant or
 analyzer name cannot contain '/' or '..' and escape the root.
+
+A variant's directory is its name (`RunKey.variant`, the spec without the family) when that
+fits a file name (NAME_MAX, 255 bytes); a longer name gets a readable prefix, cut at a comma,
+plus `~` and 16 hex digits of its sha256 (`variant_dir`). The full name is in the run's
+variant.json, and `Store.runs()` reads it back from there: a directory name is never parsed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from pathlib import Path
@@ -31,9 +37,12 @@ from typing import NamedTuple
 
 from workbench.core.errors import UserError
 
-__all__ = ["Layout", "RunKey", "default_store_root"]
+__all__ = ["Layout", "RunKey", "default_store_root", "variant_dir"]
 
 ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.,=+-]*$")
+HASHED = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.,=+-]*~[0-9a-f]{16}$")  # the directory of a long variant name
+NAME_MAX = 255  # bytes in a file name on common filesystems
+_PREFIX = 180  # bytes of a long variant name kept readable in its directory name
 _EPOCH_FILE = re.compile(r"^epoch_(\d{6,})\.(safetensors|npz)$")
 _JOBS = ("train", "analyze")
 
@@ -49,10 +58,28 @@ def default_store_root() -> Path:
     return Path(os.environ.get("WORKBENCH_STORE") or "artifacts")
 
 
-def _check_id(kind: str, value: str) -> str:
-    if not isinstance(value, str) or not ID.match(value) or ".." in value or len(value.encode()) > 255:  # NAME_MAX of common filesystems
+def _check_id(kind: str, value: str, max_bytes: int | None = NAME_MAX) -> str:
+    if not isinstance(value, str) or not ID.match(value) or ".." in value or \
+            (max_bytes is not None and len(value.encode()) > max_bytes):
         raise UserError(f"invalid {kind} id {value!r}")
     return value
+
+
+def variant_dir(name: str) -> str:
+    """The directory name of variant name `name`: itself when it fits NAME_MAX, else its first
+    ~180 bytes up to a comma + "~" + 16 hex digits of the sha256 of the whole name.
+
+    A name already of that hashed form (a directory whose record cannot be read, as
+    `Store.runs()` lists it) is its own directory.
+    """
+    if isinstance(name, str) and HASHED.match(name) and ".." not in name and len(name) <= NAME_MAX:
+        return name
+    _check_id("variant", name, max_bytes=None)
+    if len(name) <= NAME_MAX:  # an id is ASCII: characters are bytes
+        return name
+    head = name[:_PREFIX]
+    head = head[:head.rfind(",")] if "," in head else head
+    return f"{head}~{hashlib.sha256(name.encode()).hexdigest()[:16]}"
 
 
 def _epoch_name(epoch: int, suffix: str) -> str:
@@ -87,7 +114,7 @@ class Layout:
 
     # ---------------------------------------------------------------- paths
     def run_dir(self, key: RunKey) -> Path:
-        return self.root / _check_id("family", key[0]) / _check_id("variant", key[1])
+        return self.root / _check_id("family", key[0]) / variant_dir(key[1])
 
     def variant_path(self, key: RunKey) -> Path:
         return self.run_dir(key) / self.VARIANT_FILE

@@ -39,7 +39,7 @@ from workbench.store._io import (
     save_npz,
     save_safetensors,
 )
-from workbench.store._layout import ID, Layout, RunKey, default_store_root
+from workbench.store._layout import HASHED, ID, Layout, RunKey, default_store_root, variant_dir
 from workbench.store._proc import pid_alive
 from workbench.store.record import RunRecord, checked_status, job_state, new_status
 from workbench.store.refs import METRICS, ArraysRef, StoredCheckpoint, checkpoint_identity
@@ -396,14 +396,28 @@ class Store(Layout):
         return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
 
     def runs(self) -> list[RunKey]:
-        """Every variant directory in the store that has a variant.json."""
+        """Every variant directory in the store that has a variant.json, named by its variant
+        (a long one's name comes from its record: see workbench.store._layout)."""
         if not self.root.is_dir():
             return []
         return [
-            RunKey(fam.name, run.name)
+            RunKey(fam.name, run.name) if ID.match(run.name) else self._long_run(fam.name, run.name)
             for fam in sorted(self.root.iterdir()) if fam.is_dir() and ID.match(fam.name)
-            for run in sorted(fam.iterdir()) if (run / self.VARIANT_FILE).is_file() and ID.match(run.name)
+            for run in sorted(fam.iterdir())
+            if (run / self.VARIANT_FILE).is_file() and (ID.match(run.name) or HASHED.match(run.name))
         ]
+
+    def _long_run(self, family: str, folder: str) -> RunKey:
+        """The key of hashed directory `folder`: the full name its record holds (only that field is
+        read), or the folder's own name when there is none or it names another directory."""
+        try:
+            spec = load_json(self.variant_path(RunKey(family, folder)), expect=dict).get("variant")
+            family_of, _, name = spec.partition(":") if isinstance(spec, str) else ("", "", "")
+            if family_of == family and variant_dir(name) == folder:
+                return RunKey(family, name)
+        except (CorruptFile, MissingFile, UserError):  # damaged: `read_record` says how, where it is read
+            pass
+        return RunKey(family, folder)
 
     def exists(self, key: RunKey) -> bool:
         return self.variant_path(key).is_file()

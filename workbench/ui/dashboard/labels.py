@@ -1,12 +1,13 @@
 """Short variant labels and one colour per variant.
 
-A variant's directory name lists every parameter (`p=53,seed=999,data_seed=598,...`),
+A variant's name lists every parameter (`p=53,seed=999,data_seed=598,...`),
 which is too long for a legend or a picker and hides what matters: the parameters that
 differ between the variants on screen. `short_labels` keeps only those.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 from workbench.store import RunKey
@@ -14,6 +15,7 @@ from workbench.store import RunKey
 __all__ = ["PALETTE", "params", "short_labels", "colours", "full_label", "export_name"]
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9=,._+-]")  # characters kept in exported file names
+_NAME_KEPT = 160  # bytes of a variant name in an exported file name: with family and view it fits NAME_MAX
 
 # plotly's qualitative "D3" palette: distinct hues, one per variant in the selection
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
@@ -72,5 +74,9 @@ def export_name(key: RunKey, view: str, epoch: int | None = None) -> str:
 
     e.g. 'modular_addition_p=53,seed=999_embedding_fourier_epoch3500'; safe on every OS.
     """
-    stem = f"{key.family}_{key.variant}_{view}" + (f"_epoch{epoch}" if epoch is not None else "")
+    name = key.variant
+    if len(name.encode()) > _NAME_KEPT:  # a long name: a prefix and a hash keep the file name valid and distinct
+        head = name.encode()[:_NAME_KEPT - 17].decode(errors="ignore")
+        name = f"{head}-{hashlib.sha256(name.encode()).hexdigest()[:16]}"
+    stem = f"{key.family}_{name}_{view}" + (f"_epoch{epoch}" if epoch is not None else "")
     return _UNSAFE.sub("-", stem)

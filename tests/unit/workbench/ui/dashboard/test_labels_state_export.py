@@ -68,6 +68,12 @@ def test_export_names_are_canonical_and_safe():
     assert export_name(A, "neuron_heatmap", 3500) == f"modular_addition_{A.variant}_neuron_heatmap_epoch3500"
     assert export_name(A, "loss_curves") == f"modular_addition_{A.variant}_loss_curves"
     assert "/" not in export_name(RunKey("a/b", "c d"), "v")
+    long, longer = (RunKey("interleaved_streams", ",".join(f"param_{i:02d}=value_{i:02d}" for i in range(20)) + end)
+                    for end in ("", "0"))
+    name = export_name(long, "attention_patterns_by_head", 123456)
+    assert len(name.encode() + b".html") <= 255 and name.startswith("interleaved_streams_param_00=value_00,")
+    assert name.endswith("_attention_patterns_by_head_epoch123456")  # the view and epoch survive the cut
+    assert name != export_name(longer, "attention_patterns_by_head", 123456)  # a hash of the whole name
 
 
 def test_html_export_routes(store, vid):
