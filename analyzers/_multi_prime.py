@@ -53,7 +53,7 @@ from typing import Iterator, NamedTuple
 import numpy as np
 
 __all__ = ["PrimeBlock", "prime_blocks", "sum_signal", "fit_sinusoid", "grid_purity", "neuron_rows", "MIN_P",
-           "NO_FREQ", "answer_hook", "oscillator_scores", "sum_fits", "top_neurons", "TOP", "r2_null", "wrap_curves",
+           "NO_FREQ", "answer_hook", "oscillator_scores", "sum_fits", "top_neurons", "TOP", "r2_null", "residue_perms", "wrap_curves",
            "wrap_score", "zp_tests", "zp_table", "ZP_OUTPUTS", "N_PERM", "FW_ALPHA", "WRAP_MIN", "VERDICT_MIN_P"]
 
 MIN_P = 5  # smallest prime with more than one frequency
@@ -172,6 +172,12 @@ def top_neurons(score: np.ndarray, n: int = TOP) -> np.ndarray:
     return np.argsort(-score, kind="stable")[:n].astype(np.int64)
 
 
+def residue_perms(p: int, n_perm: int = N_PERM) -> np.ndarray:
+    """[n_perm, p] relabellings of the residues 0..p-1, seeded by (NULL_SEED, p): the same on every run."""
+    rng = np.random.default_rng([NULL_SEED, p])
+    return np.argsort(rng.random((n_perm, p)), axis=1)
+
+
 def _r2(curves: np.ndarray) -> np.ndarray:
     """R^2 of the best single frequency along axis -2 of curves [..., p, n] (NaN when flat)."""
     power = np.abs(np.fft.rfft(curves, axis=-2)[..., 1:, :]) ** 2
@@ -189,8 +195,7 @@ def r2_null(signal: np.ndarray, observed: np.ndarray, n_perm: int = N_PERM) -> d
     NaN where `observed` is NaN (a dead neuron, or p < MIN_P).
     """
     p, n = signal.shape
-    rng = np.random.default_rng([NULL_SEED, p])
-    perms = np.argsort(rng.random((n_perm, p)), axis=1)
+    perms = residue_perms(p, n_perm)
     null = np.concatenate([_r2(signal[perms[i:i + _CHUNK]]) for i in range(0, n_perm, _CHUNK)])  # [n_perm, n]
     live = np.isfinite(observed)
     nan = np.full(n, np.nan)

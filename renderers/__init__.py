@@ -9,7 +9,7 @@ from renderers import _groups  # noqa: E402,F401  (the groups the views below si
 # per-epoch views
 from renderers import fourier, weights, neurons, attention, output  # noqa: E402,F401
 from renderers import streams  # noqa: E402,F401  (sequence tasks: per-epoch and whole-run)
-from renderers import universal  # noqa: E402,F401  (multi-prime: per-epoch and whole-run)
+from renderers import universal, universal_study  # noqa: E402,F401  (multi-prime: per-epoch and whole-run)
 from renderers import least_action  # noqa: E402,F401  (least-action study: per-epoch and whole-run)
 # whole-run (trajectory) views
 from renderers import trajectories, dynamics  # noqa: E402,F401

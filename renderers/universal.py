@@ -50,10 +50,11 @@ def _regression_table(arrays: dict, view: str) -> dict[str, np.ndarray]:
     return t
 
 
-def _alert_text(t: dict) -> str:
+def _alert_text(t: dict, arrays: dict) -> str:
     alerted = np.flatnonzero(t["alert"])
-    if not alerted.size:
-        return "no regressions (no prime fell >= 0.2 from a reached >= 0.6)"
+    if not alerted.size:  # the thresholds the artifact states (prime_regressions' reach and drop_threshold)
+        reach, drop = (float(np.asarray(arrays.get(k, d))) for k, d in (("reach", 0.6), ("drop_threshold", 0.2)))
+        return f"no regressions (no prime fell >= {drop:g} from a reached >= {reach:g})"
     parts = [f"p={t['primes'][i]} (peak {t['peak'][i]:.2f}, fell {t['drop'][i]:.2f})" for i in alerted[:6]]
     return "regressions: " + ", ".join(parts) + (" ..." if alerted.size > 6 else "")
 
@@ -76,7 +77,7 @@ def render_prime_accuracy(arrays: dict) -> go.Figure:
         colorbar={"title": "accuracy"}, hovertemplate=f"%{{y}}<br>{EPOCH_HOVER}<br>accuracy %{{z:.3f}}<extra></extra>"))
     fig.update_xaxes(**EPOCH_AXIS)
     fig.update_yaxes(title_text="prime", type="category", tickfont={"size": 9})
-    return styled(fig, title=f"Accuracy by prime over training — {_alert_text(t)}", height=max(420, 16 * len(labels)))
+    return styled(fig, title=f"Accuracy by prime over training — {_alert_text(t, arrays)}", height=max(420, 16 * len(labels)))
 
 
 @register_view("prime_groups", scope="trajectory", sources=("prime_regressions",), options=TRAINING_AXIS, group="multi-prime", order=20,

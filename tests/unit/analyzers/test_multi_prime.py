@@ -128,6 +128,18 @@ def test_regressions_flag_a_reached_prime_that_falls_by_at_least_the_threshold()
     assert found["alert_epoch"][4] == 20 and np.isnan(found["peak_epoch"][0]) and np.isnan(found["alert_epoch"][3])
 
 
+def test_regressions_find_the_studys_p37_case_on_its_checkpoint_schedule():
+    """The study's README: p = 37 fell from 76% (40k) to 46% (90k) while p = 71 improved; checkpoints every 5k."""
+    epochs = np.arange(0, 100_001, 5_000)
+    p37 = np.interp(epochs, [0, 40_000, 90_000, 100_000], [0.05, 0.76, 0.46, 0.47])
+    p71 = np.interp(epochs, [0, 100_000], [0.02, 0.675])
+    jitter = 0.9 + 0.05 * np.cos(epochs / 5_000 * np.pi)  # a mastered prime wobbling by 0.1: under the threshold
+    found = regressions(np.stack([p37, p71, jitter], 1), epochs)
+    np.testing.assert_array_equal(found["alert"], [True, False, False])
+    assert found["drop"][0] == pytest.approx(0.30) and found["peak_epoch"][0] == 40_000
+    assert found["trough_epoch"][0] == 90_000 and found["alert_epoch"][0] == 75_000  # falls 0.006 per 1k: 0.18 at 70k, 0.21 at 75k
+
+
 def test_prime_regressions_summary_lists_alerted_primes_and_marks_the_first():
     acc = np.array([[0.2, 0.8], [0.7, 0.5], [0.9, 0.4]], dtype=np.float32)
     sweep = {"primes": np.array([[5, 7]] * 3), "group": np.array([[0, 1]] * 3), "accuracy": acc,
