@@ -22,7 +22,7 @@ from workbench.core.errors import UserError
 from workbench.core.variant import Variant, parse_variant
 from workbench.store import RunKey, Store
 
-__all__ = ["analyze_group", "GroupResult", "group_id"]
+__all__ = ["analyze_group", "check_group", "GroupResult", "group_id"]
 
 
 @dataclass
@@ -50,6 +50,23 @@ def _runs(store: Store, specs: list[str]) -> list[tuple[RunKey, Variant]]:
     return runs
 
 
+def check_group(store: Store, specs: list[str], analyzers: str = "all") -> tuple[list[tuple[RunKey, Variant]], list[str]]:
+    """(the runs, the group analyzers to run) for `analyze_group`, writing nothing.
+
+    Raises:
+        UserError for a run not in the store, runs of several families, or an analyzer that is
+        not a group analyzer applying to the family.
+    """
+    runs = _runs(store, list(specs))
+    caps = runs[0][1].family.capabilities(runs[0][1].params)
+    chosen = resolve_analyzers(analyzers)
+    if str(analyzers).strip() == "all":
+        chosen = list_analyzers(scope="group", caps=caps)
+    elif any(get_analyzer(n).scope != "group" or unmet_needs(n, caps) for n in chosen):
+        raise UserError(f"not group analyzers that apply to {runs[0][1].family.name}: {', '.join(chosen)}")
+    return runs, chosen
+
+
 def analyze_group(store: Store, specs: list[str], *, analyzers: str = "all", group: str | None = None,
                   force: bool = False) -> GroupResult:
     """Run group-scope analyzers over the runs `specs` (variant specs of one family).
@@ -63,13 +80,7 @@ def analyze_group(store: Store, specs: list[str], *, analyzers: str = "all", gro
     Returns:
         The group id, the analyzers written and the runs each left out (with why).
     """
-    runs = _runs(store, list(specs))
-    caps = runs[0][1].family.capabilities(runs[0][1].params)
-    chosen = resolve_analyzers(analyzers)
-    if str(analyzers).strip() == "all":
-        chosen = list_analyzers(scope="group", caps=caps)
-    elif any(get_analyzer(n).scope != "group" or unmet_needs(n, caps) for n in chosen):
-        raise UserError(f"not group analyzers that apply to {runs[0][1].family.name}: {', '.join(chosen)}")
+    runs, chosen = check_group(store, specs, analyzers)
     store.ensure_writable()
     result = GroupResult(group or group_id(list(specs)), [])
     for name in chosen:
