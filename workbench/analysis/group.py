@@ -22,7 +22,7 @@ from workbench.core.errors import UserError
 from workbench.core.variant import Variant, parse_variant
 from workbench.store import RunKey, Store
 
-__all__ = ["analyze_group", "check_group", "GroupResult", "group_id"]
+__all__ = ["analyze_group", "check_group", "current_group_artifact", "missing_requirement", "GroupResult", "group_id"]
 
 
 @dataclass
@@ -89,7 +89,7 @@ def analyze_group(store: Store, specs: list[str], *, analyzers: str = "all", gro
     return result
 
 
-def _missing(store: Store, key: RunKey, requires: tuple[str, ...]) -> str | None:
+def missing_requirement(store: Store, key: RunKey, requires: tuple[str, ...]) -> str | None:
     """Why a run cannot join (a requirement missing at some checkpoint), or None."""
     epochs = store.checkpoint_epochs(key)
     if not epochs:
@@ -101,9 +101,29 @@ def _missing(store: Store, key: RunKey, requires: tuple[str, ...]) -> str | None
     return None
 
 
+def _stamp(name: str, kept: list[tuple[RunKey, Variant]], epochs: list[np.ndarray]) -> dict[str, str]:
+    """What makes a group artifact current: the analyzer's version, the runs it read and their checkpoints."""
+    return {"version": str(get_analyzer(name).version), "runs": "\n".join(v.spec for _, v in kept),
+            "epochs": ";".join(",".join(map(str, e)) for e in epochs)}
+
+
+def current_group_artifact(store: Store, specs: list[str], name: str) -> dict[str, np.ndarray] | None:
+    """Group analyzer `name`'s artifact over the runs `specs` if it is up to date with them, else None (reads only)."""
+    try:
+        runs = _runs(store, list(specs))
+    except UserError:
+        return None
+    requires = get_analyzer(name).requires
+    kept = [(k, v) for k, v in runs if not missing_requirement(store, k, requires)]
+    gid = group_id(list(specs))
+    if not kept or not store.group_artifact_current(gid, name, _stamp(name, kept, [np.array(store.checkpoint_epochs(k)) for k, _ in kept])):
+        return None
+    return store.read_group_artifact(gid, name)
+
+
 def _one(store: Store, runs: list[tuple[RunKey, Variant]], name: str, result: GroupResult, force: bool) -> bool:
     spec = get_analyzer(name)
-    why = {v.spec: w for k, v in runs if (w := _missing(store, k, spec.requires))}
+    why = {v.spec: w for k, v in runs if (w := missing_requirement(store, k, spec.requires))}
     result.left_out[name] = why
     for run, reason in why.items():
         say(f"{name}: left out {run}: {reason}")
@@ -112,8 +132,7 @@ def _one(store: Store, runs: list[tuple[RunKey, Variant]], name: str, result: Gr
         say(f"{name}: no run of the group has what it needs; skipped")
         return False
     epochs = [np.array(store.checkpoint_epochs(k)) for k, _ in kept]
-    stamp = {"version": str(spec.version), "runs": "\n".join(v.spec for _, v in kept),
-             "epochs": ";".join(",".join(map(str, e)) for e in epochs)}
+    stamp = _stamp(name, kept, epochs)
     if not force and store.group_artifact_current(result.group, name, stamp):
         return False
 
