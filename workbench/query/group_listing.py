@@ -6,7 +6,7 @@ bootstrap interval of the mean] of the main quantities: test accuracy, test loss
 first epoch marker found (the turn's onset). A line under it gives every other final
 metric, marker and headline the same way, names each run left out of a quantity with
 the reason, and, where a group has any, its outliers (`workbench.query.outliers`: runs more
-than 3 x 1.4826·MAD from the group's median). `--where` takes the run language (workbench.query.where) over a group's shared
+robust (MAD) spreads from the group's median than 3 or the 95% null for n normal runs). `--where` takes the run language (workbench.query.where) over a group's shared
 params, r.FIELDs, its n and the group means of metrics, markers and numeric headlines.
 """
 
@@ -16,7 +16,7 @@ import textwrap
 
 from workbench.core.errors import UserError
 from workbench.query.groups import Group, agreement, group_rows, seed_summary
-from workbench.query.outliers import K, RULE, group_outliers, outlier_line
+from workbench.query.outliers import RULE, group_outliers, outlier_line, threshold
 from workbench.query.stats import BOOTSTRAP_SEED, RESAMPLES
 from workbench.query.where import check_fields, parse_where
 from workbench.store import Store
@@ -150,11 +150,12 @@ def _detail(g: Group, shown: set[str]) -> list[str]:
 
 
 def _outliers(g: Group) -> list[str]:
-    """'    outliers (> 3 MAD spreads from the median): seed=4: test_acc 0.2 (-53.4 spreads)', or nothing."""
+    """'    outliers (> 7.8 MAD spreads from the median, ...): seed=4: test_acc 0.2 (-53.4 spreads)', or nothing."""
     found = group_outliers(g)
     if not found:
         return []
-    text = f"outliers (> {K:g} MAD spreads from the median): " + outlier_line(found, lambda s: run_name(g, s))
+    text = (f"outliers (> {threshold(g.n):.2g} MAD spreads from the median, the 95% null at n={g.n}): "
+            + outlier_line(found, lambda s: run_name(g, s)))
     return ["    " + textwrap.shorten(text, WIDTH - 4, placeholder=" ...")]  # shorten drops leading spaces
 
 

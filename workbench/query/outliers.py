@@ -13,24 +13,38 @@ the scale then falls back to 1.2533 * the mean absolute deviation from the media
 normal-consistent constant; Iglewicz & Hoaglin's rule), which is 0 only when every run
 agrees. A quantity needs at least MIN_RUNS runs: with two, the median sits halfway and
 neither run can be singled out.
+
+K = 3 alone is no test at the seed counts of a group: with few runs the MAD is itself
+noisy, and in groups of normally distributed runs the largest run sits beyond 3 MAD spreads
+34% of the time at n=3, 26% at n=5, 20% at n=10. So a group's outliers (`group_outliers`)
+are the runs beyond max(K, the null's 95th percentile): the largest distance among n
+standard normal values, by the same rule, in NULL_DRAWS seeded draws (`null_threshold`:
+about 22 at n=3, 7.8 at n=5, 4.5 at n=10, 4.0 at n=20). A group of normal runs then shows
+an outlier in one quantity 5% of the time.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
 from workbench.query.groups import Group
 
-__all__ = ["Outlier", "K", "MIN_RUNS", "RULE", "robust_scale", "outliers", "group_outliers", "outlier_line"]
+__all__ = ["Outlier", "K", "MIN_RUNS", "RULE", "robust_scale", "outliers", "null_threshold", "threshold", "group_outliers",
+           "outlier_line"]
 
 K = 3.0  # robust spreads from the median that make a run an outlier
 MIN_RUNS = 3  # fewer runs than this: no outliers
 MAD_NORMAL = 1.4826  # 1 / Phi^-1(3/4): MAD * this estimates a normal std
 MEANAD_NORMAL = 1.2533  # sqrt(pi / 2): mean absolute deviation * this estimates a normal std
-RULE = (f"|value - median| > {K:g} x 1.4826·MAD (median absolute deviation; 1.2533 x mean absolute deviation "
-        f"where MAD is 0), {MIN_RUNS}+ runs")
+NULL_LEVEL = 95.0  # percentile of the null's largest distance a run must pass
+NULL_DRAWS = 20_000  # normal groups drawn per n
+NULL_SEED = 0
+RULE = (f"|value - median| > t x 1.4826·MAD (median absolute deviation; 1.2533 x mean absolute deviation where MAD "
+        f"is 0), t = max({K:g}, the 95th percentile of the largest such distance among n normal values: 22 at n=3, "
+        f"7.8 at n=5, 4.5 at n=10), {MIN_RUNS}+ runs")
 
 
 @dataclass(frozen=True)
@@ -78,8 +92,21 @@ def outliers(values: dict[str, float], k: float = K) -> dict[str, float]:
     return {run: float(d) for run, d in zip(values, z) if abs(d) > k}
 
 
+@lru_cache(maxsize=None)
+def null_threshold(n: int) -> float:
+    """The 95th percentile of the largest |value - median| / (1.4826 MAD) among n standard normal values."""
+    x = np.random.default_rng(NULL_SEED).standard_normal((NULL_DRAWS, n))
+    dev = np.abs(x - np.median(x, axis=1, keepdims=True))
+    return float(np.percentile(dev.max(axis=1) / (MAD_NORMAL * np.median(dev, axis=1)), NULL_LEVEL))
+
+
+def threshold(n: int, k: float = K) -> float:
+    """Robust spreads a run of a group of n must pass: max(k, null_threshold(n))."""
+    return max(k, null_threshold(n)) if n >= MIN_RUNS else float("inf")
+
+
 def group_outliers(g: Group, k: float = K) -> list[Outlier]:
-    """Every numeric quantity's outliers in `g`, in quantity order, then run order."""
+    """Every numeric quantity's outliers in `g` beyond `threshold(n, k)`, in quantity order, then run order."""
     out = []
     for quantity, have in g.values.items():
         lacking = {spec for spec, q, _ in g.missing if q == quantity}
@@ -87,7 +114,10 @@ def group_outliers(g: Group, k: float = K) -> list[Outlier]:
         if len(by_run) != len(have):  # the group's bookkeeping disagrees: say nothing rather than misname a run
             continue
         centre = float(np.median(have)) if have else 0.0
-        out += [Outlier(quantity, run, by_run[run], centre, z) for run, z in outliers(by_run, k).items()]
+        if len(by_run) < MIN_RUNS:
+            continue
+        out += [Outlier(quantity, run, by_run[run], centre, z)
+                for run, z in outliers(by_run, threshold(len(by_run), k)).items()]
     return out
 
 

@@ -8,7 +8,7 @@ lines, and the turn of each run as a rug with the group's range. The group table
 mean ± std [95% interval] per quantity and marks each group against the first one with
 `workbench.query.stats.compare`: Welch's t and an exact permutation test over the seeds,
 "differs" only when both p < 0.05; its last row names each group's outliers
-(`workbench.query.outliers`, 3 x 1.4826·MAD from the median).
+(`workbench.query.outliers`: beyond max(3, the 95% normal null) MAD spreads from the median).
 """
 
 from __future__ import annotations

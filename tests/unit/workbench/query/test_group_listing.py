@@ -79,5 +79,5 @@ def test_a_group_with_an_outlier_names_it_in_one_line(tmp_path, capsys):
     assert main(["list", "--group", "--store", str(s.root)]) == 0
     out = capsys.readouterr().out
     lines = [line for line in out.splitlines() if line.startswith("    outliers (")]
-    assert len(lines) == 1 and lines[0].startswith("    outliers (> 3 MAD spreads from the median): seed=4: test_acc 0.2 (")
+    assert len(lines) == 1 and lines[0].startswith("    outliers (> 7.8 MAD spreads from the median, the 95% null at n=5): seed=4: test_acc 0.2 (")
     assert "1.4826" in out and all(len(line) <= 120 for line in out.splitlines())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from workbench.query.groups import Group
@@ -63,3 +64,14 @@ def test_group_outliers_skip_runs_missing_a_quantity():
     assert found[1].value == 9000.0 and found[1].median == pytest.approx(405.0)
     line = outlier_line(found, lambda spec: spec.split(":")[1])
     assert line.startswith("seed=4: test_acc 0.2 (") and "; seed=2: turn_epoch 9000 (+" in line
+
+
+def test_the_threshold_is_the_normal_null_at_small_n_and_holds_its_rate():
+    from workbench.query.outliers import null_threshold, threshold
+    assert 15 < null_threshold(3) < 30 and 6 < null_threshold(5) < 10 and 3.5 < null_threshold(20) < 4.5
+    assert threshold(5) == null_threshold(5) and threshold(5, k=50) == 50 and threshold(2) == float("inf")
+    rng = np.random.default_rng(123)  # groups of 5 normal runs: an outlier about 5% of the time, not the 26% of k=3
+    draws = rng.standard_normal((2000, 5))
+    flagged = sum(bool(outliers({str(i): v for i, v in enumerate(row)}, threshold(5))) for row in draws)
+    plain = sum(bool(outliers({str(i): v for i, v in enumerate(row)})) for row in draws)
+    assert 0.02 < flagged / 2000 < 0.09 and plain / 2000 > 0.15
