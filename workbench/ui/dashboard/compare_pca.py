@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 from dash import dcc, html
 from plotly.subplots import make_subplots
 
+from workbench.core.errors import UserError
 from workbench.query.shared_paths import Basis, SharedPaths, shared_paths
 from workbench.store import RunKey, Store
 from workbench.ui.dashboard.bands import rgba
@@ -98,9 +99,13 @@ def pca_children(store: Store, grouping: Grouping | None) -> list:
     if grouping is None:
         return []
     keys = [k for keys in grouping.keys for k in keys]
-    paths = shared_paths(store, keys)
-    labels = short_labels(keys)
     body: list = [html.H3("Shared PCA basis"), html.Div(NOTE, className="compare-msg")]
+    try:
+        paths = shared_paths(store, keys)
+    except UserError as err:  # a damaged snapshot: say so here, keep the group table above
+        return [html.Div([*body, html.Div(f"not drawn: {err}", className="compare-msg")], className="panel",
+                         id="compare-pca-panel")]
+    labels = short_labels(keys)
     if paths.bases:
         body.append(dcc.Graph(id="compare-shared-pca", figure=pca_figure(paths, grouping),
                               config={"displaylogo": False, "responsive": True}, style={"height": "460px"}))

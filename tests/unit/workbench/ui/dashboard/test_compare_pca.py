@@ -43,3 +43,15 @@ def test_the_page_shows_the_panel_with_the_runs_it_left_out(tmp_path):
     assert "Shared PCA basis" in text and "compare-shared-pca" in text and "share the model seed" in text
     assert "not on the basis: no param_snapshot" in text
     assert compare.group_table(store, vids, ("runs", "minmax", [])) == []
+
+
+def test_a_damaged_snapshot_is_one_line_in_the_panel_not_a_lost_table(tmp_path, monkeypatch):
+    from workbench.core.errors import UserError
+    from workbench.ui.dashboard import compare_pca
+
+    def broken(store, keys):
+        raise UserError("corrupt file param_snapshot/epoch_000100.npz")
+    monkeypatch.setattr(compare_pca, "shared_paths", broken)
+    grouping = Grouping(["g0"], [[A]], [None])
+    text = str(compare_pca.pca_children(Store(tmp_path), grouping))
+    assert "not drawn: corrupt file param_snapshot/epoch_000100.npz" in text and "compare-shared-pca" not in text
