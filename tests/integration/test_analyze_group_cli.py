@@ -49,3 +49,9 @@ def test_bad_group_input_is_one_line_exit_2_and_writes_nothing(store, capsys, ar
     err = capsys.readouterr().err.strip()
     assert says in err and "\n" not in err
     assert not (store.root / ".groups").exists()
+
+
+def test_analyzers_lists_the_group_analyzers_as_group_scope(capsys):
+    assert main(["analyzers"]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()]
+    assert ["group_trajectories", "trajectory", "group"] == next(r[:3] for r in rows if r[0] == "group_trajectories")

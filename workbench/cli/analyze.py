@@ -61,11 +61,11 @@ def cmd_analyze_groups(args) -> None:
 
 def cmd_analyzers(args) -> None:
     caps = caps_of(args)
-    for name in list_analyzers():
+    for name in [*list_analyzers(), *list_analyzers(scope="group")]:  # run-level, then `analyze --group`'s
         a = get_analyzer(name)
         if caps is not None and unmet(analyzer_needs(name), caps):
             continue
-        scope = "per-epoch" if a.scope == "epoch" else "summary"
+        scope = {"epoch": "per-epoch", "group": "group"}.get(a.scope, "summary")  # group: `analyze --group`
         needs = ",".join(analyzer_needs(name)) or "-"
         print(f"{name:28s} {a.kind:12s} {scope:9s} v{a.version}  needs {needs:34s} {a.description}")
 
