@@ -2,7 +2,7 @@
 
 Each run's own PCA (param_pca) has its own axes, so its loops cannot be laid beside another
 run's. Here one basis is fitted to every run's param_snapshot rows together
-(analyzers._trajectory_geometry.shared_pca) and each run is projected on it; its PC2/PC3
+(workbench.core.trajectory_geometry.shared_pca) and each run is projected on it; its PC2/PC3
 path (as param_pca reads its own: PC1 is mostly the drift of the weights' norm) is then
 read for self-crossings, where they are (the epochs of the two crossing segments' starts)
 and the area its loops enclose per unit of path length, all in the shared basis's units.
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from analyzers._trajectory_geometry import loop_geometry, shared_pca
+from workbench.core.trajectory_geometry import loop_geometry, shared_pca
 from workbench.core.analyzer import register_analyzer
 from workbench.core.context import GroupContext
 

@@ -16,7 +16,7 @@ import argparse
 import numpy as np
 
 import analyzers  # noqa: F401  (registers the built-in analyzers)
-from analyzers._trajectory_geometry import loop_geometry, shared_pca
+from workbench.core.trajectory_geometry import loop_geometry, shared_pca
 from workbench.analysis.group import analyze_group
 from workbench.core.variant import parse_variant
 from workbench.store import RunKey, Store

@@ -22,7 +22,7 @@ from workbench.core.errors import UserError
 from workbench.core.variant import Variant, parse_variant
 from workbench.store import RunKey, Store
 
-__all__ = ["analyze_group", "GroupResult", "group_id"]
+__all__ = ["analyze_group", "check_group", "current_group_artifact", "missing_requirement", "GroupResult", "group_id"]
 
 
 @dataclass
@@ -50,6 +50,23 @@ def _runs(store: Store, specs: list[str]) -> list[tuple[RunKey, Variant]]:
     return runs
 
 
+def check_group(store: Store, specs: list[str], analyzers: str = "all") -> tuple[list[tuple[RunKey, Variant]], list[str]]:
+    """(the runs, the group analyzers to run) for `analyze_group`, writing nothing.
+
+    Raises:
+        UserError for a run not in the store, runs of several families, or an analyzer that is
+        not a group analyzer applying to the family.
+    """
+    runs = _runs(store, list(specs))
+    caps = runs[0][1].family.capabilities(runs[0][1].params)
+    chosen = resolve_analyzers(analyzers)
+    if str(analyzers).strip() == "all":
+        chosen = list_analyzers(scope="group", caps=caps)
+    elif any(get_analyzer(n).scope != "group" or unmet_needs(n, caps) for n in chosen):
+        raise UserError(f"not group analyzers that apply to {runs[0][1].family.name}: {', '.join(chosen)}")
+    return runs, chosen
+
+
 def analyze_group(store: Store, specs: list[str], *, analyzers: str = "all", group: str | None = None,
                   force: bool = False) -> GroupResult:
     """Run group-scope analyzers over the runs `specs` (variant specs of one family).
@@ -63,13 +80,7 @@ def analyze_group(store: Store, specs: list[str], *, analyzers: str = "all", gro
     Returns:
         The group id, the analyzers written and the runs each left out (with why).
     """
-    runs = _runs(store, list(specs))
-    caps = runs[0][1].family.capabilities(runs[0][1].params)
-    chosen = resolve_analyzers(analyzers)
-    if str(analyzers).strip() == "all":
-        chosen = list_analyzers(scope="group", caps=caps)
-    elif any(get_analyzer(n).scope != "group" or unmet_needs(n, caps) for n in chosen):
-        raise UserError(f"not group analyzers that apply to {runs[0][1].family.name}: {', '.join(chosen)}")
+    runs, chosen = check_group(store, specs, analyzers)
     store.ensure_writable()
     result = GroupResult(group or group_id(list(specs)), [])
     for name in chosen:
@@ -78,7 +89,7 @@ def analyze_group(store: Store, specs: list[str], *, analyzers: str = "all", gro
     return result
 
 
-def _missing(store: Store, key: RunKey, requires: tuple[str, ...]) -> str | None:
+def missing_requirement(store: Store, key: RunKey, requires: tuple[str, ...]) -> str | None:
     """Why a run cannot join (a requirement missing at some checkpoint), or None."""
     epochs = store.checkpoint_epochs(key)
     if not epochs:
@@ -90,9 +101,29 @@ def _missing(store: Store, key: RunKey, requires: tuple[str, ...]) -> str | None
     return None
 
 
+def _stamp(name: str, kept: list[tuple[RunKey, Variant]], epochs: list[np.ndarray]) -> dict[str, str]:
+    """What makes a group artifact current: the analyzer's version, the runs it read and their checkpoints."""
+    return {"version": str(get_analyzer(name).version), "runs": "\n".join(v.spec for _, v in kept),
+            "epochs": ";".join(",".join(map(str, e)) for e in epochs)}
+
+
+def current_group_artifact(store: Store, specs: list[str], name: str) -> dict[str, np.ndarray] | None:
+    """Group analyzer `name`'s artifact over the runs `specs` if it is up to date with them, else None (reads only)."""
+    try:
+        runs = _runs(store, list(specs))
+    except UserError:
+        return None
+    requires = get_analyzer(name).requires
+    kept = [(k, v) for k, v in runs if not missing_requirement(store, k, requires)]
+    gid = group_id(list(specs))
+    if not kept or not store.group_artifact_current(gid, name, _stamp(name, kept, [np.array(store.checkpoint_epochs(k)) for k, _ in kept])):
+        return None
+    return store.read_group_artifact(gid, name)
+
+
 def _one(store: Store, runs: list[tuple[RunKey, Variant]], name: str, result: GroupResult, force: bool) -> bool:
     spec = get_analyzer(name)
-    why = {v.spec: w for k, v in runs if (w := _missing(store, k, spec.requires))}
+    why = {v.spec: w for k, v in runs if (w := missing_requirement(store, k, spec.requires))}
     result.left_out[name] = why
     for run, reason in why.items():
         say(f"{name}: left out {run}: {reason}")
@@ -101,8 +132,7 @@ def _one(store: Store, runs: list[tuple[RunKey, Variant]], name: str, result: Gr
         say(f"{name}: no run of the group has what it needs; skipped")
         return False
     epochs = [np.array(store.checkpoint_epochs(k)) for k, _ in kept]
-    stamp = {"version": str(spec.version), "runs": "\n".join(v.spec for _, v in kept),
-             "epochs": ";".join(",".join(map(str, e)) for e in epochs)}
+    stamp = _stamp(name, kept, epochs)
     if not force and store.group_artifact_current(result.group, name, stamp):
         return False
 

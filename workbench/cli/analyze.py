@@ -1,10 +1,18 @@
-"""`workbench analyze`, `analyzers` and `views`: run the analyzers, and list what applies."""
+"""`workbench analyze`, `analyzers` and `views`: run the analyzers, and list what applies.
+
+`workbench analyze --group CLAUSE` runs the group-scope analyzers (workbench.analysis.group)
+over each run group that `workbench list --group --where CLAUSE` shows ('all': every
+group); every group and analyzer is checked before the first artifact is written.
+"""
 
 from __future__ import annotations
 
+from workbench.analysis.group import analyze_group, check_group
 from workbench.cli._args import caps_of, store_of
 from workbench.core.analyzer import analyzer_needs, get_analyzer, list_analyzers
 from workbench.core.capabilities import unmet
+from workbench.core.errors import UserError
+from workbench.query.group_listing import group_table
 from workbench.query.views import view_table
 from workbench.requests import AnalyzeRequest, checked, execute
 
@@ -18,16 +26,46 @@ def analyze_request(args) -> AnalyzeRequest:
 
 
 def cmd_analyze(args) -> None:
+    if args.group is not None:
+        cmd_analyze_groups(args)
+        return
     execute(analyze_request(args), store_of(args))
+
+
+def _group_clause(args) -> str | None:
+    """The --group CLAUSE as a --where clause (None for 'all'); UserError for what does not go with it."""
+    if not args.group.strip():
+        raise UserError(f"--group {args.group!r} is empty; give a --where clause over groups (e.g. \"p=53\"), or 'all'")
+    clash = [flag for flag, value in (("VARIANT", args.variant), ("--epochs", args.epochs), ("--jobs", args.jobs))
+             if value is not None]
+    if clash:
+        raise UserError(f"--group analyzes run groups; it takes no {' or '.join(clash)}")
+    return None if args.group.strip() == "all" else args.group
+
+
+def cmd_analyze_groups(args) -> None:
+    """Every matching run group through the group analyzers; all checked before anything is written."""
+    store = store_of(args)
+    table = group_table(store, _group_clause(args))
+    if not table:
+        raise UserError(f"no run group matches {args.group!r} (see `workbench list --group`)")
+    for g in table:
+        check_group(store, list(g.runs), args.analyzers)
+    for g in table:
+        result = analyze_group(store, list(g.runs), analyzers=args.analyzers, force=args.force)
+        written = ", ".join(str(store.group_artifact_path(result.group, a)) for a in result.computed)
+        left = sum(len(why) for why in result.left_out.values())
+        note = f"; {left} run(s) left out (see above)" if left else ""
+        print(f"{g.spec} (n={g.n}), group {result.group}: {written or 'up to date'}{note}")
 
 
 def cmd_analyzers(args) -> None:
     caps = caps_of(args)
-    for name in list_analyzers():
+    for name in [*list_analyzers(), *list_analyzers(scope="group")]:  # run-level, then `analyze --group`'s
         a = get_analyzer(name)
         if caps is not None and unmet(analyzer_needs(name), caps):
             continue
-        scope = "per-epoch" if a.scope == "epoch" else "summary"
+        scope = {"epoch": "per-epoch", "group": "group"}.get(a.scope, "summary")  # group: `analyze --group`
         needs = ",".join(analyzer_needs(name)) or "-"
         print(f"{name:28s} {a.kind:12s} {scope:9s} v{a.version}  needs {needs:34s} {a.description}")
 

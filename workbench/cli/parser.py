@@ -159,8 +159,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--store", help=store_help)
     p.set_defaults(func="workbench.cli.runs:cmd_index")
 
-    p = sub.add_parser("analyze", help="run analyzers over every checkpoint of a trained variant")
+    p = sub.add_parser("analyze", help="run analyzers over every checkpoint of a trained variant, or over run groups")
     p.add_argument("variant", nargs="?", help="family[:key=value,...]; omitted: the demo variant")
+    p.add_argument("--group", metavar="CLAUSE", help="instead of one variant: run the group analyzers over each run "
+                   "group `workbench list --group --where CLAUSE` shows ('all': every group); writes "
+                   "<store>/.groups/<id>/<analyzer>.npz")
     p.add_argument("--analyzers", default="all", help="'all' or comma-separated names (see `workbench analyzers`)")
     p.add_argument("--epochs", type=_schedule_arg, help="only checkpoints in this SPEC (START:STOP:STEP or E, comma-separated)")
     p.add_argument("--force", action="store_true", help="recompute artifacts that are up to date")

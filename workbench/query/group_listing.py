@@ -4,8 +4,9 @@ Each row names the group by the params that set it apart from the other groups o
 family (the params they all share are printed once above), then n and mean ± std [95%
 bootstrap interval of the mean] of the main quantities: test accuracy, test loss and the
 first epoch marker found (the turn's onset). A line under it gives every other final
-metric, marker and headline the same way, and names each run left out of a quantity with
-the reason. `--where` takes the run language (workbench.query.where) over a group's shared
+metric, marker and headline the same way, names each run left out of a quantity with
+the reason, and, where a group has any, its outliers (`workbench.query.outliers`: runs more
+robust (MAD) spreads from the group's median than 3 or the 95% null for n normal runs). `--where` takes the run language (workbench.query.where) over a group's shared
 params, r.FIELDs, its n and the group means of metrics, markers and numeric headlines.
 """
 
@@ -15,12 +16,13 @@ import textwrap
 
 from workbench.core.errors import UserError
 from workbench.query.groups import Group, agreement, group_rows, seed_summary
+from workbench.query.outliers import RULE, group_outliers, outlier_line, threshold
 from workbench.query.stats import BOOTSTRAP_SEED, RESAMPLES
 from workbench.query.where import check_fields, parse_where
 from workbench.store import Store
 from workbench.store.index import run_rows
 
-__all__ = ["GroupTable", "group_table", "format_groups", "group_fields_row", "group_names"]
+__all__ = ["GroupTable", "group_table", "format_groups", "group_fields_row", "group_names", "run_name"]
 
 WIDTH = 120  # columns the listing fits
 MAIN = ("test_acc", "test_loss", "train_acc")  # a row shows these (and the first marker after test_acc) while they fit
@@ -128,12 +130,12 @@ def _left_out(g: Group) -> list[str]:
         quantities.append(quantity) if quantity not in quantities else None
     lines = []
     for why, (runs, quantities) in by_reason.items():
-        who = ", ".join(_run_name(g, spec) for spec in runs)
+        who = ", ".join(run_name(g, spec) for spec in runs)
         lines.append(f"    left out of {', '.join(quantities)}: {who} ({why})")
     return lines
 
 
-def _run_name(g: Group, spec: str) -> str:
+def run_name(g: Group, spec: str) -> str:
     """A run of the group by its seed params ('seed=3'), the spec where they do not tell it apart."""
     i = g.runs.index(spec)
     named = ",".join(f"{k}={v[i]}" for k, v in g.seeds.items() if len(set(v)) > 1)
@@ -144,14 +146,24 @@ def _detail(g: Group, shown: set[str]) -> list[str]:
     parts = [_cell(g, n) for n in g.stats if n not in shown]
     parts += [f"{n} {agreement(v)}" for n, v in g.texts.items()]
     lines = textwrap.wrap("; ".join(parts), WIDTH, initial_indent="    ", subsequent_indent="      ")
-    return lines + _left_out(g)
+    return lines + _left_out(g) + _outliers(g)
+
+
+def _outliers(g: Group) -> list[str]:
+    """'    outliers (> 7.8 MAD spreads from the median, ...): seed=4: test_acc 0.2 (-53.4 spreads)', or nothing."""
+    found = group_outliers(g)
+    if not found:
+        return []
+    text = (f"outliers (> {threshold(g.n):.2g} MAD spreads from the median, the 95% null at n={g.n}): "
+            + outlier_line(found, lambda s: run_name(g, s)))
+    return ["    " + textwrap.shorten(text, WIDTH - 4, placeholder=" ...")]  # shorten drops leading spaces
 
 
 def _header(table: GroupTable) -> list[str]:
     match = f" matching {table.where!r}" if table.where is not None else ""
     lines = textwrap.wrap(f"{len(table)} run group{'' if len(table) == 1 else 's'}{match} ({sum(g.n for g in table)} of the store's {table.total} runs); "
                           f"mean ± std [95% bootstrap interval of the mean, {RESAMPLES:,} resamples, seed "
-                          f"{BOOTSTRAP_SEED}]", WIDTH)
+                          f"{BOOTSTRAP_SEED}]; outliers: {RULE}", WIDTH)
     return lines
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analyzers._trajectory_geometry import loop_geometry, shared_pca
+from workbench.core.trajectory_geometry import loop_geometry, shared_pca
 from analyzers.param_pca import count_self_intersections, pca_scores
 
 

@@ -25,7 +25,7 @@ from workbench.core.analyzer import get_analyzer, list_analyzers
 from workbench.core.errors import UserError
 from workbench.store import RunKey, Store
 from workbench.store.index import run_rows
-from workbench.ui.dashboard import compare_groups, data, presets
+from workbench.ui.dashboard import compare_groups, compare_pca, data, presets
 from workbench.ui.dashboard.compare_groups import Grouping, draw_groups, grouping_of
 from workbench.ui.dashboard.labels import colours, full_label, short_labels
 from workbench.ui.dashboard.layout import variant_options
@@ -297,8 +297,9 @@ def extra_panels(store: Store, vids: object, metrics: object, align: object, gro
 
 
 def group_table(store: Store, vids: object, grouping: tuple) -> list:
-    """The seed-group table of the selection (empty unless grouped by seeds)."""
-    return compare_groups.group_table_children(grouping_of(store, _selected(store, vids), *grouping))
+    """The seed-group table and the shared PCA basis panel of the selection (empty unless grouped by seeds)."""
+    groups = grouping_of(store, _selected(store, vids), *grouping)
+    return compare_groups.group_table_children(groups) + compare_pca.pca_children(store, groups)
 
 
 def preset_selection(store: Store, preset_id: object, vids: object) -> tuple:

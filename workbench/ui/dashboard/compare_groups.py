@@ -7,7 +7,8 @@ a band (min–max or the 95% interval of the mean; `bands`), optionally with the
 lines, and the turn of each run as a rug with the group's range. The group table gives
 mean ± std [95% interval] per quantity and marks each group against the first one with
 `workbench.query.stats.compare`: Welch's t and an exact permutation test over the seeds,
-"differs" only when both p < 0.05.
+"differs" only when both p < 0.05; its last row names each group's outliers
+(`workbench.query.outliers`: beyond max(3, the 95% normal null) MAD spreads from the median).
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from typing import Callable
 import plotly.graph_objects as go
 from dash import dcc, html
 
-from workbench.query.group_listing import group_names
+from workbench.query.group_listing import group_names, run_name
 from workbench.query.groups import Group, group_rows
+from workbench.query.outliers import RULE, group_outliers, outlier_line
 from workbench.query.stats import ALPHA, compare
 from workbench.store import RunKey, Store
 from workbench.store.index import run_rows
@@ -112,6 +114,11 @@ def _difference(first: Group | None, other: Group | None, quantity: str) -> str:
     return compare(a, b).brief()
 
 
+def _outliers(g: Group | None) -> str:
+    found = group_outliers(g) if g is not None else []
+    return outlier_line(found, lambda spec: run_name(g, spec)) if found else "none"
+
+
 def group_table_children(grouping: Grouping | None) -> list:
     """The group table: per quantity, each group's spread and each later group against the first."""
     if grouping is None:
@@ -122,9 +129,11 @@ def group_table_children(grouping: Grouping | None) -> list:
             *[f"{grouping.names[i]} vs {grouping.names[0]}" for i in tested]]
     body = [[q, *[_cell(g, q) for g in grouping.groups],
              *[_difference(grouping.groups[0], grouping.groups[i], q) for i in tested]] for q in present]
+    body.append(["outliers", *[_outliers(g) for g in grouping.groups], *[""] * len(tested)])
     note = (f"mean ± std [95% bootstrap interval of the mean]; a difference is marked \"differs\" when Welch's t "
             f"and the permutation test over seeds (exact up to 20,000 relabellings) both give p < {ALPHA}; "
-            "3 runs a side can never reach it (the smallest exact p is 0.1)")
+            "3 runs a side can never reach it (the smallest exact p is 0.1); outliers, over every final metric, marker "
+            f"and numeric headline: {RULE}")
     return [html.H3("Seed groups"),
             html.Table([html.Thead(html.Tr([html.Th(h) for h in head])),
                         html.Tbody([html.Tr([html.Td(c) for c in row]) for row in body])],

@@ -68,3 +68,16 @@ def test_runs_in_no_group_are_filtered_by_their_own_fields(store, monkeypatch):
     assert workbench.list_groups(store).outside == [("modular_addition:p=23,seed=0", "trained 100 of 1000 epochs")]
     assert workbench.list_groups(store, where="p=17").outside == []
     assert len(workbench.list_groups(store, where="p=23").outside) == 1
+
+
+def test_a_group_with_an_outlier_names_it_in_one_line(tmp_path, capsys):
+    s = Store(tmp_path / "store")
+    for seed, acc in enumerate((0.99, 0.98, 1.0, 0.99, 0.2)):
+        listed_run(s, f"modular_addition:p=17,seed={seed}", test_acc=acc, onset=400 + 10 * seed)
+    for seed in range(3):
+        listed_run(s, f"modular_addition:p=19,seed={seed}", test_acc=1.0, onset=500)
+    assert main(["list", "--group", "--store", str(s.root)]) == 0
+    out = capsys.readouterr().out
+    lines = [line for line in out.splitlines() if line.startswith("    outliers (")]
+    assert len(lines) == 1 and lines[0].startswith("    outliers (> 7.8 MAD spreads from the median, the 95% null at n=5): seed=4: test_acc 0.2 (")
+    assert "1.4826" in out and all(len(line) <= 120 for line in out.splitlines())

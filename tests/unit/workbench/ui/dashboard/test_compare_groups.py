@@ -75,6 +75,19 @@ def test_group_table_marks_differences_with_the_stated_test(store):
     assert "within spread" in text  # 3 a side: the exact permutation p is 0.1 at best
 
 
+def test_group_table_names_each_groups_outliers(tmp_path):
+    s = Store(tmp_path / "store")
+    for seed, acc in enumerate((0.99, 0.98, 1.0, 0.99, 0.2)):
+        listed_run(s, f"modular_addition:p=17,seed={seed}", test_acc=acc, onset=400)
+    for seed in range(3):
+        listed_run(s, f"modular_addition:p=19,seed={seed}", test_acc=1.0, onset=500)
+    children = group_table_children(grouping_of(s, s.runs(), "seeds", "minmax", []))
+    rows = children[1].children[1].children
+    cells = [c.children for c in rows[-1].children]
+    assert cells[0] == "outliers" and cells[1].startswith("seed=4: test_acc 0.2 (-53") and cells[2] == "none"
+    assert "1.4826" in children[2].children
+
+
 def test_the_url_keeps_the_grouping():
     from dash import no_update
     out = dict(zip([f.key for f in compare.STATE], compare.restore("?group=seeds&band=ci&thin=runs", None)))

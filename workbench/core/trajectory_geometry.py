@@ -6,6 +6,9 @@ snapshots of all runs together (the rows of every run, centred on their pooled m
 projects each run on it; with one run it is that run's own PCA. `loop_geometry` reads a
 projected 2-D path: where it crosses itself, and the area its loops enclose per unit of
 path length, in the basis's units, so two runs on one basis compare.
+
+Pure numpy, in the core so that both the group_trajectories analyzer and the compare page
+(which computes a basis on the fly where that artifact is absent) use this one definition.
 """
 
 from __future__ import annotations
