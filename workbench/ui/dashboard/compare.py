@@ -320,7 +320,8 @@ def preset_children(store: Store, preset_id: object, vids: object) -> list:
     family, preset = found
     keys = [k for k in keys if k.family == family]
     if preset.spread:
-        return preset_spread.spread_children(store, family, preset, keys, f"{family}: seed spread at the last evaluation")
+        name = str(preset_id).partition("/")[2]
+        return preset_spread.spread_children(store, family, preset, keys, f"{family}, {name}: seed spread at the last evaluation")
     rows, ratios = presets.preset_table(store, family, preset, keys)
     header = html.Tr([html.Th(preset.vary[0] if preset.vary else "run")] + [html.Th(m) for m in preset.metrics])
     body = [html.Tr([html.Td(label)] + [html.Td(_fmt(values[m], 4)) for m in preset.metrics])

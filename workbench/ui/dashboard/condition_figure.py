@@ -20,7 +20,8 @@ from workbench.ui.dashboard.labels import PALETTE
 __all__ = ["condition_figure", "PER_ROW"]
 
 PER_ROW = 3  # metric panels per row
-_SHIFT = 0.22  # x offset between the splits at one condition
+_SHIFT = 0.3  # x offset between the splits at one condition
+_DOTS = 0.08  # the seeds' dots sit this far left of their mean
 
 
 def _check(arrays: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -46,7 +47,8 @@ def condition_figure(arrays: dict, title: str = "") -> go.Figure:
         x = x0 + (g - (len(splits) - 1) / 2) * _SHIFT
         for m in range(len(metrics)):
             row, col = m // PER_ROW + 1, m % PER_ROW + 1
-            _add_metric(fig, (row, col), x, values[g, :, m, :], seeds[g], conditions, str(split), colour, m == 0)
+            legend = m == 0 and bool(str(split))  # an unnamed split (none) needs no legend
+            _add_metric(fig, (row, col), x, values[g, :, m, :], seeds[g], conditions, str(split), colour, legend)
     for m in range(len(metrics)):
         fig.update_xaxes(tickvals=x0, ticktext=[str(c) for c in conditions], range=[-0.6, len(conditions) - 0.4],
                          row=m // PER_ROW + 1, col=m % PER_ROW + 1)
@@ -64,9 +66,10 @@ def _add_metric(fig: go.Figure, cell: tuple[int, int], x: np.ndarray, table: np.
         mean = np.where(counts > 0, np.nansum(np.where(has, table, 0), axis=1) / np.maximum(counts, 1), np.nan)
     lo = np.array([table[c][has[c]].min() if counts[c] else np.nan for c in range(len(x))])
     hi = np.array([table[c][has[c]].max() if counts[c] else np.nan for c in range(len(x))])
-    dots_x = np.repeat(x, table.shape[1])[has.reshape(-1)]
+    dots_x = np.repeat(x - _DOTS, table.shape[1])[has.reshape(-1)]  # beside the mean, not under it
     fig.add_trace(go.Scatter(x=dots_x, y=table.reshape(-1)[has.reshape(-1)], mode="markers", legendgroup=split,
-                             showlegend=False, marker={"size": 6, "color": rgba(colour, 0.45)},
+                             showlegend=False, marker={"size": 6, "color": rgba(colour, 0.6),
+                                                                     "line": {"width": 0.5, "color": "white"}},
                              text=[f"{split}, {conditions[i // table.shape[1]]}, seed {seeds.reshape(-1)[i]}"
                                    for i in np.flatnonzero(has.reshape(-1))],
                              hovertemplate="%{text}: %{y:.4g}<extra></extra>"), *cell)

@@ -62,23 +62,25 @@ def _finite(x: np.ndarray) -> np.ndarray:
     return x[np.isfinite(x)]
 
 
-def spread_rows(arrays: dict, reference: str | None) -> list[tuple[str, str, list[str]]]:
-    """(split, condition, per metric 'mean ± std [CI] (n); vs reference: verdict') for each cell with runs."""
+def spread_rows(arrays: dict, reference: str | None) -> list[tuple[str, str, int, list[str]]]:
+    """(split, condition, n seeds, per metric 'mean ± std [CI]' with ' (n=k)' where that metric has
+    fewer values, and, but for the reference, '; vs REF: verdict') for each cell with runs."""
     conditions = [str(c) for c in arrays["conditions"]]
     ref = conditions.index(reference) if reference in conditions else None
     rows = []
     for g, split in enumerate(arrays["splits"]):
         for c, condition in enumerate(conditions):
+            n = int(np.isfinite(arrays["values"][g, c]).any(axis=0).sum())
             cells = []
             for m in range(len(arrays["metrics"])):
                 x = _finite(arrays["values"][g, c, m])
-                text = f"{spread(x).brief()} (n={len(x)})" if len(x) else "-"
+                text = spread(x).brief() + (f" (n={len(x)})" if len(x) != n else "") if len(x) else "-"
                 other = _finite(arrays["values"][g, ref, m]) if ref is not None and c != ref else np.array([])
                 if len(x) and len(other):
                     text += f"; vs {reference}: {compare(x, other).verdict}"
                 cells.append(text)
-            if any(cell != "-" for cell in cells):
-                rows.append((str(split), condition, cells))
+            if n:
+                rows.append((str(split), condition, n, cells))
     return rows
 
 
@@ -108,18 +110,25 @@ def _by_seed(arrays: dict, g: int, c: int, m: int) -> dict[str, float]:
             if str(s) and math.isfinite(v)}
 
 
+def _cell(text: str) -> list:
+    """A table cell: the spread on one line, the test against the reference below it."""
+    head, _, test = text.partition("; ")
+    return [head, html.Br(), html.Small(test)] if test else [head]
+
+
 def spread_children(store: Store, family: str, preset: ComparePreset, keys: list[RunKey], title: str) -> list:
     """The compare page's block for a spread preset: the figure, the spread table, the paired ratios."""
     arrays = spread_arrays(store, family, preset, keys)
     if not arrays["values"].size:
         return [html.Div("No runs of this preset in the selection.")]
     first = preset.vary[0] if preset.vary else "run"
-    header = html.Tr([html.Th(preset.split or ""), html.Th(first)] + [html.Th(str(m)) for m in preset.metrics])
-    body = [html.Tr([html.Td(s), html.Td(c)] + [html.Td(t) for t in cells])
-            for s, c, cells in spread_rows(arrays, preset.reference)]
+    lead = [preset.split] if preset.split else []  # the split column only where there is a split
+    header = html.Tr([html.Th(h) for h in [*lead, first, "seeds", *map(str, preset.metrics)]])
+    body = [html.Tr([html.Td(v) for v in [*([s] if lead else []), c, n]] + [html.Td(_cell(t)) for t in cells])
+            for s, c, n, cells in spread_rows(arrays, preset.reference)]
     notes = [html.Div(f"{split}: {label} (paired per seed): {text}") for split, label, text in paired_ratios(arrays, preset)]
     caption = ("Diamond: mean over seeds, bar: the seeds' min to max, dots: seeds. Cells: mean ± std "
-               "[95% bootstrap interval of the mean] (n); 'within spread' unless Welch's t and the permutation "
+               "[95% bootstrap interval of the mean]; 'within spread' unless Welch's t and the permutation "
                "test both give p < 0.05 (never with 3 seeds a side).")
     return [html.H3(title), dcc.Graph(id="compare-preset-figure", figure=condition_figure(arrays)),
             html.Div(caption, className="caption"),

@@ -79,14 +79,16 @@ def test_the_four_conditions_line_up_every_seed_of_both_archs_and_nothing_else(s
 def test_rows_give_each_spread_and_its_test_against_the_reference(store):
     family, preset = presets.get_preset(FOUR)
     arrays = preset_spread.spread_arrays(store, family, preset, presets.line_up(store, family, preset, []))
-    rows = {(s, c): cells for s, c, cells in preset_spread.spread_rows(arrays, "constraint")}
-    control = rows[("study", "control")][0]
-    assert control.startswith("0.6100 ± 0.010") and control.endswith("(n=3); vs constraint: within spread")
-    assert "vs constraint" not in rows[("study", "constraint")][0]  # the reference is not tested against itself
+    rows = {(s, c): (n, cells) for s, c, n, cells in preset_spread.spread_rows(arrays, "constraint")}
+    n, cells = rows[("study", "control")]
+    assert n == 3 and cells[0].startswith("0.6100 ± 0.010") and cells[0].endswith("]; vs constraint: within spread")
+    assert "vs constraint" not in rows[("study", "constraint")][1][0]  # the reference is not tested against itself
     four = {"conditions": np.array(["a", "b"]), "splits": np.array([""]), "metrics": np.array(["m"]),
             "values": np.array([[[[0.0, 0.1, 0.2, 0.3]], [[5.0, 5.1, 5.2, 5.3]]]]),
             "seeds": np.array([[["0", "1", "2", "3"]] * 2])}
-    assert preset_spread.spread_rows(four, "a")[1][2][0].endswith("vs a: differs")  # 4 a side can differ
+    four["values"][0, 0, 0, 3] = np.nan  # a seed missing from "a": 3 against 4
+    (_, _, n_a, _), (_, _, n_b, (b,)) = preset_spread.spread_rows(four, "a")
+    assert (n_a, n_b) == (3, 4) and b.endswith("vs a: differs")  # 4 a side can differ
 
 
 def test_ratios_are_paired_per_seed_within_an_arch(store):
