@@ -10,9 +10,12 @@ reads as the preset's `absent` label. Spreads and tests are `workbench.query.sta
 
 from __future__ import annotations
 
+import html as _html
 import math
+from typing import Callable
 
 import numpy as np
+import plotly.graph_objects as go
 from dash import dcc, html
 
 from workbench.core.family import ComparePreset
@@ -21,9 +24,9 @@ from workbench.query.stats import compare, number, spread
 from workbench.store import RunKey, Store
 from workbench.ui.dashboard.condition_figure import condition_figure
 from workbench.ui.dashboard.labels import params
-from workbench.ui.dashboard.presets import final_values
+from workbench.ui.dashboard.presets import final_values, line_up, spread_presets
 
-__all__ = ["spread_arrays", "spread_rows", "paired_ratios", "spread_children"]
+__all__ = ["spread_arrays", "spread_rows", "paired_ratios", "spread_children", "report_sections", "CAPTION"]
 
 
 def _value(key: RunKey, name: str | None, preset: ComparePreset) -> str:
@@ -110,6 +113,32 @@ def _by_seed(arrays: dict, g: int, c: int, m: int) -> dict[str, float]:
             if str(s) and math.isfinite(v)}
 
 
+CAPTION = ("Diamond: mean over seeds, bar: the seeds' min to max, dots: seeds. Cells: mean ± std "
+           "[95% bootstrap interval of the mean]; 'within spread' unless Welch's t and the permutation "
+           "test both give p < 0.05 (never with 3 seeds a side).")
+
+
+def report_sections(store: Store, key: RunKey, figure_html: Callable[[go.Figure], str]) -> list[tuple[str, str, str]]:
+    """(anchor, heading, body html) for the report of `key`: one per spread preset of its family
+    that lines up more than this run around it (the figure, the table, the paired ratios)."""
+    out = []
+    for i, (name, preset) in enumerate(spread_presets(key.family)):
+        keys = line_up(store, key.family, preset, [key])
+        if len(keys) < 2:
+            continue
+        arrays = spread_arrays(store, key.family, preset, keys)
+        lead = [preset.split] if preset.split else []
+        head = "".join(f"<th>{_html.escape(str(h))}</th>" for h in [*lead, preset.vary[0], "seeds", *preset.metrics])
+        body = "".join("<tr>" + "".join(f"<td>{_html.escape(str(v))}</td>" for v in [*([s] if lead else []), c, n, *cells])
+                       + "</tr>" for s, c, n, cells in spread_rows(arrays, preset.reference))
+        ratios = "".join(f"<p>{_html.escape(f'{s}: {label} (paired per seed): {text}')}</p>"
+                         for s, label, text in paired_ratios(arrays, preset))
+        out.append((f"preset-{i}", f"{name}: seed spread at the last evaluation",
+                    f"{figure_html(condition_figure(arrays))}<p class=desc>{_html.escape(CAPTION)}</p>"
+                    f"<table class=summary><tr>{head}</tr>{body}</table>{ratios}"))
+    return out
+
+
 def _cell(text: str) -> list:
     """A table cell: the spread on one line, the test against the reference below it."""
     head, _, test = text.partition("; ")
@@ -127,9 +156,6 @@ def spread_children(store: Store, family: str, preset: ComparePreset, keys: list
     body = [html.Tr([html.Td(v) for v in [*([s] if lead else []), c, n]] + [html.Td(_cell(t)) for t in cells])
             for s, c, n, cells in spread_rows(arrays, preset.reference)]
     notes = [html.Div(f"{split}: {label} (paired per seed): {text}") for split, label, text in paired_ratios(arrays, preset)]
-    caption = ("Diamond: mean over seeds, bar: the seeds' min to max, dots: seeds. Cells: mean ± std "
-               "[95% bootstrap interval of the mean]; 'within spread' unless Welch's t and the permutation "
-               "test both give p < 0.05 (never with 3 seeds a side).")
     return [html.H3(title), dcc.Graph(id="compare-preset-figure", figure=condition_figure(arrays)),
-            html.Div(caption, className="caption"),
+            html.Div(CAPTION, className="caption"),
             html.Table([html.Thead(header), html.Tbody(body)], className="preset-table"), *notes]

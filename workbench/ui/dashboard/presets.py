@@ -21,7 +21,7 @@ from workbench.store.markers import read_headlines
 from workbench.ui.dashboard import data
 from workbench.ui.dashboard.labels import params
 
-__all__ = ["preset_options", "get_preset", "free_params", "line_up", "final_values", "preset_table"]
+__all__ = ["spread_presets", "preset_options", "get_preset", "free_params", "line_up", "final_values", "preset_table"]
 
 
 def _presets(family: str) -> dict[str, ComparePreset]:
@@ -29,6 +29,11 @@ def _presets(family: str) -> dict[str, ComparePreset]:
         return dict(get_family(family).compare_presets)
     except (KeyError, UserError):  # a run of a family this install does not have
         return {}
+
+
+def spread_presets(family: str) -> list[tuple[str, ComparePreset]]:
+    """(name, preset) of the family's spread presets (`ComparePreset.spread`), in declared order."""
+    return [(name, preset) for name, preset in _presets(family).items() if preset.spread]
 
 
 def preset_options(store: Store) -> list[dict]:

@@ -130,3 +130,14 @@ def test_the_compare_page_shows_the_figure_and_table_for_a_spread_preset(store):
     children = compare.preset_children(store, FOUR, vids)
     assert any(getattr(c, "id", None) == "compare-preset-figure" for c in children)
     assert "paired per seed" in str(children) and "within spread" in str(children)
+
+
+def test_the_report_gets_a_section_per_spread_preset_around_its_run(store):
+    study_control = _anchor(store, "arch=study", "condition=control")
+    sections = preset_spread.report_sections(store, study_control, lambda fig: f"<fig {len(fig.data)}>")
+    assert [h for _, h, _ in sections] == ["study's four conditions: seed spread at the last evaluation",
+                                           "the leak: study control without and with the mask: seed spread at the last evaluation"]
+    four = sections[0][2]
+    assert "<fig 24>" in four and four.count("<tr>") == 1 + 8 and "over 3 paired seeds" in four
+    alone = _anchor(store, "d_model=32")  # nothing else in its setting: no section
+    assert preset_spread.report_sections(store, alone, str) == []
