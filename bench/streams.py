@@ -26,6 +26,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from analyzers.attention_offsets import next_mass  # noqa: E402
 from families.interleaved_streams import calibrated_spec, calibration_control  # noqa: E402
 from workbench.core.errors import UserError  # noqa: E402
 from workbench.core.variant import parse_variant  # noqa: E402
@@ -138,8 +139,7 @@ def plus_one_mass(store: Store, spec: str) -> float | None:
     model = family.tl_model(params, store.load_checkpoint(key, store.read_record(key).epochs))
     with torch.no_grad():
         _, cache = model.run_with_cache(family.probe(params).inputs, names_filter=lambda n: n.endswith("hook_pattern"))
-    pattern = cache["blocks.0.attn.hook_pattern"]  # [batch, head, q, k]
-    return float(pattern.diagonal(offset=1, dim1=-2, dim2=-1).mean())
+    return float(next_mass(cache["blocks.0.attn.hook_pattern"].numpy()).mean())  # the analyzer's measure
 
 
 def _seeds(text: str) -> list[int]:

@@ -288,13 +288,20 @@ class InterleavedStreams(Family):
             metrics=("test_acc", "last_acc", "amplitude", "sigma2"),
             ratios=(("mean-preserving ÷ constraint accuracy", "test_acc", {"condition": "mean_clamp"},
                      {"condition": "constraint"}),)),
+        # issue 29 item 7: every seed of the four conditions, arch=study beside arch=causal
         "study's four conditions": ComparePreset(
             vary=("condition", "n_frozen", "control_seed", "calib_norm", "calib_std", "clamp_site"),
-            metrics=("acc_all", "acc_pred", "last_acc", "A_final", "s2tok_final", "A_study", "s2tok_study"),
+            metrics=("acc_all", "last_acc", "A_final", "s2tok_final", "A_study", "s2tok_study"),
             ratios=(("mean-preserving ÷ constraint, last-position accuracy", "last_acc",
                      {"condition": "constraint_mean_clamp"}, {"condition": "constraint"}),
                     ("mean-preserving ÷ constraint, all-position accuracy", "acc_all",
-                     {"condition": "constraint_mean_clamp"}, {"condition": "constraint"})))}
+                     {"condition": "constraint_mean_clamp"}, {"condition": "constraint"})),
+            spread=True, split="arch", reference="constraint", absent={"arch": "causal"}),
+        # issue 29 item 3: the unmasked study model's control against the same with a causal
+        # mask; attn_next (attention_offsets) is the mass each query puts on its own target
+        "the leak: study control without and with the mask": ComparePreset(
+            vary=("attn_mask",), metrics=("acc_all", "last_acc", "attn_next"), spread=True, reference="causal",
+            absent={"attn_mask": "none (study)"})}
 
     def shape(self, params: InterleavedParams) -> GPTShape:
         return _shape(params)

@@ -108,8 +108,16 @@ class ComparePreset:
     """
 
     vary: tuple[str, ...]
-    metrics: tuple[str, ...]
+    metrics: tuple[str, ...]  # metrics-table columns, or headline names (a run's analyzed headline)
     ratios: tuple[tuple[str, str, dict, dict], ...] = field(default=())
+    # spread: line up every seed (the family's seed_params) of each condition (the first vary
+    # param's value) and show each metric per condition as its seed spread, a figure and a
+    # table, with each condition tested against `reference` (a value of that param); ratios
+    # are then paired per seed
+    spread: bool = False
+    split: str | None = None  # spread: a param whose values are drawn side by side (e.g. "arch")
+    reference: str | None = None
+    absent: dict = field(default_factory=dict)  # param -> label of its value when the run does not name it
 
 
 class Family(ABC):

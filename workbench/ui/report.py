@@ -26,6 +26,7 @@ from workbench.core.view import get_view
 from workbench.query.views import is_placeholder, run_spec, run_views, source_refs, view_figure
 from workbench.store import ArraysRef, RunKey, Store
 from workbench.store.markers import marker_label, marker_names, read_headlines, scan_markers
+from workbench.ui.dashboard.preset_spread import report_sections
 
 __all__ = ["write_report", "telling_epochs", "report_summary", "Omissions"]
 
@@ -217,6 +218,7 @@ def _sections(store: Store, key: RunKey, epochs: dict[int, list[str]], omit: Omi
             return out
 
         sections.append(("trajectories", "Over training", _LOG_X + "".join(block(n, None) for n in trajectory)))
+        sections += report_sections(store, key, _figure_html)  # the family's spread presets around this run
         for epoch, why in epochs.items():
             label = f"Epoch {epoch}" + (f" ({', '.join(why)})" if why else "")
             sections.append((f"epoch-{epoch}", label, "".join(block(n, epoch) for n in per_epoch)))

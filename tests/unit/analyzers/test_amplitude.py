@@ -7,7 +7,7 @@ import types
 
 import numpy as np
 
-from analyzers.attention_offsets import offset_profile
+from analyzers.attention_offsets import next_mass, offset_profile
 from workbench.core.analyzer import get_analyzer
 
 FAMILY = {"sequence": True, "resid_hooks": ["blocks.0.hook_resid_pre", "blocks.0.hook_resid_post"],
@@ -42,6 +42,21 @@ def test_offset_profile_of_a_head_that_looks_two_back():
     np.testing.assert_allclose(prof[1, k - 1], np.mean([1 / (q + 1) for q in range(k, n)]))
     out = get_analyzer("attention_offsets").fn(_ctx(cache={"blocks.0.attn.hook_pattern": pattern}))
     assert out["profile"].shape == (1, 2, 16) and out["offsets"][0] == -1 and out["offsets"][-1] == -16
+
+
+def test_next_mass_reads_the_leak_to_key_q_plus_1_and_is_zero_under_a_causal_mask():
+    n = 8
+    pattern = np.zeros((2, 3, n, n))
+    for q in range(n):
+        pattern[:, 0, q, min(q + 1, n - 1)] = 1.0  # head 0: the next token (the last query: itself)
+        pattern[:, 1, q, :] = 1.0 / n  # head 1: uniform over every key, no mask
+        pattern[:, 2, q, : q + 1] = 1.0 / (q + 1)  # head 2: uniform over the causal prefix (the null)
+    np.testing.assert_allclose(next_mass(pattern), [1.0, 1.0 / n, 0.0])
+    out = get_analyzer("attention_offsets").fn(_ctx(cache={"blocks.0.attn.hook_pattern": pattern}))
+    np.testing.assert_allclose(out["next_mass"], [[1.0, 1.0 / n, 0.0]], rtol=1e-6)
+    np.testing.assert_allclose(out["next_mass_mean"], (1.0 + 1.0 / n) / 3, rtol=1e-6)
+    assert get_analyzer("attention_offsets").headlines == {"next_mass_mean": "attn_next"}
+    assert next_mass(np.ones((1, 2, 1, 1))).tolist() == [0.0, 0.0]  # one position: no key q + 1
 
 
 def test_stream_accuracy_by_hand():

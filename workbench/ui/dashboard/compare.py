@@ -25,7 +25,7 @@ from workbench.core.analyzer import get_analyzer, list_analyzers
 from workbench.core.errors import UserError
 from workbench.store import RunKey, Store
 from workbench.store.index import run_rows
-from workbench.ui.dashboard import compare_groups, compare_pca, data, presets
+from workbench.ui.dashboard import compare_groups, compare_pca, data, preset_spread, presets
 from workbench.ui.dashboard.compare_groups import Grouping, draw_groups, grouping_of
 from workbench.ui.dashboard.labels import colours, full_label, short_labels
 from workbench.ui.dashboard.layout import variant_options
@@ -320,6 +320,9 @@ def preset_children(store: Store, preset_id: object, vids: object) -> list:
         return []
     family, preset = found
     keys = [k for k in keys if k.family == family]
+    if preset.spread:
+        name = str(preset_id).partition("/")[2]
+        return preset_spread.spread_children(store, family, preset, keys, f"{family}, {name}: seed spread at the last evaluation")
     rows, ratios = presets.preset_table(store, family, preset, keys)
     header = html.Tr([html.Th(preset.vary[0] if preset.vary else "run")] + [html.Th(m) for m in preset.metrics])
     body = [html.Tr([html.Td(label)] + [html.Td(_fmt(values[m], 4)) for m in preset.metrics])

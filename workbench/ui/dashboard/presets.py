@@ -15,11 +15,13 @@ import numpy as np
 
 from workbench.core.errors import UserError
 from workbench.core.family import ComparePreset, get_family
+from workbench.query.groups import seed_params_of
 from workbench.store import RunKey, Store
+from workbench.store.markers import read_headlines
 from workbench.ui.dashboard import data
 from workbench.ui.dashboard.labels import params
 
-__all__ = ["preset_options", "get_preset", "line_up", "final_values", "preset_table"]
+__all__ = ["spread_presets", "preset_options", "get_preset", "free_params", "line_up", "final_values", "preset_table"]
 
 
 def _presets(family: str) -> dict[str, ComparePreset]:
@@ -27,6 +29,11 @@ def _presets(family: str) -> dict[str, ComparePreset]:
         return dict(get_family(family).compare_presets)
     except (KeyError, UserError):  # a run of a family this install does not have
         return {}
+
+
+def spread_presets(family: str) -> list[tuple[str, ComparePreset]]:
+    """(name, preset) of the family's spread presets (`ComparePreset.spread`), in declared order."""
+    return [(name, preset) for name, preset in _presets(family).items() if preset.spread]
 
 
 def preset_options(store: Store) -> list[dict]:
@@ -51,26 +58,44 @@ def _rank(family: str, name: str, value: str) -> tuple:
     return (choices.index(value), value) if value in choices else (len(choices), value)
 
 
+def free_params(family: str, preset: ComparePreset) -> tuple[str, ...]:
+    """The params the lined-up runs may differ in: `vary`, plus the seeds and `split` of a spread preset."""
+    extra = (*seed_params_of(family), *([preset.split] if preset.split else [])) if preset.spread else ()
+    return tuple(dict.fromkeys(preset.vary + extra))
+
+
 def line_up(store: Store, family: str, preset: ComparePreset, selected: list[RunKey]) -> list[RunKey]:
     """The runs the preset lines up around the first selected run of `family` (else its first run)."""
     runs = [k for k in store.runs() if k.family == family]
     anchor = next((k for k in selected if k.family == family), runs[0] if runs else None)
     if anchor is None:
         return []
-    fixed = {n: v for n, v in params(anchor).items() if n not in preset.vary}
-    same = [k for k in runs if {n: v for n, v in params(k).items() if n not in preset.vary} == fixed]
-    first = preset.vary[0] if preset.vary else None
-    return sorted(same, key=lambda k: _rank(family, first, params(k).get(first, ""))) if first else same
+    free = free_params(family, preset)
+    fixed = {n: v for n, v in params(anchor).items() if n not in free}
+    same = [k for k in runs if {n: v for n, v in params(k).items() if n not in free} == fixed]
+    order = [n for n in (preset.vary[:1] + ((preset.split,) if preset.spread and preset.split else ())) if n]
+    return sorted(same, key=lambda k: tuple(_rank(family, n, params(k).get(n, "")) for n in order))
 
 
 def final_values(store: Store, key: RunKey, metrics: tuple[str, ...]) -> dict[str, float]:
     """Each metric's value at the run's last evaluation (NaN where missing)."""
     table = data.metrics(store, key) or {}
-    out = {}
+    out, headlines = {}, None
     for name in metrics:
-        column = np.asarray(table.get(name, ()), dtype=float).reshape(-1)
+        if name not in table:  # a headline: read once, only when a metric is not a column
+            headlines = read_headlines(store, key) if headlines is None else headlines
+            out[name] = _number(headlines.get(name, ""))
+            continue
+        column = np.asarray(table[name], dtype=float).reshape(-1)
         out[name] = float(column[-1]) if column.size else math.nan
     return out
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:  # absent, or an array headline: not one number
+        return math.nan
 
 
 def preset_table(store: Store, family: str, preset: ComparePreset, keys: list[RunKey]) -> tuple[list, list]:
