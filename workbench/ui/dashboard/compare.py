@@ -29,7 +29,7 @@ from workbench.ui.dashboard import compare_groups, compare_pca, data, preset_spr
 from workbench.ui.dashboard.compare_groups import Grouping, draw_groups, grouping_of
 from workbench.ui.dashboard.labels import colours, full_label, short_labels
 from workbench.ui.dashboard.layout import variant_options
-from workbench.ui.dashboard.pages import Page, Site, StateField, register_page
+from workbench.ui.dashboard.pages import Page, StateField, register_page
 from workbench.ui.dashboard.state import parse_state
 
 __all__ = ["METRICS", "trajectory", "overlay_figure", "summary_rows", "table_columns", "layout", "register", "compare_figures",
