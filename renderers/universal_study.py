@@ -42,7 +42,7 @@ def _mark_examples(fig: go.Figure, primes: np.ndarray, y: np.ndarray) -> None:
             fig.add_annotation(x=p, y=float(y[hit[0]]), text=f"p={p}", hovertext=what, showarrow=True, arrowhead=2, ay=-28)
 
 
-@register_view("accuracy_sweep", scope="epoch", sources=("prime_sweep",), group="multi-prime", order=5, wide=True)
+@register_view("accuracy_sweep", scope="epoch", sources=("prime_sweep",), group="multi-prime", order=47, wide=True)
 def render_prime_sweep(arrays: dict) -> go.Figure:
     """Accuracy on every prime at this checkpoint (the study's sweep), by group, beside chance and a raw-sum baseline.
 
