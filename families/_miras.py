@@ -42,7 +42,7 @@ from transformer_lens import HookedRootModule
 from transformer_lens.hook_points import HookPoint
 
 from families._leaf import Leaf
-from workbench.core.train_module import TrainModuleBase
+from families._universal import ReinforceState, reinforce_state
 
 __all__ = ["MirasShape", "MirasNet", "param_shapes", "init_state", "modulus_encoding", "LN_EPS", "SIN_BASE"]
 
@@ -114,7 +114,7 @@ def init_state(shape: MirasShape, seed: int) -> dict[str, torch.Tensor]:
             state[name] = torch.randn(dims, generator=gen) / math.sqrt(shape.d_model)
         else:  # LayerNorm gain 1; LayerNorm bias and b_mem 0
             state[name] = torch.ones(dims) if last == "w" else torch.zeros(dims)
-    return state | {"reinforce.baseline": torch.zeros(()), "reinforce.step": torch.zeros((), dtype=torch.int64)}
+    return state | reinforce_state()
 
 
 def _component(shape: MirasShape, prefix: str, hooks: tuple[str, ...] = ()) -> Leaf:
@@ -133,7 +133,7 @@ def _block(shape: MirasShape, i: int) -> nn.Module:
     return block
 
 
-class MirasNet(HookedRootModule, TrainModuleBase):
+class MirasNet(HookedRootModule, ReinforceState):
     """The study's model (module docstring). forward: tokens [batch, 4] -> logits [batch, n_classes]."""
 
     def __init__(self, shape: MirasShape, state: dict[str, torch.Tensor], answer_only: bool = True):
@@ -145,19 +145,9 @@ class MirasNet(HookedRootModule, TrainModuleBase):
         self.hook_sinpe, self.hook_modulus, self.hook_embed = HookPoint(), HookPoint(), HookPoint()
         self.blocks = nn.ModuleList([_block(shape, i) for i in range(shape.n_layers)])
         self.unembed = _component(shape, "unembed")
-        self.reinforce = nn.Module()
-        self.reinforce.register_buffer("baseline", torch.zeros(()))
-        self.reinforce.register_buffer("step", torch.zeros((), dtype=torch.int64))
+        self.add_reinforce_buffers()
         self.load_state_dict({k: v.detach().clone() for k, v in state.items()}, strict=True)
         self.setup()
-
-    def hooked_state(self, member: int | None = None) -> dict[str, torch.Tensor]:
-        """Weights and the state buffers under their names (detached, contiguous)."""
-        return {n: t.detach().contiguous() for n, t in self.state_dict().items()}
-
-    def after_step(self) -> None:
-        """Count optimizer steps (the REINFORCE switch and baseline read it)."""
-        self.reinforce.step += 1
 
     def modulus(self, p: torch.Tensor) -> torch.Tensor:
         """[batch] moduli -> [batch, d]: the vector at position 0 (SinPE + affine in p, then the memory map)."""

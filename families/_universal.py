@@ -96,7 +96,12 @@ def init_state(shape: UniversalShape, seed: int) -> dict[str, torch.Tensor]:
     for name, dims in param_shapes(shape).items():
         weight = name.rsplit(".", 1)[1].startswith("W_")
         state[name] = torch.randn(dims, generator=gen) * shape.init_std if weight else torch.zeros(dims)
-    return state | {"reinforce.baseline": torch.zeros(()), "reinforce.step": torch.zeros((), dtype=torch.int64)}
+    return state | reinforce_state()
+
+
+def reinforce_state() -> dict[str, torch.Tensor]:
+    """The fresh STATE_BUFFERS of a new model: baseline 0, no steps taken."""
+    return {"reinforce.baseline": torch.zeros(()), "reinforce.step": torch.zeros((), dtype=torch.int64)}
 
 
 def _component(shape: UniversalShape, prefix: str, hooks: tuple[str, ...] = ()) -> Leaf:
@@ -104,7 +109,25 @@ def _component(shape: UniversalShape, prefix: str, hooks: tuple[str, ...] = ()) 
     return Leaf(params, hooks)
 
 
-class UniversalNet(HookedRootModule, TrainModuleBase):
+class ReinforceState(TrainModuleBase):
+    """STATE_BUFFERS as buffers of a `reinforce` submodule, saved and resumed with the weights,
+    and the step count the trainer advances; shared by every universal_modular architecture."""
+
+    def add_reinforce_buffers(self) -> None:
+        self.reinforce = nn.Module()
+        self.reinforce.register_buffer("baseline", torch.zeros(()))
+        self.reinforce.register_buffer("step", torch.zeros((), dtype=torch.int64))
+
+    def hooked_state(self, member: int | None = None) -> dict[str, torch.Tensor]:
+        """Weights and the state buffers under their names (detached, contiguous)."""
+        return {n: t.detach().contiguous() for n, t in self.state_dict().items()}
+
+    def after_step(self) -> None:
+        """Count optimizer steps (the REINFORCE switch and baseline read it)."""
+        self.reinforce.step += 1
+
+
+class UniversalNet(HookedRootModule, ReinforceState):
     """The model (module docstring). forward: tokens [batch, 4] -> masked logits."""
 
     def __init__(self, shape: UniversalShape, state: dict[str, torch.Tensor], answer_only: bool = True):
@@ -123,20 +146,10 @@ class UniversalNet(HookedRootModule, TrainModuleBase):
             blocks.append(block)
         self.blocks = nn.ModuleList(blocks)
         self.unembed = _component(shape, "unembed")
-        self.reinforce = nn.Module()
-        self.reinforce.register_buffer("baseline", torch.zeros(()))
-        self.reinforce.register_buffer("step", torch.zeros((), dtype=torch.int64))
+        self.add_reinforce_buffers()
         self.load_state_dict({k: v.detach().clone() for k, v in state.items()}, strict=True)
         self.register_buffer("causal", torch.ones(N_CTX, N_CTX, dtype=torch.bool).triu(1), persistent=False)
         self.setup()
-
-    def hooked_state(self, member: int | None = None) -> dict[str, torch.Tensor]:
-        """Weights and the state buffers under their names (detached, contiguous)."""
-        return {n: t.detach().contiguous() for n, t in self.state_dict().items()}
-
-    def after_step(self) -> None:
-        """Count optimizer steps (the trainer calls this after each one)."""
-        self.reinforce.step += 1
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         """tokens [batch, 4] = [p, a, b, =] -> logits [batch, max_p] (answer_only) or [batch, 1, max_p]."""
