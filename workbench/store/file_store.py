@@ -60,6 +60,12 @@ def _mtime(path: Path) -> float:
         return float("inf")  # gone meanwhile: nothing to delete
 
 
+def _save_stamped(path: Path, analyzer: str, arrays: Mapping[str, np.ndarray], stamp: Mapping[str, str] | None,
+                  **meta: str) -> None:
+    """An analyzer's arrays, written atomically with its name, `meta` and its `stamp` as metadata."""
+    save_npz(dict(arrays), path, {"analyzer": analyzer, **meta, **(stamp or {})})
+
+
 class Store(Layout):
     """One store root: its runs, and the operations on each run's files."""
 
@@ -190,8 +196,7 @@ class Store(Layout):
     def write_artifact(self, key: RunKey, analyzer: str, epoch: int, arrays: Mapping[str, np.ndarray],
                        stamp: Mapping[str, str] | None = None) -> None:
         """Write a per-epoch artifact atomically, its `stamp` in its metadata."""
-        save_npz(dict(arrays), self.artifact_path(key, analyzer, epoch),
-                 {"analyzer": analyzer, "epoch": str(epoch), **(stamp or {})})
+        _save_stamped(self.artifact_path(key, analyzer, epoch), analyzer, arrays, stamp, epoch=str(epoch))
 
     def artifact_current(self, key: RunKey, analyzer: str, epoch: int, stamp: Mapping[str, str]) -> bool:
         """True if the artifact exists, reads, and carries every entry of `stamp`."""
@@ -207,7 +212,7 @@ class Store(Layout):
     def write_summary(self, key: RunKey, analyzer: str, arrays: Mapping[str, np.ndarray],
                       stamp: Mapping[str, str] | None = None) -> None:
         """Write a summary atomically, its `stamp` in its metadata."""
-        save_npz(dict(arrays), self.summary_path(key, analyzer), {"analyzer": analyzer, **(stamp or {})})
+        _save_stamped(self.summary_path(key, analyzer), analyzer, arrays, stamp)
 
     def summary_current(self, key: RunKey, analyzer: str, stamp: Mapping[str, str]) -> bool:
         """True if the summary exists, reads, and carries every entry of `stamp`."""
@@ -220,7 +225,7 @@ class Store(Layout):
     def write_null(self, key: RunKey, analyzer: str, arrays: Mapping[str, np.ndarray],
                    stamp: Mapping[str, str] | None = None) -> None:
         """Write an analyzer's null draws atomically, its `stamp` in its metadata."""
-        save_npz(dict(arrays), self.null_path(key, analyzer), {"analyzer": analyzer, **(stamp or {})})
+        _save_stamped(self.null_path(key, analyzer), analyzer, arrays, stamp)
 
     def null_current(self, key: RunKey, analyzer: str, stamp: Mapping[str, str]) -> bool:
         """True if the null exists, reads, and carries every entry of `stamp`."""
@@ -233,7 +238,7 @@ class Store(Layout):
     def write_group_artifact(self, group: str, analyzer: str, arrays: Mapping[str, np.ndarray],
                              stamp: Mapping[str, str] | None = None) -> None:
         """Write a group-scope artifact atomically, its `stamp` in its metadata."""
-        save_npz(dict(arrays), self.group_artifact_path(group, analyzer), {"analyzer": analyzer, **(stamp or {})})
+        _save_stamped(self.group_artifact_path(group, analyzer), analyzer, arrays, stamp)
 
     def group_artifact_current(self, group: str, analyzer: str, stamp: Mapping[str, str]) -> bool:
         return self._current(self.group_artifact_path(group, analyzer), stamp)
