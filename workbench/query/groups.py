@@ -38,7 +38,7 @@ class Group:
     epochs: int  # planned epochs
     runs: tuple[str, ...]  # specs of the runs it holds, ordered by seed
     seeds: dict  # seed param -> its value per run (in `runs` order)
-    stats: dict = field(default_factory=dict)  # quantity -> Spread over the runs that have it
+    stats: dict[str, Spread] = field(default_factory=dict)  # quantity -> its spread over the runs that have it
     texts: dict = field(default_factory=dict)  # non-numeric headline -> per-run values
     values: dict = field(default_factory=dict)  # numeric quantity -> values of the runs that have it (difference tests)
     missing: tuple = ()  # (spec, quantity, reason): a run left out of one quantity
