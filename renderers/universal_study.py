@@ -138,14 +138,15 @@ def render_adaptation_overlap(arrays: dict) -> go.Figure:
     s = {k: require(arrays, k, ("set",), view) for k in
          ("set_names", "intersection", "set_chance", "set_null_q99", "set_p", "set_size")}
     k = int(require(arrays, "k", (), view))
-    fig = subplots(1, 2, column_widths=[0.6, 0.4], subplot_titles=("pairwise overlap of top-k", "common intersection"))
+    fig = subplots(1, 2, column_widths=[0.58, 0.42], horizontal_spacing=0.2,
+                   subplot_titles=("pairwise overlap of top-k", "common intersection"))
     names = [f"p={p}" for p in primes]
     label, hover = _pair_text(v, primes)
     excess = v["overlap"] - v["chance"]
     lim = float(np.nanmax(np.abs(np.where(np.eye(len(primes), dtype=bool), np.nan, excess)), initial=1.0))
     fig.add_trace(diverging_heatmap(z=excess, x=names, y=names, text=label, texttemplate="%{text}", customdata=hover,
                                     zmin=-lim, zmax=lim, hovertemplate="%{customdata}<extra></extra>",
-                                    colorbar={"title": "minus chance", "x": 0.56}), row=1, col=1)
+                                    colorbar={"title": "− chance", "x": 0.5, "thickness": 12}), row=1, col=1)
     fig.update_yaxes(autorange="reversed", row=1, col=1)
     used = np.asarray(s["set_size"]).astype(np.int64) > 0
     x = [f"{n} ({int(m)})" for n, m in zip(np.asarray(s["set_names"])[used], np.asarray(s["set_size"])[used])]
@@ -161,5 +162,5 @@ def render_adaptation_overlap(arrays: dict) -> go.Figure:
     fig.update_yaxes(title_text=f"neurons in every top-{k}", rangemode="tozero", row=1, col=2)
     off = ~np.eye(len(primes), dtype=bool) & np.isfinite(v["overlap_p"])
     beat = int((v["overlap_p"][off] <= 0.01).sum()) // 2
-    return styled(fig, title=f"Top-{k} neurons by activation std (the study's adaptation measure): {beat} of "
-                             f"{int(off.sum()) // 2} prime pairs share more than chance (p ≤ 0.01)", height=480)
+    return styled(fig, title=f"Top-{k} neurons by activation std: {beat} of {int(off.sum()) // 2} prime pairs "
+                             "share more than chance (p ≤ 0.01)", height=480)
