@@ -22,7 +22,11 @@ neuron is live), `null_q99` its 99th percentile and `overlap_p` (1 + #draws >= o
 Reading it. An overlap above chance says the same neurons carry the most variance at both
 primes. It does not say they compute the same thing there (a neuron with large weights varies
 at every prime), nor that they are Fourier features of Z_p: for that read modular_sum_signal's
-and neuron_adaptation's verdicts.
+and neuron_adaptation's verdicts. Hence the analyzer's declared null, "random": the same measure
+on freshly initialized networks of the run's shape (`overlap` and `intersection` per draw), the
+overlap that weight scale alone gives. On the MIRAS CPU demo (bench/RESULTS.md) untrained
+networks overlap more than trained ones: there the random-subset chance is beaten by
+initialisation, and the untrained networks are the null to read a trained overlap against.
 
 Where ours differs from the study's script:
 - k is declared in the artifact (`k`): K = 100, at most half the neurons (so two sets can be
@@ -125,7 +129,8 @@ _PAIR = ("overlap", "jaccard", "chance", "null_q99", "overlap_p")
 _SET = ("intersection", "set_chance", "set_null_q99", "set_p", "set_size")
 
 
-@register_analyzer("adaptation_overlap", kind="activations", hooks=answer_hook, needs=("multi_prime",), outputs={
+@register_analyzer("adaptation_overlap", kind="activations", hooks=answer_hook, needs=("multi_prime",), null="random",
+                   null_outputs=("overlap", "intersection"), outputs={
     "primes": ("prime",), "group": ("prime",), "k": (), "n_live": ("prime",), "importance": ("prime", "neuron"),
     "top": ("prime", "rank"), **{k: ("prime", "prime") for k in _PAIR}, "set_names": ("set",),
     **{k: ("set",) for k in _SET}}, kinds={"primes": "int", "group": "int", "k": "int", "n_live": "int", "top": "int",
