@@ -12,7 +12,9 @@ Over the matched runs (seeds), mean ± sd (min–max):
   and the study's SNR beside its null's 99th percentile and its neuron's wrap score (study_snr);
 - neuron_adaptation: neurons that are Z_p features at half the decided primes or more;
 - the study's adaptation measure (adaptation_overlap) at the last checkpoint and at epoch 0 (the
-  untrained network: how much overlap neuron scale alone gives), against its random-subset chance.
+  untrained network: how much overlap neuron scale alone gives), against its random-subset chance,
+  and the trained pairs of primes >= 5 outside the central 95% of the analyzer's random null
+  (untrained networks of the run's shape, computed by the pipeline).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ import numpy as np
 import torch
 
 import workbench
+from workbench.core.nulls import null_band
+from workbench.store import ArraysRef
 from uma_study_measures import GROUPS, _cell  # noqa: E402  (bench/ is the script's directory)
 
 ANALYZERS = "prime_sweep,modular_sum_signal,neuron_adaptation,study_snr,adaptation_overlap"
@@ -61,6 +65,15 @@ def _overlap_summary(a: dict) -> dict:
     return {"k": int(a["k"]), "chance": float(a["chance"][0, 1]), "pairs": pair, "sets": sets}
 
 
+def versus_untrained(v, a: dict) -> tuple[int, int, int]:
+    """(pairs above, pairs below, pairs) of primes >= 5: trained overlap against the random null's central 95%."""
+    null = v.store.read_arrays(v.key, ArraysRef("adaptation_overlap", null=True))["overlap"]
+    lo, hi = null_band(null)
+    big = a["primes"] >= 5
+    pairs = np.triu(np.outer(big, big), 1)
+    return int((a["overlap"] > hi)[pairs].sum()), int((a["overlap"] < lo)[pairs].sum()), int(pairs.sum())
+
+
 def measure(info, store: str) -> dict:
     """Analyze one run's last checkpoint (and epoch 0 for the overlap control) and read it."""
     v = info.open(store)
@@ -84,6 +97,7 @@ def measure(info, store: str) -> dict:
             "zp_majority": int((np.nan_to_num(adapt["zp_share"]) >= 0.5).sum()),
             "zp_any": int((np.nan_to_num(adapt["zp_share"]) > 0).sum()),
             "overlap": _overlap_summary(at.arrays("adaptation_overlap")),
+            "vs_untrained": versus_untrained(v, at.arrays("adaptation_overlap")),
             "overlap_init": _overlap_summary(v.at(0).arrays("adaptation_overlap"))}
 
 
@@ -125,6 +139,8 @@ def overlap_table(rows: list[dict]) -> str:
     for name, (_, chance, q99) in first["sets"].items():
         cells = [_cell(np.array([r[w]["sets"][name][0] for r in rows])) for w in ("overlap", "overlap_init")]
         out.append(f"| common intersection: {name} | {cells[0]} | {cells[1]} | {chance:.2f} | {q99:.0f} |")
+    out.append("trained pairs above / below the untrained networks' central 95% (random null), per run: "
+               + ", ".join(f"{up} / {down} of {n}" for up, down, n in (r["vs_untrained"] for r in rows)))
     return "\n".join(out)
 
 
