@@ -21,6 +21,6 @@ from analyzers import param_pca, dimensionality_trajectory, weight_trajectory, t
 from analyzers import specialization_trajectory, loss_decomposition, training_dynamics  # noqa: E402,F401
 from analyzers import smoothness_trajectory, routing_trajectory  # noqa: E402,F401  (least-action study)
 from analyzers import streams_trajectory  # noqa: E402,F401  (sequence tasks)
-from analyzers import prime_regressions, study_snr  # noqa: E402,F401  (multi-prime)
+from analyzers import prime_regressions, study_snr, adaptation_overlap  # noqa: E402,F401  (multi-prime)
 # group-scope analyzers (several runs at once)
 from analyzers import group_trajectories  # noqa: E402,F401

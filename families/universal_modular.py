@@ -37,17 +37,22 @@ Objectives (`objective`):
 - ``reinforce``: REINFORCE (Williams 1992). Per row, one answer is sampled from the
   policy softmax(masked logits) with the step's seeded generator; reward 1 if correct,
   else 0. Loss = -mean((r - b) log pi(answer)) - entropy_coef * mean(H(pi)), where b is
-  the moving-average reward: EMA with momentum `baseline_momentum` over the batch mean
-  rewards, bias-corrected as Adam's moments are (so its first value is the first batch's
-  mean, not 0). The raw EMA and the step count are module buffers in every checkpoint and
-  resume file, so resume is exact. `ce_steps` > 0 trains by cross-entropy for that many
+  the moving-average reward, an EMA with momentum `baseline_momentum` over the batch mean
+  rewards (starting at 0, updated after each REINFORCE step), read as `baseline_mode` says:
+  ``corrected`` (default): bias-corrected as Adam's moments are, EMA / (1 - momentum^t)
+  after t REINFORCE steps, so it starts at the first batch's mean (0 on the first step);
+  ``study``: as the MIRAS study's train_rl.py does it, 0.5 on the first REINFORCE step and
+  the raw EMA after (so it starts near 0 and rises to the reward over ~1/(1 - momentum)
+  steps; the study's EMA is a Python double, ours float32). The raw EMA and the step count
+  are module buffers in every checkpoint and resume file, so resume is exact. `ce_steps` > 0 trains by cross-entropy for that many
   optimizer steps first: the run is then the cross-entropy run (same params, recipe and
   seeds) up to that step, continued by REINFORCE from its weights and optimizer state, i.e.
   a warm start from the CE checkpoint at that step.
 
 Metrics at each evaluation, besides the trainer's (train/test = the seen primes' pairs):
 ``reward`` (expected reward of the policy on the training pairs, mean pi(correct)),
-``baseline`` (the bias-corrected moving-average reward, 0 before REINFORCE starts),
+``baseline`` (the baseline the next REINFORCE step subtracts, by `baseline_mode`; 0 during
+the cross-entropy steps),
 ``unseen_acc`` and ``extrap_acc`` (accuracy over all pairs of the unseen and of the
 extrapolation primes; NaN when there are none). The trainer's losses stay cross-entropy
 for both objectives.
@@ -101,6 +106,9 @@ class UniversalParams(BaseModel):
                             json_schema_extra=_WHEN_SET)
     baseline_momentum: float = Field(0.9, ge=0, lt=1, allow_inf_nan=False, description="reinforce: EMA momentum "
                                      "of the reward baseline", json_schema_extra=_WHEN_SET)
+    baseline_mode: Literal["corrected", "study"] = Field("corrected", description="reinforce: bias-corrected EMA "
+                                                         "baseline, or the study's (0.5, then the raw EMA from 0)",
+                                                         json_schema_extra=_WHEN_SET)
     entropy_coef: float = Field(0.01, ge=0, le=10, allow_inf_nan=False, description="reinforce: entropy bonus",
                                 json_schema_extra=_WHEN_SET)
     ce_steps: int = Field(0, ge=0, le=10**9, description="reinforce: cross-entropy steps first (warm start)",
@@ -158,8 +166,8 @@ class UniversalParams(BaseModel):
             raise ValueError(f"{', '.join(_FRESH)} apply to sampling=fresh")
         if self.d_model % self.n_heads or self.d_sin % 2:
             raise ValueError(f"d_model={self.d_model} must be a multiple of n_heads={self.n_heads} and d_sin={self.d_sin} even")
-        if self.objective == "ce" and self.ce_steps:
-            raise ValueError("ce_steps (a cross-entropy warm start) applies to objective=reinforce")
+        if self.objective == "ce" and (self.ce_steps or self.baseline_mode != fields["baseline_mode"].default):
+            raise ValueError("ce_steps (a cross-entropy warm start) and baseline_mode apply to objective=reinforce")
         return self
 
     def _named(self) -> "UniversalParams":
@@ -238,14 +246,22 @@ class _Objective:
     momentum: float
     entropy_coef: float
     ce_steps: int
+    baseline_mode: str = "corrected"
 
 
-def _corrected(module: UniversalNet, momentum: float, ce_steps: int) -> torch.Tensor:
-    """The bias-corrected baseline after the REINFORCE steps taken so far (0 before any)."""
-    rl_steps = int(module.reinforce.step) - ce_steps
-    if rl_steps <= 0:
-        return torch.zeros((), dtype=torch.float64)
-    return module.reinforce.baseline.double() / (1 - momentum ** rl_steps)
+STUDY_FIRST_BASELINE = 0.5  # train_rl.py: `running_reward if epoch > 0 else 0.5`
+
+
+def _baseline(module: UniversalNet, rule: _Objective) -> torch.Tensor:
+    """The baseline the next REINFORCE step subtracts, by rule.baseline_mode (module docstring); 0 during CE steps."""
+    rl_steps = int(module.reinforce.step) - rule.ce_steps
+    zero = torch.zeros((), dtype=torch.float64)
+    if rl_steps < 0:
+        return zero
+    ema = module.reinforce.baseline.double()
+    if rule.baseline_mode == "study":
+        return torch.tensor(STUDY_FIRST_BASELINE, dtype=torch.float64) if rl_steps == 0 else ema
+    return ema / (1 - rule.momentum ** rl_steps) if rl_steps > 0 else zero
 
 
 # ----------------------------------------------------------------------------- the family
@@ -299,7 +315,8 @@ class UniversalModular(Family):
         if isinstance(state, list):
             raise ValueError("universal_modular trains one model at a time (stackable = False)")
         module = self._net(params, state)
-        module.objective = _Objective(params.objective, params.baseline_momentum, params.entropy_coef, params.ce_steps)
+        module.objective = _Objective(params.objective, params.baseline_momentum, params.entropy_coef, params.ce_steps,
+                                      params.baseline_mode)
         primes, group = prime_groups(params)
         module.heldout = {name: _grid(params, {int(p) for p in primes[group == g]}) if (group == g).any() else None
                           for name, g in (("unseen_acc", 1), ("extrap_acc", 2))}
@@ -328,7 +345,7 @@ class UniversalModular(Family):
         rule = getattr(module, "objective", None)
         if rule is None or rule.kind == "ce" or int(module.reinforce.step) < rule.ce_steps:
             return self.loss(logits, labels)
-        baseline = _corrected(module, rule.momentum, rule.ce_steps)
+        baseline = _baseline(module, rule)
         loss, reward = reinforce_loss(logits, labels, generator, baseline, rule.entropy_coef)
         with torch.no_grad():
             ema = module.reinforce.baseline
@@ -345,7 +362,7 @@ class UniversalModular(Family):
         probs = torch.softmax(logits[0][train].double(), -1)
         row = {"reward": float(probs.gather(-1, data.labels.to(device)[train][:, None]).mean())}
         rule = module.objective
-        row["baseline"] = float(_corrected(module, rule.momentum, rule.ce_steps))
+        row["baseline"] = float(_baseline(module, rule))
         for name, held in module.heldout.items():
             if held is None:
                 row[name] = float("nan")

@@ -1,19 +1,22 @@
 """Views of the MIRAS study's own measures (issue 28): its accuracy sweep over every prime at one
 checkpoint (sweep_accuracy.py), with each prime's group and the two baselines a reader needs,
-and its "Fourier purity (SNR)" (analyze_miras_mechanics.py) per prime against its permutation
-null, with the wrap score that tells a Z_p feature from a raw-sum wave."""
+its "Fourier purity (SNR)" (analyze_miras_mechanics.py) per prime against its permutation
+null, with the wrap score that tells a Z_p feature from a raw-sum wave, and its adaptation measure
+(visualize_adaptation.py: top-k neurons per prime and their overlap) against random subsets."""
 
 from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
 
-from renderers._style import line, markers, styled
+from renderers._null import add_bar_bands, null_draws
+from renderers._style import diverging_heatmap, line, markers, styled, subplots
 from renderers._validate import require, same_length
 from renderers.universal import GROUP_COLORS, GROUP_NAMES, WRAP_MIN
+from workbench.core.nulls import null_band
 from workbench.core.view import register_view
 
-__all__ = ["render_prime_sweep", "render_study_snr", "STUDY_EXAMPLES"]
+__all__ = ["render_prime_sweep", "render_study_snr", "render_adaptation_overlap", "STUDY_EXAMPLES"]
 
 STUDY_EXAMPLES = {13: "study's seen example", 71: "study's unseen example", 101: "study's extrapolation example"}
 
@@ -105,3 +108,83 @@ def render_study_snr(arrays: dict) -> go.Figure:
     beat = np.isfinite(v["snr_p"]) & (v["snr_p"] <= 0.01)
     return styled(fig, title=f"Study's Fourier purity (SNR): above its null (p ≤ 0.01) at {beat.sum()} of "
                              f"{np.isfinite(v['snr_p']).sum()} primes, {(beat & consistent).sum()} also wrap-consistent")
+
+
+UNTRAINED = "untrained networks, 95%"  # the label of adaptation_overlap's random null
+
+
+def _pair_text(v: dict, primes: np.ndarray, band) -> tuple[list[list[str]], list[list[str]]]:
+    """Cell labels (the overlap, * above the null's 99th percentile) and hover lines of the overlap heatmap."""
+    above = v["overlap"] > v["null_q99"]
+    label = [[f"{o:.0f}{'*' if a else ''}" for o, a in zip(row, arow)] for row, arow in zip(v["overlap"], above)]
+    hover = [[f"p={primes[i]} & p={primes[j]}<br>overlap {v['overlap'][i, j]:.0f}, Jaccard {v['jaccard'][i, j]:.2f}<br>"
+              f"chance {v['chance'][i, j]:.1f}, null 99th pct {v['null_q99'][i, j]:.0f}, p-value {v['overlap_p'][i, j]:.3g}"
+              + ("" if band is None else f"<br>{UNTRAINED}: {band[0][i, j]:.0f}–{band[1][i, j]:.0f}")
+              for j in range(len(primes))] for i in range(len(primes))]
+    return label, hover
+
+
+def _overlap_panel(fig: go.Figure, v: dict, primes: np.ndarray, band) -> None:
+    """Pairwise overlaps coloured by their excess over the chance mean (white: chance)."""
+    names = [f"p={p}" for p in primes]
+    label, hover = _pair_text(v, primes, band)
+    excess = v["overlap"] - v["chance"]
+    lim = float(np.nanmax(np.abs(np.where(np.eye(len(primes), dtype=bool), np.nan, excess)), initial=1.0))
+    fig.add_trace(diverging_heatmap(z=excess, x=names, y=names, text=label, texttemplate="%{text}", customdata=hover,
+                                    zmin=-lim, zmax=lim, hovertemplate="%{customdata}<extra></extra>",
+                                    colorbar={"title": "− chance", "x": 0.5, "thickness": 12}), row=1, col=1)
+    fig.update_yaxes(autorange="reversed", row=1, col=1)
+
+
+def _intersection_panel(fig: go.Figure, arrays: dict, view: str) -> None:
+    """Each non-empty set's common intersection beside its chance mean, null 99th percentile and untrained band."""
+    s = {k: require(arrays, k, ("set",), view) for k in
+         ("set_names", "intersection", "set_chance", "set_null_q99", "set_p", "set_size")}
+    used = np.asarray(s["set_size"]).astype(np.int64) > 0
+    x = [f"{n} ({int(m)})" for n, m in zip(np.asarray(s["set_names"])[used], np.asarray(s["set_size"])[used])]
+    chance, q99, seen, pval = (np.asarray(s[key], dtype=np.float64)[used] for key in
+                               ("set_chance", "set_null_q99", "intersection", "set_p"))
+    fig.add_trace(go.Bar(x=x, y=q99, name="null 99th pct", marker={"color": "rgba(160,160,160,0.35)"},
+                         hovertemplate="%{x}<br>null 99th pct %{y:.1f}<extra></extra>"), row=1, col=2)
+    fig.add_trace(markers(x=x, y=chance, name="chance mean", marker={"color": "#7f7f7f", "symbol": "line-ew-open", "size": 18},
+                          hovertemplate="%{x}<br>chance %{y:.2f}<extra></extra>"), row=1, col=2)
+    fig.add_trace(markers(x=x, y=seen, name="observed", marker={"color": "#1f77b4", "size": 10},
+                          text=[f"p-value {p:.3g}" for p in pval],
+                          hovertemplate="%{x}<br>shared by all %{y:.0f}<br>%{text}<extra></extra>"), row=1, col=2)
+    draws = null_draws(arrays, view, "intersection")  # [draw, set] or None
+    if draws is not None and draws.shape[1:] == used.shape:
+        add_bar_bands(fig, x, [draws[:, i] for i in np.flatnonzero(used)], UNTRAINED, row=1, col=2)
+    fig.update_yaxes(title_text=f"neurons in every top-{int(require(arrays, 'k', (), view))}", rangemode="tozero",
+                     row=1, col=2)
+
+
+@register_view("adaptation_overlap", scope="epoch", sources=("adaptation_overlap",), group="multi-prime", order=49,
+               wide=True)
+def render_adaptation_overlap(arrays: dict) -> go.Figure:
+    """The study's adaptation measure: how many of each prime's top-k neurons (by activation std) are shared, against chance.
+
+    Left: pairwise overlaps, coloured by overlap minus its chance mean (white: chance); * marks a
+    pair above the random-subset null's 99th percentile. Right: the study's measure, the common
+    intersection of a set of primes' top-k, beside its chance mean and null 99th percentile. Where
+    the analyzer's random null is stored, the same measure on untrained networks of the run's
+    shape (the overlap weight scale alone gives) is drawn as a range and counted in the title.
+
+    Args:
+        arrays: adaptation_overlap's primes, group, k, overlap, jaccard, chance, null_q99, overlap_p
+            [prime, prime], set_names, intersection, set_chance, set_null_q99, set_p, set_size [set].
+    """
+    view = "adaptation_overlap"
+    v = {k: require(arrays, k, ("prime", "prime"), view).astype(np.float64) for k in
+         ("overlap", "jaccard", "chance", "null_q99", "overlap_p")}
+    primes, _ = _groups(arrays, view, **v)
+    untrained = null_draws(arrays, view, "overlap")  # [draw, prime, prime] or None
+    band = null_band(untrained) if untrained is not None and untrained.shape[1:] == v["overlap"].shape else None
+    fig = subplots(1, 2, column_widths=[0.58, 0.42], horizontal_spacing=0.2,
+                   subplot_titles=("pairwise overlap of top-k", "common intersection"))
+    _overlap_panel(fig, v, primes, band)
+    _intersection_panel(fig, arrays, view)
+    off = ~np.eye(len(primes), dtype=bool) & np.isfinite(v["overlap_p"])
+    beat = int((v["overlap_p"][off] <= 0.01).sum()) // 2
+    vs_init = "" if band is None else f", {int((v['overlap'][off] > band[1][off]).sum()) // 2} more than untrained networks"
+    return styled(fig, title=f"Top-{int(require(arrays, 'k', (), view))} neurons by activation std: {beat} of "
+                             f"{int(off.sum()) // 2} prime pairs share more than chance (p ≤ 0.01){vs_init}", height=480)
