@@ -32,7 +32,8 @@ from workbench.query.views import (MissingData, is_placeholder, load_view_arrays
                                    run_views, view_figure)
 from workbench.store import ArraysRef, RunKey, Store
 
-__all__ = ["DRAWS", "MARKS", "GroupFigure", "group_keys", "grouped_views", "group_view_figure", "marker_epochs"]
+__all__ = ["DRAWS", "MARKS", "GroupFigure", "group_keys", "grouped_views", "group_view_figure", "marker_epochs",
+           "marker_figure"]
 
 DRAWS = ("band", "runs", "both")  # what a group is drawn as: mean line + band, thin run lines, or both
 MARKS = (("turn_onset_epoch", "turn onset", "solid"), ("turn_midpoint_epoch", "turn midpoint", "dot"))  # turn key, label, dash
@@ -57,9 +58,10 @@ def grouped_views(store: Store, keys: Sequence[RunKey]) -> list[str]:
     return [v for v in run_views(store, keys[0], scope="trajectory") if get_view(v).epoch_x] if keys else []
 
 
-def marker_epochs(store: Store, keys: Sequence[RunKey]) -> tuple[dict[str, list[float]], dict[RunKey, str]]:
-    """({turn key: the runs' epochs where found}, {run: why it has no turn}) from each run's turn summary."""
-    found: dict[str, list[float]] = {k: [] for k, _, _ in MARKS}
+def marker_epochs(store: Store, keys: Sequence[RunKey], named: bool = False) -> tuple[dict[str, list], dict[RunKey, str]]:
+    """({turn key: the runs' epochs where found}, {run: why it has no turn}) from each run's turn summary;
+    `named`: each epoch as (run, epoch)."""
+    found: dict[str, list] = {k: [] for k, _, _ in MARKS}
     why: dict[RunKey, str] = {}
     for key in keys:
         ref = ArraysRef("turn")
@@ -73,8 +75,26 @@ def marker_epochs(store: Store, keys: Sequence[RunKey]) -> tuple[dict[str, list[
             continue
         for name in found:
             value = float(np.asarray(arrays.get(name, np.nan)))
-            found[name].append(value) if np.isfinite(value) else None
+            found[name].append((key, value) if named else value) if np.isfinite(value) else None
     return found, why
+
+
+def marker_figure(store: Store, keys: Sequence[RunKey], run_label=lambda key: key.variant) -> go.Figure:
+    """The group's turn epochs: per marker a box over the runs with each run a labelled point."""
+    found, _ = marker_epochs(store, keys, named=True)
+    fig = go.Figure()
+    for name, label, _ in MARKS:
+        if found[name]:
+            runs, epochs = zip(*found[name])
+            fig.add_box(x=list(epochs), name=f"{label} (n={len(epochs)})", boxpoints="all", jitter=0.3, pointpos=0,
+                        text=[run_label(k) for k in runs], marker={"color": _MARK_COLOUR}, line={"color": _MARK_COLOUR},
+                        hovertemplate="%{text}: epoch %{x}<extra></extra>", orientation="h")
+    if not fig.data:
+        return placeholder_figure("no run of the group has a turn; run: workbench analyze --analyzers turn")
+    fig.update_layout(template="plotly_white", height=120 + 60 * len(fig.data), showlegend=False,
+                      title_text="The turn over the group's runs (box: quartiles; a point per run)",
+                      xaxis_title_text="epoch", margin={"l": 160, "r": 20, "t": 50, "b": 40})
+    return fig
 
 
 def _is_null(trace) -> bool:
