@@ -2,7 +2,8 @@
 
 For every analyzer that declares a null (`register_analyzer(null=...)`) and every headline of
 it the null covers (`null_outputs`), each run's value at its last analyzed checkpoint is read
-against that run's own stored draws (`workbench.core.nulls.null_percentile`); the row also
+against that run's own stored draws of each null it declares, one row per kind
+(`workbench.core.nulls.null_percentile`); the row also
 gives the central 95% of all runs' draws pooled, so the group's spread and the chance level
 sit side by side. A headline over a named axis (a participation ratio per matrix) gives one
 row per element. A run without the artifact or the null is named with the reason.
@@ -17,7 +18,7 @@ import numpy as np
 
 from workbench.core.analyzer import get_analyzer, list_analyzers
 from workbench.core.errors import CorruptFile, MissingFile
-from workbench.core.nulls import null_band, null_percentile
+from workbench.core.nulls import null_band, null_field, null_percentile
 from workbench.store import ArraysRef, RunKey, Store
 
 __all__ = ["NullRow", "group_null_rows"]
@@ -71,18 +72,22 @@ def _elements(spec, output: str, arrays: dict) -> list[tuple[str, int | None]]:
 
 
 def _add(rows: dict, spec, key: RunKey, arrays: dict, null: dict) -> None:
-    kind = str(np.asarray(null.get("null_kind", spec.null)))
-    for output in spec.headlines:
-        if output not in spec.null_outputs or output not in null or output not in arrays:
+    for i, own in enumerate(k if j else None for j, k in enumerate(spec.nulls)):
+        if null_field("null_kind", own) not in null and i:  # a further null this run has not drawn
             continue
-        value, draws = np.asarray(arrays[output], dtype=np.float64), np.asarray(null[output], dtype=np.float64)
-        if draws.shape[1:] != value.shape:  # a stale null of another shape says nothing
-            continue
-        for name, i in _elements(spec, output, arrays):
-            v, d = (value, draws) if i is None else (value.reshape(-1)[i], draws.reshape(len(draws), -1)[:, i])
-            row = rows.setdefault((spec.name, name, kind), NullRow(spec.name, name, kind))
-            row.values[key], row.pctl[key] = float(v), float(null_percentile(v, d))
-            row.draws.append(d)
+        kind = str(np.asarray(null.get(null_field("null_kind", own), spec.nulls[i])))
+        for output in spec.headlines:
+            name = null_field(output, own)
+            if output not in spec.null_outputs or name not in null or output not in arrays:
+                continue
+            value, draws = np.asarray(arrays[output], dtype=np.float64), np.asarray(null[name], dtype=np.float64)
+            if draws.shape[1:] != value.shape:  # a stale null of another shape says nothing
+                continue
+            for label, e in _elements(spec, output, arrays):
+                v, d = (value, draws) if e is None else (value.reshape(-1)[e], draws.reshape(len(draws), -1)[:, e])
+                row = rows.setdefault((spec.name, label, kind), NullRow(spec.name, label, kind))
+                row.values[key], row.pctl[key] = float(v), float(null_percentile(v, d))
+                row.draws.append(d)
 
 
 def group_null_rows(store: Store, keys: Sequence[RunKey]) -> tuple[list[NullRow], dict[RunKey, list[str]]]:
@@ -93,7 +98,7 @@ def group_null_rows(store: Store, keys: Sequence[RunKey]) -> tuple[list[NullRow]
     for name in list_analyzers():
         spec = get_analyzer(name)
         outputs = tuple(o for o in spec.headlines if o in spec.null_outputs)
-        if spec.null is None or not outputs:
+        if not spec.nulls or not outputs:
             continue
         got = {key: _read(store, key, name, outputs) for key in keys}
         if all(isinstance(g, str) for g in got.values()):  # not run on any run (or not for this family): no row

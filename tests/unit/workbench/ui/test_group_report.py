@@ -23,19 +23,22 @@ def store(tmp_path):
         key = listed_run(s, f"modular_addition:p=17,seed={seed}", test_acc=acc, onset=onset)
         if seed < 2:  # seed=2 has no neuron_freq_clusters: it is named as left out of the null table
             s.write_artifact(key, "neuron_freq_clusters", 1000, {"mean_dominant_frac": np.array(0.8 + 0.1 * seed)})
-            s.write_null(key, "neuron_freq_clusters", {"mean_dominant_frac": DRAWS[:, None][:, 0] + 0.01 * seed,
+            s.write_null(key, "neuron_freq_clusters", {"mean_dominant_frac": DRAWS + 0.01 * seed,
                                                        "null_kind": np.array("permutation"),
-                                                       "null_epoch": np.array(1000)})
+                                                       "null_epoch": np.array(1000),
+                                                       "random.mean_dominant_frac": DRAWS + 0.8,  # 0.8 to 0.9
+                                                       "random.null_kind": np.array("random")})
     return s
 
 
 def test_null_rows_give_each_runs_percentile_and_the_pooled_band(store):
     rows, why = group_null_rows(store, [k for k in store.runs()])
-    (row,) = [r for r in rows if r.analyzer == "neuron_freq_clusters"]
+    row, beside = [r for r in rows if r.analyzer == "neuron_freq_clusters"]
     assert row.kind == "permutation" and sorted(row.values.values()) == pytest.approx([0.8, 0.9])
     assert set(row.pctl.values()) == {100.0}
     lo, hi = row.band()
     assert 0.0 <= lo < 0.01 and 0.1 < hi <= 0.11 and sum(len(d) for d in row.draws) == 32
+    assert beside.kind == "random" and sorted(beside.pctl.values()) == [3.125, 96.875]  # 0.8: tied with one draw
     assert [w for k, w in why.items() if "seed=2" in k.variant] == [["neuron_freq_clusters not run"]]
 
 
@@ -48,7 +51,8 @@ def test_report_shows_spread_curves_turn_nulls_and_what_it_left_out(store):
     assert "turn onset: mean 400, range 300\\u2013500 (n=3)" in page  # the rug's legend (JSON-escaped dash)
     assert "The turn over the group" in page  # the box of turn epochs
     assert "mean_dominant_frac" not in page and "neuron_fourier_frac" in page and "seed=0 100, seed=1 100" in page
-    assert "neuron_fourier_frac, neuron_fourier_frac_null_pctl, against the null: seed=2 (neuron_freq_clusters not run)" in page
+    assert ("neuron_fourier_frac, neuron_fourier_frac_null_pctl, neuron_fourier_frac_random_null_pctl, against the "
+            "null: seed=2 (neuron_freq_clusters not run)") in page
     assert "<script src=" not in page and page.count(plotly.offline.get_plotlyjs()[:300]) == 1  # offline, inlined once
 
 
