@@ -4,7 +4,7 @@ For every analyzer that declares a null (`register_analyzer(null=...)`) and ever
 it the null covers (`null_outputs`), each run's value at its last analyzed checkpoint is read
 against that run's own stored draws of each null it declares, one row per kind
 (`workbench.core.nulls.null_percentile`); the row also
-gives the central 95% of all runs' draws pooled, so the group's spread and the chance level
+gives the central 95% of all runs' draws pooled (draws several runs share counted once), so the group's spread and the chance level
 sit side by side. A headline over a named axis (a participation ratio per matrix) gives one
 row per element. A run without the artifact or the null is named with the reason.
 """
@@ -19,6 +19,7 @@ import numpy as np
 from workbench.core.analyzer import get_analyzer, list_analyzers
 from workbench.core.errors import CorruptFile, MissingFile
 from workbench.core.nulls import null_band, null_field, null_percentile
+from workbench.query.group_views import distinct
 from workbench.store import ArraysRef, RunKey, Store
 
 __all__ = ["NullRow", "group_null_rows"]
@@ -35,9 +36,13 @@ class NullRow:
     pctl: dict[RunKey, float] = field(default_factory=dict)  # per run: percentile of its value among its own draws
     draws: list[np.ndarray] = field(default_factory=list)  # every run's draws of this element
 
+    def pooled(self) -> np.ndarray:
+        """Every run's draws together, a set of draws that several runs share counted once (random networks)."""
+        return np.concatenate(distinct(self.draws)) if self.draws else np.empty(0)
+
     def band(self) -> tuple[float, float]:
-        """The central 95% of every run's draws pooled."""
-        lo, hi = null_band(np.concatenate(self.draws), pool=True) if self.draws else (np.nan, np.nan)
+        """The central 95% of the pooled draws."""
+        lo, hi = null_band(self.pooled(), pool=True) if self.draws else (np.nan, np.nan)
         return float(lo), float(hi)
 
 

@@ -9,7 +9,8 @@ is the epoch works this way without code of its own (`grouped_views` lists them)
 What is not a curve is not averaged: per-run epoch marks (the turn's vertical lines) are
 replaced by a rug per marker, one tick a run and a bar over the group's range with its mean
 (`add_rug`); a null is drawn once, as the renderer draws it, from the draws of every run
-pooled (16 draws a run: 80 for five runs); a heatmap is left out and the title says so.
+pooled (16 draws a run: 80 for five runs; runs that drew the very same draws, as random
+networks of one shape are, count once); a heatmap is left out and the title says so.
 A run whose figure cannot be drawn (no data, a damaged file) is left out and named.
 """
 
@@ -33,7 +34,7 @@ from workbench.query.views import (MissingData, is_placeholder, load_view_arrays
 from workbench.store import ArraysRef, RunKey, Store
 
 __all__ = ["DRAWS", "MARKS", "GroupFigure", "group_keys", "grouped_views", "group_view_figure", "marker_epochs",
-           "marker_figure"]
+           "marker_figure", "distinct"]
 
 DRAWS = ("band", "runs", "both")  # what a group is drawn as: mean line + band, thin run lines, or both
 MARKS = (("turn_onset_epoch", "turn onset", "solid"), ("turn_midpoint_epoch", "turn midpoint", "dot"))  # turn key, label, dash
@@ -148,10 +149,20 @@ def _pooled_nulls(store: Store, keys: Sequence[RunKey], view_name: str) -> tuple
         return None, None
     base = dict(loaded[0][1])
     for name, value in base.items():
-        parts = [a[name] for _, a in loaded if name in a and np.ndim(a[name]) >= 1]
+        parts = distinct([a[name] for _, a in loaded if name in a and np.ndim(a[name]) >= 1])
         if name.startswith(NULL_KEY + ".") and len(parts) > 1 and len({np.shape(p)[1:] for p in parts}) == 1:
             base[name] = np.concatenate(parts, axis=0)
     return base, loaded[0][0]
+
+
+def distinct(parts: list[np.ndarray]) -> list[np.ndarray]:
+    """The runs' null draws without repeats: runs of one shape draw the same random networks
+    (seeds RANDOM_SEED0 + d), and 5 copies of 16 draws are not 80."""
+    out: list[np.ndarray] = []
+    for part in parts:
+        nan = np.asarray(part).dtype.kind == "f"  # NaN equals NaN only where there can be one
+        out.append(part) if not any(np.array_equal(part, o, equal_nan=nan) for o in out) else None
+    return out
 
 
 def _null_traces(store: Store, keys: Sequence[RunKey], view_name: str, options: dict) -> list:

@@ -117,7 +117,7 @@ def _nulls(store: Store, g: Group, keys: list[RunKey], left: dict) -> str:
         lo, hi = r.band()
         values = list(r.values.values())
         body.append([r.headline, r.kind, f"{number(sum(values) / len(values), 4)} (n={len(values)})",
-                     f"{number(lo, 3)} – {number(hi, 3)} ({sum(len(d) for d in r.draws)} draws)",
+                     f"{number(lo, 3)} – {number(hi, 3)} ({len(r.pooled())} draws)",
                      ", ".join(f"{name[k]} {p:.0f}" for k, p in r.pctl.items())])
     note = ("Each run's value at its last analyzed checkpoint, read against its own null's draws (percentile: the "
             "share of draws below it, ties half); the band is the central 95% of every run's draws pooled.")

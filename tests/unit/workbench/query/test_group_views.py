@@ -7,7 +7,7 @@ import pytest
 
 import workbench
 from workbench.core.errors import UserError
-from workbench.query.group_views import group_view_figure, grouped_views
+from workbench.query.group_views import distinct, group_view_figure, grouped_views
 from workbench.store import RunKey, Store
 from workbench.testing.synthetic import listed_run
 
@@ -109,3 +109,9 @@ def test_api_finds_the_group_by_where_label_or_spec(store):
     assert workbench.group_figure(label, "loss_curves", store=store).layout.title.text.count("group of 3 runs") == 1
     with pytest.raises(UserError, match="2 run groups match"):
         workbench.group_figure("n>=1", "loss_curves", store=store)
+
+
+def test_runs_that_drew_the_same_null_count_it_once():
+    same = np.arange(16.0)[:, None]
+    assert len(distinct([same, same.copy(), same + 1])) == 2
+    assert len(distinct([np.full((4, 1), np.nan), np.full((4, 1), np.nan)])) == 1

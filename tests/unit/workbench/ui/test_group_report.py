@@ -39,6 +39,7 @@ def test_null_rows_give_each_runs_percentile_and_the_pooled_band(store):
     lo, hi = row.band()
     assert 0.0 <= lo < 0.01 and 0.1 < hi <= 0.11 and sum(len(d) for d in row.draws) == 32
     assert beside.kind == "random" and sorted(beside.pctl.values()) == [3.125, 96.875]  # 0.8: tied with one draw
+    assert len(row.pooled()) == 32 and len(beside.pooled()) == 16  # both runs drew the same random networks
     assert [w for k, w in why.items() if "seed=2" in k.variant] == [["neuron_freq_clusters not run"]]
 
 
