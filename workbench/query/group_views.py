@@ -89,6 +89,7 @@ def marker_figure(store: Store, keys: Sequence[RunKey], run_label=lambda key: ke
             runs, epochs = zip(*found[name])
             fig.add_box(x=list(epochs), name=f"{label} (n={len(epochs)})", boxpoints="all", jitter=0.3, pointpos=0,
                         text=[run_label(k) for k in runs], marker={"color": _MARK_COLOUR}, line={"color": _MARK_COLOUR},
+                        fillcolor="rgba(85,85,85,0.15)",
                         hovertemplate="%{text}: epoch %{x}<extra></extra>", orientation="h")
     if not fig.data:
         return placeholder_figure("no run of the group has a turn; run: workbench analyze --analyzers turn")

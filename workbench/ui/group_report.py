@@ -61,7 +61,7 @@ def _summary(g: Group) -> str:
     found = group_outliers(g)
     outliers = outlier_line(found, lambda s: run_name(g, s)) if found else "none"
     return (f"<p class=desc>std with ddof=1; the interval is the 95% percentile bootstrap of the mean (10,000 "
-            f"resamples, seed 0); with n=3 it spans the runs themselves.</p>{table}"
+            f"resamples, seed 0); with 3 runs it is nearly their range.</p>{table}"
             f"<h3>Outliers</h3><p>{html.escape(outliers)}</p><p class=desc>{html.escape(RULE)}</p>")
 
 
