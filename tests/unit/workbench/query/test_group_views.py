@@ -115,3 +115,28 @@ def test_runs_that_drew_the_same_null_count_it_once():
     same = np.arange(16.0)[:, None]
     assert len(distinct([same, same.copy(), same + 1])) == 2
     assert len(distinct([np.full((4, 1), np.nan), np.full((4, 1), np.nan)])) == 1
+
+
+@pytest.fixture(scope="module")
+def synthetic_pair(tmp_path_factory):
+    from workbench.testing.synthetic import synthetic_run
+
+    s = Store(tmp_path_factory.mktemp("pair") / "store")
+    return s, [synthetic_run(s, p=17, seed=seed, n_neurons=8, epochs=[0, 50, 100]) for seed in (0, 1)]
+
+
+def _every_groupable_view():
+    from workbench.core.view import get_view, list_views
+
+    return [v for v in list_views("trajectory") if get_view(v).epoch_x]
+
+
+@pytest.mark.parametrize("view", _every_groupable_view())
+def test_every_view_over_training_draws_a_group(synthetic_pair, view):
+    store, keys = synthetic_pair
+    drawn = group_view_figure(store, keys, view, draw="both")
+    if len(drawn.left_out) == len(keys):  # the view does not apply to modular_addition: said, not drawn
+        assert all(why for why in drawn.left_out.values())
+        return
+    assert "group of 2 runs" in drawn.figure.layout.title.text
+    assert drawn.figure.data, f"{view}: nothing drawn"
