@@ -149,9 +149,9 @@ def _pooled_nulls(store: Store, keys: Sequence[RunKey], view_name: str) -> tuple
     if not loaded or not any(k.startswith(NULL_KEY + ".") for k in loaded[0][1]):
         return None, None
     base = dict(loaded[0][1])
-    for name, value in base.items():
+    for name in [n for n in base if n.startswith(NULL_KEY + ".")]:
         parts = distinct([a[name] for _, a in loaded if name in a and np.ndim(a[name]) >= 1])
-        if name.startswith(NULL_KEY + ".") and len(parts) > 1 and len({np.shape(p)[1:] for p in parts}) == 1:
+        if len(parts) > 1 and len({np.shape(p)[1:] for p in parts}) == 1:
             base[name] = np.concatenate(parts, axis=0)
     return base, loaded[0][0]
 
