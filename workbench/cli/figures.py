@@ -47,8 +47,12 @@ def cmd_report(args) -> None:
             raise UserError("report --group takes no VARIANT or --epochs: the group names its runs")
         from workbench.ui.group_report import write_group_report
 
-        print(f"report: {write_group_report(store_of(args), args.group, out=args.out, band=args.band, draw=args.draw)}")
+        path = write_group_report(store_of(args), args.group, out=args.out, band=args.band or "ci",
+                                  draw=args.draw or "band")
+        print(f"report: {path}")
         return
+    if args.band or args.draw:
+        raise UserError("--band and --draw draw a run group: give --group")
     spec = spec_or_demo(args)
     path = write_report(store_of(args), RunKey(*parse_variant(spec).key), out=args.out, epochs=args.epochs,
                         progress=not args.quiet)

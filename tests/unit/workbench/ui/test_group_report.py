@@ -67,3 +67,5 @@ def test_cli_writes_the_group_report_and_rejects_bad_input(store, capsys):
     assert "2 run groups match 'n>=1'; narrow it:" in err and len(err.strip().splitlines()) == 1
     assert main(["report", "modular_addition:p=17", "--group", "p=17", "--store", str(store.root)]) == 2
     assert "takes no VARIANT" in capsys.readouterr().err
+    assert main(["report", "modular_addition:p=17,seed=0", "--band", "ci", "--store", str(store.root)]) == 2
+    assert "give --group" in capsys.readouterr().err
