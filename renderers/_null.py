@@ -6,6 +6,10 @@ was drawn at as "null.<analyzer>.null_epoch" (-1: random networks, no epoch); a 
 without them is drawn as before. Over training, a null drawn at one epoch is drawn at that
 epoch only; one of random networks as a band across training. Bands are traces in data coordinates, so they sit right
 on log axes and follow a trajectory's epoch axis (renderers._axis.training_axis).
+
+An analyzer with several nulls has its further ones beside the first, their arrays led by their
+kind ("null.<analyzer>.random.<output>"): `null_kinds` lists which a view's arrays hold and each
+helper takes the `kind` (None: the first); `null_fill` gives each kind its own band colour.
 """
 
 from __future__ import annotations
@@ -13,32 +17,46 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from workbench.core.analyzer import NULLS
 from workbench.core.nulls import null_band, null_key, null_percentile
 
-__all__ = ["null_draws", "null_label", "null_epoch", "add_hband", "add_hrect", "add_bar_bands", "percentile_text"]
+__all__ = ["null_draws", "null_label", "null_epoch", "null_kinds", "null_fill", "add_hband", "add_hrect",
+           "add_bar_bands", "percentile_text"]
 
 _FILL = "rgba(127, 127, 127, 0.22)"
 _EDGE = "rgba(127, 127, 127, 0.6)"
 _RANGE = "rgba(60, 60, 60, 0.85)"  # a null's range at one x: darker than a band, it is a small mark
+_KIND_FILL = {"random": ("rgba(255, 127, 14, 0.18)", "orange"), "init": ("rgba(148, 103, 189, 0.2)", "purple")}  # a further null's band
 
 
-def null_draws(arrays: dict, analyzer: str, output: str) -> np.ndarray | None:
-    """[draw, ...] of `analyzer`'s null of `output` among a view's arrays; None without one."""
-    key = null_key(analyzer, output)
+def null_kinds(arrays: dict, analyzer: str) -> list[str | None]:
+    """The nulls of `analyzer` a view's arrays hold: None for its first, then each further one's kind."""
+    first = [None] if null_key(analyzer, "null_kind") in arrays else []
+    return first + [k for k in NULLS if null_key(analyzer, "null_kind", k) in arrays]
+
+
+def null_fill(kind: str | None) -> tuple[str, str]:
+    """(band fill, colour name for a caption) of a null: grey for the first, its own colour for a further one."""
+    return _KIND_FILL.get(kind, (_FILL, "orange")) if kind else (_FILL, "grey")
+
+
+def null_draws(arrays: dict, analyzer: str, output: str, kind: str | None = None) -> np.ndarray | None:
+    """[draw, ...] of `analyzer`'s null of `output` (`kind`: a further null's) among a view's arrays; None without one."""
+    key = null_key(analyzer, output, kind)
     return np.asarray(arrays[key], dtype=np.float64) if key in arrays else None
 
 
-def null_epoch(arrays: dict, analyzer: str) -> int | None:
+def null_epoch(arrays: dict, analyzer: str, kind: str | None = None) -> int | None:
     """The checkpoint epoch a null was drawn from (None for random networks, or when not stored)."""
-    key = null_key(analyzer, "null_epoch")
+    key = null_key(analyzer, "null_epoch", kind)
     epoch = int(np.asarray(arrays[key])) if key in arrays else -1
     return epoch if epoch >= 0 else None
 
 
-def null_label(arrays: dict, analyzer: str, draws: np.ndarray) -> str:
+def null_label(arrays: dict, analyzer: str, draws: np.ndarray, kind: str | None = None) -> str:
     """ "permutation null at epoch 3500, 95% of 16 draws" (the band's legend entry)."""
-    kind = str(np.asarray(arrays.get(null_key(analyzer, "null_kind"), "")))
-    epoch = null_epoch(arrays, analyzer)
+    epoch = null_epoch(arrays, analyzer, kind)
+    kind = str(np.asarray(arrays.get(null_key(analyzer, "null_kind", kind), "")))
     at = f" at epoch {epoch}" if epoch is not None else ""
     return f"{kind or 'the'} null{at}, 95% of {len(draws)} draw{'s' if len(draws) != 1 else ''}"
 
@@ -65,12 +83,12 @@ def add_hband(fig: go.Figure, draws: np.ndarray, x0: float, x1: float, label: st
     return fig
 
 
-def add_hrect(fig: go.Figure, draws: np.ndarray, label: str, *, pool: bool = False) -> go.Figure:
+def add_hrect(fig: go.Figure, draws: np.ndarray, label: str, *, pool: bool = False, fill: str = _FILL) -> go.Figure:
     """The null's central 95% as a shaded layout rectangle across the plot (no trace: for figures
     whose every trace is a clickable point set; a linear y axis)."""
     lo, hi = (float(np.asarray(v).reshape(-1)[0]) for v in null_band(draws, pool=pool))
     if np.isfinite(lo) and np.isfinite(hi):
-        fig.add_hrect(y0=lo, y1=max(hi, lo + 1e-3), fillcolor=_FILL, line_width=0, layer="below", name=label)
+        fig.add_hrect(y0=lo, y1=max(hi, lo + 1e-3), fillcolor=fill, line_width=0, layer="below", name=label)
     return fig
 
 

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
-from renderers._null import add_hrect, null_draws, null_label, percentile_text
+from renderers._null import add_hrect, null_draws, null_fill, null_kinds, null_label, percentile_text
 from renderers._options import GRID_NEURONS, GRID_SCALE, NEURON
 from renderers._style import COLORS, markers, square_axes, styled, subplots, value_scale
 from renderers._validate import option_index, require, same_length
@@ -227,18 +227,24 @@ def render_neuron_freq_clusters(arrays: dict, neuron=None) -> go.Figure:
 
 
 def _against_null(fig: go.Figure, arrays: dict, live_frac: np.ndarray) -> str:
-    """Draw the permutation null of the neurons' fractions as a band (pooled over neurons); the
-    mean fraction's percentile against the null's means, for the subtitle ("" without a null)."""
-    draws = null_draws(arrays, "neuron_freq_clusters", "dominant_frac")
-    if draws is None or not live_frac.size:
+    """Draw each stored null of the neurons' fractions as a band (pooled over neurons, its own
+    colour per kind); the mean fraction's percentile against each null's means, for the subtitle
+    ("" without a null)."""
+    mean, parts, sizes = float(np.mean(live_frac)) if live_frac.size else np.nan, [], set()
+    for kind in null_kinds(arrays, "neuron_freq_clusters"):
+        draws = null_draws(arrays, "neuron_freq_clusters", "dominant_frac", kind)
+        if draws is None or not live_frac.size:
+            continue
+        label = null_label(arrays, "neuron_freq_clusters", draws, kind)
+        fill, colour = null_fill(kind)
+        add_hrect(fig, draws, label, pool=True, fill=fill)  # a shape: every trace here is a set of clickable neurons
+        pct = percentile_text(mean, null_draws(arrays, "neuron_freq_clusters", "mean_dominant_frac", kind))
+        name = label.split(" null")[0]  # null_label: "<kind> null at epoch E, 95% of N draws"
+        parts.append(f"{pct.removesuffix(' of its null') or 'against'} of the {name} null ({colour})")
+        sizes.add(len(draws))
+    if not parts:
         return ""
-    label = null_label(arrays, "neuron_freq_clusters", draws)
-    add_hrect(fig, draws, label, pool=True)  # a shape: every trace here is a set of clickable neurons
-    mean = float(np.mean(live_frac))
-    means = null_draws(arrays, "neuron_freq_clusters", "mean_dominant_frac")
-    pct = percentile_text(mean, means)
-    kind = label.split(" null")[0]  # null_label: "<kind> null at epoch E, 95% of N draws"
-    return f"<br>mean {mean:.2f}{': ' + pct if pct else ''} (grey band: {kind} null, {len(draws)} draws)"
+    return f"<br>mean {mean:.2f}: {'; '.join(parts)}, {'/'.join(map(str, sorted(sizes)))} draws"
 
 
 def _column_labels(present: list[int], live_slots: np.ndarray) -> list[str]:

@@ -2,7 +2,7 @@
 
 The public Python API (what the notebooks use) lives in `workbench.api` and is importable
 from here: `workbench.train`, `workbench.analyze`, `workbench.list_runs`,
-`workbench.list_groups`, `workbench.load_variant`. It is imported lazily so that `import workbench` (and the CLI)
+`workbench.list_groups`, `workbench.group_figure`, `workbench.load_variant`. It is imported lazily so that `import workbench` (and the CLI)
 stays cheap. The package's layout (core, store, training, analysis, sweep, query, api, ui,
 cli, testing) is drawn in docs/architecture.md.
 """
@@ -16,7 +16,7 @@ from workbench.core.errors import UserError  # what every API call raises for ba
 warnings.filterwarnings("ignore", message="IProgress not found")
 
 __all__ = [
-    "train", "analyze", "list_runs", "list_groups", "load_variant", "demo_spec", "RunInfo", "VariantHandle",
+    "train", "analyze", "list_runs", "list_groups", "group_figure", "load_variant", "demo_spec", "RunInfo", "VariantHandle",
     "EpochHandle", "Figure", "GroupTable", "UserError",
 ]
 

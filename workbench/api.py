@@ -5,6 +5,7 @@
     >>> workbench.analyze(v)                           # every analyzer over every checkpoint
     >>> workbench.list_runs()                          # what the store holds
     >>> workbench.list_groups(where="p=53")            # runs differing only in seeds: n, mean ± std, 95% CI
+    >>> workbench.group_figure("p=53", "loss_curves", band="ci", draw="both")  # a group: mean, band, runs
     >>> v = workbench.load_variant("modular_addition:p=113,seed=999", store="artifacts")
     >>> v.epochs, v.turn
     >>> v.figure("loss_curves")                        # whole-run views
@@ -31,7 +32,9 @@ from workbench.core.analyzer import get_analyzer, list_analyzers
 from workbench.core.errors import UserError
 from workbench.core.variant import demo_variant, parse_variant
 from workbench.core.view import list_views
-from workbench.query.group_listing import GroupTable, group_table
+from workbench.query.group_listing import GroupTable, find_group, group_table
+from workbench.query.group_views import group_keys, group_view_figure
+from workbench.query.groups import Group
 from workbench.query.views import view_figure
 from workbench.store import RunKey, Store
 from workbench.store.markers import read_markers
@@ -39,7 +42,7 @@ from workbench.training.trainer import plan_training
 from workbench.training.trainer import train as run_training
 
 __all__ = [
-    "train", "analyze", "list_runs", "list_groups", "load_variant", "demo_spec", "RunInfo", "VariantHandle", "EpochHandle", "Figure",
+    "train", "analyze", "list_runs", "list_groups", "group_figure", "load_variant", "demo_spec", "RunInfo", "VariantHandle", "EpochHandle", "Figure",
     "MetricsTable", "GroupTable", "IMAGE_EXPORT_HELP",
 ]
 
@@ -368,3 +371,26 @@ def list_groups(store: str | os.PathLike | Store | None = None, where: str | Non
         UserError for a malformed `where` or a store that cannot be read.
     """
     return group_table(_as_store(store), where=where)
+
+
+def group_figure(group: Group | str, view: str, store: str | os.PathLike | Store | None = None, *,
+                 band: str = "minmax", draw: str = "band", **options) -> Figure:
+    """A trajectory view of a run group: its mean line with a band, its runs' thin lines, or both,
+    and the turn of each run as a rug with the group's range (workbench.query.group_views).
+
+    Args:
+        group: a Group from `list_groups`, its spec or label, or a `--where` clause selecting one group.
+        view: a view over training (loss_curves, dimensionality, ...).
+        band: "minmax", "ci" (95% bootstrap interval of the mean) or "none"; draw: "band", "runs" or "both".
+        **options: the view's options (e.g. log_x=True).
+    Returns:
+        A Figure; `.layout.meta["left_out"]` maps each run it could not draw to why.
+    Raises:
+        UserError for no or several matching groups, or an unknown view, band, draw or option.
+    """
+    store = _as_store(store)
+    drawn = group_view_figure(store, group_keys(find_group(store, group)), view, band=band, draw=draw, **options)
+    fig = Figure(drawn.figure)
+    meta = fig.layout.meta if isinstance(fig.layout.meta, dict) else {}
+    fig.update_layout(meta={**meta, "left_out": {f"{k.family}:{k.variant}": why for k, why in drawn.left_out.items()}})
+    return fig

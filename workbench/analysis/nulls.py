@@ -14,6 +14,10 @@ from in `null_epoch` (-1 for random networks, which belong to no epoch):
   with the model `seed` param set to each draw's seed (families without a `seed` param have
   no random null).
 
+An analyzer may declare several nulls (`AnalyzerSpec.nulls`): all are drawn together into the
+one artifact, the first under its outputs' names as above, each further one under
+"<kind>.<output>", "<kind>.null_kind" and "<kind>.null_epoch" (workbench.core.nulls.null_field).
+
 A permutation null is a chance level for the final checkpoint's measure: shuffled logits of
 a trained model are confidently wrong, so their restricted loss is far above that of the
 untrained model. Views therefore draw it at `null_epoch`, not across training.
@@ -32,6 +36,7 @@ from workbench.analysis.checkpoint import CheckpointJob, build_epoch_context, op
 from workbench.core.analyzer import AnalyzerSpec, get_analyzer
 from workbench.core.context import EpochContext
 from workbench.core.errors import UserError
+from workbench.core.nulls import null_field
 
 __all__ = ["run_nulls", "permute_context", "NULL_DRAWS", "RANDOM_SEED0"]
 
@@ -53,53 +58,67 @@ def permute_context(ctx: EpochContext, rng: np.random.Generator, kind: str) -> E
 
 
 def run_nulls(job: CheckpointJob, names: list[str], final: int) -> None:
-    """Compute (if stale) the null of each analyzer of `names` that declares one; problems are named, not raised."""
+    """Compute (if stale) the nulls of each analyzer of `names` that declares any; problems are named, not raised."""
     for name in names:
         spec = get_analyzer(name)
-        if spec.null is None:
+        if not spec.nulls:
             continue
+        what = "+".join(spec.nulls)
         try:
             _one(job, spec, final)
         except UserError as err:
-            say(f"{name}: no {spec.null} null: {err}")
+            say(f"{name}: no {what} null: {err}")
         except Exception as err:  # one broken null must not stop the analysis
-            job.errors.setdefault(name, f"{spec.null} null: {type(err).__name__}: {err}")
-            say(f"{name}: {spec.null} null failed: {type(err).__name__}: {err}")
+            job.errors.setdefault(name, f"{what} null: {type(err).__name__}: {err}")
+            say(f"{name}: {what} null failed: {type(err).__name__}: {err}")
 
 
 def _one(job: CheckpointJob, spec: AnalyzerSpec, final: int) -> None:
-    source = 0 if spec.null == "init" else final
-    if source not in job.store.checkpoint_epochs(job.key):
-        raise UserError(f"no checkpoint at epoch {source}")
-    stored = job.store.read_checkpoint(job.key, source)
-    stamp = {"version": str(spec.version), "null": spec.null, "draws": str(_draws(spec)), "format": _FORMAT,
-             "checkpoint": stored.identity, "options": options_stamp(job.options),
-             "reference": job.ref_stamp if spec.reference else ""}
+    sources = {kind: 0 if kind == "init" else final for kind in spec.nulls}
+    for source in dict.fromkeys(sources.values()):
+        if source not in job.store.checkpoint_epochs(job.key):
+            raise UserError(f"no checkpoint at epoch {source}")
+    stored = {source: job.store.read_checkpoint(job.key, source) for source in dict.fromkeys(sources.values())}
+    # one kind stamps as before this artifact held several, so a stored single null stays current
+    stamp = {"version": str(spec.version), "null": "+".join(spec.nulls),
+             "draws": "+".join(str(_draws(kind)) for kind in spec.nulls), "format": _FORMAT,
+             "checkpoint": "+".join(stored[sources[kind]].identity for kind in spec.nulls),
+             "options": options_stamp(job.options), "reference": job.ref_stamp if spec.reference else ""}
     if not job.force and job.store.null_current(job.key, spec.name, stamp):
         return
-    per_draw = [_measure(job, spec, ctx) for ctx in _contexts(job, spec, stored.weights(), source)]
-    arrays = {o: np.stack([d[o] for d in per_draw]).astype(np.float32) for o in spec.null_outputs}
-    at = -1 if spec.null == "random" else source  # a random network belongs to no epoch of the run
-    job.store.write_null(job.key, spec.name, arrays | {"null_kind": np.array(spec.null), "null_epoch": np.array(at)},
-                         stamp)
+    arrays: dict[str, np.ndarray] = {}
+    for i, kind in enumerate(spec.nulls):
+        source = sources[kind]
+        try:
+            per_draw = [_measure(job, spec, ctx) for ctx in _contexts(job, spec, kind, stored[source].weights(), source)]
+        except UserError as err:
+            if not i:
+                raise
+            say(f"{spec.name}: no {kind} null: {err}")  # a further null the family cannot draw: the first stands
+            continue
+        at = -1 if kind == "random" else source  # a random network belongs to no epoch of the run
+        own = kind if i else None
+        arrays |= {null_field(o, own): np.stack([d[o] for d in per_draw]).astype(np.float32) for o in spec.null_outputs}
+        arrays |= {null_field("null_kind", own): np.array(kind), null_field("null_epoch", own): np.array(at)}
+    job.store.write_null(job.key, spec.name, arrays, stamp)
     job.computed += 1
 
 
-def _draws(spec: AnalyzerSpec) -> int:
-    return 1 if spec.null == "init" else NULL_DRAWS
+def _draws(kind: str) -> int:
+    return 1 if kind == "init" else NULL_DRAWS
 
 
-def _contexts(job: CheckpointJob, spec: AnalyzerSpec, state: dict, epoch: int):
-    """The null's contexts, one per draw (built lazily: a random network each)."""
+def _contexts(job: CheckpointJob, spec: AnalyzerSpec, kind: str, state: dict, epoch: int):
+    """The contexts of `spec`'s null of `kind`, one per draw (built lazily: a random network each)."""
     variant = job.variant
     hooks = set(spec.hook_names(variant.family.capabilities(variant.params).as_dict()))
 
     def build(weights: dict, at: int) -> EpochContext:
         return build_epoch_context(variant, weights, at, hooks, job.device, job.options)
 
-    if spec.null == "init":
+    if kind == "init":
         yield build(state, epoch)
-    elif spec.null == "permutation":
+    elif kind == "permutation":
         base = build(state, epoch)
         for d in range(NULL_DRAWS):
             yield permute_context(base, np.random.default_rng([_PERMUTATION_SEED, d]), spec.kind)

@@ -1,4 +1,4 @@
-"""`workbench render` and `report`: a run's figures, one view or the whole offline report."""
+"""`workbench render` and `report`: a run's figures, one view or the whole offline report (or a run group's)."""
 
 from __future__ import annotations
 
@@ -42,6 +42,17 @@ def cmd_render(args) -> None:
 
 
 def cmd_report(args) -> None:
+    if args.group is not None:
+        if args.variant or args.epochs:
+            raise UserError("report --group takes no VARIANT or --epochs: the group names its runs")
+        from workbench.ui.group_report import write_group_report
+
+        path = write_group_report(store_of(args), args.group, out=args.out, band=args.band or "ci",
+                                  draw=args.draw or "band")
+        print(f"report: {path}")
+        return
+    if args.band or args.draw:
+        raise UserError("--band and --draw draw a run group: give --group")
     spec = spec_or_demo(args)
     path = write_report(store_of(args), RunKey(*parse_variant(spec).key), out=args.out, epochs=args.epochs,
                         progress=not args.quiet)

@@ -204,8 +204,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--store", help=store_help)
     p.set_defaults(func="workbench.cli.figures:cmd_render", view_args=True)
 
-    p = sub.add_parser("report", help="write one standalone offline HTML report for a variant")
+    p = sub.add_parser("report", help="write one standalone offline HTML report for a variant or a run group")
     p.add_argument("variant", nargs="?", help="family[:key=value,...]; omitted: the demo variant")
+    p.add_argument("--group", metavar="GROUP", help="instead of one variant: the report of a run group (runs differing "
+                   "only in seeds), named by its spec or label, or a --where clause that selects one group of "
+                   "`workbench list --group`; written to <store>/.groups/<id>/report.html")
+    p.add_argument("--band", choices=("minmax", "ci", "none"),
+                   help="with --group: the band around each mean curve, min-max or the 95%% interval of the mean "
+                        "(default: ci)")
+    p.add_argument("--draw", choices=("band", "runs", "both"),
+                   help="with --group: each curve as the mean with its band, each run's thin line, or both "
+                        "(default: band)")
     p.add_argument("--out", type=_out_arg, help="output .html (default: <run dir>/report.html)")
     p.add_argument("--epochs", type=_schedule_arg, help="per-epoch views at these epochs (default: init, end of memorization, "
                    "epoch markers such as the turn, end)")

@@ -25,7 +25,10 @@ entries of each weight matrix for a weights analyzer, at the final checkpoint; "
 measure at the run's epoch-0 checkpoint; "random": freshly initialized networks of the same
 shape). The pipeline computes it once per run over several seeded draws (workbench.analysis
 .nulls) for the `null_outputs` (default: its headline outputs), and headlines state each
-value's percentile against it (workbench.core.nulls).
+value's percentile against it (workbench.core.nulls). It may declare several (`null=("permutation",
+"random")`): the first is its null as before, each further one is stored and read beside it
+under its kind, because "not noise" is not "learned" (an untrained network's neuron fit is
+already far above its shuffled maps).
 """
 
 from __future__ import annotations
@@ -80,6 +83,12 @@ class AnalyzerSpec:
     kinds: dict[str, str] = field(default_factory=dict)  # output -> one of VALUE_KINDS, where not the default
     null: str | None = None  # one of NULLS: the chance level its `null_outputs` are read against
     null_outputs: tuple[str, ...] = field(default=())  # real-valued outputs the null artifact holds, per draw
+    more_nulls: tuple[str, ...] = field(default=())  # further NULLS the same outputs are read against
+
+    @property
+    def nulls(self) -> tuple[str, ...]:
+        """Every declared null kind, the first (`null`) first; () without one."""
+        return (self.null, *self.more_nulls) if self.null else ()
 
     def value_kind(self, output: str) -> str:
         """What `output`'s values are: its declared kind, else a label for `<axis>_names`, an
@@ -103,13 +112,15 @@ def register_analyzer(name: str, *, kind: str, outputs: dict[str, tuple[str, ...
              reference: tuple[str, ...] = (), markers: tuple[str, ...] = (), needs: tuple[str, ...] = (),
              headlines: tuple[str, ...] | Mapping[str, str] = (),
              trajectories: Mapping[str, tuple[str, str | None, str]] | None = None,
-             kinds: Mapping[str, str] | None = None, null: str | None = None, null_outputs: tuple[str, ...] = ()):
+             kinds: Mapping[str, str] | None = None, null: str | tuple[str, ...] | None = None,
+             null_outputs: tuple[str, ...] = ()):
     """Decorator recording an analyzer's metadata; the docstring's first line describes it.
 
     `headlines` names outputs (each its own headline name) or maps output -> headline name;
     `trajectories` maps a compare-panel id -> (output, column or None, title); `kinds` maps
     an output -> what its values are (VALUE_KINDS), where that is not `AnalyzerSpec.value_kind`'s default;
-    `null` (one of NULLS) declares a chance level for `null_outputs` (default: the headline outputs).
+    `null` (one of NULLS, or several: the first is the null, the others are read beside it)
+    declares a chance level for `null_outputs` (default: the headline outputs).
     """
     needs = tuple(check_need(n) for n in needs)
     if kind not in KINDS:
@@ -135,26 +146,29 @@ def register_analyzer(name: str, *, kind: str, outputs: dict[str, tuple[str, ...
         raise ValueError(f"analyzer {name!r}: only per-epoch analyzers read a final-checkpoint reference")
     if scope == "group" and (not requires or headlines or markers):
         raise ValueError(f"analyzer {name!r}: a group analyzer requires per-epoch analyzers and has no headlines or markers")
-    null_outputs = _check_null(name, scope, null, tuple(null_outputs) or tuple(headlines), outputs, kinds)
+    kinds_of_null = (null,) if isinstance(null, str) else tuple(null or ())
+    null_outputs = _check_null(name, scope, kinds_of_null, tuple(null_outputs) or tuple(headlines), outputs, kinds)
 
     def wrap(fn: Callable) -> Callable:
         doc = (fn.__doc__ or "").strip().splitlines()
         declared = hooks if callable(hooks) else tuple(hooks)
         _ANALYZERS.add(name, AnalyzerSpec(name, kind, scope, fn, dict(outputs), declared, version,
                                           doc[0] if doc else "", tuple(requires), tuple(reference), tuple(markers),
-                                          needs, headlines, trajectories, kinds, null, null_outputs))
+                                          needs, headlines, trajectories, kinds, (kinds_of_null or (None,))[0],
+                                          null_outputs, kinds_of_null[1:]))
         return fn
 
     return wrap
 
 
-def _check_null(name: str, scope: str, null: str | None, null_outputs: tuple[str, ...],
+def _check_null(name: str, scope: str, nulls: tuple[str, ...], null_outputs: tuple[str, ...],
                 outputs: Mapping[str, tuple[str, ...]], kinds: Mapping[str, str]) -> tuple[str, ...]:
-    """The validated outputs a declared null covers (() without a null)."""
-    if null is None:
+    """The validated outputs the declared nulls cover (() without a null)."""
+    if not nulls:
         return ()
-    if null not in NULLS or scope != "epoch":
-        raise ValueError(f"analyzer {name!r}: null must be one of {NULLS}, on a per-epoch analyzer; got {null!r}")
+    if any(n not in NULLS for n in nulls) or len(set(nulls)) != len(nulls) or scope != "epoch":
+        raise ValueError(f"analyzer {name!r}: null must be one of {NULLS} (or several, each once), on a per-epoch "
+                         f"analyzer; got {nulls!r}")
     if not null_outputs or any(o not in outputs or kinds.get(o, "real") != "real" for o in null_outputs):
         raise ValueError(f"analyzer {name!r}: a null needs null_outputs (or headlines) among its real-valued outputs")
     return null_outputs

@@ -4,6 +4,8 @@ A null artifact (workbench.analysis.nulls) holds, for each output an analyzer de
 `null_outputs`, its values over several draws, stacked on a leading `draw` axis. A value is
 read elementwise against the draws of the same element (a neuron's fraction against that
 neuron's shuffled maps, a matrix's participation ratio against random matrices of its shape).
+An analyzer with several nulls stores its first as before and each further one beside it,
+its arrays' names led by its kind ("random.mean_dominant_frac", `null_field`).
 """
 
 from __future__ import annotations
@@ -12,14 +14,19 @@ import warnings
 
 import numpy as np
 
-__all__ = ["null_percentile", "null_band", "NULL_KEY", "null_key"]
+__all__ = ["null_percentile", "null_band", "NULL_KEY", "null_key", "null_field"]
 
 NULL_KEY = "null"  # the prefix of a null's arrays among a view's arrays: "null.<analyzer>.<output>"
 
 
-def null_key(analyzer: str, output: str) -> str:
-    """The key of `analyzer`'s null draws of `output` among a view's arrays."""
-    return f"{NULL_KEY}.{analyzer}.{output}"
+def null_field(output: str, kind: str | None = None) -> str:
+    """The name of `output`'s draws in a null artifact: as is for the first null, "<kind>.<output>" for a further one."""
+    return f"{kind}.{output}" if kind else output
+
+
+def null_key(analyzer: str, output: str, kind: str | None = None) -> str:
+    """The key of `analyzer`'s null draws of `output` among a view's arrays (`kind`: a further null's)."""
+    return f"{NULL_KEY}.{analyzer}.{null_field(output, kind)}"
 
 
 def null_percentile(value: np.ndarray | float, draws: np.ndarray) -> np.ndarray:

@@ -22,7 +22,7 @@ from workbench.query.where import check_fields, parse_where
 from workbench.store import Store
 from workbench.store.index import run_rows
 
-__all__ = ["GroupTable", "group_table", "format_groups", "group_fields_row", "group_names", "run_name"]
+__all__ = ["GroupTable", "group_table", "find_group", "format_groups", "group_fields_row", "group_names", "run_name"]
 
 WIDTH = 120  # columns the listing fits
 MAIN = ("test_acc", "test_loss", "train_acc")  # a row shows these (and the first marker after test_acc) while they fit
@@ -83,6 +83,23 @@ def group_table(store: Store, where: str | None = None) -> GroupTable:
         matching = {r.get("spec") for r in rows if not r.get("damaged_record") and test(r)}
         outside = [(spec, why) for spec, why in outside if spec in matching]  # a run in no group, by the run's fields
     return GroupTable(groups, outside, len(rows), where)
+
+
+def find_group(store: Store, group: Group | str) -> Group:
+    """One group: itself, the group whose spec or label is `group`, or the one group a `--where` clause selects.
+
+    Raises:
+        UserError (one line) when no group or several match, or for a malformed clause.
+    """
+    if isinstance(group, Group):
+        return group
+    every = group_table(store)
+    named = [g for g in every if group in (g.spec, g.label)]
+    found = named or list(group_table(store, where=group))
+    if len(found) != 1:
+        names = "; ".join(group_names(found or list(every))) or "none in the store"
+        raise UserError(f"{len(found)} run groups match {group!r}; " + ("narrow it: " if found else "groups: ") + names)
+    return found[0]
 
 
 # ------------------------------------------------------------------ format

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from workbench.core.analyzer import get_analyzer, list_analyzers
 from workbench.core.family import get_family, list_families
 from workbench.query.stats import Spread, spread
-from workbench.store.markers import marker_names
+from workbench.store.markers import marker_names, pctl_name
 
 __all__ = ["Group", "group_rows", "agreement", "seed_params_of", "seed_summary"]
 
@@ -103,7 +103,10 @@ def _reasons(row: dict) -> dict[str, str]:
 
 
 def _headline_owner() -> dict[str, str]:
-    return {h: a for a in list_analyzers() for h in get_analyzer(a).headlines.values()}
+    """{headline (and its percentiles against each null, "<headline>_null_pctl"): the analyzer that writes it}."""
+    owners = {h: a for a in list_analyzers() for h in get_analyzer(a).headlines.values()}
+    return owners | {pctl_name(h, kind if i else None): a for h, a in owners.items()
+                     for i, kind in enumerate(get_analyzer(a).nulls)}
 
 
 def _numeric_headlines() -> set[str]:

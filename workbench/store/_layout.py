@@ -14,6 +14,7 @@
     <root>/index.sqlite                       the run index, derived from the files (workbench.store.index)
     <root>/.jobs/job_000001.log               output of a job started from the dashboard or a sweep
     <root>/.groups/<group id>/<analyzer>.npz  group-scope analyzer artifacts over several runs
+    <root>/.groups/<group id>/report.html     a run group's offline report (`workbench report --group`)
 
 `Layout` is the base of `workbench.store.Store`: folder and file names are its constants,
 and every path comes from one of its methods. Only the `workbench.store` package calls
@@ -161,6 +162,10 @@ class Layout:
     def group_artifact_path(self, group: str, analyzer: str) -> Path:
         """A group-scope analyzer's artifact over the runs of group `group` (workbench.analysis.group)."""
         return self.root / self.GROUPS_DIR / _check_id("group", group) / f"{_check_id('analyzer', analyzer)}.npz"
+
+    def group_report_path(self, group: str) -> Path:
+        """A run group's offline HTML report (workbench.ui.group_report)."""
+        return self.root / self.GROUPS_DIR / _check_id("group", group) / self.REPORT_FILE
 
     def report_path(self, key: RunKey) -> Path:
         return self.run_dir(key) / self.REPORT_FILE

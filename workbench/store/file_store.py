@@ -333,15 +333,11 @@ class Store(Layout):
         Raises:
             UserError naming the file if it cannot be written (a folder, permissions, a full disk).
         """
-        path = Path(out) if out is not None else self.report_path(key)
-        if path.is_dir():
-            raise UserError(f"cannot write the report to {str(path)!r}: it is a directory")
-        try:
-            with atomic_path(path) as tmp:
-                tmp.write_text(page, encoding="utf-8")
-        except OSError as err:  # a file where a folder should be, permissions, a full disk
-            raise UserError(f"cannot write the report to {str(path)!r}: {err.strerror or err}") from None
-        return path
+        return _write_page(Path(out) if out is not None else self.report_path(key), page)
+
+    def write_group_report(self, group: str, page: str, out: str | os.PathLike | None = None) -> Path:
+        """Write a run group's HTML report atomically: to `out` where given, else its report.html under .groups."""
+        return _write_page(Path(out) if out is not None else self.group_report_path(group), page)
 
     def has_job_log(self, job_id: int) -> bool:
         return self.job_log_path(job_id).is_file()
@@ -450,3 +446,15 @@ class Store(Layout):
             os.rmdir(tempfile.mkdtemp(prefix=".workbench-probe-", dir=probe))
         except OSError as err:
             raise UserError(f"store {str(self.root)!r} is not writable: {err.strerror or err} in {str(probe)!r}") from None
+
+
+def _write_page(path: Path, page: str) -> Path:
+    """Write an HTML page atomically; UserError naming the file if it cannot be written."""
+    if path.is_dir():
+        raise UserError(f"cannot write the report to {str(path)!r}: it is a directory")
+    try:
+        with atomic_path(path) as tmp:
+            tmp.write_text(page, encoding="utf-8")
+    except OSError as err:  # a file where a folder should be, permissions, a full disk
+        raise UserError(f"cannot write the report to {str(path)!r}: {err.strerror or err}") from None
+    return path

@@ -14,13 +14,20 @@ import numpy as np
 
 from workbench.core.analyzer import get_analyzer, list_analyzers
 from workbench.core.errors import CorruptFile, MissingFile
-from workbench.core.nulls import null_percentile
+from workbench.core.nulls import null_field, null_percentile
 from workbench.store.file_store import ArraysRef, RunKey, Store
 
-__all__ = ["MarkerScan", "marker_names", "scan_markers", "read_markers", "marker_label", "read_headlines", "PCTL_SUFFIX"]
+__all__ = ["MarkerScan", "marker_names", "scan_markers", "read_markers", "marker_label", "read_headlines", "PCTL_SUFFIX",
+           "pctl_name"]
 
 # a headline's percentile against its analyzer's null (workbench.core.nulls), as a headline of its own
 PCTL_SUFFIX = "_null_pctl"
+
+
+def pctl_name(headline: str, kind: str | None = None) -> str:
+    """The headline giving `headline`'s percentile against its first null ("x_null_pctl") or a further one of
+    `kind` ("x_random_null_pctl")."""
+    return f"{headline}_{kind}{PCTL_SUFFIX}" if kind else f"{headline}{PCTL_SUFFIX}"
 
 
 class MarkerScan(NamedTuple):
@@ -94,8 +101,8 @@ def read_headlines(store: Store, key: RunKey, on_error: Callable[[CorruptFile | 
     empty), floats to 3 significant digits, each led by its name where the analyzer names
     the array's axis (`<axis>_names`, e.g. "embed.W_E 12.3"). A headline whose analyzer
     has a stored null gets `<headline>_null_pctl`: each value's percentile (0-100) among the
-    null's draws (workbench.core.nulls). Unreadable files are left
-    out (and passed to `on_error` when given)."""
+    null's draws (workbench.core.nulls), and `<headline>_<kind>_null_pctl` against each further
+    null it declares. Unreadable files are left out (and passed to `on_error` when given)."""
     out: dict[str, str] = {}
     for name in list_analyzers():
         spec = get_analyzer(name)
@@ -122,8 +129,9 @@ def read_headlines(store: Store, key: RunKey, on_error: Callable[[CorruptFile | 
         for output, headline in spec.headlines.items():
             labels = arrays.get(label_of.get(output, ""))
             out[headline] = _joined(arrays[output], labels)
-            if output in nulls:
-                out[f"{headline}{PCTL_SUFFIX}"] = _joined(nulls[output], labels)
+            for i, kind in enumerate(spec.nulls):
+                if (output, kind) in nulls:
+                    out[pctl_name(headline, kind if i else None)] = _joined(nulls[output, kind], labels)
     return out
 
 
@@ -135,23 +143,24 @@ def _joined(value: np.ndarray, labels: np.ndarray | None) -> str:
     return ",".join(values) or "none"
 
 
-def _null_percentiles(store: Store, key: RunKey, spec, arrays: dict, on_error) -> dict[str, np.ndarray]:
-    """{headline output: its percentile against the analyzer's stored null} ({} without one)."""
+def _null_percentiles(store: Store, key: RunKey, spec, arrays: dict, on_error) -> dict[tuple[str, str], np.ndarray]:
+    """{(headline output, null kind): its percentile against that stored null} ({} without one)."""
     ref = ArraysRef(spec.name, null=True)
     if not store.has_arrays(key, ref):
         return {}
-    wanted = tuple(o for o in spec.headlines if o in spec.null_outputs)
+    fields = {(o, kind): null_field(o, kind if i else None) for o in spec.headlines if o in spec.null_outputs
+              for i, kind in enumerate(spec.nulls)}
     try:
-        null = store.read_arrays(key, ref, keys=wanted)
+        null = store.read_arrays(key, ref)
     except (CorruptFile, MissingFile) as err:
         if on_error is not None:
             on_error(err)
         return {}
     out = {}
-    for o in wanted:
+    for (o, kind), name in fields.items():
         value = np.asarray(arrays[o], dtype=np.float64)
-        if null[o].shape[1:] == value.shape:  # a null of another shape (a stale file) says nothing
-            out[o] = np.round(null_percentile(value, null[o]), 1)
+        if name in null and null[name].shape[1:] == value.shape:  # a null of another shape (a stale file) says nothing
+            out[o, kind] = np.round(null_percentile(value, null[name]), 1)
     return out
 
 

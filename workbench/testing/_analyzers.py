@@ -24,6 +24,7 @@ from workbench.analysis.pipeline import AnalyzeResult, analyze
 from workbench.core.analyzer import AnalyzerSpec, get_analyzer, list_analyzers
 from workbench.core.context import EpochContext, SummaryContext
 from workbench.core.family import Family, get_family, list_families
+from workbench.core.nulls import null_field
 from workbench.core.variant import Variant
 from workbench.store import ArraysRef, RunKey, Store
 from workbench.testing._families import as_family, tiny_variant
@@ -152,11 +153,16 @@ def _check_null(spec: AnalyzerSpec, run: TinyRun, final: dict) -> None:
     assert run.store.has_arrays(run.key, ArraysRef(spec.name, null=True)), \
         f"{spec.name} declares a {spec.null} null but the pipeline wrote none: {run.stderr.strip()[-300:]}"
     null = run.store.read_null(run.key, spec.name)
-    assert set(null) == {*spec.null_outputs, "null_kind", "null_epoch"} and str(null["null_kind"]) == spec.null, \
-        sorted(null)
+    seeded = "seed" in type(run.variant.params).model_fields  # a further random null needs a model seed to vary
+    drawable = [k for i, k in enumerate(spec.nulls) if not i or k != "random" or seeded]
+    own = [k if i else None for i, k in enumerate(spec.nulls) if k in drawable]  # None: the first null's names
+    expected = {null_field(o, k) for k in own for o in (*spec.null_outputs, "null_kind", "null_epoch")}
+    assert set(null) == expected and [str(null[null_field("null_kind", k)]) for k in own] == drawable, sorted(null)
     for o in spec.null_outputs:
-        assert null[o].shape[1:] == np.shape(final[o]) and len(null[o]) >= 1, \
-            f"{spec.name}: null {o!r} is {null[o].shape}, the output {np.shape(final[o])}"
+        for k in own:
+            draws = null[null_field(o, k)]
+            assert draws.shape[1:] == np.shape(final[o]) and len(draws) >= 1, \
+                f"{spec.name}: {k or spec.null} null {o!r} is {draws.shape}, the output {np.shape(final[o])}"
 
 
 def check_summary_analyzer(spec: AnalyzerSpec, family: str) -> None:

@@ -13,8 +13,10 @@ import numpy as np
 import pytest
 from _helpers import epoch_ctx, random_weights
 
-from workbench.analysis.nulls import permute_context
+from workbench.analysis.checkpoint import build_epoch_context
+from workbench.analysis.nulls import NULL_DRAWS, RANDOM_SEED0, permute_context
 from workbench.core.analyzer import get_analyzer
+from workbench.core.variant import parse_variant
 from workbench.core.nulls import null_percentile
 
 DRAWS = 64
@@ -74,6 +76,41 @@ def test_neuron_fit_on_planted_frequencies_sits_far_above_its_null(p):
     assert out["mean_dominant_frac"] > 0.95 and _far_outside(float(out["mean_dominant_frac"]),
                                                            null["mean_dominant_frac"], "above")
     assert np.all(null_percentile(out["dominant_frac"], null["dominant_frac"]) == 100.0)  # each neuron too
+
+
+# ------------------------------------------- neuron fits, the random-network null beside it
+@pytest.fixture(scope="module")
+def random_networks():
+    """(the neuron fit's random null as the pipeline draws it, a context of one more random network) at p=17."""
+    spec = get_analyzer("neuron_freq_clusters")
+    variant = parse_variant("modular_addition:p=17")
+    hooks = set(spec.hook_names(variant.family.capabilities(variant.params).as_dict()))
+
+    def ctx(seed: int):
+        state = variant.family.init_state(variant.params.model_copy(update={"seed": seed}))
+        return build_epoch_context(variant, state, 0, hooks)
+
+    return _null("neuron_freq_clusters", None, (ctx(RANDOM_SEED0 + d) for d in range(NULL_DRAWS))), ctx(7)
+
+
+def test_neuron_fit_declares_a_random_null_beside_its_permutation_null():
+    assert get_analyzer("neuron_freq_clusters").nulls == ("permutation", "random")
+
+
+def test_an_untrained_network_sits_inside_the_random_null_though_far_above_the_permutation_null(random_networks):
+    null, ctx = random_networks
+    value = float(get_analyzer("neuron_freq_clusters").fn(ctx)["mean_dominant_frac"])
+    assert _inside(value, null["mean_dominant_frac"]), (value, null["mean_dominant_frac"])
+    # why the permutation null alone misleads: an untrained network's neurons are already "not noise"
+    assert _far_outside(value, _null("neuron_freq_clusters", ctx)["mean_dominant_frac"], "above")
+
+
+def test_planted_frequencies_sit_far_above_both_nulls(random_networks):
+    null, _ = random_networks
+    ctx = _neuron_ctx(17, _planted_neurons(17, np.random.default_rng(2)))
+    value = float(get_analyzer("neuron_freq_clusters").fn(ctx)["mean_dominant_frac"])
+    assert _far_outside(value, null["mean_dominant_frac"], "above")
+    assert _far_outside(value, _null("neuron_freq_clusters", ctx)["mean_dominant_frac"], "above")
 
 
 # ---------------------------------------------------- weight measures, random null

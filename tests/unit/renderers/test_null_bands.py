@@ -75,3 +75,17 @@ def test_over_training_a_null_drawn_at_one_epoch_is_a_range_at_that_epoch_not_a_
     ranges = [t for t in fig.data if t.error_y is not None and t.error_y.arrayminus is not None]
     assert len(ranges) == 2 and all(list(t.x) == [300] for t in ranges)
     assert "at epoch 300" in ranges[0].name
+
+
+def test_the_neuron_view_draws_each_declared_null_in_its_colour_and_states_each_percentile():
+    arrays = _with_null("neuron_freq_clusters", "neuron_freq_clusters", "permutation", mean_dominant_frac=(),
+                        dominant_frac=np.shape(view_arrays("neuron_freq_clusters")["dominant_frac"]))
+    n = np.shape(arrays["dominant_frac"])
+    arrays |= {null_key("neuron_freq_clusters", "dominant_frac", "random"): np.full((DRAWS, *n), 0.4),
+               null_key("neuron_freq_clusters", "mean_dominant_frac", "random"): np.linspace(0.0, 1.0, DRAWS),
+               null_key("neuron_freq_clusters", "null_kind", "random"): np.array("random")}
+    fig = _render("neuron_freq_clusters", arrays)
+    rects = [s for s in fig.layout.shapes if s.type == "rect"]
+    assert len(rects) == 2 and rects[0].fillcolor != rects[1].fillcolor
+    title = fig.layout.title.text
+    assert "of the permutation null (grey)" in title and "of the random null (orange)" in title

@@ -25,7 +25,7 @@ from workbench.query.outliers import RULE, group_outliers, outlier_line
 from workbench.query.stats import ALPHA, compare
 from workbench.store import RunKey, Store
 from workbench.store.index import run_rows
-from workbench.ui.dashboard.bands import BANDS, add_group, add_rug
+from workbench.query.bands import BANDS, add_group, add_rug
 from workbench.ui.dashboard.labels import PALETTE, short_labels
 from workbench.ui.dashboard.pages import StateField
 

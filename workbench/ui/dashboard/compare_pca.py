@@ -19,7 +19,7 @@ from plotly.subplots import make_subplots
 from workbench.core.errors import UserError
 from workbench.query.shared_paths import Basis, SharedPaths, shared_paths
 from workbench.store import RunKey, Store
-from workbench.ui.dashboard.bands import rgba
+from workbench.query.bands import rgba
 from workbench.ui.dashboard.compare_groups import Grouping
 from workbench.ui.dashboard.labels import short_labels
 

@@ -14,7 +14,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from workbench.ui.dashboard.bands import rgba
+from workbench.query.bands import rgba
 from workbench.ui.dashboard.labels import PALETTE
 
 __all__ = ["condition_figure", "PER_ROW"]

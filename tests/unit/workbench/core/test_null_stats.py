@@ -43,7 +43,9 @@ def test_band_is_the_central_percentiles_per_element_or_pooled():
 
 @pytest.mark.parametrize("bad", [dict(null="shuffle", headlines=("x",)), dict(null="init"),
                                  dict(null="init", null_outputs=("names",), kinds={"names": "label"}),
-                                 dict(null="init", scope="summary", headlines=("x",))])
+                                 dict(null="init", scope="summary", headlines=("x",)),
+                                 dict(null=("random", "random"), headlines=("x",)),
+                                 dict(null=("permutation", "shuffle"), headlines=("x",))])
 def test_a_null_is_declared_on_real_outputs_of_a_per_epoch_analyzer(bad):
     with pytest.raises(ValueError, match="null"):
         register_analyzer("test_bad_null", kind="weights", outputs={"x": (), "names": ("k",)}, **bad)(lambda ctx: {})

@@ -67,6 +67,17 @@ def test_a_headline_with_a_stored_null_states_its_percentile_per_value(tmp_path)
     assert "participation_ratios_null_pctl" not in read_headlines(store, KEY)  # a stale null of another shape
 
 
+def test_a_headline_states_its_percentile_against_each_declared_null(tmp_path):
+    store = Store(tmp_path)  # neuron_freq_clusters declares a permutation null and a random one beside it
+    save_npz({"mean_dominant_frac": np.array(0.5, dtype=np.float32)},
+             store.artifact_path(KEY, "neuron_freq_clusters", 5))
+    store.write_null(KEY, "neuron_freq_clusters", {
+        "mean_dominant_frac": np.array([0.1, 0.2, 0.3, 0.4]), "null_kind": np.array("permutation"),
+        "random.mean_dominant_frac": np.array([0.4, 0.5, 0.6, 0.7]), "random.null_kind": np.array("random")})
+    assert read_headlines(store, KEY) == {"neuron_fourier_frac": "0.5", "neuron_fourier_frac_null_pctl": "100",
+                                          "neuron_fourier_frac_random_null_pctl": "37.5"}
+
+
 def _never(ctx):
     return {}
 

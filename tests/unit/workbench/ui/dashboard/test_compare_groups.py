@@ -8,7 +8,7 @@ import pytest
 from workbench.store import Store
 from workbench.testing.synthetic import listed_run
 from workbench.ui.dashboard import compare
-from workbench.ui.dashboard.bands import _centre_and_band, add_group, common_grid
+from workbench.query.bands import _centre_and_band, add_group, common_grid
 from workbench.ui.dashboard.compare_groups import grouping_of, group_table_children
 
 
