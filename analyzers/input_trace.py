@@ -39,7 +39,7 @@ def rows_of(pairs, probe: np.ndarray, operands: tuple[int, int] = (0, 1)) -> np.
 
 @register_analyzer("input_trace", kind="output", hooks=resid_hooks, needs=("modular", "resid_hooks"),
           outputs={"inputs": ("row", "operand"), "is_train": ("row",), "stages": ("stage",),
-                   "correct_logit": ("row", "stage"), "rank": ("row", "stage")}, kinds={'inputs': 'int', 'is_train': 'bool', 'rank': 'int', 'stages': 'label'})
+                   "correct_logit": ("row", "stage"), "rank": ("row", "stage")}, kinds={'inputs': 'int', 'is_train': 'bool', 'rank': 'int', 'stages': 'label'}, rows=True)
 def input_trace(ctx) -> dict[str, np.ndarray]:
     """Correct-class logit and rank of a few traced inputs after each residual-stream stage."""
     pairs = ctx.options.get("trace_inputs")

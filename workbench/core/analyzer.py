@@ -80,6 +80,9 @@ class AnalyzerSpec:
     kinds: dict[str, str] = field(default_factory=dict)  # output -> one of VALUE_KINDS, where not the default
     null: str | None = None  # one of NULLS: the chance level its `null_outputs` are read against
     null_outputs: tuple[str, ...] = field(default=())  # real-valued outputs the null artifact holds, per draw
+    # reads the probe row by row (no p x p grid, no whole-probe statistic), so it runs on a
+    # named probe's rows too (workbench.core.probes); the others run on the canonical probe only
+    rows: bool = False
 
     def value_kind(self, output: str) -> str:
         """What `output`'s values are: its declared kind, else a label for `<axis>_names`, an
@@ -103,13 +106,15 @@ def register_analyzer(name: str, *, kind: str, outputs: dict[str, tuple[str, ...
              reference: tuple[str, ...] = (), markers: tuple[str, ...] = (), needs: tuple[str, ...] = (),
              headlines: tuple[str, ...] | Mapping[str, str] = (),
              trajectories: Mapping[str, tuple[str, str | None, str]] | None = None,
-             kinds: Mapping[str, str] | None = None, null: str | None = None, null_outputs: tuple[str, ...] = ()):
+             kinds: Mapping[str, str] | None = None, null: str | None = None, null_outputs: tuple[str, ...] = (),
+             rows: bool = False):
     """Decorator recording an analyzer's metadata; the docstring's first line describes it.
 
     `headlines` names outputs (each its own headline name) or maps output -> headline name;
     `trajectories` maps a compare-panel id -> (output, column or None, title); `kinds` maps
     an output -> what its values are (VALUE_KINDS), where that is not `AnalyzerSpec.value_kind`'s default;
-    `null` (one of NULLS) declares a chance level for `null_outputs` (default: the headline outputs).
+    `null` (one of NULLS) declares a chance level for `null_outputs` (default: the headline outputs);
+    `rows`: it reads the probe row by row, so it runs on named probes (AnalyzerSpec.rows).
     """
     needs = tuple(check_need(n) for n in needs)
     if kind not in KINDS:
@@ -142,7 +147,8 @@ def register_analyzer(name: str, *, kind: str, outputs: dict[str, tuple[str, ...
         declared = hooks if callable(hooks) else tuple(hooks)
         _ANALYZERS.add(name, AnalyzerSpec(name, kind, scope, fn, dict(outputs), declared, version,
                                           doc[0] if doc else "", tuple(requires), tuple(reference), tuple(markers),
-                                          needs, headlines, trajectories, kinds, null, null_outputs))
+                                          needs, headlines, trajectories, kinds, null, null_outputs,
+                                          rows and scope == "epoch"))
         return fn
 
     return wrap
