@@ -117,7 +117,7 @@ def analyze(spec: str, store: Store, *, analyzers: str = "all", epochs: str | No
                 run_nulls(job, per_epoch, available[-1])  # once per run, from the final checkpoint (or epoch 0)
         refresh = force or job.computed > 0  # new per-epoch artifacts make every summary stale
         for name in summaries:
-            job.computed += _run_summary(store, key, variant, name, refresh, job.errors)
+            job.computed += _run_summary(job.store, key, variant, name, refresh, job.errors)
         store.write_status(key, len(wanted), len(wanted), "done", job="analyze")
     index.refresh(store, [key])  # the run index (derived from the files) answers `list --where` with the new markers
 

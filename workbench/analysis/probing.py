@@ -1,9 +1,9 @@
 """Analysis on a named probe: which probe, which of its rows, and which analyzers run there.
 
 `workbench analyze --probe NAME` runs the per-epoch analyzers that read the probe row by
-row (`register_analyzer(rows=True)`) on the rows the probe selects of the family's
+row (`register_analyzer(rows=True)`), and the summaries that only stack them, on the rows the probe selects of the family's
 canonical probe, and writes them under the probe's name (`Store.with_probe`). Analyzers
-that need the whole grid, summaries and nulls stay on the canonical probe; under 'all'
+that need the whole grid, other summaries and nulls stay on the canonical probe; under 'all'
 they are named as skipped, asked for by name they are a one-line error. References (e.g.
 the final checkpoint's key frequencies) are always the canonical probe's.
 """
@@ -73,11 +73,18 @@ def on_probe(per_epoch: list[str], summaries: list[str], choice: ProbeChoice | N
     """
     if choice is None:
         return per_epoch, summaries, []
-    out = [n for n in per_epoch if not get_analyzer(n).rows] + summaries
+    row_summaries = [n for n in summaries if _stacks_rows(n)]
+    out = [n for n in per_epoch if not get_analyzer(n).rows] + [n for n in summaries if n not in row_summaries]
     if out and explicit:
         raise UserError(f"{', '.join(out)} read the whole canonical probe, so they do not run on probe "
-                        f"{choice.probe.name!r}; row-wise analyzers do (e.g. loss_accuracy, logit_lens, input_trace)")
-    return [n for n in per_epoch if get_analyzer(n).rows], [], out
+                        f"{choice.probe.name!r}; row-wise analyzers do (e.g. loss_accuracy, logit_lens, trace)")
+    return [n for n in per_epoch if get_analyzer(n).rows], row_summaries, out
+
+
+def _stacks_rows(summary: str) -> bool:
+    """A summary that reads only row-wise analyzers (and no metrics) runs on a probe too, e.g. trace_history."""
+    requires = get_analyzer(summary).requires
+    return bool(requires) and all(get_analyzer(r).rows for r in requires)
 
 
 def add_probe(store, name: str, family: str, expr: str, description: str = "", replace: bool = False) -> Probe:

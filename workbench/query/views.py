@@ -28,6 +28,7 @@ __all__ = [
 ]
 
 _optional = is_optional_source
+PROBE_OPTION = "probe"  # a view option naming the probe whose artifacts it reads (None: the canonical probe)
 _PLACEHOLDER = "workbench-placeholder"  # layout.meta marker of placeholder figures
 
 
@@ -167,12 +168,14 @@ def load_view_arrays(store: Store, key: RunKey, view_name: str, epoch: int | Non
     missing = []
     for source in view.sources:
         ref = _source_ref(source, view.scope, epoch)
-        if not store.has_arrays(key, ref):
+        # an optional source is an epoch marker (the turn): the run's, whichever probe the view reads
+        at = store.with_probe(None) if _optional(view, source) else store
+        if not at.has_arrays(key, ref):
             if not _optional(view, source):
                 missing.append(source)
             continue
         try:
-            loaded[source] = store.read_arrays(key, ref)
+            loaded[source] = at.read_arrays(key, ref)
         except (CorruptFile, MissingFile) as err:  # truncated or foreign file (or gone since): recompute it
             raise MissingData(f"cannot read {os.path.basename(err.path)} of {source} ({type(err).__name__}); "
                               + _analyze_hint(key, [source], force=True)) from None
@@ -223,7 +226,8 @@ def view_figure(store: Store, key: RunKey, view_name: str, epoch: int | None = N
         view_name: a registered view (see `workbench views`).
         epoch: checkpoint epoch for per-epoch views (default: the latest analyzed); ignored by
             trajectory views.
-        **options: the view's options, e.g. neuron=3.
+        **options: the view's options, e.g. neuron=3; `probe=NAME` (where the view declares it)
+            reads that named probe's artifacts instead of the canonical probe's.
     Returns:
         A go.Figure (a placeholder when data is missing or does not match the view).
     Raises:
@@ -236,6 +240,8 @@ def view_figure(store: Store, key: RunKey, view_name: str, epoch: int | None = N
         valid = ", ".join(names) or "none"
         raise UserError(f"view {view_name!r} has no option {unknown[0]!r}; options: {valid}")
     options = {**run_options(store, key, view_name), **{k: v for k, v in options.items() if v is not None}}
+    if PROBE_OPTION in options:  # which probe's artifacts the view reads (workbench.core.probes), not a renderer keyword
+        store = store.with_probe(str(options.pop(PROBE_OPTION)))
     try:
         arrays = load_view_arrays(store, key, view_name, epoch)
     except MissingData as err:
