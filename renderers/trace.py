@@ -70,7 +70,7 @@ def _chosen(fig: go.Figure, a: dict, r: int) -> None:
     top = np.argsort(-np.abs(contrib[-1]))[:N_TOP]
     names = [f"n{int(n)} ({freq_label(a['neuron_freq'][n])})" for n in top]
     cells = np.broadcast_to(custom[None, :, :], (len(top), len(x), 1))  # [neuron, epoch, 1]
-    fig.add_trace(diverging_heatmap(z=contrib[:, top].T, x=x, y=names, colorbar={"len": 0.28, "y": 0.14},
+    fig.add_trace(diverging_heatmap(z=contrib[:, top].T, x=x, y=names, colorbar={"len": 0.28, "y": 0.14, "x": 0.465, "thickness": 12},
                                     customdata=cells, hovertemplate=f"%{{y}}<br>{EPOCH_HOVER}<br>"
                                     "contribution %{z:.3g}<extra></extra>"), 3, 1)
     for k, freq in enumerate(a["key_freqs"]):
@@ -128,6 +128,6 @@ def render_trace(arrays: dict, *, input: int = 0, probe: str | None = None) -> g
                                  line={"color": COLORS["restricted"], "dash": "dot"}, customdata=[[emerged]],
                                  hovertemplate=f"key frequencies emerge<br>{EPOCH_HOVER}<extra></extra>"))
     fig.update_xaxes(**EPOCH_AXIS)
-    fig.update_yaxes(**LOG_AXIS, row=1, col=2)
+    fig.update_yaxes(**LOG_AXIS, dtick=1, row=1, col=2)  # decades only: a rank's minor ticks crowd the panel
     return styled(fig, f"Trace of {name} across training ({len(a['inputs'])} inputs traced)", height=1100,
                   legend={"y": -0.08})

@@ -33,10 +33,13 @@ def test_a_probe_is_saved_listed_and_analyzed_under_its_name(store, tiny_key, ca
     assert main(["probe", "add", "below", "modular_addition", "a < b", "--description", "upper triangle", *s]) == 0
     assert main(["probe", "list", *s]) == 0
     assert "below" in capsys.readouterr().out
+    canonical = store.artifact_path(tiny_key, "loss_accuracy", 200)
+    before = canonical.stat().st_mtime_ns if canonical.exists() else None  # the session's store may be analyzed
     assert main(["analyze", TINY_SPEC, "--probe", "below", "--analyzers", "loss_accuracy,logit_lens", "--quiet", *s]) == 0
     probed = store.with_probe("below")
     assert probed.artifact_epochs(tiny_key, "loss_accuracy") == store.checkpoint_epochs(tiny_key)
-    assert not store.has_artifact(tiny_key, "loss_accuracy", 200)  # the canonical probe's paths are untouched
+    assert probed.artifact_path(tiny_key, "loss_accuracy", 200).parent.parent.name == "below"
+    assert (canonical.stat().st_mtime_ns if canonical.exists() else None) == before  # the canonical probe's untouched
     # ground truth: a direct forward of the checkpoint over the canonical rows with a < b
     variant = store.read_variant(tiny_key)
     data = variant.family.probe(variant.params)
