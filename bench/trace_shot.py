@@ -24,6 +24,19 @@ from workbench.store import Store
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
 
 
+def shoot(url: str, out: str, height: int, ready: str | None = None) -> None:
+    """Open `url` in headless chromium at 1440 px wide, wait for `ready` (a JS predicate), write a PNG."""
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1440, "height": height})
+        page.goto(url)
+        if ready:
+            page.wait_for_function(ready, timeout=180_000)
+        page.wait_for_timeout(2500)  # let every panel finish drawing
+        page.screenshot(path=out, full_page=True)
+        browser.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", required=True)
@@ -44,16 +57,11 @@ def main() -> None:
           f"second {t2 - t1:.2f} s, figure {t3 - t2:.2f} s; inputs {trace['inputs'].tolist()}, "
           f"train {trace['is_train'].tolist()}, emergence {trace['emergence_epoch'].tolist()}, "
           f"key freqs {trace['key_freqs'].tolist()}")
-    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as pw:
+    with tempfile.TemporaryDirectory() as tmp:
         page_file = Path(tmp) / "trace.html"
         fig.update_layout(width=1400)
         fig.write_html(page_file, include_plotlyjs=True)
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1440, "height": 1180})
-        page.goto(page_file.as_uri())
-        page.wait_for_timeout(2500)
-        page.screenshot(path=args.out, full_page=True)
-        browser.close()
+        shoot(page_file.as_uri(), args.out, height=1180)
     print(args.out)
 
 

@@ -23,9 +23,9 @@ __all__ = ["render_trace", "TRACE_INPUT", "PROBE"]
 
 TRACE_INPUT = ViewOption("input", "Traced input", axis="row", key="trace_input",
                          help="which traced input the lower panels follow: its row in the probe's trace (train first)")
-PROBE = ViewOption("probe", "Probe", kind="value", default=None,
-                   help="a named probe whose trace to draw (`workbench probe list`; default: the canonical probe's "
-                        "default pairs); the store reads it, the renderer never sees it")
+PROBE = ViewOption("probe", "Probe", kind="name", names="probes", default="canonical",
+                   help="whose trace to draw: a named probe of this family (`workbench probe list`), or the "
+                        "canonical probe's 4 train and 4 test pairs")
 N_TOP = 12  # neurons shown: the largest |contribution| at the last checkpoint
 _P = "trace_history."
 _DASH = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import plotly.graph_objects as go
@@ -18,17 +18,33 @@ from workbench.core.analyzer import get_analyzer, list_analyzers
 from workbench.core.capabilities import reason
 from workbench.core.errors import CorruptFile, MissingFile, UserError
 from workbench.core.nulls import null_key
+from workbench.core.probes import CANONICAL
 from workbench.core.variant import parse_variant
 from workbench.core.view import applicable_views, get_view, is_optional_source, unmet_view_needs, view_needs
 from workbench.store import ArraysRef, RunKey, Store
+from workbench.store.probes import list_probes
 
 __all__ = [
     "view_figure", "placeholder_figure", "is_placeholder", "load_view_arrays", "view_epochs", "MissingData",
-    "run_capabilities", "run_views", "view_table", "source_refs", "run_options",
+    "run_capabilities", "run_views", "view_table", "source_refs", "run_options", "run_names", "NAME_LISTS",
+    "PROBE_OPTION",
 ]
 
 _optional = is_optional_source
 PROBE_OPTION = "probe"  # a view option naming the probe whose artifacts it reads (None: the canonical probe)
+
+
+def _probe_names(store: Store, key: RunKey) -> list[str]:
+    return [CANONICAL] + [p.name for p in list_probes(store) if p.family == key.family]
+
+
+# a name option's `names` -> (store, run) -> the names it offers, the default first
+NAME_LISTS: dict[str, Callable[[Store, RunKey], list[str]]] = {"probes": _probe_names}
+
+
+def run_names(store: Store, key: RunKey, names: str) -> list[str]:
+    """The names a run offers a "name" view option (workbench.core.view.ViewOption.names)."""
+    return NAME_LISTS[names](store, key)
 _PLACEHOLDER = "workbench-placeholder"  # layout.meta marker of placeholder figures
 
 
