@@ -136,8 +136,8 @@ class EpochHandle:
         """Render a view at this epoch (a placeholder naming the command to run if data is missing)."""
         return self.variant._figure(view, self.epoch, options)
 
-    def arrays(self, analyzer: str) -> dict[str, np.ndarray]:
-        """The arrays a per-epoch analyzer wrote for this checkpoint.
+    def arrays(self, analyzer: str, probe: str | None = None) -> dict[str, np.ndarray]:
+        """The arrays a per-epoch analyzer wrote for this checkpoint (on a named `probe`, if given).
 
         Raises:
             UserError for an unknown or summary analyzer, or when the artifact does not exist yet.
@@ -145,11 +145,11 @@ class EpochHandle:
         if get_analyzer(analyzer).scope != "epoch":
             raise UserError(f"{analyzer!r} is a summary analyzer: use .summary({analyzer!r}) on the variant; "
                             f"per-epoch analyzers: {', '.join(list_analyzers(scope='epoch'))}")
-        v = self.variant
-        if not v.store.has_artifact(v.key, analyzer, self.epoch):
+        v, store = self.variant, self.variant.store.with_probe(probe)
+        if not store.has_artifact(v.key, analyzer, self.epoch):
             raise UserError(f"no {analyzer} artifact at epoch {self.epoch}; run: workbench analyze {v.spec} "
-                            f"--analyzers {analyzer}")
-        return v.store.read_artifact(v.key, analyzer, self.epoch)
+                            f"--analyzers {analyzer}" + (f" --probe {probe}" if probe else ""))
+        return store.read_artifact(v.key, analyzer, self.epoch)
 
     def model(self, device: str = "cpu"):
         """The family's TransformerLens model with this checkpoint's weights loaded."""
@@ -208,11 +208,13 @@ class VariantHandle:
         """Render a view: whole-run views over all epochs, per-epoch views at the latest analyzed epoch."""
         return self._figure(view, None, options)
 
-    def summary(self, analyzer: str) -> dict[str, np.ndarray]:
-        """The arrays a summary (cross-epoch) analyzer wrote."""
-        if not self.store.has_summary(self.key, analyzer):
-            raise UserError(f"no {analyzer} summary; run: workbench analyze {self.spec} --analyzers {analyzer}")
-        return self.store.read_summary(self.key, analyzer)
+    def summary(self, analyzer: str, probe: str | None = None) -> dict[str, np.ndarray]:
+        """The arrays a summary (cross-epoch) analyzer wrote (on a named `probe`, if given)."""
+        store = self.store.with_probe(probe)
+        if not store.has_summary(self.key, analyzer):
+            raise UserError(f"no {analyzer} summary; run: workbench analyze {self.spec} --analyzers {analyzer}"
+                            + (f" --probe {probe}" if probe else ""))
+        return store.read_summary(self.key, analyzer)
 
     def _figure(self, view: str, epoch: int | None, options: dict) -> Figure:
         if view not in list_views():

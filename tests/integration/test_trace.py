@@ -60,6 +60,13 @@ def test_a_trace_is_computed_once_per_checkpoint_then_read(store, tiny_key):
     np.testing.assert_array_equal(first["neuron_contrib"], second["neuron_contrib"])
     fig = second.figure(input=0)
     assert "Trace of 3+4" in fig.layout.title.text
+    handle = workbench.load_variant(TINY_SPEC, store=store)  # the API reads a probe's artifacts by its name
+    probe = str(first["probe"])
+    np.testing.assert_array_equal(handle.summary("trace_history", probe=probe)["neuron_contrib"],
+                                  first["neuron_contrib"])
+    np.testing.assert_array_equal(handle.at(200).arrays("trace", probe=probe)["inputs"], [[3, 4]])
+    with pytest.raises(UserError, match="--probe nosuch"):
+        handle.at(200).arrays("trace", probe="nosuch")
 
 
 @pytest.mark.parametrize("inputs, says", [("99+1", "is not an input"), ("a <", "ends too early"),
