@@ -13,6 +13,7 @@ from analyzers import key_frequencies, neuron_activations, neuron_freq_clusters,
 from analyzers import attention_patterns, head_freq_specialization  # noqa: E402,F401
 # output
 from analyzers import loss_accuracy, restricted_loss, fourier_gini, logit_lens, input_trace  # noqa: E402,F401
+from analyzers import trace, trace_history  # noqa: E402,F401  (per-input trace, issue 31)
 from analyzers import amplitude, attention_offsets, stream_accuracy  # noqa: E402,F401  (sequence tasks)
 from analyzers import spectral_smoothness, routing, routing_mechanism  # noqa: E402,F401  (least-action study)
 from analyzers import prime_sweep, prime_fourier, modular_sum_signal, neuron_adaptation  # noqa: E402,F401  (multi-prime)

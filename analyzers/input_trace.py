@@ -39,16 +39,21 @@ def rows_of(pairs, probe: np.ndarray, operands: tuple[int, int] = (0, 1)) -> np.
 
 @register_analyzer("input_trace", kind="output", hooks=resid_hooks, needs=("modular", "resid_hooks"),
           outputs={"inputs": ("row", "operand"), "is_train": ("row",), "stages": ("stage",),
-                   "correct_logit": ("row", "stage"), "rank": ("row", "stage")}, kinds={'inputs': 'int', 'is_train': 'bool', 'rank': 'int', 'stages': 'label'})
+                   "correct_logit": ("row", "stage"), "rank": ("row", "stage")}, kinds={'inputs': 'int', 'is_train': 'bool', 'rank': 'int', 'stages': 'label'}, rows=True)
 def input_trace(ctx) -> dict[str, np.ndarray]:
     """Correct-class logit and rank of a few traced inputs after each residual-stream stage."""
     pairs = ctx.options.get("trace_inputs")
     operands = operand_pos(ctx.family)
     rows = default_rows(ctx.train_mask) if pairs is None else rows_of(pairs, ctx.probe, operands)
-    logits = stage_logits(ctx, rows)  # [stage, row, p]
-    labels = ctx.labels[rows]
-    correct = correct_logit(logits, labels)  # [stage, row]
-    rank = (logits > correct[..., None]).sum(axis=-1)  # [stage, row]
     return {"inputs": ctx.probe[rows][:, list(operands)].astype(np.int64),
             "is_train": ctx.train_mask[rows].astype(bool), "stages": stage_names(resid_hooks(ctx.family)),
-            "correct_logit": correct.T.astype(np.float64), "rank": rank.T.astype(np.int64)}
+            **lens_rows(ctx, rows)[1]}
+
+
+def lens_rows(ctx, rows: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """(stage logits [stage, row, classes], {"correct_logit", "rank": [row, stage]}) of probe `rows`:
+    each row's correct-class logit after each stage and its rank (0 = the top; ties in its favour)."""
+    logits = stage_logits(ctx, rows)  # [stage, row, p]
+    correct = correct_logit(logits, ctx.labels[rows])  # [stage, row]
+    rank = (logits > correct[..., None]).sum(axis=-1)  # [stage, row]
+    return logits, {"correct_logit": correct.T.astype(np.float64), "rank": rank.T.astype(np.int64)}

@@ -17,7 +17,7 @@ from workbench.core.analyzer import register_analyzer
 
 
 @register_analyzer("logit_lens", kind="output", hooks=resid_hooks, needs=("modular", "resid_hooks"),
-          outputs={"stages": ("stage",), "loss": ("stage",), "accuracy": ("stage",), "correct_logit": ("stage",)}, kinds={'stages': 'label'})
+          outputs={"stages": ("stage",), "loss": ("stage",), "accuracy": ("stage",), "correct_logit": ("stage",)}, kinds={'stages': 'label'}, rows=True)
 def logit_lens(ctx) -> dict[str, np.ndarray]:
     """Loss, accuracy and mean correct-class logit when unembedding after each component."""
     logits = stage_logits(ctx)  # [stage, batch, p]

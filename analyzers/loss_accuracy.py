@@ -10,7 +10,7 @@ from workbench.core.analyzer import register_analyzer
 
 
 @register_analyzer("loss_accuracy", kind="output", needs=("modular",),
-          outputs={"train_loss": (), "test_loss": (), "train_acc": (), "test_acc": ()})
+          outputs={"train_loss": (), "test_loss": (), "train_acc": (), "test_acc": ()}, rows=True)
 def loss_accuracy(ctx) -> dict[str, np.ndarray]:
     """Cross-entropy (float64 log-softmax) and accuracy at the answer position, train and test."""
     logits = ctx.logits[:, answer_pos(ctx.family), :]  # [batch, p]

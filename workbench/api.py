@@ -13,6 +13,8 @@
     >>> v.at(12000).arrays("embedding_fourier")        # raw analyzer arrays
     >>> v.at(12000).model()                            # the TransformerLens model at that checkpoint
     >>> v.figure("loss_curves").export("loss.html")    # .html offline; .png/.svg need kaleido
+    >>> t = workbench.trace(v, "4+29, 17+96")          # inputs across every checkpoint (issue 31)
+    >>> t["correct_logit"], t.figure(input=1)
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from workbench.analysis.pipeline import analyze as run_analysis
+from workbench.analysis.tracing import trace as trace_inputs
 from workbench.core.analyzer import get_analyzer, list_analyzers
 from workbench.core.errors import UserError
 from workbench.core.variant import demo_variant, parse_variant
@@ -43,7 +46,7 @@ from workbench.training.trainer import train as run_training
 
 __all__ = [
     "train", "analyze", "list_runs", "list_groups", "group_figure", "load_variant", "demo_spec", "RunInfo", "VariantHandle", "EpochHandle", "Figure",
-    "MetricsTable", "GroupTable", "IMAGE_EXPORT_HELP",
+    "MetricsTable", "Trace", "trace", "GroupTable", "IMAGE_EXPORT_HELP",
 ]
 
 IMAGE_EXPORT_HELP = ("PNG/SVG export needs kaleido and a Chromium: pip install 'training-dynamics-workbench[export]' "
@@ -136,8 +139,8 @@ class EpochHandle:
         """Render a view at this epoch (a placeholder naming the command to run if data is missing)."""
         return self.variant._figure(view, self.epoch, options)
 
-    def arrays(self, analyzer: str) -> dict[str, np.ndarray]:
-        """The arrays a per-epoch analyzer wrote for this checkpoint.
+    def arrays(self, analyzer: str, probe: str | None = None) -> dict[str, np.ndarray]:
+        """The arrays a per-epoch analyzer wrote for this checkpoint (on a named `probe`, if given).
 
         Raises:
             UserError for an unknown or summary analyzer, or when the artifact does not exist yet.
@@ -145,11 +148,11 @@ class EpochHandle:
         if get_analyzer(analyzer).scope != "epoch":
             raise UserError(f"{analyzer!r} is a summary analyzer: use .summary({analyzer!r}) on the variant; "
                             f"per-epoch analyzers: {', '.join(list_analyzers(scope='epoch'))}")
-        v = self.variant
-        if not v.store.has_artifact(v.key, analyzer, self.epoch):
+        v, store = self.variant, self.variant.store.with_probe(probe)
+        if not store.has_artifact(v.key, analyzer, self.epoch):
             raise UserError(f"no {analyzer} artifact at epoch {self.epoch}; run: workbench analyze {v.spec} "
-                            f"--analyzers {analyzer}")
-        return v.store.read_artifact(v.key, analyzer, self.epoch)
+                            f"--analyzers {analyzer}" + (f" --probe {probe}" if probe else ""))
+        return store.read_artifact(v.key, analyzer, self.epoch)
 
     def model(self, device: str = "cpu"):
         """The family's TransformerLens model with this checkpoint's weights loaded."""
@@ -208,11 +211,13 @@ class VariantHandle:
         """Render a view: whole-run views over all epochs, per-epoch views at the latest analyzed epoch."""
         return self._figure(view, None, options)
 
-    def summary(self, analyzer: str) -> dict[str, np.ndarray]:
-        """The arrays a summary (cross-epoch) analyzer wrote."""
-        if not self.store.has_summary(self.key, analyzer):
-            raise UserError(f"no {analyzer} summary; run: workbench analyze {self.spec} --analyzers {analyzer}")
-        return self.store.read_summary(self.key, analyzer)
+    def summary(self, analyzer: str, probe: str | None = None) -> dict[str, np.ndarray]:
+        """The arrays a summary (cross-epoch) analyzer wrote (on a named `probe`, if given)."""
+        store = self.store.with_probe(probe)
+        if not store.has_summary(self.key, analyzer):
+            raise UserError(f"no {analyzer} summary; run: workbench analyze {self.spec} --analyzers {analyzer}"
+                            + (f" --probe {probe}" if probe else ""))
+        return store.read_summary(self.key, analyzer)
 
     def _figure(self, view: str, epoch: int | None, options: dict) -> Figure:
         if view not in list_views():
@@ -291,7 +296,7 @@ def train(spec: str | None = None, *, epochs: int | None = None, extra_epochs: i
 
 def analyze(spec: str | VariantHandle | None = None, *, analyzers: str = "all", epochs: str | None = None,
             force: bool = False, store: str | os.PathLike | Store | None = None, device: str = "cpu",
-            quiet: bool = False, options: dict | None = None):
+            quiet: bool = False, options: dict | None = None, probe: str | None = None):
     """Run analyzers over a trained variant's checkpoints, exactly as `workbench analyze` does.
 
     Args:
@@ -303,6 +308,7 @@ def analyze(spec: str | VariantHandle | None = None, *, analyzers: str = "all", 
         device: "cpu" or "cuda[:N]"; quiet: no progress bar and no summary line.
         options: analyzer options, part of each artifact's identity, e.g. {"key_rule": "strict"}
             or {"key_source": "logits"} for restricted_loss (analyzers/restricted_loss.py).
+        probe: a named probe (`workbench probe add`): the row-wise analyzers run on its inputs.
     Returns:
         workbench.analysis.pipeline.AnalyzeResult: computed and skipped artifact counts, unreadable
         checkpoints (failed) and the detected turn.
@@ -313,7 +319,37 @@ def analyze(spec: str | VariantHandle | None = None, *, analyzers: str = "all", 
         spec, store = spec.spec, spec.store
     with _no_widget_warning():
         return run_analysis(spec or demo_spec(), _as_store(store), analyzers=analyzers, epochs=epochs, force=force,
-                            device=device, quiet=quiet, options=options)
+                            device=device, quiet=quiet, options=options, probe=probe)
+
+
+class Trace(dict):
+    """`trace`'s arrays (workbench.analysis.tracing) with the view that draws them."""
+
+    def __init__(self, arrays: dict, handle: VariantHandle):
+        super().__init__(arrays)
+        self.handle = handle
+
+    def figure(self, input: int = 0) -> Figure:
+        """The trace view for traced input `input` (a row of self["inputs"])."""
+        probe = str(self["probe"])
+        return Figure(view_figure(self.handle.store, self.handle.key, "trace", None, input=input, probe=probe))
+
+
+def trace(spec: str | VariantHandle, inputs, *, store: str | os.PathLike | Store | None = None,
+          device: str = "cpu") -> Trace:
+    """Follow inputs across every checkpoint: logit lens, attention, top neurons, key frequencies.
+
+    Args:
+        spec: a trained variant's spec, or a VariantHandle (its store is used).
+        inputs: a probe name, an expression ("4+29, 17+96", "a < 3 and test"), or operand tuples.
+        store: the store root or a Store (ignored for a VariantHandle).
+    Returns:
+        A Trace: a dict of arrays over epochs (workbench.analysis.tracing.trace) with `.figure(input)`.
+        Computed once per checkpoint and cached in the store; a second call only reads.
+    """
+    handle = spec if isinstance(spec, VariantHandle) else load_variant(spec, store)
+    with _no_widget_warning():
+        return Trace(trace_inputs(handle.spec, handle.store, inputs, device=device), handle)
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,7 @@ class AnalyzeRequest(_Request):
     jobs: Annotated[int, Field(ge=1, le=256)] | None = None
     device: Device = "cpu"
     quiet: bool = False
+    probe: str | None = None  # a named probe (workbench probe add); None: the family's own
 
 
 class SweepRequest(_Request):
@@ -179,7 +180,7 @@ def _train(req: TrainRequest, store: Store, files: bool) -> None:
 def _analyze(req: AnalyzeRequest, store: Store, files: bool) -> None:
     spec = _nonempty(req.variant, "VARIANT") or demo_variant()[0]
     result = analyze(spec, store, analyzers=req.analyzers, epochs=req.epochs, force=req.force, device=req.device,
-                     quiet=req.quiet, jobs=req.jobs)
+                     quiet=req.quiet, jobs=req.jobs, probe=req.probe)
     print(f"analyzed: {result.computed} artifacts written, {result.skipped} up to date"
           + (f", {len(result.failed)} unreadable checkpoints skipped: {', '.join(result.failed)}" if result.failed else ""))
 

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from tqdm import tqdm  # the plain bar: tqdm.auto warns in notebooks without ipywidgets
 
+from workbench.analysis.probing import ProbeChoice, probe_data
 from workbench.core.analyzer import get_analyzer
 from workbench.core.context import EpochContext
 from workbench.core.errors import CorruptFile, MissingFile, UserError
@@ -45,10 +46,10 @@ def check_outputs(spec, out: dict) -> None:
 
 
 def build_epoch_context(variant: Variant, state: dict, epoch: int, hooks: set[str], device: str = "cpu",
-                        options: dict | None = None) -> EpochContext:
-    """Run the model once over the probe and package what analyzers may read."""
+                        options: dict | None = None, rows: np.ndarray | None = None) -> EpochContext:
+    """Run the model once over the probe (only `rows` of it, if given) and package what analyzers may read."""
     family, params = variant.family, variant.params
-    data = family.probe(params)
+    data = probe_data(family.probe(params), rows)
     model = family.tl_model(params, state, device)
     probe = data.inputs.to(device)
     with torch.inference_mode():  # analyzers read numpy copies; no autograd bookkeeping
@@ -72,8 +73,9 @@ class CheckpointJob:
     """One `analyze` run's per-checkpoint work and its tallies."""
 
     def __init__(self, store: Store, key: RunKey, variant: Variant, force: bool, device: str,
-                 options: dict | None, quiet: bool):
+                 options: dict | None, quiet: bool, probe: ProbeChoice | None = None):
         self.store, self.key, self.variant = store, key, variant
+        self.probe = probe  # None: the canonical probe (`store` then writes analysis/)
         self.force, self.device, self.options = force, device, options or {}
         self.computed = self.skipped = 0
         self.failed: list[str] = []
@@ -88,6 +90,8 @@ class CheckpointJob:
         want = {"version": str(a.version), "checkpoint": ckpt, "options": options_stamp(self.options)}
         if a.reference:
             want["reference"] = self.ref_stamp
+        if self.probe is not None:
+            want["probe"] = self.probe.stamp
         return want
 
     def prepare_references(self, per_epoch: list[str], final: int) -> None:
@@ -155,7 +159,8 @@ class CheckpointJob:
         caps = self.variant.family.capabilities(self.variant.params).as_dict()
         hooks = {h for n in todo for h in get_analyzer(n).hook_names(caps)}
         try:
-            ctx = build_epoch_context(self.variant, state, epoch, hooks, self.device, self.options)
+            ctx = build_epoch_context(self.variant, state, epoch, hooks, self.device, self.options,
+                                      None if self.probe is None else self.probe.rows)
         except (RuntimeError, KeyError, ValueError) as err:  # wrong shapes or names for this family's model
             self._unreadable(stored.path, f"does not fit the model: {err}")
             return None

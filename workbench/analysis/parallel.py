@@ -48,13 +48,14 @@ def default_jobs(n_checkpoints: int, cpus: int | None = None) -> int:
     return max(1, min(cpus // 2, MAX_DEFAULT_JOBS, n_checkpoints // MIN_CHECKPOINTS_PER_JOB))
 
 
-def _start(root, key, force: bool, device: str, options: dict, refs: dict, ref_stamp: str, threads: int) -> None:
+def _start(root, key, force: bool, device: str, options: dict, refs: dict, ref_stamp: str, threads: int,
+           probe=None) -> None:
     """Worker initializer: one CheckpointJob for this process, with the parent's references."""
     global _worker
     torch.set_num_threads(threads)
     threadpool_limits(limits=1, user_api="blas")  # for the worker's lifetime, as the parent's loop runs
-    store = Store(root)
-    _worker = CheckpointJob(store, key, store.read_variant(key), force, device, options, quiet=True)
+    store = Store(root).with_probe(None if probe is None else probe.probe.name)
+    _worker = CheckpointJob(store, key, store.read_variant(key), force, device, options, quiet=True, probe=probe)
     _worker.refs, _worker.ref_stamp = refs, ref_stamp
 
 
@@ -81,7 +82,7 @@ def run_parallel(job, epochs: list[int], names: list[str], jobs: int, tick: Call
         UserError (one line) if a worker process died.
     """
     threads = threads or max(1, torch.get_num_threads() // jobs)
-    args = (job.store.root, job.key, job.force, job.device, job.options, job.refs, job.ref_stamp, threads)
+    args = (job.store.root, job.key, job.force, job.device, job.options, job.refs, job.ref_stamp, threads, job.probe)
     results = []
     try:
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_start,

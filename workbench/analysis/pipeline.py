@@ -21,6 +21,7 @@ from tqdm import tqdm  # the plain bar: tqdm.auto warns in notebooks without ipy
 from workbench.analysis.checkpoint import CheckpointJob, check_outputs, say
 from workbench.analysis.nulls import run_nulls
 from workbench.analysis.parallel import default_jobs, run_parallel
+from workbench.analysis.probing import on_probe, resolve_probe
 from workbench.core.analyzer import get_analyzer, list_analyzers, resolve_analyzers, unmet_needs
 from workbench.core.capabilities import reason
 from workbench.core.compute import check_device, governed, use_threads
@@ -76,12 +77,14 @@ def _select(names: str, variant: Variant) -> tuple[list[str], list[str]]:
 
 def analyze(spec: str, store: Store, *, analyzers: str = "all", epochs: str | None = None, force: bool = False,
             device: str = "cpu", quiet: bool = False, options: dict | None = None,
-            jobs: int | None = None) -> AnalyzeResult:
+            jobs: int | None = None, probe: str | None = None) -> AnalyzeResult:
     """Run analyzers over a trained variant's checkpoints; see the module docstring.
 
     Holds the run's analyze lock (workbench.store.lock), so a second `analyze` of the same run
     is refused with a line naming the holder; a `train` of the run may go on meanwhile.
     `jobs`: worker processes for the per-checkpoint work (default `_parallel.default_jobs`).
+    `probe`: a named probe (workbench.analysis.probing): the row-wise analyzers run on its rows
+    and write under its name; None (or "canonical"): the family's own probe.
     """
     if jobs is not None and jobs < 1:
         raise UserError(f"--jobs must be positive, got {jobs}")
@@ -91,6 +94,10 @@ def analyze(spec: str, store: Store, *, analyzers: str = "all", epochs: str | No
         raise UserError(f"no trained run for {spec!r} in {store.root}; run `workbench train {spec}` first")
     variant = store.read_variant(key)  # a corrupt record is the one line, before any notice
     per_epoch, summaries = _select(analyzers, variant)
+    choice = resolve_probe(store, probe, variant)
+    per_epoch, summaries, left_out = on_probe(per_epoch, summaries, choice, explicit=str(analyzers).strip() != "all")
+    if left_out:
+        say(f"skipped (they read the whole canonical probe, not probe {probe!r}'s rows): {', '.join(left_out)}")
     available = store.checkpoint_epochs(key)
     wanted = available if epochs is None else sorted(set(available) & set(parse_schedule(epochs)))
     if not wanted:
@@ -98,16 +105,19 @@ def analyze(spec: str, store: Store, *, analyzers: str = "all", epochs: str | No
     store.ensure_writable()
     with run_lock(store, key, "analyze"):
         store.remove_stale_temp_files(key)  # litter of a killed writer (only dead writers' files)
-        job = CheckpointJob(store, key, variant, force, device, options, quiet)
+        job = CheckpointJob(store if choice is None else store.with_probe(choice.probe.name), key, variant, force,
+                            device, options, quiet, probe=choice)
         # numpy's BLAS pool and torch's intra-op pool otherwise oversubscribe small machines:
         # one SVD call was seen to swing from 0.02 s to 9 s
         with threadpool_limits(limits=1, user_api="blas"):
-            job.prepare_references(per_epoch, available[-1])
+            _references(job, CheckpointJob(store, key, variant, force, device, options, quiet), per_epoch,
+                        available[-1])
             _checkpoints(job, wanted, per_epoch, jobs, quiet)
-            run_nulls(job, per_epoch, available[-1])  # once per run, from the final checkpoint (or epoch 0)
+            if choice is None:  # a null is the canonical probe's (a named one runs only row-wise analyzers)
+                run_nulls(job, per_epoch, available[-1])  # once per run, from the final checkpoint (or epoch 0)
         refresh = force or job.computed > 0  # new per-epoch artifacts make every summary stale
         for name in summaries:
-            job.computed += _run_summary(store, key, variant, name, refresh, job.errors)
+            job.computed += _run_summary(job.store, key, variant, name, refresh, job.errors)
         store.write_status(key, len(wanted), len(wanted), "done", job="analyze")
     index.refresh(store, [key])  # the run index (derived from the files) answers `list --where` with the new markers
 
@@ -115,6 +125,16 @@ def analyze(spec: str, store: Store, *, analyzers: str = "all", epochs: str | No
     if markers and not quiet:
         print(f"{variant.spec}: " + ", ".join(f"{marker_label(m)} at epoch {e}" for m, e in markers.items()))
     return AnalyzeResult(job.computed, job.skipped, job.failed, markers, job.errors, job.diverged)
+
+
+def _references(job: CheckpointJob, canonical: CheckpointJob, per_epoch: list[str], final: int) -> None:
+    """The final-checkpoint references `per_epoch` reads, always from the canonical probe."""
+    if job.probe is None:
+        job.prepare_references(per_epoch, final)
+        return
+    canonical.prepare_references(per_epoch, final)
+    job.refs, job.ref_stamp = canonical.refs, canonical.ref_stamp
+    job.computed += canonical.computed
 
 
 def _checkpoints(job: CheckpointJob, wanted: list[int], names: list[str], jobs: int | None, quiet: bool) -> None:

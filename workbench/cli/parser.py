@@ -167,6 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--analyzers", default="all", help="'all' or comma-separated names (see `workbench analyzers`)")
     p.add_argument("--epochs", type=_schedule_arg, help="only checkpoints in this SPEC (START:STOP:STEP or E, comma-separated)")
     p.add_argument("--force", action="store_true", help="recompute artifacts that are up to date")
+    p.add_argument("--probe", metavar="NAME", help="run the row-wise analyzers on a named probe's inputs (see "
+                   "`workbench probe list`); artifacts are kept under its name (default: the family's own probe)")
     p.add_argument("--jobs", type=_epochs_arg, metavar="N",
                    help="worker processes sharing the checkpoints (default: one per two cores, at most 16, "
                         "at most one per 4 checkpoints; 1 on a 2-core machine)")
@@ -174,6 +176,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--store", help=store_help)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func="workbench.cli.analyze:cmd_analyze")
+
+    p = sub.add_parser("probe", help="named probes: sets of a family's inputs that `analyze --probe` runs on")
+    p.set_defaults(func="workbench.cli.probes:cmd_probe")
+    acts = p.add_subparsers(dest="action", metavar="add|list", required=True, parser_class=_Parser)
+    q = acts.add_parser("add", help="save a probe under a name in the store")
+    q.add_argument("name", help="the probe's name (letters, digits, _ . , = + -)")
+    q.add_argument("family", help="the family it is for (see `workbench list`)")
+    q.add_argument("expr", help="'all'; a filter such as 'a < b', 'train', 'test', 'a + b >= p'; a list such as "
+                   "'4+29, 17+96'; or rows of the family's probe, 'rows 0-9' (sequences: '[3 1 4], [2 7 1]')")
+    q.add_argument("--description", default="", help="one line saying what the probe is for")
+    q.add_argument("--replace", action="store_true", help="overwrite a probe saved under this name")
+    q.add_argument("--store", help=store_help)
+    q = acts.add_parser("list", help="list the store's probes")
+    q.add_argument("--store", help=store_help)
 
     p = sub.add_parser("densify", help="add checkpoints inside a trained run's window by a replay proven bit-identical")
     p.add_argument("variant", nargs="?", help="family[:key=value,...] of a trained variant; omitted: the demo variant")

@@ -90,6 +90,10 @@ class AnalyzerSpec:
         """Every declared null kind, the first (`null`) first; () without one."""
         return (self.null, *self.more_nulls) if self.null else ()
 
+    # reads the probe row by row (no p x p grid, no whole-probe statistic), so it runs on a
+    # named probe's rows too (workbench.core.probes); the others run on the canonical probe only
+    rows: bool = False
+
     def value_kind(self, output: str) -> str:
         """What `output`'s values are: its declared kind, else a label for `<axis>_names`, an
         epoch for a marker or the `epochs` of a summary, else a real number."""
@@ -113,7 +117,7 @@ def register_analyzer(name: str, *, kind: str, outputs: dict[str, tuple[str, ...
              headlines: tuple[str, ...] | Mapping[str, str] = (),
              trajectories: Mapping[str, tuple[str, str | None, str]] | None = None,
              kinds: Mapping[str, str] | None = None, null: str | tuple[str, ...] | None = None,
-             null_outputs: tuple[str, ...] = ()):
+             null_outputs: tuple[str, ...] = (), rows: bool = False):
     """Decorator recording an analyzer's metadata; the docstring's first line describes it.
 
     `headlines` names outputs (each its own headline name) or maps output -> headline name;
@@ -121,6 +125,7 @@ def register_analyzer(name: str, *, kind: str, outputs: dict[str, tuple[str, ...
     an output -> what its values are (VALUE_KINDS), where that is not `AnalyzerSpec.value_kind`'s default;
     `null` (one of NULLS, or several: the first is the null, the others are read beside it)
     declares a chance level for `null_outputs` (default: the headline outputs).
+    `rows`: it reads the probe row by row, so it runs on named probes (AnalyzerSpec.rows).
     """
     needs = tuple(check_need(n) for n in needs)
     if kind not in KINDS:
@@ -155,7 +160,7 @@ def register_analyzer(name: str, *, kind: str, outputs: dict[str, tuple[str, ...
         _ANALYZERS.add(name, AnalyzerSpec(name, kind, scope, fn, dict(outputs), declared, version,
                                           doc[0] if doc else "", tuple(requires), tuple(reference), tuple(markers),
                                           needs, headlines, trajectories, kinds, (kinds_of_null or (None,))[0],
-                                          null_outputs, kinds_of_null[1:]))
+                                          null_outputs, kinds_of_null[1:], rows and scope == "epoch"))
         return fn
 
     return wrap

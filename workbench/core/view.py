@@ -63,18 +63,21 @@ class ViewOption:
 
     kind "index": an int in [0, n), n read per run from `axis` (the length of that first
     dimension in the view's source artifacts) or `capability` (an int, or a list's length);
-    kind "choice": one of `choices`; kind "value": passed through as given (the CLI and API
-    only; the dashboard shows no control for it).
+    kind "choice": one of `choices`; kind "name": one of the names a run offers from the list
+    `names` names (e.g. "probes": the store's probes of the run's family; the dashboard lists
+    them per run in a dropdown); kind "value": passed through as given (the CLI and API only;
+    the dashboard shows no control for it).
     """
 
     name: str  # the renderer's keyword, and `workbench render --NAME`
     label: str  # what the dashboard's control says ("Neuron")
-    kind: Literal["index", "choice", "value"] = "index"
+    kind: Literal["index", "choice", "name", "value"] = "index"
     help: str = ""  # what it means to the user: shown under the control, and in `render`'s messages
     axis: str | None = None  # index: the artifact axis whose length bounds it ("neuron")
     capability: str | None = None  # index: the capability that bounds it ("n_heads"; a list: its length)
     choices: tuple[str, ...] = ()  # choice: the values, in order
     default: int | str | None = 0  # the control's value before anything is picked
+    names: str = ""  # name: which per-run list of names it picks from (workbench.query.views.NAME_LISTS)
     key: str = ""  # the control's id and URL key (default: name); another key = another meaning
 
     def __post_init__(self) -> None:
@@ -84,8 +87,12 @@ class ViewOption:
             if not isinstance(what, str) or not _NAME.fullmatch(what) or what in RESERVED:
                 raise ValueError(f"view option {what!r}: a name is lower_snake_case, at most 32 characters, "
                                  f"and none of {', '.join(sorted(RESERVED))}")
-        if self.kind not in ("index", "choice", "value"):
-            raise ValueError(f"view option {self.key!r}: kind must be 'index', 'choice' or 'value', got {self.kind!r}")
+        if self.kind not in ("index", "choice", "name", "value"):
+            raise ValueError(f"view option {self.key!r}: kind must be 'index', 'choice', 'name' or 'value', "
+                             f"got {self.kind!r}")
+        if (self.kind == "name") != bool(self.names) or (self.kind == "name" and not isinstance(self.default, str)):
+            raise ValueError(f"view option {self.key!r}: a name option (only) says which `names` it picks from, "
+                             "and its default is a name")
         if self.axis and self.capability:
             raise ValueError(f"view option {self.key!r}: its range comes from an axis or a capability, not both")
         if (self.axis or self.capability) and self.kind != "index":

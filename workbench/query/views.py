@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import plotly.graph_objects as go
@@ -18,16 +18,33 @@ from workbench.core.analyzer import get_analyzer, list_analyzers
 from workbench.core.capabilities import reason
 from workbench.core.errors import CorruptFile, MissingFile, UserError
 from workbench.core.nulls import null_key
+from workbench.core.probes import CANONICAL
 from workbench.core.variant import parse_variant
 from workbench.core.view import applicable_views, get_view, is_optional_source, unmet_view_needs, view_needs
 from workbench.store import ArraysRef, RunKey, Store
+from workbench.store.probes import list_probes
 
 __all__ = [
     "view_figure", "placeholder_figure", "is_placeholder", "load_view_arrays", "view_epochs", "MissingData",
-    "run_capabilities", "run_views", "view_table", "source_refs", "run_options",
+    "run_capabilities", "run_views", "view_table", "source_refs", "run_options", "run_names", "NAME_LISTS",
+    "PROBE_OPTION",
 ]
 
 _optional = is_optional_source
+PROBE_OPTION = "probe"  # a view option naming the probe whose artifacts it reads (None: the canonical probe)
+
+
+def _probe_names(store: Store, key: RunKey) -> list[str]:
+    return [CANONICAL] + [p.name for p in list_probes(store) if p.family == key.family]
+
+
+# a name option's `names` -> (store, run) -> the names it offers, the default first
+NAME_LISTS: dict[str, Callable[[Store, RunKey], list[str]]] = {"probes": _probe_names}
+
+
+def run_names(store: Store, key: RunKey, names: str) -> list[str]:
+    """The names a run offers a "name" view option (workbench.core.view.ViewOption.names)."""
+    return NAME_LISTS[names](store, key)
 _PLACEHOLDER = "workbench-placeholder"  # layout.meta marker of placeholder figures
 
 
@@ -167,12 +184,14 @@ def load_view_arrays(store: Store, key: RunKey, view_name: str, epoch: int | Non
     missing = []
     for source in view.sources:
         ref = _source_ref(source, view.scope, epoch)
-        if not store.has_arrays(key, ref):
+        # an optional source is an epoch marker (the turn): the run's, whichever probe the view reads
+        at = store.with_probe(None) if _optional(view, source) else store
+        if not at.has_arrays(key, ref):
             if not _optional(view, source):
                 missing.append(source)
             continue
         try:
-            loaded[source] = store.read_arrays(key, ref)
+            loaded[source] = at.read_arrays(key, ref)
         except (CorruptFile, MissingFile) as err:  # truncated or foreign file (or gone since): recompute it
             raise MissingData(f"cannot read {os.path.basename(err.path)} of {source} ({type(err).__name__}); "
                               + _analyze_hint(key, [source], force=True)) from None
@@ -223,7 +242,8 @@ def view_figure(store: Store, key: RunKey, view_name: str, epoch: int | None = N
         view_name: a registered view (see `workbench views`).
         epoch: checkpoint epoch for per-epoch views (default: the latest analyzed); ignored by
             trajectory views.
-        **options: the view's options, e.g. neuron=3.
+        **options: the view's options, e.g. neuron=3; `probe=NAME` (where the view declares it)
+            reads that named probe's artifacts instead of the canonical probe's.
     Returns:
         A go.Figure (a placeholder when data is missing or does not match the view).
     Raises:
@@ -236,6 +256,8 @@ def view_figure(store: Store, key: RunKey, view_name: str, epoch: int | None = N
         valid = ", ".join(names) or "none"
         raise UserError(f"view {view_name!r} has no option {unknown[0]!r}; options: {valid}")
     options = {**run_options(store, key, view_name), **{k: v for k, v in options.items() if v is not None}}
+    if PROBE_OPTION in options:  # which probe's artifacts the view reads (workbench.core.probes), not a renderer keyword
+        store = store.with_probe(str(options.pop(PROBE_OPTION)))
     try:
         arrays = load_view_arrays(store, key, view_name, epoch)
     except MissingData as err:

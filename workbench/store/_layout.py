@@ -10,11 +10,13 @@
         states/epoch_000000.safetensors       weights + optimizer every `state_every` epochs (densify)
         analysis/<analyzer>/epoch_000000.npz  per-epoch analyzer artifacts
         analysis/<analyzer>/summary.npz       cross-epoch analyzer artifacts
+        probes/<probe>/<analyzer>/epoch_000000.npz  the same on a named probe (the canonical one is analysis/)
         report.html                           the offline HTML report (`workbench report`)
     <root>/index.sqlite                       the run index, derived from the files (workbench.store.index)
     <root>/.jobs/job_000001.log               output of a job started from the dashboard or a sweep
     <root>/.groups/<group id>/<analyzer>.npz  group-scope analyzer artifacts over several runs
     <root>/.groups/<group id>/report.html     a run group's offline report (`workbench report --group`)
+    <root>/.probes/<probe>.json               a named probe: family and expression (workbench.core.probes)
 
 `Layout` is the base of `workbench.store.Store`: folder and file names are its constants,
 and every path comes from one of its methods. Only the `workbench.store` package calls
@@ -106,9 +108,22 @@ class Layout:
     INDEX_FILE = "index.sqlite"
     JOBS_DIR = ".jobs"  # a leading dot: never taken for a family by `runs()`
     GROUPS_DIR = ".groups"  # likewise
+    PROBES_DIR = ".probes"  # likewise
+    PROBE_ANALYSIS_DIR = "probes"  # per run: artifacts on a named probe, one folder per probe
 
-    def __init__(self, root: str | os.PathLike | None = None):
+    def __init__(self, root: str | os.PathLike | None = None, probe: str | None = None):
         self.root = Path(root) if root is not None else default_store_root()
+        # None: the canonical probe, whose artifacts keep their analysis/ paths (stores made
+        # before probes keep their meaning); a name: analysis reads and writes that probe's
+        self.probe = None if probe is None else _check_id("probe", probe, max_bytes=64)
+
+    def with_probe(self, probe: str | None):
+        """This store with its artifacts read and written on `probe` (None or "canonical": the canonical probe)."""
+        from copy import copy
+
+        other = copy(self)
+        other.probe = None if probe in (None, "canonical") else _check_id("probe", probe, max_bytes=64)
+        return other
 
     def __repr__(self) -> str:
         return f"Store({str(self.root)!r})"
@@ -146,8 +161,14 @@ class Layout:
         """A full training state (weights + optimizer, as the resume file) kept at `epoch`."""
         return self.state_dir(key) / _epoch_name(epoch, "safetensors")
 
+    def analysis_root(self, key: RunKey) -> Path:
+        """Where a run's artifacts on this store's probe live (analysis/, or probes/<probe>/)."""
+        if self.probe is None:
+            return self.run_dir(key) / self.ANALYSIS_DIR
+        return self.run_dir(key) / self.PROBE_ANALYSIS_DIR / self.probe
+
     def analysis_dir(self, key: RunKey, analyzer: str) -> Path:
-        return self.run_dir(key) / self.ANALYSIS_DIR / _check_id("analyzer", analyzer)
+        return self.analysis_root(key) / _check_id("analyzer", analyzer)
 
     def artifact_path(self, key: RunKey, analyzer: str, epoch: int) -> Path:
         return self.analysis_dir(key, analyzer) / _epoch_name(epoch, "npz")
@@ -166,6 +187,15 @@ class Layout:
     def group_report_path(self, group: str) -> Path:
         """A run group's offline HTML report (workbench.ui.group_report)."""
         return self.root / self.GROUPS_DIR / _check_id("group", group) / self.REPORT_FILE
+
+    def probe_path(self, name: str) -> Path:
+        """A named probe's definition (workbench.store.probes)."""
+        return self.root / self.PROBES_DIR / f"{_check_id('probe', name, max_bytes=64)}.json"
+
+    def probe_names(self) -> list[str]:
+        folder = self.root / self.PROBES_DIR
+        return sorted(f.name[:-5] for f in folder.iterdir() if f.name.endswith(".json") and ID.match(f.name[:-5])) \
+            if folder.is_dir() else []
 
     def report_path(self, key: RunKey) -> Path:
         return self.run_dir(key) / self.REPORT_FILE

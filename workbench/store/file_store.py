@@ -393,7 +393,7 @@ class Store(Layout):
         return self._epochs_in(self.analysis_dir(key, analyzer))
 
     def analyzers_done(self, key: RunKey) -> list[str]:
-        folder = self.run_dir(key) / self.ANALYSIS_DIR
+        folder = self.analysis_root(key)
         return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
 
     def runs(self) -> list[RunKey]:

@@ -41,8 +41,10 @@ _MAX_LABELS = 8  # epoch-slider marks that carry a text label; the rest are tick
 _LABEL_ROOM = 240  # px of the sidebar's slider that labels share (about 7 px a digit, 12 px apart)
 _GIDS = tuple(g.gid for g in GROUPS)
 # the order of the controls callback's outputs: then, per option control, its value and its box's style
+# (and a name control's entries)
 CONTROL_OUTPUTS = ("variant", "min", "max", "marks", "value", "epochs", "ranges", "groups",
-                   *(f"{o.key}{part}" for o in options.CONTROLS for part in ("", "_box")))
+                   *(f"{o.key}{part}" for o in options.CONTROLS
+                     for part in ("", "_box", *(("_names",) if o.kind == "name" else ()))))
 
 
 def slider_marks(epochs: list[int], turn: int | None, label: int | None = None) -> dict:
@@ -120,12 +122,15 @@ def controls(store: Store, search: object, vid: object, trigger: object, current
 def _control_values(state: dict, current: object, ranges: dict) -> list:
     """Per option control: its value (the URL's, else the one shown; the browser then clamps it to
     the run's range with a note, `options.CLAMP_JS`) and its box's style (hidden when no view of
-    the run takes it)."""
+    the run takes it); a name control also gets the names the run offers, in the same answer (a
+    dropdown drops a value its entries lack)."""
     current = current if isinstance(current, dict) else {}
     out = []
     for option in options.CONTROLS:
         out += [options.asked(option, state.get(option.key, current.get(option.key))),
                 {} if option.key in ranges else {"display": "none"}]
+        if option.kind == "name":
+            out.append(options.name_options(option, ranges))
     return out
 
 
@@ -173,8 +178,9 @@ def _safe(body, fallback):
 
 
 def _option_outputs() -> list:
-    return [out for cid in map(options.control_id, options.CONTROLS)
-            for out in (Output(cid, "value", allow_duplicate=True), Output(f"{cid}-box", "style"))]
+    return [out for o in options.CONTROLS for cid in [options.control_id(o)]
+            for out in (Output(cid, "value", allow_duplicate=True), Output(f"{cid}-box", "style"),
+                        *([Output(cid, "options")] if o.kind == "name" else []))]
 
 
 def _register_controls(app, store: Store) -> None:

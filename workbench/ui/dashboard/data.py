@@ -163,7 +163,8 @@ def view_figure_cached(store: Store, key: RunKey, view: str, epoch: int | None =
     Returns:
         The figure as a dict (shared: do not mutate).
     """
-    sig = tuple(store.arrays_signature(key, ref) for ref in views.source_refs(store, key, view, epoch))
+    at = store.with_probe(options[views.PROBE_OPTION]) if options.get(views.PROBE_OPTION) else store  # its files
+    sig = tuple(at.arrays_signature(key, ref) for ref in views.source_refs(at, key, view, epoch))
     frozen = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in options.items()))
     return _figure_json(str(store.root), key, view, epoch, frozen, sig)
 

@@ -22,14 +22,14 @@ from dash import dcc, html
 
 from workbench.core.analyzer import get_analyzer
 from workbench.core.view import ViewOption, get_view, list_options, list_views
-from workbench.query.views import run_capabilities, run_views
+from workbench.query.views import run_capabilities, run_names, run_views
 from workbench.store import RunKey, Store
 from workbench.ui.dashboard import data
 from workbench.ui.dashboard.pages import StateField
 from workbench.ui.dashboard.values import as_number, select_index
 
 __all__ = ["CONTROLS", "control_id", "view_controls", "state_fields", "ranges", "asked", "clamp", "request_values",
-           "render_values", "control", "CLAMP_JS"]
+           "render_values", "control", "name_options", "CLAMP_JS"]
 
 # every control: the indices, then the choices, each in the order views declared them
 CONTROLS: tuple[ViewOption, ...] = tuple(sorted(list_options(control=True).values(), key=lambda o: o.kind != "index"))
@@ -75,9 +75,11 @@ def _capability(store: Store, key: RunKey, path: str) -> Any:
 
 
 def _range(store: Store, key: RunKey, option: ViewOption, views: list[str], done: set[str]) -> Any:
-    """An index's n (None: unknown), or a choice's list of values."""
+    """An index's n (None: unknown), a choice's list of values, or the names the run offers a name option."""
     if option.kind == "choice":
         return list(option.choices)
+    if option.kind == "name":
+        return run_names(store, key, option.names)
     if option.axis:
         return _axis_length(store, key, option, views, done)
     found = _capability(store, key, option.capability) if option.capability else None
@@ -104,6 +106,8 @@ def asked(option: ViewOption, value: object) -> Any:
     clamped (the browser clamps it with a note), or one of a choice's values; else the default."""
     if option.kind == "choice":
         return value if value in option.choices else option.default
+    if option.kind == "name":
+        return value if isinstance(value, str) and value else option.default
     number = as_number(value)
     return option.default if number is None else number
 
@@ -115,6 +119,8 @@ def clamp(option: ViewOption, value: object, bound: Any) -> Any:
     value = asked(option, value)
     if option.kind == "choice":
         return value
+    if option.kind == "name":  # a name the run does not offer (another family's probe, a typo): the default
+        return value if isinstance(bound, list) and value in bound else option.default
     return select_index(math.floor(value + 0.5), limit=bound if isinstance(bound, int) else None)  # as JS rounds
 
 
@@ -133,7 +139,9 @@ def render_values(view: str, chosen: dict[str, Any]) -> dict[str, Any]:
 def control(option: ViewOption) -> html.Div:
     """The option's box in the sidebar: label (its help on hover), input, and the clamp note."""
     cid = control_id(option)
-    if option.kind == "choice":
+    if option.kind == "name":  # its names are the run's: `name_options` fills them when a run is picked
+        widget = dcc.Dropdown(id=cid, value=option.default, clearable=False, options=[option.default])
+    elif option.kind == "choice":
         widget = dcc.RadioItems(id=cid, value=option.default, inline=True, className="choice",
                                 options=[{"label": f" {c} ", "value": c} for c in option.choices])
     else:  # no min/max: the browser would mark 999 invalid and send nothing; the note says what is shown
@@ -145,6 +153,12 @@ def control(option: ViewOption) -> html.Div:
         html.Div(option.help + (" (or click one in a panel)" if clicked else ""), className="readout option-help"),
         html.Div(id=f"{cid}-note", className="readout option-note"),
     ])
+
+
+def name_options(option: ViewOption, ranges: object) -> list[str]:
+    """A name control's dropdown entries: the names the run offers (from its ranges), else the default."""
+    names = ranges.get(option.key) if isinstance(ranges, dict) else None
+    return [str(n) for n in names] if isinstance(names, list) and names else [str(option.default)]
 
 
 # The browser's clamp for an index control, for a value typed, clicked or read from the URL: the rule of

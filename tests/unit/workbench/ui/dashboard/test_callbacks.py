@@ -89,8 +89,10 @@ def test_slider_positions_are_checkpoints_with_turn(store, vid):
                     if m]
         assert labelled[0] == 0 and labelled[-1] == n - 1 and len(labelled) * (7 * len(str(top)) + 12) <= 240
         assert min(b - a for a, b in zip(labelled, labelled[1:])) >= 0.75 * labelled[1], labelled
-    assert out["ranges"] == {"neuron": 24, "head": 4, "scale": ["shared", "neuron"]} and out["groups"] is no_update
+    assert out["ranges"] == {"neuron": 24, "head": 4, "scale": ["shared", "neuron"], "trace_input": None,
+                             "probe": ["canonical"]} and out["groups"] is no_update
     assert out["neuron_box"] == {} and out["top_neuron_box"] == {"display": "none"}  # no view of this run takes it
+    assert out["probe"] == "canonical" and out["probe_names"] == ["canonical"]  # a name control's entries too
 
 
 def test_url_restores_the_state(store, vid):

@@ -82,7 +82,30 @@ def test_ranges_come_from_what_each_option_declares(store, vid):
     from workbench.ui.dashboard import data
 
     got = options.ranges(store, data.resolve_variant(store, vid))
-    assert got == {"neuron": 24, "head": 4, "scale": ["shared", "neuron"]}  # axis lengths; a choice's values
+    # axis lengths (a summary's axis, the trace's rows, is not read: None, unbounded); a choice's values;
+    # the names a run offers a name option (here no probe is saved: only the canonical one)
+    assert got == {"neuron": 24, "head": 4, "scale": ["shared", "neuron"], "trace_input": None,
+                   "probe": ["canonical"]}
+
+
+def test_a_name_control_lists_the_runs_probes_and_keeps_to_them(store, vid):
+    from workbench.analysis.probing import add_probe
+    from workbench.store.probes import save_probe
+    from workbench.core.probes import Probe
+    from workbench.ui.dashboard import data
+
+    add_probe(store, "below", "modular_addition", "a < b")
+    save_probe(store, Probe("elsewhere", "interleaved_streams", "rows 0"))  # another family's: not offered
+    try:
+        got = options.ranges(store, data.resolve_variant(store, vid))["probe"]
+        probe = get_view("trace").option("probe")
+        assert got == ["canonical", "below"] == options.name_options(probe, {"probe": got})
+        assert options.clamp(probe, "below", got) == "below"
+        assert options.clamp(probe, "elsewhere", got) == "canonical" == options.clamp(probe, None, got)
+        assert options.name_options(probe, None) == ["canonical"]
+    finally:
+        for name in ("below", "elsewhere"):
+            store.probe_path(name).unlink()
 
 
 @pytest.mark.parametrize("value, bound, expected", [
@@ -108,6 +131,8 @@ def test_clamp_keeps_a_choice_among_its_values():
     ({"name": "n", "label": "x", "kind": "choice", "choices": ("a",), "default": "a", "axis": "head"}, "only an index"),
     ({"name": "n", "label": "x", "kind": "choice", "choices": ("a",), "default": "b"}, "not one of"),
     ({"name": "n", "label": "x", "default": -1}, "default is an int >= 0"),
+    ({"name": "n", "label": "x", "kind": "name", "default": "a"}, "which `names`"),
+    ({"name": "n", "label": "x", "kind": "name", "names": "probes", "default": None}, "default is a name"),
 ])
 def test_a_malformed_option_fails_when_declared(kwargs, message):
     with pytest.raises(ValueError, match=message):

@@ -1,0 +1,39 @@
+"""Screenshot the dashboard's explore page at 1440 px with the trace view of a named probe open.
+
+    nice -n 10 .venv/bin/python bench/trace_dash_shot.py --store /tmp/probes-store --probe pairs4 --input 2 \
+        --out docs/trace_dashboard.png
+
+Only the Output group is open (the trace view sits there); the sidebar shows the Probe dropdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+from urllib.parse import urlencode
+
+from trace_shot import shoot  # bench/ is the script's folder, so on sys.path
+from workbench.store import Store
+from workbench.ui.dashboard._background import background_server
+from workbench.ui.dashboard.data import variant_id
+
+SETTLED = ("() => document.querySelectorAll('#panel-trace .js-plotly-plot .main-svg').length > 0 && "
+           "!document.querySelector('#panels').classList.contains('busy')")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--store", required=True)
+    parser.add_argument("--probe", required=True)
+    parser.add_argument("--input", type=int, default=0)
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args()
+    store = Store(args.store)
+    query = urlencode({"variant": variant_id(store.runs()[0]), "groups": "output", "probe": args.probe,
+                       "trace_input": args.input})
+    with background_server(store) as url:
+        shoot(f"{url}?{query}", args.out, height=2000, ready=SETTLED)
+    print(args.out)
+
+
+if __name__ == "__main__":
+    main()
