@@ -106,6 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func="workbench.cli.train:cmd_train")
 
     p = sub.add_parser("configs", help="list the named run configs (configs/ and the store's), or save one")
+    p.add_argument("--json", action="store_true", help="one JSON array of configs for scripts (keys: name, variant, "
+                   "recipe, epochs, schedule, eval_every, description, saved_in_store)")
     p.add_argument("--store", help=store_help)
     p.set_defaults(func="workbench.cli.train:cmd_configs", action=None)
     saves = p.add_subparsers(dest="action", metavar="save", parser_class=_Parser)
@@ -123,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("jobs", help="the jobs started from the dashboard (recorded in the store's run index)")
     p.add_argument("--last", type=_index_arg, default=50, help="how many of the latest jobs to list (default 50)")
     p.add_argument("--cancel", type=_index_arg, metavar="ID", help="cancel a queued or running job")
+    p.add_argument("--json", action="store_true", help="one JSON array of jobs for scripts (keys: workbench.cli.runs.JOB_KEYS)")
     p.add_argument("--store", help=store_help)
     p.set_defaults(func="workbench.cli.runs:cmd_jobs")
 
@@ -143,13 +146,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no training progress bars (local)")
     p.set_defaults(func="workbench.cli.train:cmd_sweep")
 
-    p = sub.add_parser("list", help="list families with their parameters, and the variants in the store")
+    p = sub.add_parser("families", help="list the families with their parameters (type, default, meaning)")
+    p.set_defaults(func="workbench.cli.runs:cmd_families")
+
+    p = sub.add_parser("list", help="the runs in the store as a table (family, short label, state, epochs, test "
+                       "accuracy, turn, tags)")
     p.add_argument("--where", metavar="CLAUSE", help="only runs matching comparisons on params, r.FIELDs, final metrics, "
                    "markers and headlines joined by and/or, e.g. \"p=113 and turn<10000\"")
     p.add_argument("--sort", metavar="FIELDS", help="order by these fields, comma-separated; -FIELD descends, "
                    "e.g. --sort=-test_acc,p")
     p.add_argument("--group", action="store_true", help="one row per group of runs that differ only in seed params "
                    "(n, mean ± std and 95%% interval of final metrics, markers, headlines); --where then filters groups")
+    p.add_argument("--long", action="store_true", help="one line per run with its full spec, checkpoints, analyzers, "
+                   "markers and headlines, instead of the table")
+    p.add_argument("--json", action="store_true", help="one JSON array of runs for scripts (stable keys: "
+                   "workbench.query.run_table.JSON_KEYS)")
     p.add_argument("--store", help=store_help)
     p.set_defaults(func="workbench.cli.runs:cmd_list")
 
