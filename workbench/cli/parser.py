@@ -164,6 +164,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--store", help=store_help)
     p.set_defaults(func="workbench.cli.runs:cmd_list")
 
+    p = sub.add_parser("tag", help="tag a run (or --remove tags); `workbench list --where tag=NAME` finds them")
+    p.add_argument("variant", metavar="RUN", help="the run: family[:key=value,...] as `workbench list --long` shows it")
+    p.add_argument("tags", nargs="+", metavar="TAG", help="words of letters, digits and _ . + - (at most 40 characters)")
+    p.add_argument("--remove", action="store_true", help="remove these tags instead")
+    p.add_argument("--store", help=store_help)
+    p.set_defaults(func="workbench.cli.annotate:cmd_tag")
+
+    p = sub.add_parser("note", help="set a run's free-text note (\"\" removes it); shown by `workbench list`")
+    p.add_argument("variant", metavar="RUN", help="the run: family[:key=value,...]")
+    p.add_argument("text", help="the note, at most 2,000 characters (quote it)")
+    p.add_argument("--store", help=store_help)
+    p.set_defaults(func="workbench.cli.annotate:cmd_note")
+
     p = sub.add_parser("index", help="bring the store's run index (index.sqlite) up to date, or --rebuild it")
     p.add_argument("--rebuild", action="store_true", help="regenerate every run's row from the store's files "
                    "(keeps jobs and configs; an unusable file is moved aside)")
