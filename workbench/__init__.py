@@ -17,7 +17,7 @@ warnings.filterwarnings("ignore", message="IProgress not found")
 
 __all__ = [
     "train", "analyze", "list_runs", "list_groups", "load_variant", "demo_spec", "RunInfo", "VariantHandle",
-    "EpochHandle", "Figure", "GroupTable", "UserError",
+    "EpochHandle", "Figure", "GroupTable", "UserError", "notebook_figures",
 ]
 
 
