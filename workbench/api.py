@@ -97,6 +97,10 @@ class Figure(go.Figure):
             bundle["image/png"] = base64.b64encode(_image_bytes(self, "png")).decode()
         return bundle
 
+    def image(self, fmt: str = "png", width: int | None = None, height: int | None = None) -> bytes:
+        """The figure as a .png or .svg file's bytes (kaleido and Chromium; UserError when missing)."""
+        return _image_bytes(self, fmt, width, height)
+
     def export(self, path: str | os.PathLike) -> str:
         """Write the figure to `path`; the suffix picks the format.
 
@@ -123,7 +127,7 @@ def _write_image(fig: go.Figure, path: Path) -> None:
     path.write_bytes(_image_bytes(fig, path.suffix.lower().lstrip(".")))
 
 
-def _image_bytes(fig: go.Figure, fmt: str) -> bytes:
+def _image_bytes(fig: go.Figure, fmt: str, width: int | None = None, height: int | None = None) -> bytes:
     """The figure as a "png" or "svg" file's bytes, through kaleido and a Chromium."""
     try:
         import kaleido  # noqa: F401
@@ -133,7 +137,7 @@ def _image_bytes(fig: go.Figure, fmt: str) -> bytes:
     if browser and not os.environ.get("BROWSER_PATH"):
         os.environ["BROWSER_PATH"] = browser  # kaleido 1.x (choreographer) looks here first
     try:
-        return go.Figure(fig).to_image(format=fmt)
+        return go.Figure(fig).to_image(format=fmt, width=width, height=height)
     except Exception as err:  # no browser, browser crashed, ...: one clear line, not a traceback
         raise UserError(f".{fmt} export failed ({type(err).__name__}: {str(err)[:200]}); {IMAGE_EXPORT_HELP}") from None
 

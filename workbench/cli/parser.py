@@ -218,13 +218,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("variant", nargs="?", help="only those that apply to this variant's family")
     p.set_defaults(func="workbench.cli.analyze:cmd_views")
 
-    p = sub.add_parser("render", help="render one view of a variant to .html, .png or .svg",
+    p = sub.add_parser("render", help="render one view of a variant to .html, .png or .svg, or a per-epoch view "
+                       "animated over training to .gif or .mp4",
                        epilog="A view's options follow as --NAME VALUE, one for each option it declares (e.g. "
                               "--neuron 5; `workbench views` lists them): given after VARIANT.")
     p.add_argument("variant", help="family[:key=value,...] of a trained variant")
     p.add_argument("--view", required=True, help="view name (see `workbench views`)")
     p.add_argument("--epoch", type=_epochs_arg, help="checkpoint epoch, for per-epoch views")
-    p.add_argument("--out", required=True, type=_out_arg, help="output file (.html, .png or .svg)")
+    p.add_argument("--epochs", metavar="A:B", help="a per-epoch view animated over the analyzed checkpoints from "
+                   "epoch A to B (inclusive; A: or :B open) into --out .gif or .mp4 (default: all of them)")
+    p.add_argument("--fps", type=float, default=4.0, help="frames a second of a .gif/.mp4 (default 4)")
+    p.add_argument("--out", required=True, type=_out_arg, help="output file (.html, .png or .svg; .gif or .mp4 "
+                   "animates a per-epoch view, needs imageio: pip install 'training-dynamics-workbench[export]')")
     p.add_argument("--store", help=store_help)
     p.set_defaults(func="workbench.cli.figures:cmd_render", view_args=True)
 
