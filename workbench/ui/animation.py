@@ -84,11 +84,14 @@ def write_animation(frames: list[bytes], out: Path, fps: float) -> None:
     pictures = [iio.imread(png)[..., :3] for png in frames]  # RGB: neither format keeps alpha
     tmp = out.with_name(f".{out.name}.tmp{os.getpid()}{out.suffix}")
     try:
-        if out.suffix.lower() == ".gif":
+        if out.suffix.lower() == ".gif":  # Pillow's GIF writer: duration per frame in milliseconds; loop 0: forever
             iio.imwrite(tmp, pictures, extension=".gif", duration=1000 / fps, loop=0)
-        else:
-            iio.imwrite(tmp, pictures, extension=".mp4", plugin="FFMPEG", fps=fps, codec="libx264",
-                        macro_block_size=1)
+        else:  # imageio-ffmpeg's writer; frame sides are multiples of 8 (SIZE), so nothing is resized
+            import imageio.v2 as iio2
+
+            with iio2.get_writer(tmp, format="FFMPEG", mode="I", fps=fps, codec="libx264", macro_block_size=8) as w:
+                for picture in pictures:
+                    w.append_data(picture)
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)
