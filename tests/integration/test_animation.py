@@ -60,6 +60,19 @@ def test_render_writes_a_ten_frame_gif(store, tmp_path, capsys):
     assert pictures.shape[0] == 10 and pictures.shape[1:3] == (SIZE[1], SIZE[0])
 
 
+@needs_chromium
+@pytest.mark.skipif(not importlib.util.find_spec("imageio_ffmpeg"), reason="MP4 needs imageio-ffmpeg (export extra)")
+def test_render_writes_a_ten_frame_mp4(store, tmp_path, capsys):
+    import imageio_ffmpeg
+
+    out = tmp_path / "emb.mp4"
+    argv = ["render", SPEC, "--view", VIEW, "--epochs", "5:50", "--fps", "5", "--out", str(out), "--store", str(store.root)]
+    assert main(argv) == 0 and "10 frames" in capsys.readouterr().out
+    frames, seconds = imageio_ffmpeg.count_frames_and_secs(str(out))
+    assert frames == 10 and seconds == pytest.approx(2.0, abs=0.05)
+    assert not list(tmp_path.glob(".*tmp*"))  # written atomically: no temporary file left
+
+
 @pytest.mark.skipif(importlib.util.find_spec("imageio") is not None, reason="imageio is installed")
 def test_without_imageio_the_error_names_the_extra(store, tmp_path, capsys):
     out = tmp_path / "emb.gif"
