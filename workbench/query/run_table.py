@@ -98,6 +98,8 @@ def run_table(rows: list[dict], width: int = WIDTH) -> list[str]:
     rest = sum(widths) - widths[1] + 2 * (len(widths) - 1)
     widths[1] = max(_LABEL_MIN, min(widths[1], width - rest))
     widths[0] = min(widths[0], max(6, width - (rest - widths[0]) - widths[1]))
+    full = max(len(c[6]) for c in cells)  # tags and note take what the label left
+    widths[6] = max(widths[6], min(full, width - (sum(widths) - widths[6]) - 2 * (len(widths) - 1)))
     out = []
     for row, why in zip(cells, [None] + [r.get("damaged_record") or r.get("damaged") for r in rows]):
         parts = [_cut(c, w).rjust(w) if i in _RIGHT else _cut(c, w).ljust(w) for i, (c, w) in enumerate(zip(row, widths))]
