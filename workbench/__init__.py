@@ -17,7 +17,7 @@ warnings.filterwarnings("ignore", message="IProgress not found")
 
 __all__ = [
     "train", "analyze", "list_runs", "list_groups", "group_figure", "load_variant", "demo_spec", "RunInfo", "VariantHandle",
-    "EpochHandle", "Figure", "GroupTable", "UserError", "trace", "Trace",
+    "EpochHandle", "Figure", "GroupTable", "UserError", "trace", "Trace", "notebook_figures",
 ]
 
 

@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import warnings
@@ -46,13 +47,36 @@ from workbench.training.trainer import train as run_training
 
 __all__ = [
     "train", "analyze", "list_runs", "list_groups", "group_figure", "load_variant", "demo_spec", "RunInfo", "VariantHandle", "EpochHandle", "Figure",
-    "MetricsTable", "Trace", "trace", "GroupTable", "IMAGE_EXPORT_HELP",
+    "MetricsTable", "Trace", "trace", "GroupTable", "IMAGE_EXPORT_HELP", "notebook_figures",
 ]
 
 IMAGE_EXPORT_HELP = ("PNG/SVG export needs kaleido and a Chromium: pip install 'training-dynamics-workbench[export]' "
                      "(or pip install kaleido) and apt-get install chromium")
 TURN_MARKER = "turn_onset_epoch"  # the epoch marker `VariantHandle.turn` reads (any analyzer may declare it)
 _BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+_NOTEBOOK_FORMATS = {"html"}  # what a figure shown in a notebook is saved as besides Plotly JSON (notebook_figures)
+
+
+def notebook_figures(*formats: str) -> tuple[str, ...]:
+    """Choose what a figure shown in a notebook is saved as in the .ipynb, besides Plotly JSON
+    (which only a live Jupyter with plotly draws): "html" (the default: the figure as HTML that
+    loads plotly.js from its CDN, e.g. for nbviewer) and "png" (a static picture any viewer
+    shows, GitHub's included; needs kaleido and Chromium, about a second per figure).
+
+    Args:
+        formats: any of "html", "png"; none: Plotly JSON only.
+    Returns:
+        The formats chosen before, to restore them.
+    Raises:
+        UserError for another format.
+    """
+    bad = sorted(set(formats) - {"html", "png"})
+    if bad:
+        raise UserError(f"notebook_figures: unknown format {bad[0]!r}; choose from 'html', 'png'")
+    before = tuple(sorted(_NOTEBOOK_FORMATS))
+    _NOTEBOOK_FORMATS.clear()
+    _NOTEBOOK_FORMATS.update(formats)
+    return before
 
 
 @contextmanager
@@ -68,7 +92,20 @@ def _no_widget_warning():
 
 
 class Figure(go.Figure):
-    """A plotly Figure that can `export` itself to .html (offline), .png or .svg."""
+    """A plotly Figure that can `export` itself to .html (offline), .png or .svg, and that a
+    notebook saves as HTML and/or PNG as well as Plotly JSON (`notebook_figures`)."""
+
+    def _repr_mimebundle_(self, include=None, exclude=None, validate=True, **kwargs):
+        bundle = super()._repr_mimebundle_(include, exclude, validate, **kwargs) or {}
+        if "html" in _NOTEBOOK_FORMATS and "text/html" not in bundle:
+            bundle["text/html"] = self.to_html(full_html=False, include_plotlyjs="cdn", include_mathjax=False)
+        if "png" in _NOTEBOOK_FORMATS and "image/png" not in bundle:
+            bundle["image/png"] = base64.b64encode(_image_bytes(self, "png")).decode()
+        return bundle
+
+    def image(self, fmt: str = "png", width: int | None = None, height: int | None = None) -> bytes:
+        """The figure as a .png or .svg file's bytes (kaleido and Chromium; UserError when missing)."""
+        return _image_bytes(self, fmt, width, height)
 
     def export(self, path: str | os.PathLike) -> str:
         """Write the figure to `path`; the suffix picks the format.
@@ -93,6 +130,11 @@ class Figure(go.Figure):
 
 
 def _write_image(fig: go.Figure, path: Path) -> None:
+    path.write_bytes(_image_bytes(fig, path.suffix.lower().lstrip(".")))
+
+
+def _image_bytes(fig: go.Figure, fmt: str, width: int | None = None, height: int | None = None) -> bytes:
+    """The figure as a "png" or "svg" file's bytes, through kaleido and a Chromium."""
     try:
         import kaleido  # noqa: F401
     except ImportError:
@@ -101,9 +143,9 @@ def _write_image(fig: go.Figure, path: Path) -> None:
     if browser and not os.environ.get("BROWSER_PATH"):
         os.environ["BROWSER_PATH"] = browser  # kaleido 1.x (choreographer) looks here first
     try:
-        go.Figure(fig).write_image(path)
+        return go.Figure(fig).to_image(format=fmt, width=width, height=height)
     except Exception as err:  # no browser, browser crashed, ...: one clear line, not a traceback
-        raise UserError(f"{path.suffix} export failed ({type(err).__name__}: {str(err)[:200]}); {IMAGE_EXPORT_HELP}") from None
+        raise UserError(f".{fmt} export failed ({type(err).__name__}: {str(err)[:200]}); {IMAGE_EXPORT_HELP}") from None
 
 
 class MetricsTable(dict):

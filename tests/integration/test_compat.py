@@ -60,7 +60,7 @@ def test_old_run_keeps_its_directory_name(tmp_path):
 
 def test_old_store_lists_and_analyzes(tmp_path, capsys):
     store = _old_store(tmp_path)
-    assert main(["list", "--store", str(store.root)]) == 0
+    assert main(["list", "--long", "--store", str(store.root)]) == 0
     assert "epochs 10/10" in capsys.readouterr().out
     result = analyze(OLD_SPEC, store, analyzers="loss_accuracy,effective_dim", quiet=True)
     assert result.failed == [] and result.errors == {}

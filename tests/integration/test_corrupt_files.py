@@ -75,8 +75,8 @@ def _run(argv: list[str], capsys) -> tuple[int, str, str]:
 
 
 def _run_lines(out: str) -> list[str]:
-    """The run lines of `workbench list` (after the families and their parameters)."""
-    return out.split("\nvariants in ", 1)[1].splitlines()[1:]
+    """The run lines of `workbench list --long` (after the line naming the store)."""
+    return out.split("variants in ", 1)[1].splitlines()[1:]
 
 
 def _names(text: str, path) -> bool:
@@ -86,7 +86,7 @@ def _names(text: str, path) -> bool:
 @pytest.mark.parametrize("name, how", CASES)
 def test_list_shows_the_run_as_damaged_and_goes_on(name, how, tiny_analyzed, tmp_path, capsys):
     root, path = _damaged_store(tiny_analyzed, tmp_path, name, how)
-    code, out, err = _run(["list", "--store", str(root)], capsys)
+    code, out, err = _run(["list", "--long", "--store", str(root)], capsys)
     assert code == 0, err
     run_lines = _run_lines(out)
     assert len(run_lines) == 1, out  # the run is listed, damaged or not
@@ -101,7 +101,7 @@ def test_list_goes_on_past_a_damaged_run(tiny_analyzed, tmp_path, capsys):
     other = root / RUN.replace("frac_train=0.5", "frac_train=0.6")
     shutil.copytree(root / RUN, other)
     shutil.copy2(tiny_analyzed.metrics_path(parse_variant(TINY_SPEC).key), other / "metrics.npz")
-    code, out, _ = _run(["list", "--store", str(root)], capsys)
+    code, out, _ = _run(["list", "--long", "--store", str(root)], capsys)
     lines = _run_lines(out)
     assert code == 0 and len(lines) == 2
     assert sum("damaged" in line for line in lines) == 1 and any("test acc" in line for line in lines)
@@ -218,8 +218,8 @@ def test_list_shows_a_killed_train_as_interrupted(tmp_path):
         job.send_signal(signal.SIGKILL)
         job.wait()
     assert json.loads(status.read_text())["state"] == "running"  # what the killed job left
-    listing = subprocess.run([sys.executable, "-m", "workbench", "list", "--store", str(store)], env=env,
+    listing = subprocess.run([sys.executable, "-m", "workbench", "list", "--long", "--store", str(store)], env=env,
                              capture_output=True, text=True, timeout=120)
-    line = listing.stdout.split("\nvariants in ", 1)[1].splitlines()[1]
+    line = listing.stdout.split("variants in ", 1)[1].splitlines()[1]
     assert listing.returncode == 0 and "interrupted: train at " in line and "/100000" in line, line
     assert f"rerun `workbench train {parse_variant(TINY_SPEC).spec}` to resume" in line

@@ -48,7 +48,7 @@ def test_a_long_variant_trains_resumes_analyzes_and_lists_under_its_full_spec(tm
     assert f"{spec}: already trained to epoch 40" in capsys.readouterr().out  # the whole spec, to type again
 
     assert main(["analyze", LONG, "--store", str(tmp_path), "--quiet"]) == 0
-    assert main(["list", "--store", str(tmp_path)]) == 0
+    assert main(["list", "--long", "--store", str(tmp_path)]) == 0
     assert spec in capsys.readouterr().out
     row, = run_rows(store)
     assert (row["family"], row["variant"], row["spec"]) == ("toy_seams", variant.dir_name, spec)

@@ -2,7 +2,8 @@
 
 The quickstart runs as a new user runs it: its own variant, trained into an empty store,
 must actually grok. The tour runs against the tiny analyzed store (its demo would take
-minutes); its default store must be the repository's, whatever folder Jupyter starts in.
+minutes). Both default to the repository's store, whatever folder Jupyter starts in, so
+`workbench dashboard` shows what they trained.
 """
 
 from __future__ import annotations
@@ -81,8 +82,10 @@ def test_tour_runs_on_the_tiny_run(kernel, monkeypatch, tiny_analyzed, tiny_key)
     _execute(_read("mechanistic_tour"), NOTEBOOKS)
 
 
-def test_tour_default_store_is_the_repositorys_wherever_jupyter_starts(kernel):
-    nb = _read("mechanistic_tour")
+@pytest.mark.parametrize("name", ["mechanistic_tour", "quickstart"])
+def test_default_store_is_the_repositorys_wherever_jupyter_starts(kernel, name):
+    """The dashboard (`workbench dashboard`, default store ./artifacts) shows what a notebook trained."""
+    nb = _read(name)
     first_code = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
     nb.cells = nb.cells[:first_code + 1]  # the settings cell only: nothing is trained
     outputs = _execute(nb, kernel)  # Jupyter started in a folder that is not the repository

@@ -4,7 +4,7 @@ A throwaway package with one family, one analyzer, one view (taking one declared
 and one dashboard page, declared through the `workbench.families` / `workbench.analyzers` /
 `workbench.views` / `workbench.pages` entry points, is installed with `pip install --no-deps
 --target` into a temporary folder (never into the environment), and a workbench process
-with that folder on PYTHONPATH sees them all: `workbench list`, `analyzers` and `views` name
+with that folder on PYTHONPATH sees them all: `workbench families`, `list`, `analyzers` and `views` name
 them, `train`, `analyze` and `render --layer` run them on a tiny run, and the dashboard lays
 the view out with a control for its option, and links and routes to the page. A package
 that fails to import is one line, not a traceback.
@@ -141,7 +141,7 @@ def _run(site: Path, *args: str, python: str | None = None, extra: Path | None =
 
 def test_the_installed_study_is_seen_by_list_analyze_and_the_dashboard(site, tmp_path):
     store = str(tmp_path / "store")
-    listed = _run(site, "list", "--store", store)
+    listed = _run(site, "families")
     assert listed.returncode == 0 and "toy_addition: (a + b) mod p, as the toy study trains it" in listed.stdout
     assert "modular_addition:" in listed.stdout  # the built-in families are still there, first
     assert "toy_embedding_norm" in _run(site, "analyzers", SPEC).stdout
@@ -150,7 +150,7 @@ def test_the_installed_study_is_seen_by_list_analyze_and_the_dashboard(site, tmp
     assert trained.returncode == 0, trained.stderr
     analyzed = _run(site, "analyze", SPEC, "--analyzers", "toy_embedding_norm", "--store", store, "--quiet")
     assert analyzed.returncode == 0 and "analyzed: 3 artifacts written" in analyzed.stdout, analyzed.stderr
-    assert "toy_addition:p=7" in _run(site, "list", "--store", store).stdout
+    assert "toy_addition:p=7" in _run(site, "list", "--long", "--store", store).stdout
     out = tmp_path / "norm.html"
     rendered = _run(site, "render", SPEC, "--view", "toy_norm", "--layer", "0", "--out", str(out), "--store", store)
     assert rendered.returncode == 0 and "embedding norm (layer 0)" in out.read_text(), rendered.stderr

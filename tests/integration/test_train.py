@@ -152,9 +152,10 @@ def test_unwritable_store_exits_2(tmp_path):
     assert result.returncode == 2 and "not writable" in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
-def test_list_shows_families_params_and_variants(tmp_path):
+def test_families_shows_params_and_list_long_the_variants(tmp_path):
     main(["train", SPEC, "--epochs", "20", "--schedule", "0:20:10", "--store", str(tmp_path), "--quiet"])
-    result = _cli("list", "--store", str(tmp_path))
-    assert result.returncode == 0
-    assert "modular_addition" in result.stdout and "p: int = 113" in result.stdout
+    families = _cli("families")
+    assert families.returncode == 0 and "modular_addition" in families.stdout and "p: int = 113" in families.stdout
+    result = _cli("list", "--long", "--store", str(tmp_path))
+    assert result.returncode == 0 and "p: int = 113" not in result.stdout
     assert "epochs 20/20  checkpoints 3" in result.stdout and "test acc " in result.stdout

@@ -28,7 +28,7 @@ from workbench.core.compute import check_device, governed, use_threads
 from workbench.core.context import SummaryContext
 from workbench.core.errors import UserError
 from workbench.core.schedule import parse_schedule
-from workbench.core.variant import Variant, parse_variant
+from workbench.core.variant import Variant, parse_variant, short_label
 from workbench.store import RunKey, Store, index
 from workbench.store.lock import run_lock
 from workbench.store.markers import marker_label, read_markers
@@ -140,7 +140,7 @@ def _references(job: CheckpointJob, canonical: CheckpointJob, per_epoch: list[st
 def _checkpoints(job: CheckpointJob, wanted: list[int], names: list[str], jobs: int | None, quiet: bool) -> None:
     """The per-checkpoint work over `wanted`, here or in worker processes, with a progress bar and status."""
     jobs = default_jobs(len(wanted)) if jobs is None else min(jobs, len(wanted))
-    bar = tqdm(total=len(wanted), disable=quiet, unit="ckpt", desc=f"analyze {job.variant.spec}", dynamic_ncols=True)
+    bar = tqdm(total=len(wanted), disable=quiet, unit="ckpt", desc=f"analyze {short_label(job.variant.family.name, job.variant.dir_name)}", dynamic_ncols=True)
     done = 0
 
     def tick() -> None:

@@ -1,4 +1,5 @@
-"""`workbench render` and `report`: a run's figures, one view or the whole offline report (or a run group's)."""
+"""`workbench render` and `report`: a run's figures, one view (or one animated over training)
+or the whole offline report (or a run group's)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from workbench.core.errors import UserError
 from workbench.core.variant import parse_variant
 from workbench.core.view import get_view
 from workbench.store import RunKey
+from workbench.ui.animation import FORMATS, animate, parse_range
 from workbench.ui.report import write_report
 
 __all__ = ["cmd_render", "cmd_report", "view_options"]
@@ -36,7 +38,17 @@ def view_options(view_name: str, argv: list[str]) -> dict:
 
 def cmd_render(args) -> None:
     options = view_options(args.view, args.view_args)
+    animated = args.out.lower().endswith(FORMATS)
+    if args.epochs is not None and not animated:
+        raise UserError(f"--epochs animates a view: give --out a .gif or .mp4 file, not {args.out!r}")
+    if animated and args.epoch is not None:
+        raise UserError("--epoch draws one checkpoint; an animation takes --epochs A:B")
+    span = parse_range(args.epochs) if args.epochs is not None else (0, 2**62)
     v = load_variant(spec_of(args), store=store_of(args).root)
+    if animated:
+        path, frames = animate(v, args.view, args.out, span, fps=args.fps, options=options)
+        print(f"{path}: {frames} frames")
+        return
     fig = (v.at(args.epoch) if args.epoch is not None else v).figure(args.view, **options)
     print(fig.export(args.out))
 

@@ -106,6 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func="workbench.cli.train:cmd_train")
 
     p = sub.add_parser("configs", help="list the named run configs (configs/ and the store's), or save one")
+    p.add_argument("--json", action="store_true", help="one JSON array of configs for scripts (keys: name, variant, "
+                   "recipe, epochs, schedule, eval_every, description, saved_in_store)")
     p.add_argument("--store", help=store_help)
     p.set_defaults(func="workbench.cli.train:cmd_configs", action=None)
     saves = p.add_subparsers(dest="action", metavar="save", parser_class=_Parser)
@@ -123,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("jobs", help="the jobs started from the dashboard (recorded in the store's run index)")
     p.add_argument("--last", type=_index_arg, default=50, help="how many of the latest jobs to list (default 50)")
     p.add_argument("--cancel", type=_index_arg, metavar="ID", help="cancel a queued or running job")
+    p.add_argument("--json", action="store_true", help="one JSON array of jobs for scripts (keys: workbench.cli.runs.JOB_KEYS)")
     p.add_argument("--store", help=store_help)
     p.set_defaults(func="workbench.cli.runs:cmd_jobs")
 
@@ -143,15 +146,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no training progress bars (local)")
     p.set_defaults(func="workbench.cli.train:cmd_sweep")
 
-    p = sub.add_parser("list", help="list families with their parameters, and the variants in the store")
+    p = sub.add_parser("families", help="list the families with their parameters (type, default, meaning)")
+    p.set_defaults(func="workbench.cli.runs:cmd_families")
+
+    p = sub.add_parser("list", help="the runs in the store as a table (family, short label, state, epochs, test "
+                       "accuracy, turn, tags)")
     p.add_argument("--where", metavar="CLAUSE", help="only runs matching comparisons on params, r.FIELDs, final metrics, "
                    "markers and headlines joined by and/or, e.g. \"p=113 and turn<10000\"")
     p.add_argument("--sort", metavar="FIELDS", help="order by these fields, comma-separated; -FIELD descends, "
                    "e.g. --sort=-test_acc,p")
     p.add_argument("--group", action="store_true", help="one row per group of runs that differ only in seed params "
                    "(n, mean ± std and 95%% interval of final metrics, markers, headlines); --where then filters groups")
+    p.add_argument("--long", action="store_true", help="one line per run with its full spec, checkpoints, analyzers, "
+                   "markers and headlines, instead of the table")
+    p.add_argument("--json", action="store_true", help="one JSON array of runs for scripts (stable keys: "
+                   "workbench.query.run_table.JSON_KEYS)")
     p.add_argument("--store", help=store_help)
     p.set_defaults(func="workbench.cli.runs:cmd_list")
+
+    p = sub.add_parser("tag", help="tag a run (or --remove tags); `workbench list --where tag=NAME` finds them")
+    p.add_argument("variant", metavar="RUN", help="the run: family[:key=value,...] as `workbench list --long` shows it")
+    p.add_argument("tags", nargs="+", metavar="TAG", help="words of letters, digits and _ . + - (at most 40 characters)")
+    p.add_argument("--remove", action="store_true", help="remove these tags instead")
+    p.add_argument("--store", help=store_help)
+    p.set_defaults(func="workbench.cli.annotate:cmd_tag")
+
+    p = sub.add_parser("note", help="set a run's free-text note (\"\" removes it); shown by `workbench list`")
+    p.add_argument("variant", metavar="RUN", help="the run: family[:key=value,...]")
+    p.add_argument("text", help="the note, at most 2,000 characters (quote it)")
+    p.add_argument("--store", help=store_help)
+    p.set_defaults(func="workbench.cli.annotate:cmd_note")
 
     p = sub.add_parser("index", help="bring the store's run index (index.sqlite) up to date, or --rebuild it")
     p.add_argument("--rebuild", action="store_true", help="regenerate every run's row from the store's files "
@@ -210,13 +234,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("variant", nargs="?", help="only those that apply to this variant's family")
     p.set_defaults(func="workbench.cli.analyze:cmd_views")
 
-    p = sub.add_parser("render", help="render one view of a variant to .html, .png or .svg",
+    p = sub.add_parser("render", help="render one view of a variant to .html, .png or .svg, or a per-epoch view "
+                       "animated over training to .gif or .mp4",
                        epilog="A view's options follow as --NAME VALUE, one for each option it declares (e.g. "
                               "--neuron 5; `workbench views` lists them): given after VARIANT.")
     p.add_argument("variant", help="family[:key=value,...] of a trained variant")
     p.add_argument("--view", required=True, help="view name (see `workbench views`)")
     p.add_argument("--epoch", type=_epochs_arg, help="checkpoint epoch, for per-epoch views")
-    p.add_argument("--out", required=True, type=_out_arg, help="output file (.html, .png or .svg)")
+    p.add_argument("--epochs", metavar="A:B", help="a per-epoch view animated over the analyzed checkpoints from "
+                   "epoch A to B (inclusive; A: or :B open) into --out .gif or .mp4 (default: all of them)")
+    p.add_argument("--fps", type=float, default=4.0, help="frames a second of a .gif/.mp4 (default 4)")
+    p.add_argument("--out", required=True, type=_out_arg, help="output file (.html, .png or .svg; .gif or .mp4 "
+                   "animates a per-epoch view, needs imageio: pip install 'training-dynamics-workbench[export]')")
     p.add_argument("--store", help=store_help)
     p.set_defaults(func="workbench.cli.figures:cmd_render", view_args=True)
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from workbench.cli._args import spec_or_demo, store_of
+from workbench.cli.runs import print_json
 from workbench.requests import SweepRequest, TrainRequest, checked, execute
 from workbench.training.config import RunConfig, config_names, load_config, parse_sets, save_config, stored_configs
 from workbench.training.densify import densify, plan_densify
 
-__all__ = ["cmd_train", "cmd_configs", "cmd_sweep", "cmd_densify", "train_request", "sweep_request"]
+__all__ = ["cmd_train", "cmd_configs", "cmd_sweep", "cmd_densify", "train_request", "sweep_request", "CONFIG_KEYS"]
+
+CONFIG_KEYS = ("variant", "recipe", "epochs", "schedule", "eval_every", "description")  # `configs --json`, with name
 
 
 def train_request(args) -> TrainRequest:
@@ -32,7 +35,12 @@ def cmd_configs(args) -> None:
         print(f"config {args.name!r} saved in {store.index_path()}; train with `workbench train --config {args.name}`")
         return
     saved = stored_configs(store)
-    for name, cfg in [(n, load_config(n)) for n in config_names()] + sorted(saved.items()):
+    configs = [(n, load_config(n)) for n in config_names()] + sorted(saved.items())
+    if args.json:
+        print_json([{"name": name, **cfg.model_dump(include=set(CONFIG_KEYS)), "saved_in_store": name in saved}
+                    for name, cfg in configs])
+        return
+    for name, cfg in configs:
         over = ",".join(f"{k}={v}" for k, v in cfg.recipe.items())
         print(f"{name:28s} {cfg.variant}" + (f"  recipe {over}" if over else "") + ("  (saved in the store)" if name in saved else "")
               + (f"\n{'':28s} {cfg.description}" if cfg.description else ""))

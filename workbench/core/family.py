@@ -49,6 +49,7 @@ checks them):
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -88,8 +89,11 @@ BatchDraw = Callable[[int, torch.Generator], tuple[torch.Tensor, torch.Tensor]]
 
 def plain_log_line(epoch: int, metrics: dict[str, float]) -> str:
     """`--log-format plain`: `Epoch    300 | Train: 100.0% | Test:  47.1% | Loss: 1.23e-04`, then
-    any further metrics as `, name=value` (the default `Family.format_log_line`)."""
-    line = (f"Epoch {epoch:6d} | Train: {100 * metrics['train_acc']:5.1f}% | Test: {100 * metrics['test_acc']:5.1f}% "
+    any further metrics as `, name=value` (the default `Family.format_log_line`). A run without
+    held-out rows (universal_modular's sampling=fresh) reads `Test:   n/a ` where it has no test accuracy."""
+    test = metrics["test_acc"]
+    test_text = "  n/a " if math.isnan(test) else f"{100 * test:5.1f}%"
+    line = (f"Epoch {epoch:6d} | Train: {100 * metrics['train_acc']:5.1f}% | Test: {test_text} "
             f"| Loss: {metrics['train_loss']:.2e}")
     extras = [f"{k}={v:.4g}" for k, v in metrics.items() if k not in METRIC_NAMES]
     return ", ".join([line, *extras])

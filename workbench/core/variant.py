@@ -35,7 +35,7 @@ from workbench.core.errors import UserError
 from workbench.core.family import Family, get_family, list_families
 from workbench.core.recipe import Recipe, steps_per_epoch
 
-__all__ = ["Variant", "parse_variant", "format_value", "demo_variant"]
+__all__ = ["Variant", "parse_variant", "format_value", "demo_variant", "short_label"]
 
 _INT = re.compile(r"[+-]?[0-9]{1,30}", re.ASCII)  # 30 digits is far past any bound; longer is refused
 _FLOAT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]{1,4})?|[+-]?(inf|infinity|nan)", re.ASCII | re.I)
@@ -200,3 +200,23 @@ def demo_variant() -> tuple[str, dict[str, Any]]:
         raise UserError("no family declares a demo variant")
     demo = get_family(name).demo
     return parse_variant(name, demo["params"]).spec, demo
+
+
+def short_label(family_name: str, name: str) -> str:
+    """A run's name cut to what differs from its family's defaults, for a progress bar or a table.
+
+    e.g. 'modular_addition:p=97,r.lr=0.003' for `name` (a `Variant.dir_name`) 'p=97,seed=999,...'
+    whose other params are the defaults; the family alone when nothing differs. Recipe overrides
+    (`r.FIELD`) always differ, so they stay. A family that is not installed keeps the whole name.
+    """
+    try:
+        fields = get_family(family_name).Params.model_fields
+    except UserError:
+        return f"{family_name}:{name}"
+    kept = []
+    for part in filter(None, name.split(",")):
+        key, _, value = part.partition("=")
+        info = fields.get(key)
+        if info is None or value != format_value(info.get_default(call_default_factory=True)):
+            kept.append(part)
+    return f"{family_name}:{','.join(kept)}" if kept else family_name

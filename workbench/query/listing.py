@@ -1,6 +1,8 @@
-"""`workbench list`: the families with their parameters, then one line per run in the store.
+"""`workbench list`: the runs in the store as a table (workbench.query.run_table), as JSON, or
+with `--long` one line per run with its full spec; `workbench families`: the families with
+their parameters.
 
-A run line says how far it trained, what was analyzed and how it came out, plus the job
+A long line says how far it trained, what was analyzed and how it came out, plus the job
 on it where there is one (`training`, `analyzing`, or `interrupted` after a `kill -9`).
 A run whose variant.json, metrics.npz, status.json or a summary holding epoch markers
 cannot be read is shown as damaged, naming the file and the problem, and the listing goes on.
@@ -10,13 +12,14 @@ from __future__ import annotations
 
 from workbench.core.errors import UserError
 from workbench.core.family import get_family, list_families
+from workbench.query.run_table import run_table
 from workbench.query.where import check_fields, parse_sort, parse_where, sort_rows
 from workbench.store import Store
 from workbench.store.index import run_rows
 from workbench.store.markers import marker_label, marker_names
 from workbench.store.record import job_state
 
-__all__ = ["list_store", "format_row"]
+__all__ = ["list_store", "format_row", "select_rows", "family_docs"]
 
 
 def _type_name(annotation) -> str:
@@ -26,13 +29,15 @@ def _type_name(annotation) -> str:
     return str(annotation).replace("typing.", "")
 
 
-def _families() -> None:
-    print("families:")
+def family_docs() -> list[str]:
+    """`workbench families`: each family's description and parameters (type, default, meaning)."""
+    lines = ["families:"]
     for name in list_families():
         fam = get_family(name)
-        print(f"  {name}: {fam.description}")
+        lines.append(f"  {name}: {fam.description}")
         for field, info in fam.Params.model_fields.items():
-            print(f"    {field}: {_type_name(info.annotation)} = {info.default!r}  {info.description or ''}".rstrip())
+            lines.append(f"    {field}: {_type_name(info.annotation)} = {info.default!r}  {info.description or ''}".rstrip())
+    return lines
 
 
 def _outcome(row: dict) -> str:
@@ -78,6 +83,12 @@ def _job(row: dict) -> str:
     return f"  interrupted: {job}{where}; rerun `workbench {job} {row['spec']}` to resume"
 
 
+def _annotations(row: dict) -> str:
+    """'  tags a,b  note "..."' (workbench tag / note), or ''."""
+    tags, note = row.get("tags") or [], row.get("note")
+    return (f"  tags {','.join(tags)}" if tags else "") + (f"  note {note!r}" if note else "")
+
+
 def format_row(row: dict) -> str:
     """One listing line for an index row; a file that cannot be read makes it '... damaged: <file>: <problem>'."""
     if row.get("damaged_record"):
@@ -87,13 +98,11 @@ def format_row(row: dict) -> str:
             + (f"  analyzers {len(analyzers)}" if analyzers else ""))
     if row.get("damaged"):
         return f"{line}  damaged: {row['damaged']}"
-    return line + _outcome(row) + _job(row)
+    return line + _outcome(row) + _job(row) + _annotations(row)
 
 
-def list_store(store: Store, where: str | None = None, sort: str | None = None, families: bool = True) -> None:
-    """Print the families, then every run in `store` (damaged ones named, not fatal), read
-    through the run index (workbench.store.index); `where` filters and `sort` orders them
-    (workbench.query.where).
+def select_rows(store: Store, where: str | None = None, sort: str | None = None) -> tuple[list[dict], int]:
+    """The index rows of `store`'s runs that `where` keeps, in `sort` order, and how many runs there are.
 
     Raises:
         UserError if the store path exists but is not a readable directory, or for a
@@ -112,10 +121,19 @@ def list_store(store: Store, where: str | None = None, sort: str | None = None, 
     total = len(rows)
     if test is not None:
         rows = [r for r in rows if not r.get("damaged_record") and test(r)]
-    rows = sort_rows(rows, order) if order else rows
-    if families:
-        _families()
+    return (sort_rows(rows, order) if order else rows), total
+
+
+def list_store(store: Store, where: str | None = None, sort: str | None = None, long: bool = False) -> None:
+    """Print every run in `store` (damaged ones named, not fatal), read through the run index
+    (workbench.store.index), as a table fitting 120 columns, or (`long`) one full line per run;
+    `where` filters and `sort` orders them (workbench.query.where).
+
+    Raises:
+        UserError as `select_rows`.
+    """
+    rows, total = select_rows(store, where, sort)
     matching = f" ({len(rows)} of {total} match {where!r})" if where is not None else ""
-    print(f"\nvariants in {store.root}:" + ("" if rows else " none") + matching)
-    for row in rows:
-        print(format_row(row))
+    print(f"variants in {store.root}:" + ("" if rows else " none") + matching)
+    if rows:
+        print("\n".join(format_row(row) for row in rows) if long else "\n".join(run_table(rows)))

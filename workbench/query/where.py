@@ -15,7 +15,9 @@ A comparison is FIELD OP VALUE with OP one of = == != < <= > >=. FIELD names
 - a final metric (`test_acc`, `train_loss`, a family's extras such as `wnorm`);
 - an epoch marker by name (`turn_onset_epoch`), by label (`turn_onset`) or by the analyzer
   that declares it (`turn` is its first marker, the onset);
-- a headline (`key_freqs`, as "8,19,41" or "none"), compared as text.
+- a headline (`key_freqs`, as "8,19,41" or "none"), compared as text;
+- `tag`: `tag=baseline` keeps the runs tagged baseline, `tag!=baseline` the others
+  (`workbench tag`); `note` compares the whole note as text.
 
 VALUE is a number or a word (quote it, '...' or "...", to include blanks). Numbers compare
 as numbers, anything else as text, where only = and != apply. A run that lacks the field
@@ -66,7 +68,8 @@ def row_fields(row: dict, aliases: dict[str, str] | None = None) -> dict[str, An
     ckpts = row.get("checkpoints") or []
     fields: dict[str, Any] = {"family": row.get("family"), "variant": row.get("spec"), "config": row.get("config"),
                               "epochs": ckpts[-1] if ckpts else 0, "target": row.get("epochs"),
-                              "checkpoints": len(ckpts)}
+                              "checkpoints": len(ckpts), "tag": frozenset(row.get("tags") or ()),
+                              "note": row.get("note")}
     fields.update(row.get("params") or {})
     fields.update({f"r.{k}": v for k, v in (row.get("recipe") or {}).items()})
     fields.update(row.get("metrics") or {})
@@ -78,7 +81,7 @@ def row_fields(row: dict, aliases: dict[str, str] | None = None) -> dict[str, An
 
 def _known_names(rows: list[dict], aliases: dict[str, str]) -> set[str]:
     """Every field any family, the recipe, a marker or a row defines (an unknown name is a typo)."""
-    names = {"family", "variant", "config", "epochs", "target", "checkpoints", *aliases}
+    names = {"family", "variant", "config", "epochs", "target", "checkpoints", "tag", "note", *aliases}
     names |= {f for fam in list_families() for f in get_family(fam).Params.model_fields}
     names |= {f"r.{f}" for f in Recipe.model_fields}
     names |= {"train_loss", "train_acc", "test_loss", "test_acc", "epoch"}
@@ -198,6 +201,9 @@ def _compare(name: str, op: str, value: float | str, fail) -> Callable[[dict], b
         have = fields.get(name)
         if have is None:
             return False
+        if isinstance(have, frozenset):  # tags: = asks "has it", != "has it not"; they have no order
+            word = format(value, "g") if isinstance(value, float) else value
+            return op in ("=", "==", "!=") and (word in have) == (op != "!=")
         if isinstance(value, float):
             if isinstance(have, bool) or not isinstance(have, (int, float)) or math.isnan(have):
                 return op == "!="
@@ -210,6 +216,8 @@ def _compare(name: str, op: str, value: float | str, fail) -> Callable[[dict], b
 def _text(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return "+".join(_text(v) for v in value)
+    if isinstance(value, frozenset):
+        return "+".join(sorted(value))
     return str(value).lower() if isinstance(value, bool) or value is None else str(value)
 
 

@@ -7,6 +7,7 @@
 - `_layout`: where each file lives (every path comes from a method there, every id is
   validated there); `refs`: what a caller holds without a path (`ArraysRef`, `StoredCheckpoint`);
 - `_io`: atomic writes and safe reads of JSON, npz and safetensors (no pickle), private to this package;
+- `annotations`: a run's tags and free-text note (annotations.json, indexed);
 - `lock`: a run's train/analyze job locks; `_proc`: whether a writer's process is alive;
 - `record`: the typed record and what status.json says (`job_state`);
 - `markers`: the epoch markers and headlines that analyzers declare, read from their summaries;

@@ -25,7 +25,7 @@ from workbench.store.file_store import Store
 
 __all__ = ["connect", "writing", "set_aside", "IndexUnavailable", "IndexBusy", "SCHEMA_VERSION"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _BUSY_MS = 30_000  # how long a writer waits for another's transaction before giving up
 
 _SCHEMA = (
@@ -33,7 +33,7 @@ _SCHEMA = (
         family TEXT NOT NULL, variant TEXT NOT NULL, spec TEXT, config TEXT, epochs INTEGER,
         epochs_done INTEGER, n_checkpoints INTEGER, checkpoints TEXT, analyzers TEXT, params TEXT, recipe TEXT,
         metrics TEXT, markers TEXT, unmarked TEXT, headlines TEXT, status TEXT, damaged_record TEXT, damaged TEXT,
-        stamp TEXT NOT NULL, indexed REAL NOT NULL, PRIMARY KEY (family, variant))""",
+        stamp TEXT NOT NULL, indexed REAL NOT NULL, tags TEXT, note TEXT, PRIMARY KEY (family, variant))""",
     """CREATE TABLE IF NOT EXISTS jobs (
         id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, target TEXT NOT NULL, args TEXT NOT NULL,
         runs TEXT NOT NULL, state TEXT NOT NULL, pid INTEGER, created REAL NOT NULL, started REAL,
@@ -44,6 +44,9 @@ _SCHEMA = (
 _MIGRATIONS = {  # schema version -> the statements that bring a file from the version before to it
     2: ("ALTER TABLE jobs ADD COLUMN pid_start INTEGER",  # a job's process: pid + start time (store._proc)
         "ALTER TABLE jobs ADD COLUMN own_group INTEGER"),
+    3: ("ALTER TABLE runs ADD COLUMN tags TEXT",  # a run's tags and note (workbench.store.annotations)
+        "ALTER TABLE runs ADD COLUMN note TEXT",
+        "DELETE FROM runs"),  # rows from before have no tags: every run is read again from its files
 }
 _CARRIED = ("jobs", "configs")  # tables a damaged file's readable rows are carried over from
 _DAMAGED = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB

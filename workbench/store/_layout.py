@@ -47,7 +47,7 @@ HASHED = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.,=+-]*~[0-9a-f]{16}$")  # the dir
 NAME_MAX = 255  # bytes in a file name on common filesystems
 _PREFIX = 180  # bytes of a long variant name kept readable in its directory name
 _EPOCH_FILE = re.compile(r"^epoch_(\d{6,})\.(safetensors|npz)$")
-_JOBS = ("train", "analyze")
+_JOBS = ("train", "analyze", "annotate")
 
 
 class RunKey(NamedTuple):
@@ -97,6 +97,7 @@ class Layout:
     VARIANT_FILE = "variant.json"
     METRICS_FILE = "metrics.npz"
     STATUS_FILE = "status.json"
+    ANNOTATIONS_FILE = "annotations.json"  # the user's tags and note (workbench.store.annotations)
     RESUME_FILE = "resume.safetensors"
     PREVIOUS_RESUME_FILE = "resume.prev.safetensors"
     CHECKPOINT_DIR = "checkpoints"
@@ -140,6 +141,9 @@ class Layout:
 
     def status_path(self, key: RunKey) -> Path:
         return self.run_dir(key) / self.STATUS_FILE
+
+    def annotations_path(self, key: RunKey) -> Path:
+        return self.run_dir(key) / self.ANNOTATIONS_FILE
 
     def resume_path(self, key: RunKey) -> Path:
         return self.run_dir(key) / self.RESUME_FILE
@@ -211,7 +215,8 @@ class Layout:
         return self.root / self.JOBS_DIR / f"job_{job_id:06d}.log"
 
     def lock_path(self, key: RunKey, job: str) -> Path:
-        """The flock file of a run's `job` ("train" or "analyze"); see workbench.store.lock."""
+        """The flock file of a run's `job` ("train", "analyze", or "annotate": a tag or note edit);
+        see workbench.store.lock and workbench.store.annotations."""
         if job not in _JOBS:
             raise ValueError(f"job must be one of {_JOBS}, got {job!r}")
         return self.run_dir(key) / f".{job}.lock"

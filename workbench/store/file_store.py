@@ -114,9 +114,11 @@ class Store(Layout):
             return None
         return status if as_written else {**status, "state": job_state(status)}
 
-    def write_status(self, key: RunKey, done: int, total: int, state: str, job: str = "train") -> None:
-        """status.json: this process's `job` progress (done of total) and state ("running" or "done")."""
-        save_json(new_status(done, total, state, job), self.status_path(key))
+    def write_status(self, key: RunKey, done: float, total: int, state: str, job: str = "train",
+                     eta_s: float | None = None) -> None:
+        """status.json: this process's `job` progress (done of total; tenths of an epoch in a run of
+        few epochs), state ("running" or "done") and, where known, the seconds it expects to take yet."""
+        save_json(new_status(done, total, state, job, eta_s), self.status_path(key))
 
     # ---------------------------------------------------------------- arrays
     def _arrays_path(self, key: RunKey, ref: ArraysRef) -> Path:

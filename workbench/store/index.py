@@ -3,8 +3,8 @@ querying thousands of runs reads one table instead of every run's files.
 
 The filesystem stays the source of truth. A run's row (`run_facts`: family, params,
 recipe, config, run directory, epochs, checkpoints, final metrics, epoch markers,
-headlines and job status, read from variant.json, metrics.npz, status.json and the
-summaries; a file that cannot be read does not raise, the row names it) is derived from
+headlines, job status, tags and note, read from variant.json, metrics.npz, status.json,
+annotations.json and the summaries; a file that cannot be read does not raise, the row names it) is derived from
 its files and kept with their `stamp`: the (mtime, size) of every file and folder the row
 was read from. Store files are replaced atomically, so adding or rewriting one changes its
 own stamp or its folder's; a stamp taken within `_RACY_S` of a write is "racy" (a second
@@ -43,6 +43,7 @@ import numpy as np
 from workbench.core.analyzer import get_analyzer, list_analyzers
 from workbench.core.errors import CorruptFile, MissingFile, UserError
 from workbench.store._indexdb import SCHEMA_VERSION, IndexBusy, IndexUnavailable, connect, set_aside, writing
+from workbench.store.annotations import read_annotations
 from workbench.store.file_store import RunKey, Store
 from workbench.store.markers import marker_names, read_headlines, scan_markers
 
@@ -52,8 +53,8 @@ __all__ = ["connect", "writing", "run_rows", "refresh", "rebuild", "run_facts", 
 _CHUNK = 200  # rows per transaction: short transactions keep other writers waiting briefly
 
 _JSON_COLUMNS = ("checkpoints", "analyzers", "params", "recipe", "metrics", "markers", "unmarked", "headlines",
-                 "status")
-_PLAIN_COLUMNS = ("family", "variant", "spec", "config", "epochs", "damaged_record", "damaged")
+                 "status", "tags")
+_PLAIN_COLUMNS = ("family", "variant", "spec", "config", "epochs", "damaged_record", "damaged", "note")
 
 
 # ------------------------------------------------------------------- run facts
@@ -69,7 +70,7 @@ def _watched() -> tuple[str, ...]:
     joined as strings: building Paths was most of a warm listing's time.
     """
     store, key = Store("store"), RunKey("family", "variant")
-    paths = [store.variant_path(key), store.metrics_path(key), store.status_path(key),
+    paths = [store.variant_path(key), store.metrics_path(key), store.status_path(key), store.annotations_path(key),
              store.checkpoint_dir(key), store.run_dir(key) / Store.ANALYSIS_DIR]
     for name in list_analyzers():
         info = get_analyzer(name)
@@ -133,14 +134,14 @@ def run_facts(store: Store, key: RunKey) -> dict:
     row = {"family": key.family, "variant": key.variant,
            "damaged_record": None, "damaged": None, "checkpoints": store.checkpoint_epochs(key),
            "analyzers": store.analyzers_done(key), "metrics": {}, "markers": {}, "unmarked": [], "headlines": {},
-           "status": None}
+           "status": None, "tags": [], "note": None}
     try:
         info = store.read_record(key)
         row.update(spec=info.variant, epochs=info.epochs, config=info.config, params=info.params or {},
                    recipe=info.recipe or {})
     except (CorruptFile, MissingFile) as err:  # the other files are still read (the compare table shows them)
         row["damaged_record"] = str(err)
-    for field, read in (("metrics", _final_metrics), (None, _analyses), ("status", _status)):
+    for field, read in (("metrics", _final_metrics), (None, _analyses), ("status", _status), (None, read_annotations)):
         try:
             found = read(store, key)
         except CorruptFile as err:  # the first bad file is named; what the others say is kept

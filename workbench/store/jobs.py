@@ -56,18 +56,27 @@ def create(store: Store, kind: str, target: str, request: Any, runs: list[str], 
 
 
 # ------------------------------------------------------------------- reading
-def _progress(store: Store, runs: list[str]) -> tuple[float, float] | None:
-    """(done, total) summed over the job's runs' status.json files, where they have one."""
+def _progress(store: Store, row) -> tuple[float, float] | None:
+    """(done, total) summed over the job's runs' status.json files that this job wrote: of its own
+    kind (an analyze job's, not the training's "300/300" before it), and written since it was queued."""
     done = total = 0.0
-    for vid in runs:
+    runs, wanted = _json(row["runs"], []), "analyze" if row["kind"] == "analyze" else "train"
+    for vid in runs if isinstance(runs, list) else []:
         family, _, variant = str(vid).partition("/")
         try:
             status = store.read_status(RunKey(family, variant))
         except UserError:
             continue
-        if status and isinstance(status.get("done"), (int, float)) and isinstance(status.get("total"), (int, float)):
+        if not status or status.get("job") != wanted or not _number(status.get("updated")) >= row["created"]:
+            continue
+        if isinstance(status.get("done"), (int, float)) and isinstance(status.get("total"), (int, float)):
             done, total = done + status["done"], total + status["total"]
     return (done, total) if total else None
+
+
+def _number(value: object) -> float:
+    """A number read from a file, or -inf for anything else (a damaged status.json)."""
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else float("-inf")
 
 
 def _alive(row) -> bool:
@@ -109,7 +118,7 @@ def list_jobs(store: Store, limit: int = 50) -> list[dict]:
         job.update(state=_state(row), runs=runs if isinstance(runs, list) else [], args=_json(row["args"], None))
         if runs is None or job["args"] is None:
             job["error"] = job["error"] or "this job's row in the run index is damaged (not JSON)"
-        job["progress"] = _progress(store, job["runs"]) if job["state"] in ("running", "starting") else None
+        job["progress"] = _progress(store, row) if job["state"] in ("running", "starting") else None
         out.append(job)
     return out
 

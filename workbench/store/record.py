@@ -108,9 +108,11 @@ def checked_status(doc: dict, path) -> dict:
     return doc
 
 
-def new_status(done: int, total: int, state: str, job: str) -> dict:
-    """status.json of this process's `job`: progress (done of total), state, pid and time."""
-    return {"job": job, "state": state, "done": done, "total": total, "pid": os.getpid(), "updated": time.time()}
+def new_status(done: float, total: int, state: str, job: str, eta_s: float | None = None) -> dict:
+    """status.json of this process's `job`: progress (done of total), state, pid and time, and
+    `eta_s` (seconds still to go, estimated) where the job knows it."""
+    status = {"job": job, "state": state, "done": done, "total": total, "pid": os.getpid(), "updated": time.time()}
+    return status if eta_s is None else status | {"eta_s": round(eta_s, 1)}
 
 
 def _started_at(pid: int) -> float | None:

@@ -39,7 +39,7 @@ from tqdm import tqdm
 from workbench.core.analyzer import get_analyzer, list_analyzers
 from workbench.core.compute import check_device, governed, use_threads
 from workbench.core.errors import UserError
-from workbench.core.variant import Variant, parse_variant
+from workbench.core.variant import Variant, parse_variant, short_label
 from workbench.store import RunKey, Store
 from workbench.store.lock import run_lock
 from workbench.store.markers import marker_label, read_markers
@@ -208,7 +208,7 @@ class _Replay:
     def run(self) -> list[int]:
         plan = self.plan
         bar = tqdm(total=plan.stop - plan.start, disable=self.quiet, unit="ep", dynamic_ncols=True,
-                   desc=f"densify {plan.variant.spec}", mininterval=0.5)
+                   desc=f"densify {short_label(plan.variant.family.name, plan.variant.dir_name)}", mininterval=0.5)
         try:
             def after_epoch(epoch: int) -> None:
                 bar.update(1)

@@ -21,9 +21,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Callable
 
-import numpy as np
 import torch
-from tqdm import tqdm  # the plain bar: tqdm.auto warns in notebooks without ipywidgets
 
 from workbench.core.compute import check_device, governed, use_threads
 from workbench.core.errors import UserError
@@ -31,12 +29,13 @@ from workbench.core.family import METRIC_NAMES, plain_log_line
 from workbench.core.naming import hooked_name
 from workbench.core.recipe import Recipe, build_optimizer, steps_per_epoch, total_epochs
 from workbench.core.schedule import checkpoint_epochs
-from workbench.core.variant import Variant
+from workbench.core.variant import Variant, short_label
 from workbench.store import RunKey, RunRecord, Store
 from workbench.store.index import refresh
 from workbench.store.lock import run_lock
 from workbench.training import resume as _resume
 from workbench.training.members import Members, chunk_sizes, member_bytes, shared_draw
+from workbench.training.progress import FEW_EPOCHS, Ticker, postfix, progress_bar
 from workbench.training.step import EagerStep, make_stepper, resolve_step_mode
 
 __all__ = ["TrainPlan", "plan_training", "rejoin", "train", "train_members", "setup", "run_epochs", "METRIC_NAMES",
@@ -214,7 +213,7 @@ def train_members(plans: list[TrainPlan], store: Store, *, device: str = "cpu", 
         chunks = _memory_chunks(plans, device, quiet)
         results: list[dict[str, float]] = []
         for i, chunk in enumerate(chunks):
-            label = desc if len(chunks) == 1 else f"{desc or plans[0].variant.spec} [{i + 1}/{len(chunks)}]"
+            label = desc if len(chunks) == 1 else f"{desc or _label(plans[0])} [{i + 1}/{len(chunks)}]"
             results += _train_locked(chunk, store, device=device, quiet=quiet, desc=label,
                                      plain=log_format == "plain", step_mode=step_mode)
 
@@ -276,15 +275,15 @@ def _train_locked(plans: list[TrainPlan], store: Store, *, device: str, quiet: b
             _log_plain(plans, 0, last)
 
     # -------- loop: evaluate on the cadence, checkpoint on the schedule
-    bar = tqdm(total=lead.epochs, initial=lead.start_epoch, disable=quiet or plain, unit="ep", dynamic_ncols=True,
-               desc=desc or lead.variant.spec, mininterval=0.5)
+    bar = progress_bar(lead.epochs, lead.start_epoch, desc or _label(lead), disable=quiet or plain)
+    status = _StatusTicker(plans, store, members.steps_per_epoch(recipe), bar)
 
     def after_epoch(epoch: int) -> None:
         nonlocal last
-        bar.update(1)
+        bar.update(epoch - bar.n)  # the ticks may have moved it by fractions of this epoch
         if epoch % lead.eval_every == 0 or epoch in ckpts:
             last = members.record(epoch)
-            bar.set_postfix_str(_postfix(last), refresh=False)
+            bar.set_postfix_str(postfix(last), refresh=False)
             if plain and not quiet:
                 _log_plain(plans, epoch, last)
         if epoch in ckpts:
@@ -292,13 +291,44 @@ def _train_locked(plans: list[TrainPlan], store: Store, *, device: str, quiet: b
 
     t0 = time.perf_counter()
     run_epochs(members, opt, recipe, lead.start_epoch, lead.epochs, after_epoch,
-               governed(make_stepper(step_mode, members, opt, recipe)))  # threads follow the load (core.compute)
+               Ticker(governed(make_stepper(step_mode, members, opt, recipe)), status.tick, _TICK_S))  # threads follow the load
     bar.close()
 
     if not last:
         last = [{k: float(m[k][-1]) for k in METRIC_NAMES} for m in members.metrics]
     _say_done(plans, last, time.perf_counter() - t0, store)
     return last
+
+
+_TICK_S = 1.0  # seconds between moves of the bar inside an epoch
+_STATUS_S = 5.0  # seconds between status.json writes while an epoch runs
+
+
+def _label(plan: TrainPlan) -> str:
+    """The run's short label: its family and what differs from the family's defaults."""
+    return short_label(plan.variant.family.name, plan.variant.dir_name)
+
+
+class _StatusTicker:
+    """Between checkpoints: the bar by fractions of an epoch, and status.json's done/total with a
+    time estimate every few seconds (longer for many stacked members: each file is an fsync)."""
+
+    def __init__(self, plans: list[TrainPlan], store: Store, steps_per_epoch: int, bar):
+        self.plans, self.store, self.per_epoch, self.bar = plans, store, steps_per_epoch, bar
+        self.t0, self.first = time.monotonic(), plans[0].start_epoch
+        self.every_s, self.next = _STATUS_S * max(1, len(plans) // 8), self.t0 + _STATUS_S
+
+    def tick(self, steps: int) -> None:
+        epoch, now, total = steps / self.per_epoch, time.monotonic(), self.plans[0].epochs
+        if not self.bar.disable and epoch > self.bar.n:
+            self.bar.update(epoch - self.bar.n)
+        if now < self.next:
+            return
+        self.next = now + self.every_s
+        rate = (epoch - self.first) / (now - self.t0)
+        done = round(epoch, 1) if total <= FEW_EPOCHS else int(epoch)
+        for plan in self.plans:
+            self.store.write_status(plan.key, done, plan.epochs, "running", eta_s=(total - epoch) / rate if rate else None)
 
 
 def _log_plain(plans: list[TrainPlan], epoch: int, rows: list[dict[str, float]]) -> None:
@@ -377,9 +407,3 @@ def _record(plan: TrainPlan, n_members: int, prior: RunRecord | None) -> dict:
             "eval_every": plan.eval_every, "state_every": plan.state_every,
             "stacked": n_members > 1 or bool(prior and prior.stacked)}
 
-
-def _postfix(rows: list[dict[str, float]]) -> str:
-    if len(rows) == 1:
-        return "train {train_loss:.3g}/{train_acc:.3f}  test {test_loss:.3g}/{test_acc:.3f}".format(**rows[0])
-    accs = np.array([r["test_acc"] for r in rows])
-    return f"test acc min {accs.min():.3f} median {np.median(accs):.3f}  grokked {(accs >= 0.99).sum()}/{len(accs)}"

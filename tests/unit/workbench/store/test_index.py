@@ -87,7 +87,7 @@ def test_a_running_status_of_a_dead_process_reads_interrupted(store, capsys):
                "updated": time.time() - 10}, store.status_path(key))
     _age(store)
     run_rows(store)
-    assert main(["list", "--store", str(store.root)]) == 0
+    assert main(["list", "--long", "--store", str(store.root)]) == 0
     assert "interrupted: train at 400/1000" in capsys.readouterr().out
 
 
@@ -102,7 +102,7 @@ def test_refresh_and_rebuild(store):
 
 def test_a_file_that_is_not_a_database_is_moved_aside_and_rebuilt(store, capsys):
     store.index_path().write_bytes(b"this is not a database" * 100)
-    assert main(["list", "--store", str(store.root)]) == 0
+    assert main(["list", "--long", "--store", str(store.root)]) == 0
     out, err = capsys.readouterr()
     assert out.count("modular_addition:p=") == 3 and len(err.strip().splitlines()) == 1
     assert "unusable" in err and "moved it to" in err and len(_indexed(store)) == 3  # healed: a usable index again
@@ -119,8 +119,8 @@ def test_nothing_is_created_for_a_missing_store(tmp_path, capsys):
 
 def test_list_where_and_sort(store, capsys):
     def listed(*args) -> list[str]:
-        assert main(["list", "--store", str(store.root), *args]) == 0
-        out = capsys.readouterr().out.split("\nvariants in ", 1)[1]
+        assert main(["list", "--long", "--store", str(store.root), *args]) == 0
+        out = capsys.readouterr().out.split("variants in ", 1)[1]
         return [line.split(":")[1].split(",")[0] for line in out.splitlines()[1:]]
 
     assert listed("--where", "p=17 and turn<1000") == ["p=17"]

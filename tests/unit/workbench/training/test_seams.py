@@ -162,7 +162,7 @@ def test_an_empty_test_set_gives_nan_test_metrics_shown_as_absent(tmp_path, caps
     row, = run_rows(Store(tmp_path))
     assert row["metrics"]["test_acc"] is None and row["metrics"]["train_acc"] is not None
     capsys.readouterr()
-    assert main(["list", "--store", str(tmp_path)]) == 0
+    assert main(["list", "--long", "--store", str(tmp_path)]) == 0
     line = [ln for ln in capsys.readouterr().out.splitlines() if "toy_seams:" in ln][0]
     assert "test acc" not in line and "nan" not in line
     rows = dict(_metric_rows(metrics))
@@ -192,5 +192,5 @@ def test_runs_made_before_a_refusal_still_resume_extend_and_list(tmp_path, monke
     key = RunKey(*parse_variant(spec).key)
     assert Store(tmp_path).checkpoint_epochs(key)[-1] == 15
     capsys.readouterr()
-    assert main(["list", "--store", str(tmp_path)]) == 0
+    assert main(["list", "--long", "--store", str(tmp_path)]) == 0
     assert "epochs 15/15" in capsys.readouterr().out
