@@ -18,6 +18,14 @@ or is densified; nothing changes it while it trains. The count, in order:
 4. a count the caller fixed for this process (`pin_threads`: a Ray task given one core);
 5. the cores this process may run on (`os.sched_getaffinity`) over the processes the job
    starts: never the momentary load, so the same command gives the same run twice.
+
+Speed under contention comes from the wait policy, not from changing the count: torch's
+OpenMP threads spin at every barrier, and on a busy machine a spinning thread holds a core
+its partner needs (issue 24: 42 s with one thread, over 300 s with two at load 8). The CLI
+(workbench.cli) sets OMP_WAIT_POLICY=PASSIVE before torch loads, unless the user set it:
+waiting threads sleep. At load 14 on the 2-core VM the demo's 100 epochs took 123 s with
+two spinning threads, 14 s with one and 9 s with two passive ones (bench/threads_contention.py,
+bench/RESULTS.md).
 """
 
 from __future__ import annotations

@@ -1,11 +1,15 @@
 """Torch threads (issue 24): decided once from the user, --threads, a run's record or the
-cores, never from the load; the bounds of --threads; the device check. The training side
+cores, never from the load; the bounds of --threads; the CLI's passive OpenMP wait policy;
+the device check. The training side
 (a run's count recorded and reused) is tests/unit/workbench/training/test_threads.py."""
 
 from __future__ import annotations
 
 import builtins
+import io
 import os
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -27,7 +31,6 @@ def _busy_machine(monkeypatch):
 
     def fake_open(path, *args, **kwargs):
         if str(path) == "/proc/loadavg":
-            import io
             return io.StringIO("50.00 50.00 50.00 50/900 4242\n")
         return real_open(path, *args, **kwargs)
 
@@ -84,3 +87,15 @@ def test_an_unavailable_device_is_refused():
             check_device("cuda")
     with pytest.raises(UserError, match="unknown device"):
         check_device("tpu")
+
+
+@pytest.mark.parametrize("env, policy", [
+    ({}, "PASSIVE"),  # the CLI's: waiting OpenMP threads sleep instead of spinning on a busy machine
+    ({"OMP_WAIT_POLICY": "ACTIVE"}, "ACTIVE"),  # the user's own wins
+    ({"GOMP_SPINCOUNT": "1000"}, None),  # so does a spin count of theirs
+])
+def test_the_cli_sets_a_passive_wait_policy_before_torch_loads(env, policy):
+    clean = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+    code = "import os, sys, workbench.cli; print(os.environ.get('OMP_WAIT_POLICY'), 'torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], env={**clean, **env}, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == [str(policy), "False"]  # set before torch loads (libgomp reads it once)
