@@ -5,8 +5,11 @@ process and reports the trainer's time (imports excluded). Three modes, interlea
 each repetition:
 
 - one:     OMP_NUM_THREADS=1
-- default: OMP_NUM_THREADS=<torch's default here> (what every run used before the rule)
-- rule:    no setting: workbench.core.compute.use_threads picks from free cores and load
+- default: OMP_NUM_THREADS=<torch's default here>, OpenMP's own wait policy (spin, then sleep):
+           torch as shipped, what every run used before issue 24
+- rule:    no setting, and the child imports workbench.cli before torch as the command does
+           (OMP_WAIT_POLICY=PASSIVE): the thread count workbench.core.compute decides from
+           the cores, fixed for the run, with waiting threads asleep
 
 Scenarios: the job alone; the job beside N CPU-bound processes (`while True: pass`, nice
 0); N copies of the job at once. For each, `fair` = the mode's alone time x max(1, J/C),
@@ -22,13 +25,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 
 CHILD = """
-import sys, time, torch
+import sys
+if sys.argv[3] == "cli":
+    import workbench.cli  # noqa: F401  (before torch: what `workbench train` sets, OMP_WAIT_POLICY=PASSIVE)
+import time, torch
 from workbench.core.variant import demo_variant, parse_variant
 from workbench.store import Store
 from workbench.training.trainer import plan_training, train
@@ -51,7 +58,8 @@ def _default_threads() -> int:
 
 
 def _env(mode: str, default: int) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "WORKBENCH_THREADS")}
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
     if mode != "rule":
         env["OMP_NUM_THREADS"] = "1" if mode == "one" else str(default)
     return env
@@ -59,12 +67,14 @@ def _env(mode: str, default: int) -> dict:
 
 def _jobs(mode: str, copies: int, epochs: int, default: int) -> list[tuple[float, int]]:
     """Run `copies` training children at once; (seconds, threads) of each."""
-    procs = [subprocess.Popen([sys.executable, "-c", CHILD, str(epochs), tempfile.mkdtemp(prefix="thr-")],
+    roots = [tempfile.mkdtemp(prefix="thr-") for _ in range(copies)]
+    procs = [subprocess.Popen([sys.executable, "-c", CHILD, str(epochs), root, "cli" if mode == "rule" else "bare"],
                               env=_env(mode, default), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(copies)]
+             for root in roots]
     out = []
-    for p in procs:
+    for p, root in zip(procs, roots):
         stdout, stderr = p.communicate()
+        shutil.rmtree(root, ignore_errors=True)
         if p.returncode:
             raise SystemExit(stderr[-2000:])
         seconds, threads = stdout.split()[-2:]
@@ -76,13 +86,13 @@ def _spinners(n: int) -> list[subprocess.Popen]:
     return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
 
 
-def _measure(scenario: str, n: int, reps: int, epochs: int, default: int) -> dict:
+def _measure(scenario: str, n: int, reps: int, epochs: int, default: int, modes=MODES) -> dict:
     """{mode: [seconds of each job of each repetition]} for one scenario, modes interleaved."""
-    times: dict[str, list[float]] = {m: [] for m in MODES}
-    threads: dict[str, set[int]] = {m: set() for m in MODES}
+    times: dict[str, list[float]] = {m: [] for m in modes}
+    threads: dict[str, set[int]] = {m: set() for m in modes}
     loads = []
     for _ in range(reps):
-        for mode in MODES:
+        for mode in modes:
             spin = _spinners(n if scenario == "beside" else 0)
             try:
                 time.sleep(0.5 if spin else 0)
@@ -104,14 +114,18 @@ def _row(result: dict, alone: dict, cores: int) -> list[str]:
     label = "alone" if scenario == "alone" else (f"{n} copies at once" if scenario == "copies" else f"beside {n} spinners")
     cells = []
     for mode in MODES:
-        ts = result["times"][mode]
+        ts = result["times"].get(mode)
+        if not ts:
+            cells.append("not run")
+            continue
         mean = sum(ts) / len(ts)
         base = sum(alone["times"][mode]) / len(alone["times"][mode])
         fair = base * max(1.0, total / cores)
         cells.append(f"{mean:.1f} s ({'/'.join(map(str, result['threads'][mode]))} thr) "
                      f"**{mean / fair:.2f}**" if scenario != "alone" else
                      f"{mean:.1f} s ({'/'.join(map(str, result['threads'][mode]))} thr)")
-    return [label, f"{result['load']:.1f}", *cells]
+    mean = {m: sum(ts) / len(ts) for m, ts in result["times"].items()}
+    return [label, f"{result['load']:.1f}", *cells, f"{mean['rule'] / mean['one']:.2f}"]
 
 
 def main() -> None:
@@ -122,6 +136,7 @@ def main() -> None:
     ap.add_argument("--out", help="alone phase: where to write its JSON")
     ap.add_argument("--alone", help="contention phase: the alone phase's JSON")
     ap.add_argument("--only", type=int, help="contention phase: run only this scenario (index into SCENARIOS)")
+    ap.add_argument("--modes", default=",".join(MODES), help="contention phase: these modes only (comma-separated)")
     args = ap.parse_args()
     default, cores = _default_threads(), len(os.sched_getaffinity(0))
     print(f"# {time.strftime('%Y-%m-%d %H:%M')} cores {cores}, torch default threads {default}, "
@@ -133,10 +148,10 @@ def main() -> None:
             json.dump(result, f)
         return
     alone = json.load(open(args.alone))
-    print("| scenario | load | one thread | torch default | rule |\n|---|---|---|---|---|")
+    print("| scenario | load | one thread | torch default | rule | rule ÷ one |\n|---|---|---|---|---|---|")
     print("| " + " | ".join(_row(alone, alone, cores)) + " |", flush=True)
     for scenario, n in SCENARIOS if args.only is None else SCENARIOS[args.only:args.only + 1]:
-        result = _measure(scenario, n, args.reps, args.epochs, default)
+        result = _measure(scenario, n, args.reps, args.epochs, default, modes=args.modes.split(","))
         print("| " + " | ".join(_row(result, alone, cores)) + " |", flush=True)
         print(json.dumps(result), file=sys.stderr, flush=True)
 

@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 import torch
 
-# one thread: on a loaded 2-core machine two threads ran tiny trainings 3-7x slower, and
-# results are bit-identical either way
+# one thread, for every test and every command a test starts: one known count (thread counts
+# change a run's numbers, workbench.core.compute), and on a loaded 2-core machine two threads ran
+# tiny trainings 3-7x slower. The tests of the thread rules unset it.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 torch.set_num_threads(1)
 
 TINY_SPEC = "modular_addition:p=17,frac_train=0.5"
@@ -71,3 +73,18 @@ def chromium_path():
         if not Path(CHROMIUM).exists():
             pytest.skip(f"{CHROMIUM} is missing and could not be installed: {why}")
     return CHROMIUM
+
+
+@pytest.fixture
+def no_thread_setting(monkeypatch):
+    """No OMP/MKL_NUM_THREADS, no --threads, pin or count set by the workbench yet (the tests of
+    the thread rules, workbench.core.compute); torch's count restored after."""
+    from workbench.core import compute
+
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("_set_by_us", "_asked", "_pinned"):
+        monkeypatch.setattr(compute, name, None)
+    before = torch.get_num_threads()
+    yield
+    torch.set_num_threads(before)

@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from workbench.analysis.pipeline import analyze
+from workbench.core.compute import MAX_THREADS, ask_threads
 from workbench.core.errors import UserError
 from workbench.core.variant import demo_variant, parse_variant
 from workbench.store import Store
@@ -34,6 +35,7 @@ __all__ = ["TrainRequest", "AnalyzeRequest", "SweepRequest", "Request", "MAX_EPO
 MAX_EPOCHS = 10**9  # far past any run here (the longest study trains 10^5 epochs); a bigger count is a typo
 Count = Annotated[int, Field(ge=1, le=MAX_EPOCHS)]
 Device = Annotated[str, Field(pattern=r"^(cpu|cuda(:[0-9]{1,3})?)$")]
+ThreadCount = Annotated[int, Field(ge=1, le=MAX_THREADS)]  # --threads (workbench.core.compute)
 
 
 class _Request(BaseModel):
@@ -55,6 +57,7 @@ class TrainRequest(_Request):
     data_seeds: str | None = None
     resume: bool = False
     device: Device = "cpu"
+    threads: ThreadCount | None = None
     step_mode: Literal["auto", "eager", "compile", "graph"] = "auto"
     log_format: Literal["bar", "plain"] = "bar"
     quiet: bool = False
@@ -70,6 +73,7 @@ class AnalyzeRequest(_Request):
     force: bool = False
     jobs: Annotated[int, Field(ge=1, le=256)] | None = None
     device: Device = "cpu"
+    threads: ThreadCount | None = None
     quiet: bool = False
     probe: str | None = None  # a named probe (workbench probe add); None: the family's own
 
@@ -88,6 +92,7 @@ class SweepRequest(_Request):
     retries: Annotated[int, Field(ge=0, le=100)] = 1
     dry_run: bool = False
     device: Device = "cpu"
+    threads: ThreadCount | None = None
     quiet: bool = False
 
 
@@ -222,4 +227,5 @@ def execute(req: TrainRequest | AnalyzeRequest | SweepRequest, store: Store, fil
     Raises:
         UserError (one line) for anything the command would refuse.
     """
+    ask_threads(req.threads)  # for this process's work; a resumed run's record may refuse it
     {TrainRequest: _train, AnalyzeRequest: _analyze, SweepRequest: _sweep}[type(req)](req, store, files)

@@ -99,7 +99,7 @@ def test_densify_equals_a_run_trained_with_the_dense_schedule(run, tmp_path):
     assert all(after[name] == digest for name, digest in untouched.items())  # resume, states, old checkpoints
     info = json.loads(run.variant_path(KEY).read_text())
     assert info["densified"] == [{"window": [60, 90], "every": 10, "from_state": 50, "replayed_to": 100,
-                                  "epochs": written}]
+                                  "epochs": written, "threads": info["threads"]}]  # replayed at the run's count
     assert info["checkpoint_epochs"] == [0, 50, 100, 150, 200] and info["schedule"] == SPARSE
     assert not list(run.run_dir(KEY).rglob("*.tmp"))
     # a resumed run keeps the record of what was densified

@@ -125,6 +125,10 @@ def test_extra_epochs_extends_a_finished_run(tmp_path):
     (["train", SPEC, "--epochs", "100", "--schedule", "1:2"], "malformed schedule"),
     (["train", SPEC, "--epochs", "ten"], "expected an integer"),
     (["train", SPEC, "--no-such-flag"], "unrecognized arguments"),
+    (["train", SPEC, "--threads", "0"], "--threads must be positive"),
+    (["train", SPEC, "--threads", "-2"], "--threads must be positive"),
+    (["train", SPEC, "--threads", "513"], "--threads must be at most 512"),
+    (["densify", SPEC, "--threads", "0"], "--threads must be a whole number of threads from 1 to 512"),
 ])
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path, args, message):
     store = tmp_path / "store"

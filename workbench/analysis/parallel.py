@@ -6,7 +6,7 @@ final-checkpoint references) and runs `CheckpointJob.checkpoint` on the epochs i
 each artifact atomically itself, exactly as the parent would. The parent merges the
 workers' tallies in epoch order, so the result does not depend on which worker finished
 first. Each worker runs the torch threads the parent chose for it (workbench.core.compute:
-the free cores shared between the workers, at least one each) and BLAS on one thread, as
+the cores, or the user's count, shared between the workers, at least one each) and BLAS on one thread, as
 the parent's loop does. A worker that dies (killed, out of memory) is one line naming what
 happened; the artifacts already written stay, and a rerun resumes.
 """

@@ -24,7 +24,7 @@ from workbench.analysis.parallel import default_jobs, run_parallel
 from workbench.analysis.probing import on_probe, resolve_probe
 from workbench.core.analyzer import get_analyzer, list_analyzers, resolve_analyzers, unmet_needs
 from workbench.core.capabilities import reason
-from workbench.core.compute import check_device, governed, use_threads
+from workbench.core.compute import check_device, decide_threads, set_threads
 from workbench.core.context import SummaryContext
 from workbench.core.errors import UserError
 from workbench.core.schedule import parse_schedule
@@ -149,13 +149,14 @@ def _checkpoints(job: CheckpointJob, wanted: list[int], names: list[str], jobs: 
         bar.update(1)
         job.store.write_status(job.key, done, len(wanted), "running", job="analyze")
 
+    # threads: the user's, --threads or the cores, shared among the workers; not the run's record: each
+    # artifact is computed afresh from one checkpoint, so no rounding is carried from one to the next
     if jobs > 1 and any(names):
-        run_parallel(job, wanted, names, jobs, tick, threads=use_threads(jobs))
+        run_parallel(job, wanted, names, jobs, tick, threads=max(1, decide_threads().count // jobs))
     else:
-        use_threads()  # all free cores on an idle machine, one on a busy one (workbench.core.compute)
-        one = governed(job.checkpoint)  # and it follows the load as checkpoints go by
+        set_threads(decide_threads())
         for epoch in wanted:
-            one(epoch, names)
+            job.checkpoint(epoch, names)
             tick()
     bar.close()
 

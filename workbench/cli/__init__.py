@@ -8,13 +8,22 @@ system raises (disk full, permission denied) is one line too, with status 1.
 `main` parses the arguments (workbench.cli.parser) and imports the command's module only
 then (the one place the workbench imports a module of its own lazily), so that a command
 loads only what it uses: `workbench list` never imports plotly or dash.
+
+Before anything loads torch, OpenMP's waiting threads are told to sleep rather than spin
+(OMP_WAIT_POLICY=PASSIVE, unless the user set it or GOMP_SPINCOUNT): a spinning torch thread on
+a busy machine holds a core its partner needs, and made training 5-10x slower
+(workbench.core.compute; bench/threads_contention.py). Worker processes inherit it.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from typing import Callable
+
+if "GOMP_SPINCOUNT" not in os.environ:  # read once, when libgomp loads with torch: set it first
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from workbench.cli.parser import build_parser, parse_args
 from workbench.core.errors import UserError

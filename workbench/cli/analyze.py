@@ -22,7 +22,7 @@ __all__ = ["cmd_analyze", "cmd_analyzers", "cmd_views", "analyze_request"]
 def analyze_request(args) -> AnalyzeRequest:
     """`workbench analyze`'s arguments as the typed request a dashboard job sends too."""
     return checked(AnalyzeRequest, variant=args.variant, analyzers=args.analyzers, epochs=args.epochs,
-                   force=args.force, jobs=args.jobs, device=args.device, quiet=args.quiet,
+                   force=args.force, jobs=args.jobs, device=args.device, threads=args.threads, quiet=args.quiet,
                    probe=args.probe)
 
 
@@ -38,7 +38,7 @@ def _group_clause(args) -> str | None:
     if not args.group.strip():
         raise UserError(f"--group {args.group!r} is empty; give a --where clause over groups (e.g. \"p=53\"), or 'all'")
     clash = [flag for flag, value in (("VARIANT", args.variant), ("--epochs", args.epochs), ("--jobs", args.jobs),
-                                      ("--probe", args.probe))
+                                      ("--probe", args.probe), ("--threads", args.threads))
              if value is not None]
     if clash:
         raise UserError(f"--group analyzes run groups; it takes no {' or '.join(clash)}")

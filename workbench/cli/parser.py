@@ -69,6 +69,12 @@ def _out_arg(text: str) -> str:
     return text
 
 
+def _threads_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--threads", type=_epochs_arg, metavar="N",
+                   help="torch threads, 1-512 (default: a run's recorded count, else the cores this process may "
+                        "use; OMP_NUM_THREADS wins). A run keeps the count it was created with: counts round differently")
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (like every other bad input), exit status 2."""
     def error(self, message: str):
@@ -95,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true",
                    help="continue an interrupted run (re-running does this anyway); an error if there is none")
     p.add_argument("--device", default="cpu", type=_device_arg, help="cpu, cuda or cuda:N (default: cpu)")
+    _threads_option(p)
     p.add_argument("--store", help=store_help)
     p.add_argument("--quiet", action="store_true", help="print only the final line")
     p.add_argument("--step-mode", default="auto", choices=("auto", "eager", "compile", "graph"),
@@ -142,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--retries", type=_index_arg, default=1, help="Ray: rerun a group whose worker died N times (default 1)")
     p.add_argument("--dry-run", action="store_true", help="print the groups and stop")
     p.add_argument("--device", default="cpu", type=_device_arg, help="cpu, cuda or cuda:N (default: cpu)")
+    _threads_option(p)
     p.add_argument("--store", help=store_help)
     p.add_argument("--quiet", action="store_true", help="no training progress bars (local)")
     p.set_defaults(func="workbench.cli.train:cmd_sweep")
@@ -197,6 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="worker processes sharing the checkpoints (default: one per two cores, at most 16, "
                         "at most one per 4 checkpoints; 1 on a 2-core machine)")
     p.add_argument("--device", default="cpu", type=_device_arg, help="cpu, cuda or cuda:N (default: cpu)")
+    _threads_option(p)
     p.add_argument("--store", help=store_help)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func="workbench.cli.analyze:cmd_analyze")
@@ -222,6 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--every", type=_epochs_arg, help="checkpoint every multiple of N epochs in the window (default: "
                    "the coarsest 1, 2 or 5 x 10^k giving at least 20 and twice the checkpoint density there)")
     p.add_argument("--device", default="cpu", type=_device_arg, help="the device the run was trained on (default: cpu)")
+    _threads_option(p)
     p.add_argument("--store", help=store_help)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func="workbench.cli.train:cmd_densify")

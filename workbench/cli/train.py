@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from workbench.cli._args import spec_or_demo, store_of
 from workbench.cli.runs import print_json
+from workbench.core.compute import ask_threads
 from workbench.requests import SweepRequest, TrainRequest, checked, execute
 from workbench.training.config import RunConfig, config_names, load_config, parse_sets, save_config, stored_configs
 from workbench.training.densify import densify, plan_densify
@@ -18,7 +19,8 @@ def train_request(args) -> TrainRequest:
     return checked(TrainRequest, variant=args.variant, config=args.config, recipe=parse_sets(args.set),
                    epochs=args.epochs, extra_epochs=args.extra_epochs, schedule=args.schedule,
                    eval_every=args.eval_every, seeds=args.seeds, data_seeds=args.data_seeds, resume=args.resume,
-                   device=args.device, step_mode=args.step_mode, log_format=args.log_format, quiet=args.quiet)
+                   device=args.device, threads=args.threads, step_mode=args.step_mode, log_format=args.log_format,
+                   quiet=args.quiet)
 
 
 def cmd_train(args) -> None:
@@ -50,7 +52,8 @@ def sweep_request(args) -> SweepRequest:
     """`workbench sweep`'s arguments as the typed request a dashboard job sends too."""
     return checked(SweepRequest, spec=args.spec, backend=args.backend, analyze=not args.no_analyze,
                    analyzers=args.analyzers, epochs=args.epochs, schedule=args.schedule, eval_every=args.eval_every,
-                   retries=args.retries, dry_run=args.dry_run, device=args.device, quiet=args.quiet)
+                   retries=args.retries, dry_run=args.dry_run, device=args.device, threads=args.threads,
+                   quiet=args.quiet)
 
 
 def cmd_sweep(args) -> None:
@@ -59,6 +62,7 @@ def cmd_sweep(args) -> None:
 
 def cmd_densify(args) -> None:
     store = store_of(args)
+    ask_threads(args.threads)  # a replay runs at the run's recorded count: a different --threads is refused
     plan = plan_densify(spec_or_demo(args), store, around=args.around, every=args.every)
     if not plan.new:
         print(f"{plan.variant.spec}: no multiple of {plan.every} in {plan.window[0]}..{plan.window[1]} lacks a "

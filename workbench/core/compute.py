@@ -1,51 +1,59 @@
 """The compute a job runs on: its device, checked before anything is written, and its torch threads.
 
-Threads. torch's default is one intra-op thread per core, and its threads wait for each
-other at every operation: on a busy machine one of them is always descheduled, and the
-small models trained here then run 5-10x slower than on one thread (issue 24: 42 s with
-one thread, over 300 s with torch's default, on a 2-core machine at load 8). So every
-entry point that computes (train, densify, analysis workers, sweep groups) calls
-`use_threads`, which picks
+Threads change numbers. On the 2-core Xeon VM of 2026-12-06 one and two torch threads give
+different weights for the demo after a single step (ATen splits a long reduction among its
+threads, and float addition is not associative): bench/threads_results.py. So a run's
+thread count is decided once, when the run is created, recorded in its variant.json
+(`threads`, `threads_from`; not in its identity) and reused when it resumes, is extended
+or is densified; nothing changes it while it trains. The count, in order:
 
-    threads = max(1, min(cores // processes, (cores - busy) // processes))
+1. the user's OMP_NUM_THREADS or MKL_NUM_THREADS (or a `torch.set_num_threads` of their own
+   after the workbench set one): it wins, even over the record, with a warning when it
+   differs from the recorded count (the run's numbers then differ from an uninterrupted
+   run's; the switch is recorded in `threads_before`);
+2. `--threads N` (`ask_threads`): refused in one line when it differs from a resumed run's
+   record, since it would silently change the run (the user drops it, or forces a count
+   with OMP_NUM_THREADS);
+3. the run's record;
+4. a count the caller fixed for this process (`pin_threads`: a Ray task given one core);
+5. the cores this process may run on (`os.sched_getaffinity`) over the processes the job
+   starts: never the momentary load, so the same command gives the same run twice.
 
-from the cores this process may run on (`os.sched_getaffinity`) and `busy`, the other
-tasks runnable right now (/proc/loadavg's running count, the median of a few samples,
-less this process's own running threads): all the free cores on an idle machine, one
-thread on a busy one, and never more threads in all than cores when a job starts
-`processes` workers. A long loop goes on choosing: `governed(step)` re-applies the rule
-every few seconds from the thread that computes (an OpenMP thread count belongs to the
-thread that sets it), so a run started on an idle machine drops to one thread when
-others start, and takes the cores back when they end.
-
-The user's own setting wins: with OMP_NUM_THREADS or MKL_NUM_THREADS set, or
-WORKBENCH_THREADS=N (N threads, whatever the load), or after `torch.set_num_threads` in
-this process, nothing is changed. Results do not depend on the thread count (the
-kernels used here reduce in the same order whatever the threads; tested in
-tests/unit/workbench/core/test_compute.py).
+Speed under contention comes from the wait policy, not from changing the count: torch's
+OpenMP threads spin at every barrier, and on a busy machine a spinning thread holds a core
+its partner needs (issue 24: 42 s with one thread, over 300 s with two at load 8). The CLI
+(workbench.cli) sets OMP_WAIT_POLICY=PASSIVE before torch loads, unless the user set it:
+waiting threads sleep. At load 14 on the 2-core VM the demo's 100 epochs took 123 s with
+two spinning threads, 14 s with one and 9 s with two passive ones (bench/threads_contention.py,
+bench/RESULTS.md).
 """
 
 from __future__ import annotations
 
 import os
-import statistics
-import time
-from collections import deque
-from typing import Callable
+import sys
+from dataclasses import dataclass
 
 import torch
 
 from workbench.core.errors import UserError
 
-__all__ = ["check_device", "choose_threads", "use_threads", "pin_threads", "usable_cores", "busy_tasks", "user_threads",
-           "governed", "GOVERN_EVERY_S"]
+__all__ = ["check_device", "usable_cores", "default_threads", "Threads", "ask_threads", "pin_threads",
+           "check_threads", "decide_threads", "set_threads", "MAX_THREADS"]
 
-THREADS_ENV = "WORKBENCH_THREADS"  # N: this many torch threads, whatever the load
+MAX_THREADS = 512  # far past any machine here; a bigger --threads is a typo
 _USER_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
-_SAMPLES, _GAP_S = 5, 0.01  # /proc/loadavg samples and the time between them
-GOVERN_EVERY_S = 5.0  # how often a governed loop looks at the load again
-_set_by_us: int | None = None  # the thread count use_threads last set (a different one now is the user's)
-_pinned: int | None = None  # a count a caller fixed for this process (pin_threads): kept like the user's
+_set_by_us: int | None = None  # the count set_threads last set (a different one now is the user's torch.set_num_threads)
+_asked: "Threads | None" = None  # --threads for this process (ask_threads)
+_pinned: int | None = None  # a count a caller fixed for this process (pin_threads): below the record and the user's
+
+
+@dataclass(frozen=True)
+class Threads:
+    """A torch thread count and what decided it ("cores", "--threads", "OMP_NUM_THREADS", ...)."""
+
+    count: int
+    source: str
 
 
 def check_device(device: str) -> None:
@@ -69,115 +77,77 @@ def usable_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _own_running() -> int:
-    """This process's threads that are running or runnable now (the reading one included)."""
-    count = 0
-    try:
-        for task in os.listdir("/proc/self/task"):
-            try:
-                with open(f"/proc/self/task/{task}/stat", "rb") as f:
-                    count += f.read().rsplit(b")", 1)[1].split()[0] == b"R"
-            except OSError:
-                continue  # the thread ended meanwhile
-    except OSError:
-        return 1
-    return max(1, count)
+def default_threads(processes: int = 1) -> int:
+    """The cores this process may run on, shared among the `processes` a job starts (at least one each)."""
+    return max(1, usable_cores() // max(1, processes))
 
 
-def busy_tasks(samples: int = _SAMPLES) -> int:
-    """Tasks runnable on this machine now besides this process's own (0 where /proc/loadavg is missing)."""
-    counts = []
-    for i in range(samples):
-        try:
-            with open("/proc/loadavg") as f:
-                running = int(f.read().split()[3].split("/")[0])  # "R/T": runnable tasks, this reader included
-        except (OSError, ValueError, IndexError):
-            return 0
-        counts.append(running - _own_running())
-        if i + 1 < samples:
-            time.sleep(_GAP_S)
-    return max(0, round(statistics.median(counts)))
+def check_threads(count: object, what: str = "--threads") -> int:
+    """`count` as a thread count; UserError (one line) unless it is a whole number from 1 to MAX_THREADS."""
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_THREADS:
+        raise UserError(f"{what} must be a whole number of threads from 1 to {MAX_THREADS}, got {count!r}")
+    return count
 
 
-def choose_threads(processes: int = 1, cores: int | None = None, busy: int | None = None) -> int:
-    """Torch threads for each of `processes` processes a job runs (module docstring).
-
-    >>> choose_threads(cores=2, busy=0), choose_threads(cores=2, busy=3), choose_threads(4, cores=16, busy=0)
-    (2, 1, 4)
-    """
-    cores = usable_cores() if cores is None else cores
-    busy = busy_tasks() if busy is None else busy
-    processes = max(1, processes)
-    return max(1, min(cores // processes, (cores - busy) // processes))
-
-
-def user_threads() -> int | None:
-    """The thread count the user asked for (WORKBENCH_THREADS, OMP/MKL_NUM_THREADS, or a
-    `torch.set_num_threads` since the workbench last set it); None if they did not."""
-    if _pinned is not None:
-        return _pinned
-    text = os.environ.get(THREADS_ENV, "").strip()
-    if text:
-        if not text.isascii() or not text.isdigit() or not 0 < int(text) <= 4096:
-            raise UserError(f"{THREADS_ENV}={text!r}: expected a whole number of threads from 1 to 4096")
-        return int(text)
-    if any(os.environ.get(name, "").strip() for name in _USER_ENV):
-        return torch.get_num_threads()
-    if _set_by_us is not None and torch.get_num_threads() != _set_by_us:
-        return torch.get_num_threads()
-    return None
+def ask_threads(count: int | None) -> None:
+    """`--threads N` for the work this process does from now on (None: the default again)."""
+    global _asked
+    _asked = None if count is None else Threads(check_threads(count), "--threads")
 
 
 def pin_threads(threads: int) -> None:
-    """Fix this process's torch threads at `threads` (a Ray task given one core): later
-    `use_threads` calls keep it, as they keep the user's."""
+    """Fix this process's count at `threads` where neither the user nor a run's record says otherwise
+    (a Ray task given one core), and apply it now."""
     global _pinned
     _pinned = max(1, int(threads))
-    torch.set_num_threads(_pinned)
+    set_threads(Threads(_pinned, "sweep worker"))
 
 
-def use_threads(processes: int = 1) -> int:
-    """Set this process's torch threads for a job that runs `processes` processes (1: itself);
-    returns the threads each of them should use. The user's setting wins (module docstring)."""
+def _env_count(text: str) -> int:
+    """The thread count an OMP/MKL variable asks for (its first level); torch's own where unreadable."""
+    first = text.split(",")[0].strip()
+    return int(first) if first.isascii() and first.isdigit() and int(first) > 0 else torch.get_num_threads()
+
+
+def _users() -> Threads | None:
+    """The user's own count for this process: OMP/MKL_NUM_THREADS, else a torch.set_num_threads of theirs."""
+    for name in _USER_ENV:
+        text = os.environ.get(name, "").strip()
+        if text:
+            return Threads(_env_count(text), name)
+    if _set_by_us is not None and torch.get_num_threads() != _set_by_us:
+        return Threads(torch.get_num_threads(), "torch.set_num_threads")
+    return None
+
+
+def decide_threads(recorded: Threads | None = None, processes: int = 1, what: str = "the run") -> Threads:
+    """The torch threads for work on `what`, which was trained at `recorded` (None: new, or not
+    recorded); the order is the module docstring's. UserError for a --threads that differs from
+    the record; a warning on stderr when the user's environment overrides it."""
+    users = _users()
+    if users is not None:
+        if recorded is not None and users.count != recorded.count:
+            print(f"workbench: warning: {what} was trained with {recorded.count} torch thread(s) ({recorded.source}); "
+                  f"{users.source} makes it {users.count}, so its numbers from here differ from an uninterrupted "
+                  "run's", file=sys.stderr)
+        return users
+    if _asked is not None:
+        if recorded is not None and _asked.count != recorded.count:
+            raise UserError(f"{what} was trained with {recorded.count} torch thread(s) and thread counts change "
+                            f"its numbers; leave out --threads to continue at {recorded.count}, or set "
+                            f"OMP_NUM_THREADS={_asked.count} to force {_asked.count}")
+        return _asked
+    if recorded is not None:
+        return recorded
+    if _pinned is not None:
+        return Threads(_pinned, "sweep worker")
+    return Threads(default_threads(processes), "cores")
+
+
+def set_threads(threads: Threads) -> int:
+    """Give this process `threads.count` torch threads (once, before the work: never mid-run); returns it."""
     global _set_by_us
-    wanted = user_threads()
-    if wanted is None:
-        wanted = choose_threads(processes)
-    elif _pinned is not None or not os.environ.get(THREADS_ENV, "").strip():
-        return max(1, wanted // max(1, processes))  # OMP/MKL, torch or pin_threads already hold the count
-    else:
-        wanted = max(1, wanted // max(1, processes)) if processes > 1 else wanted
-    if torch.get_num_threads() != wanted:
-        torch.set_num_threads(wanted)
-    _set_by_us = wanted
-    return wanted
-
-
-class _Governor:
-    """Calls `step`, and every GOVERN_EVERY_S seconds re-applies the rule in this thread."""
-
-    def __init__(self, step: Callable, processes: int):
-        self.step, self.processes = step, processes
-        self.due = time.monotonic() + GOVERN_EVERY_S
-        self.recent: deque[int] = deque(maxlen=3)  # the last busy counts: one sample each, the median is used
-
-    def __call__(self, *args, **kwargs):
-        if time.monotonic() >= self.due:
-            self.govern()
-        return self.step(*args, **kwargs)
-
-    def govern(self) -> None:
-        global _set_by_us
-        self.due = time.monotonic() + GOVERN_EVERY_S
-        if user_threads() is not None:
-            return  # the user's count, or a pinned one, stays
-        self.recent.append(busy_tasks(samples=1))
-        want = choose_threads(self.processes, busy=sorted(self.recent)[len(self.recent) // 2])
-        if want != torch.get_num_threads():
-            torch.set_num_threads(want)
-        _set_by_us = want
-
-
-def governed(step: Callable, processes: int = 1) -> Callable:
-    """`step` (a training step, one checkpoint's analysis), re-choosing the threads as the load changes."""
-    return _Governor(step, processes)
+    if torch.get_num_threads() != threads.count:
+        torch.set_num_threads(threads.count)
+    _set_by_us = threads.count
+    return threads.count

@@ -55,6 +55,12 @@ class RunRecord(BaseModel):
     stacked: bool | None = None  # trained stacked with other seeds by some job (a member replayed alone differs)
     densified: list[dict[str, Any]] | None = None  # one entry per `workbench densify` call
     versions: dict[str, str] | None = None  # python, torch, transformer_lens, numpy
+    # torch threads (they change the numbers: workbench.core.compute): the count its latest epochs
+    # trained at (a resume continues at it), what decided it, and earlier counts where a user forced
+    # a change ({"threads", "from", "to_epoch"} each; threads None: trained before counts were recorded)
+    threads: int | None = None
+    threads_from: str | None = None
+    threads_before: list[dict[str, Any]] | None = None
 
     @classmethod
     def from_json(cls, doc: dict, path) -> "RunRecord":

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from workbench.analysis.pipeline import analyze as analyze_run
-from workbench.core.compute import pin_threads, use_threads
+from workbench.core.compute import pin_threads
 from workbench.core.errors import UserError
 from workbench.core.variant import parse_variant
 from workbench.store import Store
@@ -107,9 +107,7 @@ def run_group(root: str, specs: list[str], *, epochs: int | None = None, schedul
         {"trained": members trained now, "test_acc": {spec: final test accuracy}}.
     """
     if threads:
-        pin_threads(threads)  # a Ray task's share, kept by the trainer and the analysis
-    else:
-        use_threads()  # all free cores on an idle machine, one on a busy one (workbench.core.compute)
+        pin_threads(threads)  # a Ray task's share, for new runs and the analysis (a run's record wins)
     store = Store(root)
 
     def plan_all() -> list:

@@ -22,7 +22,7 @@ earlier match) stay, nothing else is written, and nothing that existed is remove
 What it changes: new `checkpoints/epoch_*.safetensors`; their metric rows merged into
 metrics.npz, so that file holds exactly the rows a straight run with the dense schedule
 writes (training evaluates at every checkpoint); and a `densified` list in variant.json
-({window, every, from_state, replayed_to, epochs} per call). It never touches the resume
+({window, every, from_state, replayed_to, epochs, threads} per call). It never touches the resume
 file, the kept states, status.json, or variant.json's identity and plan fields. It holds
 the run's train lock, so it never runs beside a trainer of the same run.
 """
@@ -37,7 +37,7 @@ import torch
 from tqdm import tqdm
 
 from workbench.core.analyzer import get_analyzer, list_analyzers
-from workbench.core.compute import check_device, governed, use_threads
+from workbench.core.compute import check_device, set_threads
 from workbench.core.errors import UserError
 from workbench.core.variant import Variant, parse_variant, short_label
 from workbench.store import RunKey, Store
@@ -45,6 +45,7 @@ from workbench.store.lock import run_lock
 from workbench.store.markers import marker_label, read_markers
 from workbench.training import resume as _resume
 from workbench.training.step import EagerStep
+from workbench.training.threads import run_threads
 from workbench.training.trainer import run_epochs, setup
 
 __all__ = ["DensifyPlan", "plan_densify", "densify", "turn_window", "default_every", "MIN_CHECKPOINTS"]
@@ -176,13 +177,15 @@ def densify(plan: DensifyPlan, store: Store, *, device: str = "cpu", quiet: bool
     """Replay `plan` and write its new checkpoints; return the epochs written.
 
     Holds the run's train lock; refuses (UserError) if the run changed since it was planned
-    or if the replay does not reproduce an existing checkpoint bit for bit.
+    or if the replay does not reproduce an existing checkpoint bit for bit. Replays at the torch
+    thread count the run trained those epochs at (its record): another count rounds differently.
     """
     if not plan.new:
         return []
     check_device(device)
+    threads = run_threads([store.read_record(plan.key)], plan.variant.spec, after=plan.start)
     store.ensure_writable()
-    use_threads()  # all free cores on an idle machine, one on a busy one (workbench.core.compute)
+    set_threads(threads)
     with run_lock(store, plan.key, "train"):
         if plan_densify(plan.variant.spec, store, around=f"{plan.window[0]}:{plan.window[1]}",
                         every=plan.every).stamp() != plan.stamp():
@@ -215,7 +218,7 @@ class _Replay:
                 self._after_epoch(epoch)
 
             run_epochs(self.members, self.opt, plan.variant.recipe, plan.start, plan.stop, after_epoch,
-                       governed(EagerStep(self.members, self.opt, plan.variant.recipe)))  # threads follow the load
+                       EagerStep(self.members, self.opt, plan.variant.recipe))
         finally:
             bar.close()
             if self.written:
@@ -275,7 +278,7 @@ class _Replay:
         record = self.store.read_record(plan.key)
         self.store.write_record(plan.key, record.model_copy(update={"densified": [*(record.densified or []), {
             "window": list(plan.window), "every": plan.every, "from_state": plan.start, "replayed_to": plan.stop,
-            "epochs": self.written}]}))
+            "epochs": self.written, "threads": torch.get_num_threads()}]}))
 
 
 def _same_bits(a: torch.Tensor, b: torch.Tensor) -> bool:

@@ -23,7 +23,7 @@ from typing import Callable
 
 import torch
 
-from workbench.core.compute import check_device, governed, use_threads
+from workbench.core.compute import Threads, check_device, set_threads
 from workbench.core.errors import UserError
 from workbench.core.family import METRIC_NAMES, plain_log_line
 from workbench.core.naming import hooked_name
@@ -37,6 +37,7 @@ from workbench.training import resume as _resume
 from workbench.training.members import Members, chunk_sizes, member_bytes, shared_draw
 from workbench.training.progress import FEW_EPOCHS, Ticker, postfix, progress_bar
 from workbench.training.step import EagerStep, make_stepper, resolve_step_mode
+from workbench.training.threads import run_threads, threads_fields
 
 __all__ = ["TrainPlan", "plan_training", "rejoin", "train", "train_members", "setup", "run_epochs", "METRIC_NAMES",
            "STATE_EVERY", "plain_log_line", "epoch_steps"]
@@ -198,11 +199,13 @@ def train_members(plans: list[TrainPlan], store: Store, *, device: str = "cpu", 
     Each member's directory, checkpoints and metrics are what training it alone writes.
     Holds every member's train lock (workbench.store.lock) for the whole run: a second trainer
     of any member is refused with a line naming this process. `step_mode` is how each step runs
-    (workbench.training.step: auto, eager, compile or graph).
+    (workbench.training.step: auto, eager, compile or graph). Trains at the torch thread count
+    the runs were created with (workbench.training.threads), set once: never changed mid-run.
     """
     _check_compatible(plans)
     check_device(device)
-    use_threads()  # all free cores on an idle machine, one on a busy one (workbench.core.compute)
+    priors = [None if plan.fresh else store.read_record(plan.key) for plan in plans]
+    threads = run_threads(priors, plans[0].variant.spec if len(plans) == 1 else f"{len(plans)} runs")
     step_mode = resolve_step_mode(step_mode, device, plans[0].variant.family, plans[0].recipe)
     store.ensure_writable()
     with ExitStack() as locks:
@@ -210,11 +213,12 @@ def train_members(plans: list[TrainPlan], store: Store, *, device: str = "cpu", 
             locks.enter_context(run_lock(store, plan.key, "train"))
         for plan in plans:
             _check_still_planned(store, plan)
+        set_threads(threads)
         chunks = _memory_chunks(plans, device, quiet)
         results: list[dict[str, float]] = []
         for i, chunk in enumerate(chunks):
             label = desc if len(chunks) == 1 else f"{desc or _label(plans[0])} [{i + 1}/{len(chunks)}]"
-            results += _train_locked(chunk, store, device=device, quiet=quiet, desc=label,
+            results += _train_locked(chunk, store, threads, device=device, quiet=quiet, desc=label,
                                      plain=log_format == "plain", step_mode=step_mode)
 
         refresh(store, [plan.key for plan in plans])  # the run index (workbench.store.index) sees the new checkpoints
@@ -242,7 +246,7 @@ def _memory_chunks(plans: list[TrainPlan], device: str, quiet: bool) -> list[lis
     return [plans[start:start + size] for start, size in zip(starts, sizes)]
 
 
-def _train_locked(plans: list[TrainPlan], store: Store, *, device: str, quiet: bool,
+def _train_locked(plans: list[TrainPlan], store: Store, threads: Threads, *, device: str, quiet: bool,
                   desc: str | None, plain: bool = False, step_mode: str = "eager") -> list[dict[str, float]]:
     lead = plans[0]
     family, recipe = lead.variant.family, lead.recipe
@@ -256,7 +260,8 @@ def _train_locked(plans: list[TrainPlan], store: Store, *, device: str, quiet: b
     members, opt, names = setup([p.variant for p in plans], recipe, device, loaded, capturable=step_mode == "graph")
     for plan in plans:
         prior = None if plan.fresh else store.read_record(plan.key)
-        _resume.write_variant_json(store, plan.key, _record(plan, len(plans), prior), prior)
+        record = {**_record(plan, len(plans), prior), **threads_fields(prior, threads, plan.start_epoch)}
+        _resume.write_variant_json(store, plan.key, record, prior)
     ckpts = set(lead.checkpoints)
 
     def checkpoint(epoch: int) -> None:
@@ -291,7 +296,7 @@ def _train_locked(plans: list[TrainPlan], store: Store, *, device: str, quiet: b
 
     t0 = time.perf_counter()
     run_epochs(members, opt, recipe, lead.start_epoch, lead.epochs, after_epoch,
-               Ticker(governed(make_stepper(step_mode, members, opt, recipe)), status.tick, _TICK_S))  # threads follow the load
+               Ticker(make_stepper(step_mode, members, opt, recipe), status.tick, _TICK_S))
     bar.close()
 
     if not last:
