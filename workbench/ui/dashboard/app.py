@@ -68,7 +68,9 @@ body { margin: 0; font-family: system-ui, sans-serif; font-size: 14px; color: #2
 .group-body { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 8px; padding: 8px; }
 .panel { position: relative; min-width: 0; }
 .panel.wide { grid-column: 1 / span 2; }
-.panel-tools { position: absolute; right: 4px; top: 2px; z-index: 5; opacity: 0.35; }
+/* the export buttons sit in a row of their own above the figure: drawn over it (top right) they
+   covered Plotly's modebar (zoom, autoscale, reset axes) on hover (issue 30 item 4) */
+.panel-tools { display: flex; justify-content: flex-end; height: 20px; opacity: 0.35; }
 .panel:hover .panel-tools { opacity: 1; }
 button.export { font-size: 11px; padding: 1px 5px; margin-left: 2px; cursor: pointer; background: #fff;
                 border: 1px solid #bbb; border-radius: 3px; }
