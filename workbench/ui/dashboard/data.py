@@ -23,7 +23,7 @@ from workbench.store.markers import read_markers
 
 __all__ = [
     "variant_id", "resolve_variant", "load_cached", "metrics", "summary", "artifact",
-    "epochs", "latest_analyzed", "turn_epoch", "nearest_epoch", "view_figure_cached", "clear_caches",
+    "epochs", "latest_analyzed", "default_run", "turn_epoch", "nearest_epoch", "view_figure_cached", "clear_caches",
 ]
 
 log = logging.getLogger(__name__)
@@ -105,6 +105,27 @@ def latest_analyzed(store: Store, key: RunKey) -> int | None:
     ckpts = epochs(store, key)
     done = {e for a in store.analyzers_done(key) for e in store.artifact_epochs(key, a)} & set(ckpts)
     return max(done) if done else (ckpts[-1] if ckpts else None)
+
+
+def _finished_and_updated(store: Store, key: RunKey) -> tuple[bool, float]:
+    """(whether the run trained to its planned epochs, when its files last changed), unreadable: (False, 0)."""
+    try:
+        record = store.read_record(key)
+        status = store.read_status(key)
+    except Exception:  # a damaged run is never the one to open first
+        return False, 0.0
+    ckpts = record.checkpoint_epochs or []
+    training = bool(status) and status.get("job") == "train" and status.get("state") != "done"
+    finished = not training and bool(ckpts) and ckpts[-1] >= record.epochs
+    paths = (store.status_path(key), store.metrics_path(key), store.variant_path(key))
+    return finished, max((p.stat().st_mtime for p in paths if p.exists()), default=0.0)
+
+
+def default_run(store: Store) -> RunKey | None:
+    """The run the dashboard opens without a URL: the most recently updated finished one, else the
+    most recently updated (not the alphabetically first, which may be a run still at epoch 0)."""
+    seen = [(_finished_and_updated(store, k), k) for k in store.runs()]
+    return max(seen, key=lambda item: item[0])[1] if seen else None
 
 
 def turn_epoch(store: Store, key: RunKey) -> float | None:
