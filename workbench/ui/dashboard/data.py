@@ -117,8 +117,9 @@ def _finished_and_updated(store: Store, key: RunKey) -> tuple[bool, float]:
     ckpts = record.checkpoint_epochs or []
     training = bool(status) and status.get("job") == "train" and status.get("state") != "done"
     finished = not training and bool(ckpts) and ckpts[-1] >= record.epochs
-    paths = (store.status_path(key), store.metrics_path(key), store.variant_path(key))
-    return finished, max((p.stat().st_mtime for p in paths if p.exists()), default=0.0)
+    stamps = [store.record_signature(key), store.arrays_signature(key, ArraysRef("metrics"))]
+    updated = max([s[0] / 1e9 for s in stamps if s] + [float((status or {}).get("updated") or 0.0)])
+    return finished, updated
 
 
 def default_run(store: Store) -> RunKey | None:
