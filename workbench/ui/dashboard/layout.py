@@ -11,7 +11,7 @@ from __future__ import annotations
 from dash import dcc, html
 
 from workbench.store import Store
-from workbench.ui.dashboard import data, options, playback
+from workbench.ui.dashboard import data, live, options, playback
 from workbench.ui.dashboard.groups import GROUPS, PANELS, Group, panel_id
 from workbench.ui.dashboard.labels import family_colour, full_label, short_labels
 from workbench.ui.dashboard.pages import Site, StateField
@@ -101,6 +101,7 @@ def sidebar(site: Site) -> html.Div:
                                      updatemode="mouseup"),
                  playback.controls(),
                  html.Div(id="epoch-readout", className="readout"),
+                 *live.components(),
                  html.Div("rendering…", id="busy-note", className="busy-note")),
         *[options.control(o) for o in options.CONTROLS],
         _control("Curves over training", dcc.Checklist(
