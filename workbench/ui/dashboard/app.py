@@ -50,7 +50,7 @@ body { margin: 0; font-family: system-ui, sans-serif; font-size: 14px; color: #2
 .run-label { min-width: 0; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 .option-note:not(:empty) { color: #a14a00; }  /* a value clamped to the run's range: what was asked for */
 .control .choice label { display: inline-flex; align-items: center; font-weight: normal; margin: 0 14px 0 0; }
-.play-row { display: flex; align-items: center; gap: 8px; margin-top: 4px; }
+.play-row { display: flex; align-items: center; gap: 6px; margin-top: 4px; white-space: nowrap; }
 .play-row button { font-size: 12px; padding: 2px 8px; cursor: pointer; min-width: 72px; }
 .play-row .play-rate { font-size: 12px; white-space: nowrap; }
 .play-row .play-rate label { display: inline-flex; align-items: center; font-weight: normal; margin: 0 4px 0 0; }

@@ -108,6 +108,7 @@ def sidebar(site: Site) -> html.Div:
             id="log-x", options=[{"label": " log x axis", "value": "log"}], value=[],
             labelStyle={"display": "inline", "fontWeight": "normal"})),
         html.Div("Click a point on a trajectory to jump to its epoch.", className="readout"),
+        playback.hint(),
         _control("Export open panels", html.Div(
             [html.Button(fmt.upper(), id=f"export-all-{fmt}", className="export", n_clicks=0,
                          title=f"download every open panel as {fmt.upper()}") for fmt in FORMATS])),

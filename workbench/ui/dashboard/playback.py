@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dash import Input, Output, dcc, html
 
-__all__ = ["JS", "KEYS", "RATES", "controls", "overlay", "register"]
+__all__ = ["JS", "KEYS", "RATES", "controls", "hint", "overlay", "register"]
 
 RATES = (0.5, 1, 2, 4)  # checkpoints a second the play button offers
 KEYS = (("← / →", "previous / next checkpoint"), ("Home / End", "first / last checkpoint"),
@@ -131,10 +131,14 @@ def controls() -> html.Div:
         html.Button("▶ play", id="play", n_clicks=0, title="step through the checkpoints (space)"),
         dcc.RadioItems(id="play-rate", options=[{"label": f"{r:g}", "value": r} for r in RATES], value=1,
                        inline=True, className="play-rate"),
-        html.Span("/ s", className="keys-hint", title="checkpoints a second"),
-        html.Span("? keys", className="keys-hint", title="press ? for the keyboard shortcuts"),
+        html.Span("/s", className="keys-hint", title="checkpoints a second"),
         dcc.Store(id="play-rate-set"),
     ])
+
+
+def hint() -> html.Div:
+    """One line pointing at the keys (the sidebar has no room for them all)."""
+    return html.Div("Keys: ←/→ epoch, space play, ? all keys", className="readout keys-hint")
 
 
 def overlay() -> html.Div:
