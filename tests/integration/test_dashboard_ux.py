@@ -125,6 +125,8 @@ def test_the_turn_mark_says_it_is_the_nearest_checkpoint(page, server, store):
     assert page.evaluate(say, [2, 800]) == "epoch 800 · the turn"
     assert page.evaluate(say, [3, 750]) == "epoch 1500 · turn at 750"
     assert page.evaluate(say, [3, None]) == "epoch 1500 · no turn detected"
+    unmarked = "() => window.workbench.readout(0, {epochs: [0, 100], turn: null, marked: false})"
+    assert page.evaluate(unmarked) == "epoch 0 · turn not analyzed yet"  # not "no turn detected" (issue 30 item 10)
 
 
 @pytest.fixture(scope="module")

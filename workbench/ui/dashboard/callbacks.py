@@ -123,7 +123,8 @@ def controls(store: Store, search: object, vid: object, trigger: object, current
     ranges = options.ranges(store, key)
     return (new_vid if new_vid != vid else no_update, 0, max(len(epochs) - 1, 0), slider_marks(epochs, turn_mark, turn),
             epochs.index(at) if at in epochs else 0,
-            {"vid": new_vid, "epochs": epochs, "turn": turn, "groups": shown_groups}, ranges, groups,
+            {"vid": new_vid, "epochs": epochs, "turn": turn, "groups": shown_groups,
+             "marked": data.markers_analyzed(store, key)}, ranges, groups,
             *_control_values(state, current.get("options"), ranges))
 
 

@@ -79,7 +79,7 @@ window.workbench = (function () {
       const e = info && info.epochs ? info.epochs[index] : undefined;
       if (e === undefined) { return "no checkpoints yet"; }
       const t = finite(info.turn);
-      if (t === null) { return "epoch " + e + " · no turn detected"; }
+      if (t === null) { return "epoch " + e + (info.marked === false ? " · turn not analyzed yet" : " · no turn detected"); }
       if (e === t) { return "epoch " + e + " · the turn"; }
       // the turn is rarely a checkpoint: its slider mark is the nearest one, and says so when shown
       if (nearestIndex(info.epochs, t) === index) { return "epoch " + e + " · the checkpoint nearest the turn at " + t; }

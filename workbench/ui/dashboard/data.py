@@ -19,11 +19,11 @@ import numpy as np
 from workbench.core.errors import UserError
 from workbench.query import views
 from workbench.store import ArraysRef, RunKey, Store
-from workbench.store.markers import read_markers
+from workbench.store.markers import marker_names, read_markers
 
 __all__ = [
     "variant_id", "resolve_variant", "load_cached", "metrics", "summary", "artifact",
-    "epochs", "latest_analyzed", "default_run", "turn_epoch", "nearest_epoch", "view_figure_cached", "clear_caches",
+    "epochs", "latest_analyzed", "default_run", "markers_analyzed", "turn_epoch", "nearest_epoch", "view_figure_cached", "clear_caches",
 ]
 
 log = logging.getLogger(__name__)
@@ -137,6 +137,12 @@ def turn_epoch(store: Store, key: RunKey) -> float | None:
     """
     markers = read_markers(store, key)
     return float(next(iter(markers.values()))) if markers else None
+
+
+def markers_analyzed(store: Store, key: RunKey) -> bool:
+    """Whether any analyzer that finds epoch markers (the turn) has run on the run: without one, "no turn
+    detected" would be wrong (a run that went from 1% to 95% was said to have none: it was not analyzed)."""
+    return any(store.has_summary(key, name) for name in set(marker_names().values()))
 
 
 def nearest_epoch(candidates: list[int], epoch: object) -> int | None:

@@ -30,3 +30,10 @@ def test_a_bad_poll_changes_nothing(tmp_path):
     store = Store(tmp_path)
     for info in (None, {"vid": "../x"}, {"vid": "nope/run"}):
         assert live.poll(store, info, 0, slider_marks) == (no_update,) * 4 + ("",)
+
+
+def test_a_run_without_its_turn_analyzed_is_not_said_to_have_no_turn(tmp_path):
+    store = Store(tmp_path)
+    bare = synthetic_run(store, p=7, epochs=[0, 100], seed=0, n_neurons=8, n_heads=2, analyzers=["neuron_activations"])
+    turned = synthetic_run(store, p=7, epochs=[0, 100], seed=1, n_neurons=8, n_heads=2, analyzers=["turn"])
+    assert not data.markers_analyzed(store, bare) and data.markers_analyzed(store, turned)
