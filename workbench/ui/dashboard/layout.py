@@ -94,7 +94,7 @@ def sidebar(site: Site) -> html.Div:
     first = data.default_run(site.store)
     return html.Div([
         _control("Variant", dcc.Dropdown(id="variant", options=picks, clearable=False, optionHeight=34,
-                                         maxHeight=10 * 34, placeholder="search runs…",  # ~10 runs visible
+                                         maxHeight=10 * 46, placeholder="search runs…",  # ~10 runs (46 px each) visible
                                          value=data.variant_id(first) if first else None),
                  html.Div(id="variant-readout", className="readout spec")),
         _control("Epoch", dcc.Slider(id="epoch", min=0, max=0, step=1, marks={}, value=0, included=False,
