@@ -393,4 +393,4 @@ def test_a_rank_option_is_labelled_as_a_rank(page, uma_server, uma_store):
     assert page.locator("#opt-top_neuron").input_value() == "2"
     assert _note(page, "top_neuron") == "7 is out of range (0–2): showing 2"
     page.locator("#panel-sum_signal_fit").scroll_into_view_if_needed()  # both views follow the rank
-    page.wait_for_function("() => /Neuron 7:/.test(document.querySelector('#fig-sum_signal_fit .gtitle').textContent)")
+    page.wait_for_function("() => /Neuron 7:/.test((document.querySelector('#fig-sum_signal_fit .gtitle') || {}).textContent)")
