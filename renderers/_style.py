@@ -15,6 +15,8 @@ import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from renderers._text import fit_text
+
 __all__ = [
     "COLORS", "TEMPLATE", "SEQUENTIAL", "DIVERGING", "EPOCH_HOVER", "LOG_AXIS", "EPOCH_AXIS",
     "diverging_heatmap", "sequential_heatmap", "value_scale", "line", "markers", "bar",
@@ -109,12 +111,12 @@ def square_axes(fig: go.Figure, n_x: int, n_y: int, **where) -> go.Figure:
 
 
 def styled(fig: go.Figure, title: str, *, height: int = 420, **layout) -> go.Figure:
-    """Apply the house layout (template, title, margins) and return the figure."""
+    """Apply the house layout (template, title, margins), fit its text to a half-width panel, return the figure."""
     margin = layout.pop("margin", {"l": 60, "r": 20, "t": 60, "b": 50})
     legend = {"orientation": "h", "y": -0.2, **layout.pop("legend", {})}
     fig.update_layout(template=TEMPLATE, title={"text": title, "x": 0.01}, height=height, margin=margin,
                       legend=legend, **layout)
-    return fig
+    return fit_text(fig)  # wrapped titles, axis titles off the ticks, whole-number ticks (renderers._text)
 
 
 def subplots(rows: int, cols: int, **kwargs) -> go.Figure:

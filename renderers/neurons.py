@@ -11,6 +11,7 @@ from renderers._null import add_hrect, null_draws, null_fill, null_kinds, null_l
 from renderers._options import GRID_NEURONS, GRID_SCALE, NEURON
 from renderers._style import COLORS, markers, square_axes, styled, subplots, value_scale
 from renderers._validate import option_index, require, same_length
+from renderers._text import TITLE_CHARS, wrap
 from workbench.core.errors import UserError
 from workbench.core.view import Repaint, register_view
 
@@ -46,7 +47,7 @@ def _repaint_heatmap(arrays: dict, old: dict, new: dict) -> Repaint | None:
     n = new.get("neuron", 0)
     if acts is None or acts.ndim != 3 or not isinstance(n, int) or not 0 <= n < acts.shape[0]:
         return None
-    return Repaint([_heatmap_trace(acts[n].astype(np.float32), n)], _heatmap_title(n))
+    return Repaint([_heatmap_trace(acts[n].astype(np.float32), n)], wrap(_heatmap_title(n), TITLE_CHARS))
 
 
 @register_view("neuron_heatmap", scope="epoch", sources=("neuron_activations",), options=(NEURON,),
@@ -107,7 +108,8 @@ def _repaint_grid(arrays: dict, old: dict, new: dict) -> Repaint | None:
         return None
     maps = acts[chosen].astype(np.float32)  # [grid, a, b]
     axis = {"cmid": None, **value_scale(maps, "c")}
-    return Repaint([{"z": m} for m in maps], _grid_title(len(chosen), True), {"coloraxis": axis})
+    return Repaint([{"z": m} for m in maps], wrap(_grid_title(len(chosen), True), TITLE_CHARS),  # as styled wraps it
+                   {"coloraxis": axis})
 
 
 @register_view("neuron_grid", scope="epoch", sources=("neuron_activations",), options=(GRID_NEURONS, GRID_SCALE),

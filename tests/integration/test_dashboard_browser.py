@@ -375,7 +375,7 @@ def uma_server(uma_store):
 def test_a_rank_option_is_labelled_as_a_rank(page, uma_server, uma_store):
     """Issue 30 item 7: universal_modular's box is a rank among the top neurons, and says so; the titles name the id."""
     vid = variant_id(uma_store.runs()[0])
-    title = "document.querySelector('#fig-neuron_across_primes .gtitle').textContent"
+    title = "(document.querySelector('#fig-neuron_across_primes .gtitle') || {}).textContent"
     _open(page, f"{uma_server}?variant={vid}&groups=training,multi-prime")
     page.wait_for_function(f"() => /Neuron 16 across/.test({title})")  # rank 0 is neuron 16
     box = page.locator("#opt-top_neuron-box")
@@ -393,4 +393,4 @@ def test_a_rank_option_is_labelled_as_a_rank(page, uma_server, uma_store):
     assert page.locator("#opt-top_neuron").input_value() == "2"
     assert _note(page, "top_neuron") == "7 is out of range (0–2): showing 2"
     page.locator("#panel-sum_signal_fit").scroll_into_view_if_needed()  # both views follow the rank
-    page.wait_for_function("() => /Neuron 7:/.test(document.querySelector('#fig-sum_signal_fit .gtitle').textContent)")
+    page.wait_for_function("() => /Neuron 7:/.test((document.querySelector('#fig-sum_signal_fit .gtitle') || {}).textContent)")

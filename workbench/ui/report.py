@@ -113,8 +113,9 @@ def telling_epochs(store: Store, key: RunKey, omit: Omissions | None = None) -> 
         if later:
             marks.setdefault(later[0], []).append("end of memorization")
     for name, epoch in _markers(store, key, omit).items():
-        nearest = min(ckpts, key=lambda c: abs(c - epoch))
-        marks.setdefault(nearest, []).append(marker_label(name))
+        nearest = min(ckpts, key=lambda c: abs(c - epoch))  # the heading then says where the marker itself is,
+        exact = nearest == epoch  # as the summary does ("Epoch 700 (turn onset 750, the nearest checkpoint)")
+        marks.setdefault(nearest, []).append(marker_label(name) + ("" if exact else f" {epoch}, the nearest checkpoint"))
     marks.setdefault(ckpts[-1], []).append("end")
     return dict(sorted(marks.items()))
 

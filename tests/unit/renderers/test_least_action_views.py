@@ -38,7 +38,8 @@ def test_output_spectrum_outlines_the_low_frequency_square_and_names_the_indexin
     assert list(heat.x) == list(range(-8, 8)) and float(np.asarray(heat.z)[9, 9]) == 4.0  # log10 power at k=(1, 1)
     (box,) = fig.layout.shapes
     assert (box.x0, box.x1, box.y0, box.y1) == (-2.5, 2.5, -2.5, 2.5)
-    assert "(log a, log b)" in fig.layout.title.text and "smoothness 0.900" in fig.layout.title.text
+    title = fig.layout.title.text.replace("<br>", " ")  # wrapped to fit a half-width panel
+    assert "(log a, log b)" in title and "smoothness 0.900" in title
 
 
 def test_routing_heatmap_one_panel_per_block_coloured_by_head():

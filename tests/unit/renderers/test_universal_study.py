@@ -22,7 +22,7 @@ def test_accuracy_sweep_marks_groups_baselines_and_the_study_examples():
     assert by_name["raw-sum baseline (p+1)/2p"].y[3] == pytest.approx(14 / 26)
     assert by_name["chance 1/p"].y[-1] == pytest.approx(1 / 101)
     assert sorted(a.x for a in fig.layout.annotations) == [13, 71, 101]
-    assert "seen 0.93, unseen 0.40, extrapolation 0.10" in fig.layout.title.text
+    assert "seen 0.93, unseen 0.40, extrapolation 0.10" in fig.layout.title.text.replace("<br>", " ")  # wrapped
 
 
 def test_study_snr_null_counts_primes_above_the_null_and_wrap_consistent():
@@ -33,7 +33,7 @@ def test_study_snr_null_counts_primes_above_the_null_and_wrap_consistent():
               "snr_p": np.array([0.17, 0.001, 0.001, 0.001, 0.6, 0.001, 0.8], dtype=np.float32),
               "wrap": np.array([1, 1, 1, 0.95, 0.2, 0.05, np.nan], dtype=np.float32)}
     fig = get_view("study_snr_null").render(arrays)
-    assert "at 4 of 7 primes, 3 also wrap-consistent" in fig.layout.title.text
+    assert "at 4 of 7 primes, 3 also wrap-consistent" in fig.layout.title.text.replace("<br>", " ")
     open_unseen = next(t for t in fig.data if t.name == "unseen (wrap < 0.8)")
     assert list(open_unseen.x) == [17, 71] and open_unseen.marker.symbol == "circle-open"
 

@@ -21,7 +21,7 @@ from dash import Dash
 from workbench.core.errors import UserError
 from workbench.core.view import list_views
 from workbench.store import Store
-from workbench.ui.dashboard import clientside, compare, explore, guard, runs, shell  # noqa: F401  (pages register on import)
+from workbench.ui.dashboard import clientside, compare, explore, guard, playback, runs, shell  # noqa: F401  (pages register on import)
 from workbench.ui.dashboard.layout import store_problem
 from workbench.ui.dashboard.pages import Site
 from workbench.ui.dashboard.shell import row_link
@@ -44,8 +44,24 @@ body { margin: 0; font-family: system-ui, sans-serif; font-size: 14px; color: #2
 .control label { display: block; font-weight: 600; margin-bottom: 4px; }
 .readout { color: #555; margin-top: 6px; font-size: 12px; }
 .readout.spec { overflow-wrap: anywhere; }
+.pick { display: flex; align-items: center; gap: 6px; min-width: 0; }
+.fam-badge { flex: none; max-width: 45%; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; color: #fff;
+             font-size: 11px; padding: 1px 5px; border-radius: 3px; }
+.run-label { min-width: 0; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 .option-note:not(:empty) { color: #a14a00; }  /* a value clamped to the run's range: what was asked for */
 .control .choice label { display: inline-flex; align-items: center; font-weight: normal; margin: 0 14px 0 0; }
+.play-row { display: flex; align-items: center; gap: 6px; margin-top: 4px; white-space: nowrap; }
+.play-row button { font-size: 12px; padding: 2px 8px; cursor: pointer; min-width: 72px; }
+.play-row .play-rate { font-size: 12px; white-space: nowrap; }
+.play-row .play-rate label { display: inline-flex; align-items: center; font-weight: normal; margin: 0 4px 0 0; }
+.keys-hint { color: #777; font-size: 12px; }
+#keys-help { display: none; position: fixed; z-index: 50; left: 50%; top: 20%; transform: translateX(-50%);
+             background: #fff; border: 1px solid #bbb; border-radius: 8px; padding: 14px 20px;
+             box-shadow: 0 4px 24px rgba(0, 0, 0, 0.2); }
+#keys-help.on { display: block; }
+#keys-help td { padding: 3px 12px 3px 0; }
+kbd { border: 1px solid #bbb; border-radius: 3px; padding: 0 4px; background: #f6f7f9; font-family: inherit; }
+#epoch .dash-slider-mark { pointer-events: auto; cursor: pointer; }  /* a click lands on its checkpoint */
 #sidebar .dash-slider-wrapper { padding: 0 14px; }  /* room for the end marks' labels */
 .busy-note { display: none; color: #7e57c2; font-size: 12px; margin-top: 2px; }
 .busy-note.on { display: block; }
@@ -68,7 +84,11 @@ body { margin: 0; font-family: system-ui, sans-serif; font-size: 14px; color: #2
 .group-body { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 8px; padding: 8px; }
 .panel { position: relative; min-width: 0; }
 .panel.wide { grid-column: 1 / span 2; }
-.panel-tools { position: absolute; right: 4px; top: 2px; z-index: 5; opacity: 0.35; }
+/* the export buttons sit in a strip of their own above the figure: drawn over it (top right) they
+   covered Plotly's modebar (zoom, autoscale, reset axes) on hover (issue 30 item 4). Absolute in the
+   panel's top padding, so the figure's own sizing (responsive, from its layout height) is untouched. */
+.panel:not(.empty) { padding-top: 22px; }
+.panel-tools { position: absolute; right: 4px; top: 0; z-index: 5; opacity: 0.35; }
 .panel:hover .panel-tools { opacity: 1; }
 button.export { font-size: 11px; padding: 1px 5px; margin-left: 2px; cursor: pointer; background: #fff;
                 border: 1px solid #bbb; border-radius: 3px; }
@@ -112,7 +132,7 @@ def create_app(store: Store, launch: bool = False, hosts: guard.Hosts | None = N
     app = Dash(__name__, title="Training Dynamics Workbench", update_title=None,
                assets_folder="assets_unused", serve_locally=True)
     app.index_string = app.index_string.replace(
-        "{%css%}", "{%css%}<style>" + _CSS + "</style><script>" + clientside.JS + "</script>")
+        "{%css%}", "{%css%}<style>" + _CSS + "</style><script>" + clientside.JS + playback.JS + "</script>")
     token = secrets.token_urlsafe(32) if launch else None  # per server: only pages it served can launch
     guard.install(app.server, hosts or guard.Hosts(guard.LOOPBACK_NAMES))  # first: before any other hook
     site = Site(store, launch, token)

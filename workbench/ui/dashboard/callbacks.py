@@ -38,7 +38,8 @@ __all__ = ["slider_marks", "controls", "panel_outputs", "register", "CONTROL_OUT
 
 log = logging.getLogger(__name__)
 _MAX_LABELS = 8  # epoch-slider marks that carry a text label; the rest are ticks only
-_LABEL_ROOM = 240  # px of the sidebar's slider that labels share (about 7 px a digit, 12 px apart)
+_LABEL_ROOM = 215  # px between the slider's first and last mark centres in the sidebar (measured: 217)
+_CHAR_PX, _GAP_PX = 8, 6  # a label's estimated width: 7-7.6 px a character measured, and room between labels
 _GIDS = tuple(g.gid for g in GROUPS)
 # the order of the controls callback's outputs: then, per option control, its value and its box's style
 # (and a name control's entries)
@@ -49,20 +50,29 @@ CONTROL_OUTPUTS = ("variant", "min", "max", "marks", "value", "epochs", "ranges"
 
 def slider_marks(epochs: list[int], turn: int | None, label: int | None = None) -> dict:
     """Marks at each slider position (a checkpoint); a few carry the epoch, the turn is in red:
-    at checkpoint `turn`, the one nearest the turn, labelled with the turn's own epoch `label`."""
+    at checkpoint `turn`, the one nearest the turn, labelled with the turn's own epoch `label`.
+
+    A label is kept only where its estimated width clears every label already kept (the turn
+    first, then the last and first checkpoints, then evenly spaced ones), so labels never
+    collide, whatever the width of the turn's label (issue 30 item 5)."""
     if not epochs:
         return {}
-    fits = max(2, min(_MAX_LABELS, _LABEL_ROOM // (7 * len(str(max(epochs))) + 12)))  # long epochs: fewer labels
-    step, last = max(1, math.ceil((len(epochs) - 1) / (fits - 1))), len(epochs) - 1
-    gap = max(1, step * 0.75)  # the least distance between labelled positions that keeps labels apart
-    labelled = {i for i in range(0, len(epochs), step) if last - i >= gap} | {last}
     t = epochs.index(turn) if turn in epochs else None
-    if t is not None:  # keep the turn's label clear of its neighbours' labels
-        labelled = {i for i in labelled if abs(i - t) >= gap}
-    marks: dict = {str(i): (str(e) if i in labelled else "") for i, e in enumerate(epochs)}
+    texts = {i: str(e) for i, e in enumerate(epochs)}
     if t is not None:
-        marks[str(t)] = {"label": f"turn {turn if label is None else label}",
-                         "style": {"color": "#d62728", "fontWeight": "bold"}}
+        texts[t] = f"turn {turn if label is None else label}"
+    fits = max(2, min(_MAX_LABELS, _LABEL_ROOM // (_CHAR_PX * len(str(max(epochs))) + _GAP_PX)))
+    step, last = max(1, math.ceil((len(epochs) - 1) / (fits - 1))), len(epochs) - 1
+    kept: list[tuple[float, float]] = []  # (centre, half width) in px along the track
+    labelled = set()
+    for i in ([t] if t is not None else []) + [last, 0] + list(range(step, last, step)):
+        centre, half = _LABEL_ROOM * i / max(last, 1), (_CHAR_PX * len(texts[i]) + _GAP_PX) / 2
+        if i not in labelled and all(abs(centre - c) >= half + h for c, h in kept):
+            kept.append((centre, half))
+            labelled.add(i)
+    marks: dict = {str(i): (texts[i] if i in labelled else "") for i in range(len(epochs))}
+    if t is not None and t in labelled:
+        marks[str(t)] = {"label": texts[t], "style": {"color": "#d62728", "fontWeight": "bold"}}
     return marks
 
 
@@ -72,10 +82,10 @@ def _pick_variant(store: Store, *candidates: object) -> RunKey:
             return data.resolve_variant(store, vid)
         except UserError:
             continue
-    runs = store.runs()
-    if not runs:
+    key = data.default_run(store)
+    if key is None:
         raise PreventUpdate  # the page's banner says what to run
-    return runs[0]
+    return key
 
 
 def _pick_epoch(store: Store, key: RunKey, epochs: list[int], wanted: object, keep: object) -> int | None:
@@ -115,7 +125,8 @@ def controls(store: Store, search: object, vid: object, trigger: object, current
     ranges = options.ranges(store, key)
     return (new_vid if new_vid != vid else no_update, 0, max(len(epochs) - 1, 0), slider_marks(epochs, turn_mark, turn),
             epochs.index(at) if at in epochs else 0,
-            {"vid": new_vid, "epochs": epochs, "turn": turn, "groups": shown_groups}, ranges, groups,
+            {"vid": new_vid, "epochs": epochs, "turn": turn, "groups": shown_groups,
+             "marked": data.markers_analyzed(store, key)}, ranges, groups,
             *_control_values(state, current.get("options"), ranges))
 
 

@@ -78,8 +78,12 @@ window.workbench = (function () {
     readout: function (index, info) {
       const e = info && info.epochs ? info.epochs[index] : undefined;
       if (e === undefined) { return "no checkpoints yet"; }
-      const turn = finite(info.turn) !== null ? " · turn at " + info.turn : " · no turn detected";
-      return "epoch " + e + turn;
+      const t = finite(info.turn);
+      if (t === null) { return "epoch " + e + (info.marked === false ? " · turn not analyzed yet" : " · no turn detected"); }
+      if (e === t) { return "epoch " + e + " · the turn"; }
+      // the turn is rarely a checkpoint: its slider mark is the nearest one, and says so when shown
+      if (nearestIndex(info.epochs, t) === index) { return "epoch " + e + " · the checkpoint nearest the turn at " + t; }
+      return "epoch " + e + " · turn at " + t;
     },
     clickEpoch: function () {
       const info = arguments[arguments.length - 1];

@@ -19,11 +19,11 @@ import numpy as np
 from workbench.core.errors import UserError
 from workbench.query import views
 from workbench.store import ArraysRef, RunKey, Store
-from workbench.store.markers import read_markers
+from workbench.store.markers import marker_names, read_markers
 
 __all__ = [
     "variant_id", "resolve_variant", "load_cached", "metrics", "summary", "artifact",
-    "epochs", "latest_analyzed", "turn_epoch", "nearest_epoch", "view_figure_cached", "clear_caches",
+    "epochs", "latest_analyzed", "default_run", "markers_analyzed", "turn_epoch", "nearest_epoch", "view_figure_cached", "clear_caches",
 ]
 
 log = logging.getLogger(__name__)
@@ -107,6 +107,28 @@ def latest_analyzed(store: Store, key: RunKey) -> int | None:
     return max(done) if done else (ckpts[-1] if ckpts else None)
 
 
+def _finished_and_updated(store: Store, key: RunKey) -> tuple[bool, float]:
+    """(whether the run trained to its planned epochs, when its files last changed), unreadable: (False, 0)."""
+    try:
+        record = store.read_record(key)
+        status = store.read_status(key)
+    except Exception:  # a damaged run is never the one to open first
+        return False, 0.0
+    ckpts = record.checkpoint_epochs or []
+    training = bool(status) and status.get("job") == "train" and status.get("state") != "done"
+    finished = not training and bool(ckpts) and ckpts[-1] >= record.epochs
+    stamps = [store.record_signature(key), store.arrays_signature(key, ArraysRef("metrics"))]
+    updated = max([s[0] / 1e9 for s in stamps if s] + [float((status or {}).get("updated") or 0.0)])
+    return finished, updated
+
+
+def default_run(store: Store) -> RunKey | None:
+    """The run the dashboard opens without a URL: the most recently updated finished one, else the
+    most recently updated (not the alphabetically first, which may be a run still at epoch 0)."""
+    seen = [(_finished_and_updated(store, k), k) for k in store.runs()]
+    return max(seen, key=lambda item: item[0])[1] if seen else None
+
+
 def turn_epoch(store: Store, key: RunKey) -> float | None:
     """The run's first epoch marker (the turn onset, by registry order), or None if none is present.
 
@@ -115,6 +137,12 @@ def turn_epoch(store: Store, key: RunKey) -> float | None:
     """
     markers = read_markers(store, key)
     return float(next(iter(markers.values()))) if markers else None
+
+
+def markers_analyzed(store: Store, key: RunKey) -> bool:
+    """Whether any analyzer that finds epoch markers (the turn) has run on the run: without one, "no turn
+    detected" would be wrong (a run that went from 1% to 95% was said to have none: it was not analyzed)."""
+    return any(store.has_summary(key, name) for name in set(marker_names().values()))
 
 
 def nearest_epoch(candidates: list[int], epoch: object) -> int | None:

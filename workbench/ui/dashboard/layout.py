@@ -11,9 +11,9 @@ from __future__ import annotations
 from dash import dcc, html
 
 from workbench.store import Store
-from workbench.ui.dashboard import data, options
+from workbench.ui.dashboard import data, live, options, playback
 from workbench.ui.dashboard.groups import GROUPS, PANELS, Group, panel_id
-from workbench.ui.dashboard.labels import full_label, short_labels
+from workbench.ui.dashboard.labels import family_colour, full_label, short_labels
 from workbench.ui.dashboard.pages import Site, StateField
 
 __all__ = ["FORMATS", "GRAPH_CONFIG", "STATE", "panel_class", "variant_options", "sidebar", "explore_page",
@@ -39,10 +39,20 @@ def panel_class(view: str, empty: bool = False) -> str:
 
 
 def variant_options(store: Store) -> list[dict]:
-    """Picker options: short labels (only the parameters that differ), the full spec as tooltip."""
-    keys = store.runs()
+    """Picker options grouped by family (a coloured badge each), labelled with only the parameters
+    that differ within the family; the search matches family, label and full spec, the full spec
+    is the tooltip (`title`, also shown under the picker)."""
+    keys = sorted(store.runs(), key=lambda k: k.family)  # stable: each family keeps the store's order
     labels = short_labels(keys)
-    return [{"label": labels[k], "value": data.variant_id(k), "title": full_label(k)} for k in keys]
+    out = []
+    for k in keys:
+        short = labels[k].removeprefix(f"{k.family}: ") if labels[k] != k.family else "(its only run)"
+        badge = {"background": family_colour(k.family, [r.family for r in keys])}
+        label = html.Span([html.Span(k.family, className="fam-badge", style=badge),
+                           html.Span(short, className="run-label")], title=full_label(k), className="pick")
+        out.append({"label": label, "value": data.variant_id(k), "title": full_label(k),
+                    "search": f"{k.family} {short} {k.variant}"})
+    return out
 
 
 def store_problem(store: Store) -> str | None:
@@ -81,19 +91,24 @@ def _control(label: str, *children) -> html.Div:
 def sidebar(site: Site) -> html.Div:
     """The explore page's part of the sidebar: variant, epoch, the option controls, batch export."""
     picks = variant_options(site.store)
+    first = data.default_run(site.store)
     return html.Div([
-        _control("Variant", dcc.Dropdown(id="variant", options=picks, clearable=False, optionHeight=40,
-                                         value=picks[0]["value"] if picks else None),
+        _control("Variant", dcc.Dropdown(id="variant", options=picks, clearable=False, optionHeight=34,
+                                         maxHeight=10 * 46, placeholder="search runs…",  # ~10 runs (46 px each) visible
+                                         value=data.variant_id(first) if first else None),
                  html.Div(id="variant-readout", className="readout spec")),
         _control("Epoch", dcc.Slider(id="epoch", min=0, max=0, step=1, marks={}, value=0, included=False,
                                      updatemode="mouseup"),
+                 playback.controls(),
                  html.Div(id="epoch-readout", className="readout"),
+                 *live.components(),
                  html.Div("rendering…", id="busy-note", className="busy-note")),
         *[options.control(o) for o in options.CONTROLS],
         _control("Curves over training", dcc.Checklist(
             id="log-x", options=[{"label": " log x axis", "value": "log"}], value=[],
             labelStyle={"display": "inline", "fontWeight": "normal"})),
         html.Div("Click a point on a trajectory to jump to its epoch.", className="readout"),
+        playback.hint(),
         _control("Export open panels", html.Div(
             [html.Button(fmt.upper(), id=f"export-all-{fmt}", className="export", n_clicks=0,
                          title=f"download every open panel as {fmt.upper()}") for fmt in FORMATS])),
@@ -104,6 +119,7 @@ def sidebar(site: Site) -> html.Div:
         dcc.Store(id="visible", data=None),  # panel views on screen (the browser's IntersectionObserver)
         dcc.Store(id="export-pending", data=None),  # a batch export waiting for every open panel to be drawn
         dcc.Store(id="marker-epoch"),
+        playback.overlay(),
     ])
 
 

@@ -35,10 +35,61 @@ def test_each_variant_keeps_one_distinct_colour():
     assert list(got.values()) == list(PALETTE[:3])
 
 
+def _text(component) -> str:
+    kids = getattr(component, "children", component)
+    return "".join(_text(c) for c in kids) if isinstance(kids, list) else str(kids)
+
+
 def test_variant_picker_uses_short_labels_with_full_tooltip(store):
     options = variant_options(store)
-    assert [o["label"] for o in options] == ["seed=0", "seed=1"]
+    assert [_text(o["label"]) for o in options] == ["modular_additionseed=0", "modular_additionseed=1"]
     assert all(o["title"].startswith("modular_addition: p=7,seed=") for o in options)
+    assert all(o["label"].title == o["title"] for o in options)  # the full spec on hover
+
+
+def test_picker_groups_runs_by_family_with_a_badge_and_searches_the_spec(tmp_path):
+    """Issue 30 item 2: runs of one family together, the family as a coloured badge, search by any part."""
+    from workbench.store import Store
+    from workbench.testing.synthetic import listed_run, synthetic_run
+    from workbench.ui.dashboard.labels import family_colour
+
+    store = Store(tmp_path)
+    synthetic_run(store, p=7, epochs=[0, 100], seed=0, n_neurons=8, n_heads=2, analyzers=["turn"])
+    listed_run(store, "universal_modular:max_p=13,train_min=2,train_max=11,n_unseen=1,d_model=16,n_heads=2,"
+                      "d_mlp=32,d_sin=8", epochs=200, every=100)
+    synthetic_run(store, p=7, epochs=[0, 100], seed=1, n_neurons=8, n_heads=2, analyzers=["turn"])
+    options = variant_options(store)
+    families = [o["value"].split("/")[0] for o in options]
+    assert families == ["modular_addition", "modular_addition", "universal_modular"]  # grouped
+    badge, label = options[0]["label"].children
+    families = ["modular_addition", "universal_modular"]
+    assert badge.children == "modular_addition" and badge.style["background"] == family_colour("modular_addition", families)
+    assert label.children == "seed=0"  # the family is the badge: not repeated in the label
+    assert _text(options[2]["label"]) == "universal_modular(its only run)"
+    assert "max_p=13" in options[2]["search"] and "universal_modular" in options[2]["search"]
+    assert options[2]["label"].children[0].style["background"] == family_colour("universal_modular", families)
+    assert family_colour("modular_addition", families) != family_colour("universal_modular", families)
+
+
+def test_the_dashboard_opens_on_the_latest_finished_run(tmp_path):
+    """Issue 30 item 2: not the alphabetically first run (perhaps one still at epoch 0)."""
+    import os
+
+    from workbench.store import Store
+    from workbench.testing.synthetic import synthetic_run
+
+    store = Store(tmp_path)
+    keys = [synthetic_run(store, p=7, epochs=[0, 100], seed=s, n_neurons=8, n_heads=2, analyzers=["turn"])
+            for s in (0, 1, 2)]
+    store.write_status(keys[2], 10, 100, "running")  # the newest, still training
+    for i, key in enumerate(keys):
+        for path in (store.metrics_path(key), store.variant_path(key)):
+            os.utime(path, (1e9 + 100 * i, 1e9 + 100 * i))
+    os.utime(store.variant_path(keys[0]), (1e9 + 150, 1e9 + 150))  # seed 0 updated after seed 1
+    assert data.default_run(store) == keys[0]
+    store.write_status(keys[2], 100, 100, "done")  # now finished, and the newest
+    assert data.default_run(store) == keys[2]
+    assert data.default_run(Store(tmp_path / "empty")) is None
 
 
 def test_compare_lines_share_colours_and_name_missing_variants(store):
