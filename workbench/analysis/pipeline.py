@@ -58,6 +58,11 @@ def _select(names: str, variant: Variant) -> tuple[list[str], list[str]]:
     if grouped and str(names).strip() != "all":
         raise UserError(f"{', '.join(grouped)} read several runs: run them over a group (workbench.analysis.group.analyze_group)")
     chosen = [n for n in chosen if n not in grouped]
+    only_refs = [n for n in chosen if get_analyzer(n).reference_only]
+    if only_refs and str(names).strip() != "all":
+        raise UserError(f"{', '.join(only_refs)} {'is' if len(only_refs) == 1 else 'are'} computed only as the reference "
+                        "of another analyzer; run that one")
+    chosen = [n for n in chosen if n not in only_refs]
     skipped = {n: unmet_needs(n, caps) for n in chosen if unmet_needs(n, caps)}
     if skipped and str(names).strip() != "all":
         raise UserError(", ".join(f"{n} ({reason(m)})" for n, m in skipped.items())
@@ -92,6 +97,7 @@ def analyze(spec: str, store: Store, *, analyzers: str = "all", epochs: str | No
     variant = store.read_variant(key)  # a corrupt record is the one line, before any notice
     per_epoch, summaries = _select(analyzers, variant)
     available = store.checkpoint_epochs(key)
+    _check_options(variant, per_epoch, options or {}, available)
     wanted = available if epochs is None else sorted(set(available) & set(parse_schedule(epochs)))
     if not wanted:
         raise UserError(f"no checkpoints match --epochs {epochs!r}; available: {available[:5]}...{available[-1:]}")
@@ -115,6 +121,26 @@ def analyze(spec: str, store: Store, *, analyzers: str = "all", epochs: str | No
     if markers and not quiet:
         print(f"{variant.spec}: " + ", ".join(f"{marker_label(m)} at epoch {e}" for m, e in markers.items()))
     return AnalyzeResult(job.computed, job.skipped, job.failed, markers, job.errors, job.diverged)
+
+
+def _check_options(variant: Variant, per_epoch: list[str], options: dict, available: list[int]) -> None:
+    """UserError (before anything is written) for options an analyzer to run cannot take, or a
+    reference epoch that is not a checkpoint of the run."""
+    caps = variant.family.capabilities(variant.params).as_dict()
+    shapes = None
+    for name in per_epoch:
+        spec = get_analyzer(name)
+        if spec.check is not None:
+            shapes = shapes or {k: tuple(v.shape) for k, v in variant.family.init_state(variant.params).items()}
+            try:
+                spec.check(options, caps, shapes)
+            except ValueError as err:
+                raise UserError(f"{name}: {err}") from None
+        for ref in spec.reference:
+            option = get_analyzer(ref).reference_epoch
+            if option and option in options and int(options[option]) not in available:
+                raise UserError(f"{name}: {option}={options[option]} is not a checkpoint of {variant.spec} "
+                                f"(checkpoints {available[0]}..{available[-1]}, e.g. {available[len(available) // 2]})")
 
 
 def _checkpoints(job: CheckpointJob, wanted: list[int], names: list[str], jobs: int | None, quiet: bool) -> None:

@@ -80,6 +80,13 @@ class AnalyzerSpec:
     kinds: dict[str, str] = field(default_factory=dict)  # output -> one of VALUE_KINDS, where not the default
     null: str | None = None  # one of NULLS: the chance level its `null_outputs` are read against
     null_outputs: tuple[str, ...] = field(default=())  # real-valued outputs the null artifact holds, per draw
+    # computed only where another analyzer references it, never over every checkpoint
+    reference_only: bool = False
+    # the analyzer option naming the checkpoint epoch it is referenced at (default: the run's final one)
+    reference_epoch: str | None = None
+    # check(options, caps, weight shapes) raises ValueError for options this family's model cannot take;
+    # the pipeline runs it before anything is written (one line, exit 2)
+    check: Callable[[Mapping[str, Any], Caps, Mapping[str, tuple]], None] | None = None
 
     def value_kind(self, output: str) -> str:
         """What `output`'s values are: its declared kind, else a label for `<axis>_names`, an
@@ -103,13 +110,15 @@ def register_analyzer(name: str, *, kind: str, outputs: dict[str, tuple[str, ...
              reference: tuple[str, ...] = (), markers: tuple[str, ...] = (), needs: tuple[str, ...] = (),
              headlines: tuple[str, ...] | Mapping[str, str] = (),
              trajectories: Mapping[str, tuple[str, str | None, str]] | None = None,
-             kinds: Mapping[str, str] | None = None, null: str | None = None, null_outputs: tuple[str, ...] = ()):
+             kinds: Mapping[str, str] | None = None, null: str | None = None, null_outputs: tuple[str, ...] = (),
+             reference_only: bool = False, reference_epoch: str | None = None, check: Callable | None = None):
     """Decorator recording an analyzer's metadata; the docstring's first line describes it.
 
     `headlines` names outputs (each its own headline name) or maps output -> headline name;
     `trajectories` maps a compare-panel id -> (output, column or None, title); `kinds` maps
     an output -> what its values are (VALUE_KINDS), where that is not `AnalyzerSpec.value_kind`'s default;
-    `null` (one of NULLS) declares a chance level for `null_outputs` (default: the headline outputs).
+    `null` (one of NULLS) declares a chance level for `null_outputs` (default: the headline outputs);
+    `reference_only`, `reference_epoch` and `check`: see AnalyzerSpec.
     """
     needs = tuple(check_need(n) for n in needs)
     if kind not in KINDS:
@@ -136,13 +145,16 @@ def register_analyzer(name: str, *, kind: str, outputs: dict[str, tuple[str, ...
     if scope == "group" and (not requires or headlines or markers):
         raise ValueError(f"analyzer {name!r}: a group analyzer requires per-epoch analyzers and has no headlines or markers")
     null_outputs = _check_null(name, scope, null, tuple(null_outputs) or tuple(headlines), outputs, kinds)
+    if (reference_only or reference_epoch) and scope != "epoch":
+        raise ValueError(f"analyzer {name!r}: only a per-epoch analyzer is computed as a reference")
 
     def wrap(fn: Callable) -> Callable:
         doc = (fn.__doc__ or "").strip().splitlines()
         declared = hooks if callable(hooks) else tuple(hooks)
         _ANALYZERS.add(name, AnalyzerSpec(name, kind, scope, fn, dict(outputs), declared, version,
                                           doc[0] if doc else "", tuple(requires), tuple(reference), tuple(markers),
-                                          needs, headlines, trajectories, kinds, null, null_outputs))
+                                          needs, headlines, trajectories, kinds, null, null_outputs,
+                                          reference_only, reference_epoch, check))
         return fn
 
     return wrap
