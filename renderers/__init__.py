@@ -13,3 +13,4 @@ from renderers import universal, universal_study  # noqa: E402,F401  (multi-prim
 from renderers import least_action  # noqa: E402,F401  (least-action study: per-epoch and whole-run)
 # whole-run (trajectory) views
 from renderers import trajectories, dynamics  # noqa: E402,F401
+from renderers import interventions  # noqa: E402,F401  (hook-level edits over training)
