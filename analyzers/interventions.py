@@ -36,10 +36,16 @@ from analyzers._maps import answer_pos, operand_pos
 from analyzers.restricted_loss import _keys
 from workbench.core.analyzer import register_analyzer
 
-__all__ = ["interventions", "patch_source", "build_edits", "head_list", "check_options", "patch_hook_of"]
+__all__ = ["interventions", "patch_source", "build_edits", "head_list", "check_options", "patch_hook_of", "listed"]
 
 MODES = ("mean", "zero")
 EMBED_HOOK = "hook_embed"
+
+
+def listed(options: Mapping[str, Any], name: str) -> list | None:
+    """Option `name` as a list (a single value is a list of one); None when not given."""
+    value = options.get(name)
+    return None if value is None else [v for v in np.atleast_1d(np.asarray(value, dtype=object)).tolist()]
 
 
 def head_list(caps: Mapping[str, Any], given=None) -> list[tuple[int, int]]:
@@ -73,17 +79,17 @@ def check_options(options: Mapping[str, Any], caps: Mapping[str, Any], shapes: M
     if options.get("ablate_heads") is not None:
         if not caps.get("attention_hooks"):
             raise ValueError("ablate_heads: this family's model has no attention heads")
-        head_list(caps, options["ablate_heads"])
+        head_list(caps, listed(options, "ablate_heads"))
     d_mlp = min(s[-1] for n, s in shapes.items() if n.endswith("mlp.W_in")) if any(
         n.endswith("mlp.W_in") for n in shapes) else None
-    for n in options.get("ablate_neurons") or ():
-        if d_mlp is None or not 0 <= int(n) < d_mlp:
+    for n in listed(options, "ablate_neurons") or ():
+        if d_mlp is None or not str(n).isdigit() or not int(n) < d_mlp:
             raise ValueError(f"no neuron {n}: the neuron layer has {d_mlp or 0} neurons")
     p = int(caps["modular"]["p"])
-    for k in options.get("key_freqs") or ():
-        if not 1 <= int(k) <= (p - 1) // 2:
+    for k in listed(options, "key_freqs") or ():
+        if not str(k).isdigit() or not 1 <= int(k) <= (p - 1) // 2:
             raise ValueError(f"no frequency {k}: frequencies lie in 1..{(p - 1) // 2} for p={p}")
-    if "patch_from" in options and int(options["patch_from"]) < 0:
+    if "patch_from" in options and not str(options["patch_from"]).isdigit():
         raise ValueError(f"patch_from must be a checkpoint epoch; got {options['patch_from']!r}")
 
 
@@ -91,7 +97,7 @@ def _heads(ctx, mode: str) -> list[Edit]:
     if not ctx.family.get("attention_hooks"):
         return []
     edits = []
-    for layer, head in head_list(ctx.family, ctx.options.get("ablate_heads")):
+    for layer, head in head_list(ctx.family, listed(ctx.options, "ablate_heads")):
         name = f"head {layer}.{head}" if int(ctx.family.get("n_layers") or 1) > 1 else f"head {head}"
         edits.append(Edit(f"{name} {mode}-ablated", "head",
                           [(f"blocks.{layer}.attn.hook_z", ablate_hook([head], mode, -2))]))
@@ -99,7 +105,7 @@ def _heads(ctx, mode: str) -> list[Edit]:
 
 
 def _neurons(ctx, mode: str, layer: str) -> list[Edit]:
-    chosen = [int(n) for n in ctx.options.get("ablate_neurons") or ()]
+    chosen = [int(n) for n in listed(ctx.options, "ablate_neurons") or ()]
     if not chosen:
         return []
     return [Edit(f"{len(chosen)} neurons {mode}-ablated", "neurons", [(layer, ablate_hook(chosen, mode, -1))])]

@@ -71,6 +71,8 @@ class AnalyzeRequest(_Request):
     jobs: Annotated[int, Field(ge=1, le=256)] | None = None
     device: Device = "cpu"
     quiet: bool = False
+    # analyzer options (`--option NAME=VALUE`), e.g. {"ablate_heads": [0, 2], "patch_from": 1000}
+    options: dict[str, int | str | list[int | str]] = Field(default_factory=dict)
 
 
 class SweepRequest(_Request):
@@ -179,7 +181,7 @@ def _train(req: TrainRequest, store: Store, files: bool) -> None:
 def _analyze(req: AnalyzeRequest, store: Store, files: bool) -> None:
     spec = _nonempty(req.variant, "VARIANT") or demo_variant()[0]
     result = analyze(spec, store, analyzers=req.analyzers, epochs=req.epochs, force=req.force, device=req.device,
-                     quiet=req.quiet, jobs=req.jobs)
+                     quiet=req.quiet, jobs=req.jobs, options=req.options or None)
     print(f"analyzed: {result.computed} artifacts written, {result.skipped} up to date"
           + (f", {len(result.failed)} unreadable checkpoints skipped: {', '.join(result.failed)}" if result.failed else ""))
 

@@ -138,7 +138,7 @@ def _check_options(variant: Variant, per_epoch: list[str], options: dict, availa
                 raise UserError(f"{name}: {err}") from None
         for ref in spec.reference:
             option = get_analyzer(ref).reference_epoch
-            if option and option in options and int(options[option]) not in available:
+            if option and option in options and str(options[option]) not in {str(e) for e in available}:
                 raise UserError(f"{name}: {option}={options[option]} is not a checkpoint of {variant.spec} "
                                 f"(checkpoints {available[0]}..{available[-1]}, e.g. {available[len(available) // 2]})")
 

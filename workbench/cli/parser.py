@@ -173,6 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu", type=_device_arg, help="cpu, cuda or cuda:N (default: cpu)")
     p.add_argument("--store", help=store_help)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
+                   help="an analyzer option (repeatable), part of each artifact's identity; a comma list is a list, "
+                        "e.g. --option ablate_heads=0,2 --option patch_from=1500 (analyzers/interventions.py)")
     p.set_defaults(func="workbench.cli.analyze:cmd_analyze")
 
     p = sub.add_parser("densify", help="add checkpoints inside a trained run's window by a replay proven bit-identical")

@@ -56,3 +56,26 @@ def test_the_patch_source_is_not_run_on_its_own(run):
     store, _ = run
     with pytest.raises(UserError, match="patch_source is computed only as the reference"):
         analyze(VARIANT.spec, store, analyzers="patch_source", quiet=True)
+
+
+@pytest.mark.parametrize("option, word", [("ablate_heads=0,9", "no head '9'"), ("ablate_neurons=x", "no neuron x"),
+                                          ("key_freqs=4,99", "no frequency 99"), ("ablate_heads", "expected NAME=VALUE")])
+def test_the_command_line_refuses_a_bad_option_in_one_line(run, capsys, option, word):
+    from workbench.cli import main
+
+    store, _ = run
+    capsys.readouterr()
+    code = main(["analyze", VARIANT.spec, "--analyzers", WANT, "--option", option, "--store", str(store.root), "--quiet"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and word in err and "Traceback" not in err
+
+
+def test_the_command_line_passes_options_through(run):
+    from workbench.cli import main
+
+    store, key = run
+    assert main(["analyze", VARIANT.spec, "--analyzers", "interventions", "--option", "ablate_heads=1",
+                 "--option", "ablate_neurons=0,3", "--option", "ablate_mode=zero", "--store", str(store.root),
+                 "--quiet"]) == 0
+    names = list(store.read_artifact(key, "interventions", 60)["edit_names"])
+    assert "head 1 zero-ablated" in names and "2 neurons zero-ablated" in names and "head 0 zero-ablated" not in names
