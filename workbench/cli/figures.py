@@ -42,6 +42,11 @@ def cmd_render(args) -> None:
 
 
 def cmd_report(args) -> None:
+    if getattr(args, "spec", None) or getattr(args, "specs", False) or getattr(args, "save", None):
+        from workbench.cli.report_specs import cmd_report_spec
+
+        cmd_report_spec(args)
+        return
     spec = spec_or_demo(args)
     path = write_report(store_of(args), RunKey(*parse_variant(spec).key), out=args.out, epochs=args.epochs,
                         progress=not args.quiet)
