@@ -215,7 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--store", help=store_help)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--spec", metavar="NAME|FILE", help="a report built for a question: a report spec (title, prose, "
-                   "views in order) shipped in reports/, saved in the store, or a .yaml file (workbench.query.report_specs)")
+                   "views in order) shipped in report_specs/, saved in the store, or a .yaml file (workbench.query.report_specs)")
     p.add_argument("--save", metavar="NAME", help="with --spec FILE: check it and save it in the store as NAME")
     p.add_argument("--specs", action="store_true", help="list the report specs (shipped and saved)")
     p.set_defaults(func="workbench.cli.figures:cmd_report")

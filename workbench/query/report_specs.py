@@ -20,7 +20,7 @@ last analyzed), `range` (trajectory views), `probe` (only "full", the canonical 
 named probes exist) and the view's own options (neuron, head, ...). `group` is refused in one
 line: group views are not in report specs yet.
 
-Specs are shipped in the repository's `reports/` folder and saved in the store
+Specs are shipped in the repository's `report_specs/` folder and saved in the store
 (`Store.save_report_spec`); a saved one may not take a shipped one's name. Every problem
 (YAML, an unknown field or view, an option the view does not take, a bad epoch word) is one
 UserError line naming the spec.
@@ -43,7 +43,7 @@ from workbench.store.markers import marker_label, marker_names
 __all__ = ["ReportSpec", "SpecView", "SPEC_DIR", "EPOCH_WORDS", "parse_spec", "load_spec", "spec_names", "save_spec",
            "parse_range", "PROBES", "epoch_word", "epoch_words"]
 
-SPEC_DIR = Path(__file__).resolve().parents[2] / "reports"
+SPEC_DIR = Path(__file__).resolve().parents[2] / "report_specs"
 EPOCH_WORDS = ("init", "end of memorization", "end")  # besides epoch markers ("turn onset", ...) and integers
 PROBES = ("full",)  # the canonical probe; named probes (issue 31 item 1) will add theirs
 _FIELDS = {"view", "prose", "variant", "epoch", "range", "probe", "group"}
@@ -184,7 +184,7 @@ def read_yaml_text(path: Path) -> str:
 def save_spec(store: Store, name: str, file: str) -> Path:
     """Validate the spec in `file` and save it in the store under `name` (not a shipped name)."""
     if name in {p.stem for p in SPEC_DIR.glob("*.yaml")}:
-        raise UserError(f"report spec {name!r} is shipped (reports/{name}.yaml); choose another name")
+        raise UserError(f"report spec {name!r} is shipped (report_specs/{name}.yaml); choose another name")
     text = read_yaml_text(Path(file))
     parse_spec(text, f"report spec {file!r}")
     return store.save_report_spec(name, text)
