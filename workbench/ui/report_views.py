@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import html
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
+import plotly.graph_objects as go
 import plotly.offline
 
 from workbench.core.errors import UserError
@@ -23,7 +25,7 @@ from workbench.query.views import view_figure
 from workbench.store import RunKey, Store
 from workbench.ui.report import _CSS, _LOG_X, Omissions, _figure_html, telling_epochs
 
-__all__ = ["write_spec_report", "resolve_epoch", "spec_blocks"]
+__all__ = ["write_spec_report", "resolve_epoch", "spec_blocks", "spec_items", "spec_variant", "SpecItem"]
 
 
 def _key(store: Store, spec: str) -> RunKey:
@@ -49,28 +51,55 @@ def resolve_epoch(store: Store, key: RunKey, epoch: int | str | None, omit: Omis
     return words[word], f"{word} (epoch {words[word]})"
 
 
-def _block(store: Store, default: str, view: SpecView, omit: Omissions) -> str:
-    """One view's heading, prose and figure."""
+@dataclass(frozen=True)
+class SpecItem:
+    """One view of a spec as shown: a heading, its prose and description, and a figure or why it has none."""
+
+    head: str
+    prose: str
+    desc: str
+    figure: go.Figure | None
+    note: str = ""
+
+
+def _item(store: Store, default: str, view: SpecView, omit: Omissions) -> SpecItem:
     spec = view.variant or default
     key = _key(store, spec)
     epoch, label = resolve_epoch(store, key, view.epoch, omit) if get_view(view.view).scope == "epoch" else (None, "")
+    desc = get_view(view.view).description
     if epoch is None and label.startswith("this run has no"):
-        return f"<h3>{html.escape(view.view)}</h3><p class=desc>left out: {html.escape(label)}</p>\n"
+        return SpecItem(view.view, view.prose, desc, None, f"left out: {label}")
     fig = view_figure(store, key, view.view, epoch, **view.options)
     if view.range is not None:
         fig.update_xaxes(range=list(parse_range(view.range)))
     where = ", ".join(x for x in (label, spec if view.variant else "") if x)
-    head = html.escape(view.view + (f" — {where}" if where else ""))
-    prose = f"<p>{html.escape(view.prose)}</p>" if view.prose else ""
-    desc = html.escape(get_view(view.view).description)
-    return f"<h3>{head}</h3>{prose}<p class=desc>{desc}</p>\n{_figure_html(fig)}\n"
+    return SpecItem(view.view + (f" — {where}" if where else ""), view.prose, desc, fig)
+
+
+def spec_items(store: Store, spec: ReportSpec, variant: str, omit: Omissions) -> list[SpecItem]:
+    """Every view of `spec` for run `variant` (a view's own `variant` wins), in order."""
+    return [_item(store, variant, v, omit) for v in spec.views]
+
+
+def _item_html(item: SpecItem) -> str:
+    prose = f"<p>{html.escape(item.prose)}</p>" if item.prose else ""
+    body = _figure_html(item.figure) if item.figure is not None else f"<p class=desc>{html.escape(item.note)}</p>"
+    return f"<h3>{html.escape(item.head)}</h3>{prose}<p class=desc>{html.escape(item.desc)}</p>\n{body}\n"
 
 
 def spec_blocks(store: Store, spec: ReportSpec, variant: str, omit: Omissions) -> str:
     """Every view of `spec` as HTML, in order (the log-x switch first when any draws over training)."""
-    blocks = "".join(_block(store, variant, v, omit) for v in spec.views)
+    blocks = "".join(_item_html(item) for item in spec_items(store, spec, variant, omit))
     trajectories = any(get_view(v.view).scope == "trajectory" for v in spec.views)
     return (_LOG_X if trajectories else "") + blocks
+
+
+def spec_variant(name: str, spec: ReportSpec, variant: str | None) -> str:
+    """The run a spec reads: `variant`, else the spec's; UserError naming the spec without either."""
+    variant = variant or spec.variant
+    if not variant:
+        raise UserError(f"report spec {name!r} names no variant: give one (workbench report VARIANT --spec {name})")
+    return parse_variant(variant).spec
 
 
 def write_spec_report(store: Store, name: str, spec: ReportSpec, variant: str | None = None,
@@ -88,10 +117,7 @@ def write_spec_report(store: Store, name: str, spec: ReportSpec, variant: str | 
     Raises:
         UserError for a run that is not trained, an epoch word the run lacks, or a bad view option.
     """
-    variant = variant or spec.variant
-    if not variant:
-        raise UserError(f"report spec {name!r} names no variant: give one (workbench report VARIANT --spec {name})")
-    variant = parse_variant(variant).spec
+    variant = spec_variant(name, spec, variant)
     key = _key(store, variant)
     omit = Omissions()
     body = spec_blocks(store, spec, variant, omit)
