@@ -58,11 +58,10 @@ def _select(names: str, variant: Variant) -> tuple[list[str], list[str]]:
     if grouped and str(names).strip() != "all":
         raise UserError(f"{', '.join(grouped)} read several runs: run them over a group (workbench.analysis.group.analyze_group)")
     chosen = [n for n in chosen if n not in grouped]
-    only_refs = [n for n in chosen if get_analyzer(n).reference_only]
+    only_refs = [n for n in chosen if get_analyzer(n).reference_only]  # run where referenced, not per checkpoint
     if only_refs and str(names).strip() != "all":
         raise UserError(f"{', '.join(only_refs)} {'is' if len(only_refs) == 1 else 'are'} computed only as the reference "
                         "of another analyzer; run that one")
-    chosen = [n for n in chosen if n not in only_refs]
     skipped = {n: unmet_needs(n, caps) for n in chosen if unmet_needs(n, caps)}
     if skipped and str(names).strip() != "all":
         raise UserError(", ".join(f"{n} ({reason(m)})" for n, m in skipped.items())
@@ -72,7 +71,7 @@ def _select(names: str, variant: Variant) -> tuple[list[str], list[str]]:
         by_reason.setdefault(reason(missing), []).append(n)
     for why, group in by_reason.items():
         say(f"skipped ({why}): {', '.join(group)}")
-    chosen = [n for n in chosen if n not in skipped]
+    chosen = [n for n in chosen if n not in skipped and n not in only_refs]
     summaries = [n for n in chosen if get_analyzer(n).scope == "summary"]
     needed = {r for s in summaries for r in get_analyzer(s).requires}  # final-checkpoint references run apart
     per_epoch = [n for n in list_analyzers(scope="epoch") if n in chosen or n in needed]

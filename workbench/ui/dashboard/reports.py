@@ -7,7 +7,7 @@ view in the spec's order with its prose, as the offline `workbench report --spec
 
 from __future__ import annotations
 
-from dash import Input, Output, dcc, html
+from dash import Input, Output, dcc, html, no_update
 
 from workbench.core.errors import UserError
 from workbench.query.report_specs import load_spec, spec_names
@@ -15,11 +15,13 @@ from workbench.store import Store
 from workbench.ui.dashboard import data
 from workbench.ui.dashboard.layout import variant_options
 from workbench.ui.dashboard.pages import Page, StateField, register_page
+from workbench.ui.dashboard.state import parse_state
 from workbench.ui.report import Omissions
 from workbench.ui.report_views import SpecItem, spec_items
 
 __all__ = ["layout", "register", "render_spec", "PAGE", "STATE"]
 
+PATH = "/reports"
 STATE = (StateField("report", "reports-spec"), StateField("report_run", "reports-run"))
 _GRAPH = {"displaylogo": False, "responsive": True}
 
@@ -64,10 +66,17 @@ def render_spec(store: Store, name: str | None, vid: str | None) -> list:
 
 
 def register(app, store: Store) -> None:
-    @app.callback(Output("reports-body", "children"), Input("reports-spec", "value"), Input("reports-run", "value"))
-    def show(name, vid):
-        return render_spec(store, name, vid)
+    """Attach the page's callbacks: the spec and run from the URL, and the body (idle while the page is hidden)."""
+    @app.callback(*[Output(f.component, f.prop) for f in STATE], Input("url", "search"))
+    def _restore(search):
+        state = parse_state(search, STATE)
+        return tuple(state.get(f.key, no_update) for f in STATE)
+
+    @app.callback(Output("reports-body", "children"), Input("reports-spec", "value"), Input("reports-run", "value"),
+                  Input("url", "pathname"))
+    def _show(name, vid, pathname):
+        return render_spec(store, name, vid) if pathname == PATH else no_update
 
 
-PAGE = register_page(Page("reports", "/reports", "Reports", layout=lambda site: layout(site.store),
+PAGE = register_page(Page("reports", PATH, "Reports", layout=lambda site: layout(site.store),
                           callbacks=lambda app, site: register(app, site.store), state=STATE, order=25))
