@@ -80,6 +80,7 @@ class CheckpointJob:
         self.errors: dict[str, str] = {}  # analyzer -> first error
         self.diverged: int | None = None
         self.refs: dict[str, dict[str, np.ndarray]] = {}  # analyzer -> arrays at the final checkpoint
+        self.ref_epochs: dict[str, int] = {}  # analyzer -> the epoch its reference was read at
         self.ref_stamp = ""  # final checkpoint identity the references come from
 
     def want(self, name: str, ckpt: str) -> dict[str, str]:
@@ -112,6 +113,7 @@ class CheckpointJob:
             for name in group:
                 try:
                     self.refs[name] = self.store.read_artifact(self.key, name, epoch)
+                    self.ref_epochs[name] = epoch
                 except UserError as err:
                     say(f"reference {name} at epoch {epoch} is unusable ({err})")
         self.ref_stamp = ",".join(stamps)  # one final checkpoint: "<epoch>:<identity>", as before
