@@ -14,3 +14,4 @@ from renderers import least_action  # noqa: E402,F401  (least-action study: per-
 # whole-run (trajectory) views
 from renderers import trajectories, dynamics  # noqa: E402,F401
 from renderers import trace  # noqa: E402,F401  (per-input trace across training, issue 31)
+from renderers import interventions  # noqa: E402,F401  (hook-level edits over training)

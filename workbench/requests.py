@@ -76,6 +76,8 @@ class AnalyzeRequest(_Request):
     threads: ThreadCount | None = None
     quiet: bool = False
     probe: str | None = None  # a named probe (workbench probe add); None: the family's own
+    # analyzer options (`--option NAME=VALUE`), e.g. {"ablate_heads": [0, 2], "patch_from": 1000}
+    options: dict[str, int | str | list[int | str]] = Field(default_factory=dict)
 
 
 class SweepRequest(_Request):
@@ -185,7 +187,7 @@ def _train(req: TrainRequest, store: Store, files: bool) -> None:
 def _analyze(req: AnalyzeRequest, store: Store, files: bool) -> None:
     spec = _nonempty(req.variant, "VARIANT") or demo_variant()[0]
     result = analyze(spec, store, analyzers=req.analyzers, epochs=req.epochs, force=req.force, device=req.device,
-                     quiet=req.quiet, jobs=req.jobs, probe=req.probe)
+                     quiet=req.quiet, jobs=req.jobs, probe=req.probe, options=req.options or None)
     print(f"analyzed: {result.computed} artifacts written, {result.skipped} up to date"
           + (f", {len(result.failed)} unreadable checkpoints skipped: {', '.join(result.failed)}" if result.failed else ""))
 

@@ -82,6 +82,7 @@ class CheckpointJob:
         self.errors: dict[str, str] = {}  # analyzer -> first error
         self.diverged: int | None = None
         self.refs: dict[str, dict[str, np.ndarray]] = {}  # analyzer -> arrays at the final checkpoint
+        self.ref_epochs: dict[str, int] = {}  # analyzer -> the epoch its reference was read at
         self.ref_stamp = ""  # final checkpoint identity the references come from
 
     def want(self, name: str, ckpt: str) -> dict[str, str]:
@@ -94,21 +95,32 @@ class CheckpointJob:
             want["probe"] = self.probe.stamp
         return want
 
+    def reference_epoch(self, name: str, final: int) -> int:
+        """The epoch analyzer `name` is referenced at: its `reference_epoch` option's, else the final one."""
+        option = get_analyzer(name).reference_epoch
+        return int(self.options.get(option, final)) if option else final
+
     def prepare_references(self, per_epoch: list[str], final: int) -> None:
-        """Compute (if due) and load the final-checkpoint artifacts that analyzers reference."""
+        """Compute (if due) and load the artifacts that analyzers reference, at the final checkpoint
+        (or the epoch a referenced analyzer's `reference_epoch` option names)."""
         names = sorted({r for n in per_epoch for r in get_analyzer(n).reference})
-        if not names:
-            return
-        ckpt = self.checkpoint(final, names)
-        if ckpt is None:
-            say(f"no readable final checkpoint (epoch {final}): analyzers that reference it are skipped")
-            return
-        self.ref_stamp = f"{final}:{ckpt}"
+        by_epoch: dict[int, list[str]] = {}
         for name in names:
-            try:
-                self.refs[name] = self.store.read_artifact(self.key, name, final)
-            except UserError as err:
-                say(f"reference {name} at epoch {final} is unusable ({err})")
+            by_epoch.setdefault(self.reference_epoch(name, final), []).append(name)
+        stamps = []
+        for epoch, group in sorted(by_epoch.items()):
+            ckpt = self.checkpoint(epoch, group)
+            if ckpt is None:
+                say(f"no readable checkpoint at epoch {epoch}: analyzers that reference it are skipped")
+                continue
+            stamps.append(f"{epoch}:{ckpt}")
+            for name in group:
+                try:
+                    self.refs[name] = self.store.read_artifact(self.key, name, epoch)
+                    self.ref_epochs[name] = epoch
+                except UserError as err:
+                    say(f"reference {name} at epoch {epoch} is unusable ({err})")
+        self.ref_stamp = ",".join(stamps)  # one final checkpoint: "<epoch>:<identity>", as before
 
     def context_for(self, name: str, ctx: EpochContext) -> EpochContext | None:
         """`ctx` with the final-checkpoint references `name` declared; None if one is missing."""

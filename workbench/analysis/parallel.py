@@ -2,7 +2,7 @@
 
 Each worker is spawned (a fork would inherit torch's and BLAS's thread pools, which do not
 survive it), builds the parent's `CheckpointJob` once (same store, run, options and
-final-checkpoint references) and runs `CheckpointJob.checkpoint` on the epochs it is handed, writing
+references, read from the store at the epochs the parent read them) and runs `CheckpointJob.checkpoint` on the epochs it is handed, writing
 each artifact atomically itself, exactly as the parent would. The parent merges the
 workers' tallies in epoch order, so the result does not depend on which worker finished
 first. Each worker runs the torch threads the parent chose for it (workbench.core.compute:
@@ -48,15 +48,23 @@ def default_jobs(n_checkpoints: int, cpus: int | None = None) -> int:
     return max(1, min(cpus // 2, MAX_DEFAULT_JOBS, n_checkpoints // MIN_CHECKPOINTS_PER_JOB))
 
 
-def _start(root, key, force: bool, device: str, options: dict, refs: dict, ref_stamp: str, threads: int,
+def _start(root, key, force: bool, device: str, options: dict, ref_epochs: dict, ref_stamp: str, threads: int,
            probe=None) -> None:
-    """Worker initializer: one CheckpointJob for this process, with the parent's references."""
+    """Worker initializer: one CheckpointJob for this process, reading the parent's references from the store.
+
+    The references travel as (analyzer -> epoch), never as arrays: spawn writes the initializer's
+    arguments into a pipe whose read end the parent holds until the write ends, so arguments over
+    the pipe's buffer hang the parent for good if the worker dies before reading them (Python 3.11).
+    They are always the canonical probe's (a named probe's job reads the same references).
+    """
     global _worker
     torch.set_num_threads(threads)
     threadpool_limits(limits=1, user_api="blas")  # for the worker's lifetime, as the parent's loop runs
-    store = Store(root).with_probe(None if probe is None else probe.probe.name)
+    canonical = Store(root)
+    store = canonical.with_probe(None if probe is None else probe.probe.name)
     _worker = CheckpointJob(store, key, store.read_variant(key), force, device, options, quiet=True, probe=probe)
-    _worker.refs, _worker.ref_stamp = refs, ref_stamp
+    _worker.refs = {name: canonical.read_artifact(key, name, epoch) for name, epoch in ref_epochs.items()}
+    _worker.ref_epochs, _worker.ref_stamp = dict(ref_epochs), ref_stamp
 
 
 def _checkpoint(epoch: int, names: list[str]) -> tuple:
@@ -82,7 +90,7 @@ def run_parallel(job, epochs: list[int], names: list[str], jobs: int, tick: Call
         UserError (one line) if a worker process died.
     """
     threads = threads or max(1, torch.get_num_threads() // jobs)
-    args = (job.store.root, job.key, job.force, job.device, job.options, job.refs, job.ref_stamp, threads, job.probe)
+    args = (job.store.root, job.key, job.force, job.device, job.options, job.ref_epochs, job.ref_stamp, threads, job.probe)
     results = []
     try:
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_start,

@@ -59,6 +59,10 @@ def _select(names: str, variant: Variant) -> tuple[list[str], list[str]]:
     if grouped and str(names).strip() != "all":
         raise UserError(f"{', '.join(grouped)} read several runs: run them over a group (workbench.analysis.group.analyze_group)")
     chosen = [n for n in chosen if n not in grouped]
+    only_refs = [n for n in chosen if get_analyzer(n).reference_only]  # run where referenced, not per checkpoint
+    if only_refs and str(names).strip() != "all":
+        raise UserError(f"{', '.join(only_refs)} {'is' if len(only_refs) == 1 else 'are'} computed only as the reference "
+                        "of another analyzer; run that one")
     skipped = {n: unmet_needs(n, caps) for n in chosen if unmet_needs(n, caps)}
     if skipped and str(names).strip() != "all":
         raise UserError(", ".join(f"{n} ({reason(m)})" for n, m in skipped.items())
@@ -68,7 +72,7 @@ def _select(names: str, variant: Variant) -> tuple[list[str], list[str]]:
         by_reason.setdefault(reason(missing), []).append(n)
     for why, group in by_reason.items():
         say(f"skipped ({why}): {', '.join(group)}")
-    chosen = [n for n in chosen if n not in skipped]
+    chosen = [n for n in chosen if n not in skipped and n not in only_refs]
     summaries = [n for n in chosen if get_analyzer(n).scope == "summary"]
     needed = {r for s in summaries for r in get_analyzer(s).requires}  # final-checkpoint references run apart
     per_epoch = [n for n in list_analyzers(scope="epoch") if n in chosen or n in needed]
@@ -99,6 +103,7 @@ def analyze(spec: str, store: Store, *, analyzers: str = "all", epochs: str | No
     if left_out:
         say(f"skipped (they read the whole canonical probe, not probe {probe!r}'s rows): {', '.join(left_out)}")
     available = store.checkpoint_epochs(key)
+    _check_options(variant, per_epoch, options or {}, available)
     wanted = available if epochs is None else sorted(set(available) & set(parse_schedule(epochs)))
     if not wanted:
         raise UserError(f"no checkpoints match --epochs {epochs!r}; available: {available[:5]}...{available[-1:]}")
@@ -133,8 +138,28 @@ def _references(job: CheckpointJob, canonical: CheckpointJob, per_epoch: list[st
         job.prepare_references(per_epoch, final)
         return
     canonical.prepare_references(per_epoch, final)
-    job.refs, job.ref_stamp = canonical.refs, canonical.ref_stamp
+    job.refs, job.ref_epochs, job.ref_stamp = canonical.refs, canonical.ref_epochs, canonical.ref_stamp
     job.computed += canonical.computed
+
+
+def _check_options(variant: Variant, per_epoch: list[str], options: dict, available: list[int]) -> None:
+    """UserError (before anything is written) for options an analyzer to run cannot take, or a
+    reference epoch that is not a checkpoint of the run."""
+    caps = variant.family.capabilities(variant.params).as_dict()
+    shapes = None
+    for name in per_epoch:
+        spec = get_analyzer(name)
+        if spec.check is not None:
+            shapes = shapes or {k: tuple(v.shape) for k, v in variant.family.init_state(variant.params).items()}
+            try:
+                spec.check(options, caps, shapes)
+            except ValueError as err:
+                raise UserError(f"{name}: {err}") from None
+        for ref in spec.reference:
+            option = get_analyzer(ref).reference_epoch
+            if option and option in options and str(options[option]) not in {str(e) for e in available}:
+                raise UserError(f"{name}: {option}={options[option]} is not a checkpoint of {variant.spec} "
+                                f"(checkpoints {available[0]}..{available[-1]}, e.g. {available[len(available) // 2]})")
 
 
 def _checkpoints(job: CheckpointJob, wanted: list[int], names: list[str], jobs: int | None, quiet: bool) -> None:

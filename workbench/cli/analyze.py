@@ -16,14 +16,30 @@ from workbench.query.group_listing import group_table
 from workbench.query.views import view_table
 from workbench.requests import AnalyzeRequest, checked, execute
 
-__all__ = ["cmd_analyze", "cmd_analyzers", "cmd_views", "analyze_request"]
+__all__ = ["cmd_analyze", "cmd_analyzers", "cmd_views", "analyze_request", "parse_options"]
 
 
 def analyze_request(args) -> AnalyzeRequest:
     """`workbench analyze`'s arguments as the typed request a dashboard job sends too."""
     return checked(AnalyzeRequest, variant=args.variant, analyzers=args.analyzers, epochs=args.epochs,
                    force=args.force, jobs=args.jobs, device=args.device, threads=args.threads, quiet=args.quiet,
-                   probe=args.probe)
+                   probe=args.probe, options=parse_options(getattr(args, "option", None) or []))
+
+
+def _scalar(text: str) -> int | str:
+    text = text.strip()
+    return int(text) if text.lstrip("-").isdigit() else text
+
+
+def parse_options(items: list[str]) -> dict:
+    """`--option NAME=VALUE` items as analyzer options: an integer stays one, a comma list is a list."""
+    options: dict = {}
+    for item in items:
+        name, eq, value = item.partition("=")
+        if not eq or not name.strip() or not value.strip():
+            raise UserError(f"--option {item!r}: expected NAME=VALUE, e.g. ablate_heads=0,2")
+        options[name.strip()] = [_scalar(v) for v in value.split(",")] if "," in value else _scalar(value)
+    return options
 
 
 def cmd_analyze(args) -> None:

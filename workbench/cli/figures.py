@@ -54,6 +54,11 @@ def cmd_render(args) -> None:
 
 
 def cmd_report(args) -> None:
+    if getattr(args, "spec", None) or getattr(args, "specs", False) or getattr(args, "save", None):
+        from workbench.cli.report_specs import cmd_report_spec
+
+        cmd_report_spec(args)
+        return
     if args.group is not None:
         if args.variant or args.epochs:
             raise UserError("report --group takes no VARIANT or --epochs: the group names its runs")

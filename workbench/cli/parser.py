@@ -208,6 +208,9 @@ def build_parser() -> argparse.ArgumentParser:
     _threads_option(p)
     p.add_argument("--store", help=store_help)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
+                   help="an analyzer option (repeatable), part of each artifact's identity; a comma list is a list, "
+                        "e.g. --option ablate_heads=0,2 --option patch_from=1500 (analyzers/interventions.py)")
     p.set_defaults(func="workbench.cli.analyze:cmd_analyze")
 
     p = sub.add_parser("probe", help="named probes: sets of a family's inputs that `analyze --probe` runs on")
@@ -275,6 +278,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "epoch markers such as the turn, end)")
     p.add_argument("--store", help=store_help)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--spec", metavar="NAME|FILE", help="a report built for a question: a report spec (title, prose, "
+                   "views in order) shipped in report_specs/, saved in the store, or a .yaml file (workbench.query.report_specs)")
+    p.add_argument("--save", metavar="NAME", help="with --spec FILE: check it and save it in the store as NAME")
+    p.add_argument("--specs", action="store_true", help="list the report specs (shipped and saved)")
     p.set_defaults(func="workbench.cli.figures:cmd_report")
 
     p = sub.add_parser("dashboard", help="serve the interactive dashboard for a store")

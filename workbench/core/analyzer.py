@@ -94,6 +94,14 @@ class AnalyzerSpec:
     # named probe's rows too (workbench.core.probes); the others run on the canonical probe only
     rows: bool = False
 
+    # computed only where another analyzer references it, never over every checkpoint
+    reference_only: bool = False
+    # the analyzer option naming the checkpoint epoch it is referenced at (default: the run's final one)
+    reference_epoch: str | None = None
+    # check(options, caps, weight shapes) raises ValueError for options this family's model cannot take;
+    # the pipeline runs it before anything is written (one line, exit 2)
+    check: Callable[[Mapping[str, Any], Caps, Mapping[str, tuple]], None] | None = None
+
     def value_kind(self, output: str) -> str:
         """What `output`'s values are: its declared kind, else a label for `<axis>_names`, an
         epoch for a marker or the `epochs` of a summary, else a real number."""
@@ -117,7 +125,8 @@ def register_analyzer(name: str, *, kind: str, outputs: dict[str, tuple[str, ...
              headlines: tuple[str, ...] | Mapping[str, str] = (),
              trajectories: Mapping[str, tuple[str, str | None, str]] | None = None,
              kinds: Mapping[str, str] | None = None, null: str | tuple[str, ...] | None = None,
-             null_outputs: tuple[str, ...] = (), rows: bool = False):
+             null_outputs: tuple[str, ...] = (), rows: bool = False, reference_only: bool = False,
+             reference_epoch: str | None = None, check: Callable | None = None):
     """Decorator recording an analyzer's metadata; the docstring's first line describes it.
 
     `headlines` names outputs (each its own headline name) or maps output -> headline name;
@@ -126,6 +135,7 @@ def register_analyzer(name: str, *, kind: str, outputs: dict[str, tuple[str, ...
     `null` (one of NULLS, or several: the first is the null, the others are read beside it)
     declares a chance level for `null_outputs` (default: the headline outputs).
     `rows`: it reads the probe row by row, so it runs on named probes (AnalyzerSpec.rows).
+    `reference_only`, `reference_epoch` and `check`: see AnalyzerSpec.
     """
     needs = tuple(check_need(n) for n in needs)
     if kind not in KINDS:
@@ -153,6 +163,8 @@ def register_analyzer(name: str, *, kind: str, outputs: dict[str, tuple[str, ...
         raise ValueError(f"analyzer {name!r}: a group analyzer requires per-epoch analyzers and has no headlines or markers")
     kinds_of_null = (null,) if isinstance(null, str) else tuple(null or ())
     null_outputs = _check_null(name, scope, kinds_of_null, tuple(null_outputs) or tuple(headlines), outputs, kinds)
+    if (reference_only or reference_epoch) and scope != "epoch":
+        raise ValueError(f"analyzer {name!r}: only a per-epoch analyzer is computed as a reference")
 
     def wrap(fn: Callable) -> Callable:
         doc = (fn.__doc__ or "").strip().splitlines()
@@ -160,7 +172,8 @@ def register_analyzer(name: str, *, kind: str, outputs: dict[str, tuple[str, ...
         _ANALYZERS.add(name, AnalyzerSpec(name, kind, scope, fn, dict(outputs), declared, version,
                                           doc[0] if doc else "", tuple(requires), tuple(reference), tuple(markers),
                                           needs, headlines, trajectories, kinds, (kinds_of_null or (None,))[0],
-                                          null_outputs, kinds_of_null[1:], rows and scope == "epoch"))
+                                          null_outputs, kinds_of_null[1:], rows and scope == "epoch",
+                                          reference_only, reference_epoch, check))
         return fn
 
     return wrap

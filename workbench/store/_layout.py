@@ -111,6 +111,7 @@ class Layout:
     GROUPS_DIR = ".groups"  # likewise
     PROBES_DIR = ".probes"  # likewise
     PROBE_ANALYSIS_DIR = "probes"  # per run: artifacts on a named probe, one folder per probe
+    REPORT_SPECS_DIR = ".reports"  # report specs saved in the store (workbench.query.report_specs); likewise
 
     def __init__(self, root: str | os.PathLike | None = None, probe: str | None = None):
         self.root = Path(root) if root is not None else default_store_root()
@@ -203,6 +204,14 @@ class Layout:
 
     def report_path(self, key: RunKey) -> Path:
         return self.run_dir(key) / self.REPORT_FILE
+
+    def report_spec_path(self, name: str) -> Path:
+        """A report spec saved in the store under `name` (YAML)."""
+        return self.root / self.REPORT_SPECS_DIR / f"{_check_id('report spec', name)}.yaml"
+
+    def spec_report_path(self, key: RunKey, name: str) -> Path:
+        """Where a run's report for spec `name` is written by default."""
+        return self.run_dir(key) / f"report_{_check_id('report spec', name)}.html"
 
     def index_path(self) -> Path:
         """The SQLite run index (workbench.store.index): derived from the run directories, plus jobs and configs."""

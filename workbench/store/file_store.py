@@ -329,6 +329,19 @@ class Store(Layout):
         self.resume_path(key).unlink()
 
     # --------------------------------------------------------- reports, logs
+    def save_report_spec(self, name: str, text: str) -> Path:
+        """Write a report spec's YAML text atomically under `name` (the caller has validated it)."""
+        self.ensure_writable()
+        path = self.report_spec_path(name)
+        with atomic_path(path) as tmp:
+            tmp.write_text(text, encoding="utf-8")
+        return path
+
+    def report_spec_names(self) -> list[str]:
+        """The names of the report specs saved in the store, sorted."""
+        folder = self.root / self.REPORT_SPECS_DIR
+        return sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
+
     def write_report(self, key: RunKey, page: str, out: str | os.PathLike | None = None) -> Path:
         """Write a run's HTML report atomically: to `out` where given, else the run's report.html.
 

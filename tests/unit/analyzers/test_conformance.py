@@ -48,9 +48,12 @@ def test_pipeline_writes_what_applies_and_a_rerun_skips_it(family, family_run):
     run = family_run(family)
     assert run.result.errors == {} and run.result.failed == []
     ckpts = run.store.checkpoint_epochs(run.key)
-    per_epoch = list_analyzers(scope="epoch", caps=run.caps)
+    applies = list_analyzers(scope="epoch", caps=run.caps)
+    per_epoch = [n for n in applies if not get_analyzer(n).reference_only]
     for name in per_epoch:
         assert run.store.artifact_epochs(run.key, name) == ckpts, f"{name} missing at some checkpoint of {family}"
+    for name in set(applies) - set(per_epoch):  # computed only where referenced: the final checkpoint by default
+        assert run.store.artifact_epochs(run.key, name) == ckpts[-1:], f"{name} ran beyond its reference"
     for name in list_analyzers(scope="summary", caps=run.caps):
         assert run.store.summary_path(run.key, name).exists(), f"{name} wrote no summary for {family}"
     for name in set(list_analyzers()) - set(list_analyzers(caps=run.caps)):

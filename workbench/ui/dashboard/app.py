@@ -21,7 +21,7 @@ from dash import Dash
 from workbench.core.errors import UserError
 from workbench.core.view import list_views
 from workbench.store import Store
-from workbench.ui.dashboard import clientside, compare, explore, guard, playback, runs, shell  # noqa: F401  (pages register on import)
+from workbench.ui.dashboard import clientside, compare, explore, guard, playback, reports, runs, shell  # noqa: F401  (pages register on import)
 from workbench.ui.dashboard.layout import store_problem
 from workbench.ui.dashboard.pages import Site
 from workbench.ui.dashboard.shell import row_link

@@ -263,10 +263,9 @@ def test_crafted_drawn_base_falls_back_to_a_full_render(store, vid):
 def test_pages_callback_survives_crafted_paths(store):
     app = app_module.create_app(store)
     client = app.server.test_client()
-    body = {"output": "..page-explore.className...page-compare.className...page-runs.className...explore-controls.style..",
-            "outputs": [{"id": i, "property": p} for i, p in (("page-explore", "className"), ("page-compare",
-                                                                "className"), ("page-runs", "className"),
-                                                               ("explore-controls", "style"))],
+    pairs = [(f"page-{p}", "className") for p in ("explore", "compare", "reports", "runs")] + [("explore-controls", "style")]
+    body = {"output": ".." + "...".join(f"{i}.{p}" for i, p in pairs) + "..",
+            "outputs": [{"id": i, "property": p} for i, p in pairs],
             "inputs": [{"id": "url", "property": "pathname", "value": ["not", "a", "path"]}], "changedPropIds": []}
     assert client.post("/_dash-update-component", json=body).status_code == 200
 

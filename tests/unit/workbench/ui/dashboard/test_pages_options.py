@@ -37,7 +37,8 @@ def _layout_ids(app) -> set[str]:
 
 def test_the_built_in_pages_are_registered_in_navigation_order():
     assert [(p.name, p.path, p.title) for p in list_pages()] == [
-        ("explore", "/", "Explore"), ("compare", "/compare", "Compare"), ("runs", "/runs", "Runs")]
+        ("explore", "/", "Explore"), ("compare", "/compare", "Compare"), ("reports", "/reports", "Reports"),
+        ("runs", "/runs", "Runs")]
     assert page_at("/compare").name == "compare" and page_at("/nowhere").name == "explore"
     assert page_at(["not", "a", "path"]).name == "explore"
 
