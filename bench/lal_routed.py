@@ -1,6 +1,6 @@
-"""The study's routed network against ours at p = 17, 80% train (issue 27), read from a store.
+"""The study's routed network against ours at p = 17 (or 113), 80% train (issue 27), read from a store.
 
-    python bench/lal_routed.py [--store DIR ...] [--epoch N] [--mechanism]
+    python bench/lal_routed.py [--p 17|113] [--store DIR ...] [--epoch N] [--mechanism]
 
 Reads (never trains) `least_action:p=17,model=routed_study|routed,frac_train=0.8,hidden_dim=128,
 n_heads=4,n_layers=2,data_seed=0-2,seed=42` under the lal_validate recipe (wd 2.0, no clip),
@@ -31,24 +31,24 @@ from workbench.sweep.spec import expand, load_sweep
 from workbench.training.config import load_config
 
 MODELS = ("routed_study", "routed", "mlp")  # mlp: the curve's runs (configs/sweeps/lal_curve17.yaml), the reference
-SPEC = ("least_action:p=17,operation=add,model={model},frac_train=0.8,hidden_dim=128,n_heads=4,n_layers=2,"
+SPEC = ("least_action:p={p},operation=add,model={model},frac_train=0.8,hidden_dim=128,n_heads=4,n_layers=2,"
         "data_seed={seed},seed=42")
 
 
-def _key(model: str, seed: int, recipe) -> RunKey:
-    if model == "mlp":
-        (v,) = [v for v in expand(load_sweep("lal_curve17")) if v.params.frac_train == 0.8 and v.params.data_seed == seed]
+def _key(model: str, seed: int, recipe, p: int = 17) -> RunKey:
+    if model == "mlp":  # the data-fraction curve's run at 80% (configs/sweeps/lal_curve{p}.yaml)
+        (v,) = [v for v in expand(load_sweep(f"lal_curve{p}")) if v.params.frac_train == 0.8 and v.params.data_seed == seed]
         return RunKey(*v.key)
-    return RunKey(*parse_variant(SPEC.format(model=model, seed=seed), recipe=recipe).key)
+    return RunKey(*parse_variant(SPEC.format(p=p, model=model, seed=seed), recipe=recipe).key)
 
 
-def runs(stores: list[Store]) -> dict[str, dict[int, tuple[Store, RunKey, dict]]]:
+def runs(stores: list[Store], p: int = 17) -> dict[str, dict[int, tuple[Store, RunKey, dict]]]:
     """model -> data_seed -> (store, key, metrics) for the runs the stores have (the first store that has one)."""
     recipe = load_config("lal_validate").recipe
     out: dict[str, dict[int, tuple[Store, RunKey, dict]]] = {}
     for model in MODELS:
         for seed in range(3):
-            key = _key(model, seed, recipe)
+            key = _key(model, seed, recipe, p)
             for store in stores:
                 if store.has_metrics(key) and seed not in out.get(model, {}):
                     out.setdefault(model, {})[seed] = (store, key, store.read_metrics(key))
@@ -95,12 +95,13 @@ def print_mechanism(found: dict, epoch: int | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--p", type=int, choices=(17, 113), default=17, help="the prime (default 17)")
     ap.add_argument("--store", action="append", help="store(s) to read, in order (default /tmp/lal-r1 and /work/store)")
     ap.add_argument("--epoch", type=int, help="compare at this epoch (default: the largest all seeds reached)")
     ap.add_argument("--mechanism", action="store_true")
     args = ap.parse_args(argv)
     stores = [Store(s) for s in (args.store or ["/tmp/lal-r1", "/work/store"])]
-    found = runs(stores)
+    found = runs(stores, args.p)
     if not found:
         print(f"no routed_study or routed run of this comparison in {args.store}", file=sys.stderr)
         return 2
