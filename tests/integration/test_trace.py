@@ -84,8 +84,9 @@ def test_the_trace_view_renders_a_probe_from_the_command_line(store, tmp_path, c
     out = tmp_path / "trace.html"
     assert main(["render", TINY_SPEC, "--view", "trace", "--probe", name, "--input", "1", "--out", str(out),
                  "--store", str(store.root)]) == 0
-    assert "Trace of 16+0" in out.read_text() or "Trace of 3+4" in out.read_text()
-    assert "(2 inputs traced)" in out.read_text()
+    page = out.read_text().replace("\\u003cbr\\u003e", " ").replace("<br>", " ")  # titles wrap (renderers/_text.py)
+    assert "Trace of 16+0" in page or "Trace of 3+4" in page
+    assert "(2 inputs traced)" in page
     # without --probe the view reads the canonical probe's trace (input_trace's 4 + 4 default pairs), or
     # names the command that makes it where the session's store is not analyzed
     assert main(["render", TINY_SPEC, "--view", "trace", "--out", str(out), "--store", str(store.root)]) == 0

@@ -53,15 +53,20 @@ def _overlap_arrays() -> dict:
     return arrays
 
 
+def _title(fig) -> str:
+    """The title as read: renderers wrap long titles with <br> (renderers/_text.py)."""
+    return fig.layout.title.text.replace("<br>", " ")
+
+
 def test_adaptation_overlap_draws_the_null_and_counts_pairs_above_it():
     fig = get_view("adaptation_overlap").render(_overlap_arrays())
-    assert "1 of 3 prime pairs share more than chance" in fig.layout.title.text and "Top-100" in fig.layout.title.text
+    assert "1 of 3 prime pairs share more than chance" in _title(fig) and "Top-100" in _title(fig)
     heat = fig.data[0]
     assert heat.text[0][1] == "80*" and heat.text[0][2] == "40" and heat.z[0][1] == pytest.approx(80 - 39.06)
     by_name = {t.name: t for t in fig.data[1:]}
     assert list(by_name["observed"].x) == ["seen (2)", "unseen (1)", "all (3)", "study 11+17+23 (3)"]  # empty set left out
     assert list(by_name["null 99th pct"].y) == [48, 100, 12, 12] and by_name["chance mean"].y[-1] == pytest.approx(5.96)
-    assert "untrained" not in fig.layout.title.text  # no random null stored: nothing claimed about it
+    assert "untrained" not in _title(fig)  # no random null stored: nothing claimed about it
 
 
 def test_adaptation_overlap_reads_the_trained_overlap_against_untrained_networks():
@@ -71,7 +76,7 @@ def test_adaptation_overlap_reads_the_trained_overlap_against_untrained_networks
     arrays["null.adaptation_overlap.overlap"] = untrained
     arrays["null.adaptation_overlap.intersection"] = np.tile([[60, 100, np.nan, 70, 70]], (16, 1))
     fig = get_view("adaptation_overlap").render(arrays)
-    assert fig.layout.title.text.endswith(", 1 more than untrained networks")
+    assert _title(fig).endswith(", 1 more than untrained networks")
     band = next(t for t in fig.data if t.name == "untrained networks, 95%")
     assert list(band.x) == ["seen (2)", "unseen (1)", "all (3)", "study 11+17+23 (3)"] and list(band.y) == [60, 100, 70, 70]
     assert "untrained networks, 95%: 60–75" in fig.data[0].customdata[0][1]
