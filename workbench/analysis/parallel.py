@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.connection import wait
 from typing import Callable
 
 import torch
@@ -50,9 +49,9 @@ def default_jobs(n_checkpoints: int, cpus: int | None = None) -> int:
 
 def _start(root, key, force: bool, device: str, options: dict, ref_epochs: dict, ref_stamp: str, threads: int,
            probe=None) -> None:
-    """Worker initializer: one CheckpointJob for this process, reading the parent's references from the store.
+    """Worker set-up: one CheckpointJob for this process, reading the parent's references from the store.
 
-    The references travel as (analyzer -> epoch), never as arrays: spawn writes the initializer's
+    The references travel as (analyzer -> epoch), never as arrays: spawn writes the process's
     arguments into a pipe whose read end the parent holds until the write ends, so arguments over
     the pipe's buffer hang the parent for good if the worker dies before reading them (Python 3.11).
     They are always the canonical probe's (a named probe's job reads the same references).
@@ -76,9 +75,48 @@ def _checkpoint(epoch: int, names: list[str]) -> tuple:
             {k: v for k, v in job.errors.items() if k not in errors}, job.diverged)
 
 
+def _serve(conn, args: tuple, names: list[str]) -> None:
+    """Worker loop: build the job once, then answer each epoch sent with its tallies; None stops it."""
+    _start(*args)
+    while (epoch := conn.recv()) is not None:
+        try:
+            conn.send(("ok", _checkpoint(epoch, names)))
+        except Exception as err:  # noqa: BLE001 -- re-raised in the parent, as a pool's future would
+            conn.send(("error", err))
+
+
+def _died(done: int, total: int) -> UserError:
+    return UserError(f"an analysis worker process died (killed, or out of memory) after {done} of {total} "
+                     f"checkpoints; what was written is kept: rerun to finish")
+
+
+def _readable(conn) -> bool:
+    """Whether a worker's pipe has an answer (or an error) to read; a reset pipe reads as an error."""
+    try:
+        return conn.poll()
+    except OSError:
+        return True
+
+
+def _hand(conn, todo: list[int], busy: dict, proc, done: int, total: int) -> None:
+    """Send the next epoch of `todo` to this worker and mark it busy (nothing when all are handed out)."""
+    if todo:
+        try:
+            conn.send(todo.pop(0))
+        except OSError:  # BrokenPipeError: the worker is gone
+            raise _died(done, total) from None
+        busy[conn] = proc
+
+
 def run_parallel(job, epochs: list[int], names: list[str], jobs: int, tick: Callable[[], None],
                  threads: int | None = None) -> None:
     """`job.checkpoint(e, names)` for every e of `epochs` in `jobs` processes; tallies merged into `job`.
+
+    Each worker has its own pipe and is handed one epoch at a time; the parent waits on the pipes
+    and on the processes' sentinels together, so a worker that dies at any moment (while it
+    starts, computes or answers) is seen at once and the others are killed. A process pool
+    shares one call queue and its locks between workers, and its shutdown can wait for good on
+    a worker killed while holding them (seen once in CI: issue 24's test hung 300 s).
 
     Args:
         job: the parent's CheckpointJob (references already prepared).
@@ -90,17 +128,47 @@ def run_parallel(job, epochs: list[int], names: list[str], jobs: int, tick: Call
         UserError (one line) if a worker process died.
     """
     threads = threads or max(1, torch.get_num_threads() // jobs)
-    args = (job.store.root, job.key, job.force, job.device, job.options, job.ref_epochs, job.ref_stamp, threads, job.probe)
-    results = []
+    args = (job.store.root, job.key, job.force, job.device, job.options, job.ref_epochs, job.ref_stamp, threads,
+            job.probe)
+    ctx = multiprocessing.get_context("spawn")
+    todo, results, workers = list(epochs), [], []
     try:
-        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_start,
-                                 initargs=args) as pool:
-            for future in as_completed([pool.submit(_checkpoint, e, names) for e in epochs]):
-                results.append(future.result())
+        for _ in range(min(jobs, len(todo))):
+            conn, child = ctx.Pipe()
+            proc = ctx.Process(target=_serve, args=(child, args, names), daemon=True)
+            proc.start()
+            child.close()
+            workers.append((proc, conn))
+        busy = {}  # the pipe of each worker with an epoch in hand -> its process
+        for proc, conn in workers:
+            _hand(conn, todo, busy, proc, len(results), len(epochs))
+        while busy:
+            ready = wait(list(busy) + [proc.sentinel for proc in busy.values()])
+            for conn in [c for c in busy if c in ready or _readable(c)]:
+                try:
+                    status, value = conn.recv()
+                except (EOFError, OSError):  # its end closed or reset: the worker is gone
+                    raise _died(len(results), len(epochs)) from None
+                if status == "error":
+                    raise value
+                results.append(value)
                 tick()
-    except BrokenProcessPool:
-        raise UserError(f"an analysis worker process died (killed, or out of memory) after {len(results)} of "
-                        f"{len(epochs)} checkpoints; what was written is kept: rerun to finish") from None
+                proc = busy.pop(conn)
+                _hand(conn, todo, busy, proc, len(results), len(epochs))
+            if any(not proc.is_alive() for conn, proc in busy.items() if not _readable(conn)):
+                raise _died(len(results), len(epochs))
+        for proc, conn in workers:
+            try:
+                conn.send(None)
+            except OSError:  # it died after its last answer: nothing was lost
+                continue
+            proc.join(timeout=30)
+    finally:
+        for proc, conn in workers:
+            if proc.is_alive():
+                proc.kill()
+            proc.join(timeout=10)
+            conn.close()
     for _, computed, skipped, failed, errors, diverged in sorted(results, key=lambda r: r[0]):
         job.computed += computed
         job.skipped += skipped
