@@ -16,14 +16,9 @@ from __future__ import annotations
 import argparse
 from urllib.parse import urlencode
 
-from playwright.sync_api import sync_playwright
-
 from workbench.store import Store
-from workbench.ui.dashboard._background import background_server
+from workbench.ui.dashboard._background import dashboard_page
 from workbench.ui.dashboard.data import variant_id
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 
 
 def _url(base: str, store: Store, has: list[str], band: str) -> str:
@@ -43,10 +38,7 @@ def main() -> None:
     ap.add_argument("--element", help="shoot this element id only (waits for the shared PCA plot when it holds one)")
     args = ap.parse_args()
     store = Store(args.store)
-    with background_server(store) as base, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1440, "height": args.height})
-        page.set_default_timeout(180_000)
+    with dashboard_page(store, height=args.height) as (page, base):
         page.goto(_url(base, store, args.has or ["r.lr=0.003"], args.band))
         page.wait_for_function("() => document.querySelectorAll('#compare-test_loss .scatterlayer .trace').length > 1")
         page.wait_for_selector("#compare-group-table")
@@ -58,7 +50,6 @@ def main() -> None:
         else:
             page.screenshot(path=args.out)
         print(f"wrote {args.out}")
-        browser.close()
 
 
 if __name__ == "__main__":

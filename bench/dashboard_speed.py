@@ -46,6 +46,7 @@ from workbench.query import views
 from workbench.store import Store
 from workbench.testing.synthetic import synthetic_run
 from workbench.ui.dashboard import data, panels
+from workbench.ui.dashboard._background import WIDTH, chromium
 from workbench.ui.dashboard.groups import GROUPS
 
 P = 113
@@ -55,8 +56,6 @@ BROWSER_GOALS_MS = {"default groups": 300.0, "all groups": 800.0, "all groups, a
 # step redraws all of them (what "all groups" cost before panels off screen waited to be scrolled to)
 BROWSER_CASES = {"default groups": ("default", 1000), "all groups": ("all", 1000),
                  "all groups, all on screen": ("all", 9000)}
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 _clock = time.perf_counter  # --cpu switches to process CPU time (fairer on a shared, busy machine)
 
 # One epoch step, timed in the page: press the key, then poll every animation frame until done.
@@ -192,32 +191,26 @@ def _serve(store: Store, tree: str | None = None) -> tuple[subprocess.Popen, str
     return server, f"http://127.0.0.1:{port}/"
 
 
-def run_browser(store: Store, chromium: str) -> None:
-    from playwright.sync_api import sync_playwright
-
+def run_browser(store: Store, chromium_path: str) -> None:
     server, url = _serve(store)
     try:
         _wait_up(url)
         n = len(store.checkpoint_epochs(store.runs()[0]))
         groups = {"default": [g.gid for g in GROUPS if g.open], "all": [g.gid for g in GROUPS]}
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1440, "height": 1000})
+        with chromium(chromium_path) as browser:
+            page = browser.new_page(viewport={"width": WIDTH, "height": 1000})
             print("browser (Chromium, fully drawn after an arrow key on the epoch slider):")
             for name, (which, height) in BROWSER_CASES.items():
                 samples = _browser_case(page, url, groups[which], height, steps=2 * (n - 1))
                 verdict = "within" if samples and statistics.median(samples) <= BROWSER_GOALS_MS[name] else "OVER"
                 print(f"  {name:26s}: {_median(samples)}  goal {BROWSER_GOALS_MS[name]:.0f} ms: {verdict}")
-            browser.close()
     finally:
         server.terminate()
         server.wait(timeout=30)
 
 
-def run_against(store: Store, chromium: str, rev: str, rounds: int, case: str = "all groups, all on screen") -> None:
+def run_against(store: Store, chromium_path: str, rev: str, rounds: int, case: str = "all groups, all on screen") -> None:
     """This tree against commit `rev` on one browser case (BROWSER_CASES), alternating rounds of 12 steps."""
-    from playwright.sync_api import sync_playwright
-
     repo = str(Path(__file__).resolve().parents[1])
     with tempfile.TemporaryDirectory(prefix="dash_ab_") as tmp:
         tree = str(Path(tmp) / "tree")
@@ -229,13 +222,11 @@ def run_against(store: Store, chromium: str, rev: str, rounds: int, case: str = 
             samples: dict[str, list[float]] = {name: [] for name in runs}
             which, height = BROWSER_CASES[case]
             groups = [g.gid for g in GROUPS if which == "all" or g.open]
-            with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-                page = browser.new_page(viewport={"width": 1440, "height": height})
+            with chromium(chromium_path) as browser:
+                page = browser.new_page(viewport={"width": WIDTH, "height": height})
                 for r in range(rounds):
                     for name in (list(runs) if r % 2 == 0 else list(runs)[::-1]):
                         samples[name] += _browser_case(page, runs[name][1], groups, height, steps=12)
-                browser.close()
         finally:
             for server, _ in runs.values():
                 server.terminate()

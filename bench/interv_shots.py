@@ -13,14 +13,9 @@ import argparse
 from pathlib import Path
 from urllib.parse import urlencode
 
-from playwright.sync_api import sync_playwright
-
 from workbench.store import Store
-from workbench.ui.dashboard._background import background_server
+from workbench.ui.dashboard._background import dashboard_page
 from workbench.ui.dashboard.data import variant_id
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 
 
 def main() -> None:
@@ -33,10 +28,7 @@ def main() -> None:
     store = Store(args.store)
     run = next(k for k in store.runs() if args.run in k.variant)
     out = Path(args.out_dir)
-    with background_server(store) as base, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1440, "height": 1400})
-        page.set_default_timeout(300_000)
+    with dashboard_page(store, height=1400, timeout_ms=300_000) as (page, base):
         page.goto(f"{base}reports?{urlencode([('report', args.spec), ('report_run', variant_id(run))])}")
         page.wait_for_selector("#reports-body h2")
         page.wait_for_function("document.querySelectorAll('#reports-body .js-plotly-plot .main-svg').length >= 6")
@@ -47,7 +39,6 @@ def main() -> None:
         page.wait_for_timeout(1000)
         block.screenshot(path=str(out / "interventions.png"))
         print(f"wrote {out / 'report_spec.png'} and {out / 'interventions.png'}")
-        browser.close()
 
 
 if __name__ == "__main__":

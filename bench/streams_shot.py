@@ -13,14 +13,10 @@ from __future__ import annotations
 import argparse
 from urllib.parse import urlencode
 
-from playwright.sync_api import sync_playwright
-
 from workbench.store import Store
-from workbench.ui.dashboard._background import background_server
+from workbench.ui.dashboard._background import dashboard_page
 from workbench.ui.dashboard.data import variant_id
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 PRESETS = {"four": "interleaved_streams: study's four conditions",
            "leak": "interleaved_streams: the leak: study control without and with the mask"}
 
@@ -36,10 +32,7 @@ def main() -> None:
     store = Store(args.store)
     has, lacks = args.has or ["arch=study", "condition=control"], args.lacks or ["attn_mask"]
     anchor = next(k for k in store.runs() if all(h in k.variant for h in has) and not any(x in k.variant for x in lacks))
-    with background_server(store) as base, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1440, "height": 2400})
-        page.set_default_timeout(180_000)
+    with dashboard_page(store, height=2400) as (page, base):
         page.goto(f"{base}compare?{urlencode([('compare', variant_id(anchor))])}")
         page.click("#compare-preset")
         page.keyboard.type(PRESETS[args.preset].split(": ", 1)[1][:30])
@@ -48,7 +41,6 @@ def main() -> None:
         page.wait_for_timeout(2000)
         page.locator("#compare-preset-table").screenshot(path=args.out)
         print(f"wrote {args.out}")
-        browser.close()
 
 
 if __name__ == "__main__":

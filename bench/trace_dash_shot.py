@@ -11,9 +11,8 @@ from __future__ import annotations
 import argparse
 from urllib.parse import urlencode
 
-from trace_shot import shoot  # bench/ is the script's folder, so on sys.path
 from workbench.store import Store
-from workbench.ui.dashboard._background import background_server
+from workbench.ui.dashboard._background import dashboard_page
 from workbench.ui.dashboard.data import variant_id
 
 SETTLED = ("() => document.querySelectorAll('#panel-trace .js-plotly-plot .main-svg').length > 0 && "
@@ -30,8 +29,11 @@ def main() -> None:
     store = Store(args.store)
     query = urlencode({"variant": variant_id(store.runs()[0]), "groups": "output", "probe": args.probe,
                        "trace_input": args.input})
-    with background_server(store) as url:
-        shoot(f"{url}?{query}", args.out, height=2000, ready=SETTLED)
+    with dashboard_page(store, height=2000) as (page, url):
+        page.goto(f"{url}?{query}")
+        page.wait_for_function(SETTLED)
+        page.wait_for_timeout(2500)  # let every panel finish drawing
+        page.screenshot(path=args.out, full_page=True)
     print(args.out)
 
 

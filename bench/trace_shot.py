@@ -15,26 +15,20 @@ import tempfile
 import time
 from pathlib import Path
 
-from playwright.sync_api import sync_playwright
-
 import workbench
 from workbench.core.variant import demo_variant
 from workbench.store import Store
-
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
+from workbench.ui.dashboard._background import browser_page
 
 
 def shoot(url: str, out: str, height: int, ready: str | None = None) -> None:
     """Open `url` in headless chromium at 1440 px wide, wait for `ready` (a JS predicate), write a PNG."""
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1440, "height": height})
+    with browser_page(height) as page:
         page.goto(url)
         if ready:
-            page.wait_for_function(ready, timeout=180_000)
+            page.wait_for_function(ready)
         page.wait_for_timeout(2500)  # let every panel finish drawing
         page.screenshot(path=out, full_page=True)
-        browser.close()
 
 
 def main() -> None:

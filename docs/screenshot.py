@@ -8,13 +8,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from playwright.sync_api import sync_playwright
-
 from workbench.store import Store
-from workbench.ui.dashboard._background import background_server
+from workbench.ui.dashboard._background import WIDTH, dashboard_page
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SETTLED = ("() => document.querySelectorAll('.group.open .js-plotly-plot .main-svg').length > 0 && "
            "!document.querySelector('#panels').classList.contains('busy')")
 
@@ -23,17 +19,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", default="artifacts")
     parser.add_argument("--query", default="", help="URL query to open, e.g. 'neuron=7&epoch=2000'")
-    parser.add_argument("--width", type=int, default=1440)
+    parser.add_argument("--width", type=int, default=WIDTH)
     parser.add_argument("--out", default=str(Path(__file__).with_name("dashboard.png")))
     args = parser.parse_args()
-    with background_server(Store(args.store)) as url, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": args.width, "height": 1000})
+    with dashboard_page(Store(args.store), width=args.width, timeout_ms=120_000) as (page, url):
         page.goto(url + ("?" + args.query if args.query else ""))
-        page.wait_for_function(SETTLED, timeout=120_000)
+        page.wait_for_function(SETTLED)
         page.wait_for_timeout(1500)  # let every expanded panel finish drawing
         page.screenshot(path=args.out)
-        browser.close()
     print(args.out)
 
 

@@ -25,8 +25,6 @@ from workbench.testing.synthetic import synthetic_run
 from workbench.ui.dashboard.data import variant_id
 from workbench.ui.dashboard.labels import PALETTE, export_name
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ALL_GROUPS = "training,neurons,neuron_detail,embeddings,attention,geometry,output"
 SETTLED = ("() => document.querySelectorAll('.group.open .js-plotly-plot .main-svg').length > 0 && "
            "window.workbench.onScreen() !== null && "
@@ -58,11 +56,11 @@ def server(store):
 
 @pytest.fixture(scope="module")
 def browser(chromium_path):
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+    pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    from workbench.ui.dashboard._background import chromium
+
+    with chromium(chromium_path) as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture()
