@@ -26,7 +26,7 @@ from workbench.core.view import get_view
 from workbench.query.views import is_placeholder, run_spec, run_views, source_refs, view_figure
 from workbench.store import ArraysRef, RunKey, Store
 from workbench.store.markers import marker_label, marker_names, read_headlines, scan_markers
-from workbench.ui.dashboard.preset_spread import report_sections
+from workbench.ui.sections import report_sections
 
 __all__ = ["write_report", "telling_epochs", "report_summary", "Omissions"]
 

@@ -7,7 +7,7 @@ run, so they have no place in the per-run view registry. The panels are test los
 accuracy plus the trajectories analyzers declare (`register_analyzer(trajectories=...)`); the table's
 columns beyond the fixed ones are the headlines they declare. Beyond the fixed panels, any
 column of the selected runs' metrics tables can be overlaid (e.g. a family's extra
-metrics), and a family's presets (`workbench.ui.dashboard.presets`) line up related runs
+metrics), and a family's presets (`workbench.query.presets`) line up related runs
 with their metrics and a table of final values.
 """
 
@@ -23,9 +23,10 @@ from dash import Input, Output, State, dash_table, dcc, html, no_update
 
 from workbench.core.analyzer import get_analyzer, list_analyzers
 from workbench.core.errors import UserError
+from workbench.query import presets
 from workbench.store import RunKey, Store
 from workbench.store.index import run_rows
-from workbench.ui.dashboard import compare_groups, compare_pca, data, preset_spread, presets
+from workbench.ui.dashboard import compare_groups, compare_pca, data, preset_spread
 from workbench.ui.dashboard.compare_groups import Grouping, draw_groups, grouping_of
 from workbench.ui.dashboard.labels import colours, full_label, short_labels
 from workbench.ui.dashboard.layout import variant_options

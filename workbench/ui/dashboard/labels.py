@@ -10,17 +10,14 @@ from __future__ import annotations
 import hashlib
 import re
 
+from workbench.query.presets import params
 from workbench.store import RunKey
+from workbench.ui.palette import PALETTE
 
 __all__ = ["PALETTE", "FAMILY_PALETTE", "family_colour", "params", "short_labels", "colours", "full_label", "export_name"]
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9=,._+-]")  # characters kept in exported file names
 _NAME_KEPT = 160  # bytes of a variant name in an exported file name: with family and view it fits NAME_MAX
-
-# plotly's qualitative "D3" palette: distinct hues, one per variant in the selection
-PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-           "#bcbd22", "#17becf")
-
 
 # a family's badge colour: muted, and apart from PALETTE's saturated hues, which mean "this run"
 FAMILY_PALETTE = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c")
@@ -30,15 +27,6 @@ def family_colour(family: str, families: list[str]) -> str:
     """The badge colour of a family: by its place among the store's `families` in name order, so
     the families of one store (up to eight) never share a colour."""
     return FAMILY_PALETTE[sorted(set(families)).index(family) % len(FAMILY_PALETTE)]
-
-
-def params(key: RunKey) -> dict[str, str]:
-    """The parameters named in a variant directory ('p=53,seed=1' -> {'p': '53', 'seed': '1'})."""
-    out = {}
-    for part in key.variant.split(","):
-        name, sep, value = part.partition("=")
-        out[name] = value if sep else ""
-    return out
 
 
 def full_label(key: RunKey) -> str:

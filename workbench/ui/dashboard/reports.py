@@ -16,6 +16,8 @@ from workbench.ui.dashboard import data
 from workbench.ui.dashboard.layout import variant_options
 from workbench.ui.dashboard.pages import Page, StateField, register_page
 from workbench.ui.dashboard.state import parse_state
+from workbench.ui.report import Omissions
+from workbench.ui.report_views import spec_items
 
 __all__ = ["layout", "register", "render_spec", "PAGE", "STATE"]
 
@@ -56,11 +58,6 @@ def render_spec(store: Store, name: str | None, vid: str | None) -> list:
     try:
         _, spec = load_spec(store, str(name))
         key = data.resolve_variant(store, vid)
-        # imported here: workbench.ui.report imports the dashboard package (its spread presets), so a
-        # module-level import would be circular when the report is imported first
-        from workbench.ui.report import Omissions
-        from workbench.ui.report_views import spec_items
-
         items = spec_items(store, spec, store.read_variant(key).spec, Omissions())
     except UserError as err:
         return [html.P(str(err), style={"color": "#b00020"})]

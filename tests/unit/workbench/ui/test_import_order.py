@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-MODULES = ("workbench.ui.report", "workbench.ui.report_views", "workbench.ui.group_report",
+MODULES = ("workbench.ui.report", "workbench.ui.report_views", "workbench.ui.group_report", "workbench.ui.sections",
            "workbench.ui.dashboard.reports", "workbench.ui.dashboard.app", "workbench.ui.animation")
 
 

@@ -9,11 +9,13 @@ import numpy as np
 import pytest
 
 from workbench.core.variant import parse_variant
+from workbench.query import preset_spread, presets
 from workbench.query.stats import number
 from workbench.store import RunKey, Store
 from workbench.store._io import save_json, save_npz
-from workbench.ui.dashboard import compare, data, preset_spread, presets
-from workbench.ui.dashboard.condition_figure import condition_figure
+from workbench.ui.sections import report_sections
+from workbench.ui.condition_figure import condition_figure
+from workbench.ui.dashboard import compare, data
 
 SHARED = "interleaved_streams:vocab_size=16,seq_len=16,n_val_seqs=4,d_model=16,data=fresh"
 CALIB = ",calib_norm=2.0,calib_std=0.5"
@@ -134,10 +136,10 @@ def test_the_compare_page_shows_the_figure_and_table_for_a_spread_preset(store):
 
 def test_the_report_gets_a_section_per_spread_preset_around_its_run(store):
     study_control = _anchor(store, "arch=study", "condition=control")
-    sections = preset_spread.report_sections(store, study_control, lambda fig: f"<fig {len(fig.data)}>")
+    sections = report_sections(store, study_control, lambda fig: f"<fig {len(fig.data)}>")
     assert [h for _, h, _ in sections] == ["study's four conditions: seed spread at the last evaluation",
                                            "the leak: study control without and with the mask: seed spread at the last evaluation"]
     four = sections[0][2]
     assert "<fig 24>" in four and four.count("<tr>") == 1 + 8 and "over 3 paired seeds" in four
     alone = _anchor(store, "d_model=32")  # nothing else in its setting: no section
-    assert preset_spread.report_sections(store, alone, str) == []
+    assert report_sections(store, alone, str) == []

@@ -11,7 +11,8 @@ from dash import no_update
 from workbench.core.variant import parse_variant
 from workbench.store import RunKey, Store
 from workbench.store._io import save_json, save_npz
-from workbench.ui.dashboard import compare, data, presets
+from workbench.query import presets
+from workbench.ui.dashboard import compare, data
 
 SHARED = "interleaved_streams:vocab_size=16,seq_len=16,n_train_seqs=8,n_val_seqs=4,d_model=16"
 # condition -> (extra params, final test_acc, final amplitude)

@@ -4,6 +4,7 @@ A preset id is "<family>/<preset name>". Choosing one selects the runs of that f
 share every parameter outside the preset's `vary` with an anchor run (the first selected
 run of the family, else the family's first run), in the preset's order, and shows the
 preset's metrics and its table of final values and ratios. Nothing here names a family.
+Not Dash: the compare page and the offline report (`workbench.ui.sections`) both use it.
 """
 
 from __future__ import annotations
@@ -18,10 +19,18 @@ from workbench.core.family import ComparePreset, get_family
 from workbench.query.groups import seed_params_of
 from workbench.store import RunKey, Store
 from workbench.store.markers import read_headlines
-from workbench.ui.dashboard import data
-from workbench.ui.dashboard.labels import params
 
-__all__ = ["spread_presets", "preset_options", "get_preset", "free_params", "line_up", "final_values", "preset_table"]
+__all__ = ["params", "spread_presets", "preset_options", "get_preset", "free_params", "line_up", "final_values",
+           "preset_table"]
+
+
+def params(key: RunKey) -> dict[str, str]:
+    """The parameters named in a variant directory ('p=53,seed=1' -> {'p': '53', 'seed': '1'})."""
+    out = {}
+    for part in key.variant.split(","):
+        name, sep, value = part.partition("=")
+        out[name] = value if sep else ""
+    return out
 
 
 def _presets(family: str) -> dict[str, ComparePreset]:
@@ -79,7 +88,10 @@ def line_up(store: Store, family: str, preset: ComparePreset, selected: list[Run
 
 def final_values(store: Store, key: RunKey, metrics: tuple[str, ...]) -> dict[str, float]:
     """Each metric's value at the run's last evaluation (NaN where missing)."""
-    table = data.metrics(store, key) or {}
+    try:
+        table = store.read_metrics(key)
+    except UserError:  # missing or unreadable: every metric reads as NaN, the table shows the gap
+        table = {}
     out, headlines = {}, None
     for name in metrics:
         if name not in table:  # a headline: read once, only when a metric is not a column

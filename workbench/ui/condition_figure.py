@@ -2,8 +2,8 @@
 position, one colour per split (e.g. the architecture), every seed a dot, the mean a marker
 with a bar from the seeds' min to max.
 
-Pure (arrays -> Plotly, no store): `workbench.ui.dashboard.preset_spread` gathers the arrays
-from a spread preset's runs; the compare page and `bench/streams.py figure` draw them.
+Pure (arrays -> Plotly, no store, no Dash): `workbench.query.preset_spread` gathers the arrays
+from a spread preset's runs; the compare page, the offline report and `bench/streams.py figure` draw them.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from workbench.query.bands import rgba
-from workbench.ui.dashboard.labels import PALETTE
+from workbench.ui.palette import PALETTE
 
 __all__ = ["condition_figure", "PER_ROW"]
 
