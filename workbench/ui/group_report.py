@@ -8,7 +8,7 @@ each headline against its null (`workbench.query.group_nulls`: each run's percen
 pooled null's band). A run missing what a section needs is listed at the top, with why.
 
 It shares the run report's page style, its offline plotly.js and its log-x switch
-(workbench.ui.report), so the two read alike.
+(workbench.ui.report_page), so the two read alike.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from workbench.query.groups import Group, agreement
 from workbench.query.outliers import RULE, group_outliers, outlier_line
 from workbench.query.stats import number
 from workbench.store import RunKey, Store
-from workbench.ui.report import _CSS, _LOG_X, _figure_html  # one page style for both reports
+from workbench.ui.report_page import LOG_X, figure_html, page, sectioned
 
 __all__ = ["write_group_report"]
 
@@ -100,8 +100,8 @@ def _curves(store: Store, g: Group, keys: list[RunKey], band: str, draw: str, le
         if len(drawn.left_out) == len(keys):  # no run to draw: the list at the top says why
             continue
         desc = html.escape(get_view(name).description)
-        blocks.append(f"<h3>{html.escape(name)}</h3><p class=desc>{desc}</p>\n{_figure_html(drawn.figure)}\n")
-    return _LOG_X + "".join(blocks)
+        blocks.append(f"<h3>{html.escape(name)}</h3><p class=desc>{desc}</p>\n{figure_html(drawn.figure)}\n")
+    return LOG_X + "".join(blocks)
 
 
 def _nulls(store: Store, g: Group, keys: list[RunKey], left: dict) -> str:
@@ -131,7 +131,7 @@ def _sections(store: Store, g: Group, band: str, draw: str) -> tuple[list[tuple[
     runs = _table(["run", "spec"], [[run_name(g, s), s] for s in g.runs])
     label = lambda k: run_name(g, _spec(k))  # noqa: E731
     sections = [("spread", "Spread over the runs", _summary(g)),
-                ("turn", "The turn", _figure_html(marker_figure(store, keys, label))),
+                ("turn", "The turn", figure_html(marker_figure(store, keys, label))),
                 ("curves", f"Over training (band: {BANDS[band]})", _curves(store, g, keys, band, draw, left)),
                 ("nulls", "Against the null", _nulls(store, g, keys, left)),
                 ("runs", "Runs", runs)]
@@ -152,16 +152,10 @@ def write_group_report(store: Store, group: Group | str, out: str | Path | None 
     Raises:
         UserError for no or several matching groups, a bad band or draw, or an output that cannot be written.
     """
-    import plotly.offline
-
     g = find_group(store, group)
     sections, left = _sections(store, g, band, draw)
     title = f"Group {g.spec} (n={g.n})"
-    nav = "".join(f'<a href="#{a}">{html.escape(h)}</a>' for a, h, _ in sections)
-    content = "".join(f'<section id="{a}"><h2>{html.escape(h)}</h2>\n{b}</section>\n' for a, h, b in sections)
-    page = (f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
-            f"<style>{_CSS}</style>\n<script type=\"text/javascript\">{plotly.offline.get_plotlyjs()}</script>\n"
-            f"</head><body><h1>{html.escape(title)}</h1><p class=desc>runs differing only in "
-            f"{html.escape(', '.join(g.seeds))}; written {time.strftime('%Y-%m-%d %H:%M')}</p><nav>{nav}</nav>\n"
-            f"{_left_out(g, left)}{content}</body></html>\n")
-    return store.write_group_report(group_id(list(g.runs)), page, out)
+    nav, content = sectioned(sections)
+    body = (f"<p class=desc>runs differing only in {html.escape(', '.join(g.seeds))}; "
+            f"written {time.strftime('%Y-%m-%d %H:%M')}</p><nav>{nav}</nav>\n{_left_out(g, left)}{content}")
+    return store.write_group_report(group_id(list(g.runs)), page(title, body), out)

@@ -18,7 +18,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import plotly.graph_objects as go
 
 from workbench.core.errors import CorruptFile, UserError
 from workbench.core.schedule import parse_schedule
@@ -26,30 +25,12 @@ from workbench.core.view import get_view
 from workbench.query.views import is_placeholder, run_spec, run_views, source_refs, view_figure
 from workbench.store import ArraysRef, RunKey, Store
 from workbench.store.markers import marker_label, marker_names, read_headlines, scan_markers
+from workbench.ui.report_page import LOG_X, figure_html, page, sectioned
 from workbench.ui.sections import report_sections
 
 __all__ = ["write_report", "telling_epochs", "report_summary", "Omissions"]
 
 MEMORIZED_ACC = 0.99  # train accuracy that marks the end of memorization
-_CSS = """body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}
-h1{font-size:1.5em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:2em}h3{margin-bottom:.2em}
-table.summary td,table.summary th{padding:.2em 1em .2em 0;text-align:left}.desc{color:#666;margin:.2em 0}
-nav a{margin-right:1em}.omitted{background:#fff4e5;border-left:4px solid #e67e22;padding:.5em 1em}
-.axis-toggle{color:#444;margin:.5em 0}"""
-# One switch for every curve over training (views that say how x maps to epochs in layout.meta,
-# renderers._axis): the same log x axis their `log_x` option draws, flipped in the page.
-_LOG_X = """<div class=axis-toggle><label><input type=checkbox id=log-x> log x axis on every curve over
-training</label></div><script>document.getElementById("log-x").addEventListener("change", e => {
-  const type = e.target.checked ? "log" : "linear";
-  document.querySelectorAll(".js-plotly-plot").forEach(gd => {
-    if (!gd.layout || !gd.layout.meta || gd.layout.meta.x_per_epoch === undefined) { return; }
-    const update = {};
-    Object.keys(gd.layout).filter(k => /^xaxis[0-9]*$/.test(k)).forEach(k => {
-      update[k + ".type"] = type; update[k + ".autorange"] = true; });
-    Plotly.relayout(gd, update);
-  });
-});</script>
-"""
 
 
 class Omissions:
@@ -165,11 +146,6 @@ def report_summary(store: Store, key: RunKey, omit: Omissions | None = None) -> 
     return rows
 
 
-def _figure_html(fig: go.Figure) -> str:
-    return fig.to_html(full_html=False, include_plotlyjs=False, include_mathjax=False,
-                       config={"displaylogo": False, "responsive": True})
-
-
 def _unreadable(store: Store, key: RunKey, name: str, epoch: int | None) -> CorruptFile | None:
     """The first of a view's source files that exists but cannot be read, if any."""
     for ref in source_refs(store, key, name, epoch):
@@ -189,7 +165,7 @@ def _view_block(store: Store, key: RunKey, name: str, epoch: int | None, omit: O
             omit.add(err, name + (f" at epoch {epoch}" if epoch is not None else ""))
             return ""
     desc = html.escape(get_view(name).description)
-    return f"<h3>{html.escape(name)}</h3><p class=desc>{desc}</p>\n{_figure_html(fig)}\n"
+    return f"<h3>{html.escape(name)}</h3><p class=desc>{desc}</p>\n{figure_html(fig)}\n"
 
 
 def _versions(store: Store, key: RunKey) -> str:
@@ -218,8 +194,8 @@ def _sections(store: Store, key: RunKey, epochs: dict[int, list[str]], omit: Omi
             bar.update()
             return out
 
-        sections.append(("trajectories", "Over training", _LOG_X + "".join(block(n, None) for n in trajectory)))
-        sections += report_sections(store, key, _figure_html)  # the family's spread presets around this run
+        sections.append(("trajectories", "Over training", LOG_X + "".join(block(n, None) for n in trajectory)))
+        sections += report_sections(store, key, figure_html)  # the family's spread presets around this run
         for epoch, why in epochs.items():
             label = f"Epoch {epoch}" + (f" ({', '.join(why)})" if why else "")
             sections.append((f"epoch-{epoch}", label, "".join(block(n, epoch) for n in per_epoch)))
@@ -246,18 +222,12 @@ def write_report(store: Store, key: RunKey, out: str | Path | None = None, epoch
         UserError if the run does not exist, no checkpoint matches `epochs`, or the output
         cannot be written; CorruptFile if the run's variant.json cannot be read.
     """
-    import plotly.offline
-
     spec = run_spec(key)
     if not store.exists(key):
         raise UserError(f"no trained run for {spec!r} in {store.root}; run: workbench train {spec}")
     _versions(store, key)  # a run without a readable record cannot be reported: fail before the work
     omit = Omissions()
     sections = _sections(store, key, _chosen_epochs(store, key, epochs, omit), omit, progress)
-    nav = "".join(f'<a href="#{a}">{html.escape(h)}</a>' for a, h, _ in sections)
-    content = "".join(f'<section id="{a}"><h2>{html.escape(h)}</h2>\n{b}</section>\n' for a, h, b in sections)
-    page = (f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{html.escape(spec)}</title>"
-            f"<style>{_CSS}</style>\n<script type=\"text/javascript\">{plotly.offline.get_plotlyjs()}</script>\n"
-            f"</head><body><h1>{html.escape(spec)}</h1><p class=desc>written {time.strftime('%Y-%m-%d %H:%M')}"
-            f"</p><nav>{nav}</nav>\n{omit.html()}{content}</body></html>\n")
-    return store.write_report(key, page, out)
+    nav, content = sectioned(sections)
+    body = f"<p class=desc>written {time.strftime('%Y-%m-%d %H:%M')}</p><nav>{nav}</nav>\n{omit.html()}{content}"
+    return store.write_report(key, page(spec, body), out)

@@ -1,6 +1,6 @@
 """A report spec rendered offline: its title, prose and views in order, one standalone HTML page.
 
-The page is built as `workbench report` builds a run's report (workbench.ui.report: plotly.js
+The page is built as `workbench report` builds a run's report (workbench.ui.report_page: plotly.js
 inlined once, nothing fetched, files that cannot be read left out and named at the top). Each
 view reads its own run (the spec's, a view's `variant`, or the one given), at an epoch given as a
 number (the nearest checkpoint) or a word: init, end of memorization, end, or an epoch marker
@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import plotly.graph_objects as go
-import plotly.offline
 
 from workbench.core.errors import UserError
 from workbench.core.variant import parse_variant
@@ -23,7 +22,8 @@ from workbench.core.view import get_view
 from workbench.query.report_specs import ReportSpec, SpecView, epoch_word, parse_range
 from workbench.query.views import view_figure
 from workbench.store import RunKey, Store
-from workbench.ui.report import _CSS, _LOG_X, Omissions, _figure_html, telling_epochs
+from workbench.ui.report import Omissions, telling_epochs
+from workbench.ui.report_page import LOG_X, figure_html, page
 
 __all__ = ["write_spec_report", "resolve_epoch", "spec_blocks", "spec_items", "spec_variant", "SpecItem"]
 
@@ -83,7 +83,7 @@ def spec_items(store: Store, spec: ReportSpec, variant: str, omit: Omissions) ->
 
 def _item_html(item: SpecItem) -> str:
     prose = f"<p>{html.escape(item.prose)}</p>" if item.prose else ""
-    body = _figure_html(item.figure) if item.figure is not None else f"<p class=desc>{html.escape(item.note)}</p>"
+    body = figure_html(item.figure) if item.figure is not None else f"<p class=desc>{html.escape(item.note)}</p>"
     return f"<h3>{html.escape(item.head)}</h3>{prose}<p class=desc>{html.escape(item.desc)}</p>\n{body}\n"
 
 
@@ -91,7 +91,7 @@ def spec_blocks(store: Store, spec: ReportSpec, variant: str, omit: Omissions) -
     """Every view of `spec` as HTML, in order (the log-x switch first when any draws over training)."""
     blocks = "".join(_item_html(item) for item in spec_items(store, spec, variant, omit))
     trajectories = any(get_view(v.view).scope == "trajectory" for v in spec.views)
-    return (_LOG_X if trajectories else "") + blocks
+    return (LOG_X if trajectories else "") + blocks
 
 
 def spec_variant(name: str, spec: ReportSpec, variant: str | None) -> str:
@@ -122,9 +122,7 @@ def write_spec_report(store: Store, name: str, spec: ReportSpec, variant: str | 
     omit = Omissions()
     body = spec_blocks(store, spec, variant, omit)
     prose = "".join(f"<p>{html.escape(p)}</p>" for p in spec.prose.split("\n\n") if p.strip())
-    page = (f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{html.escape(spec.title)}</title>"
-            f"<style>{_CSS}</style>\n<script type=\"text/javascript\">{plotly.offline.get_plotlyjs()}</script>\n"
-            f"</head><body><h1>{html.escape(spec.title)}</h1><p class=desc>{html.escape(variant)}; report spec "
-            f"{html.escape(name)}; written {time.strftime('%Y-%m-%d %H:%M')}</p>{prose}\n{omit.html()}{body}"
-            "</body></html>\n")
-    return store.write_report(key, page, out if out is not None else store.spec_report_path(key, name))
+    lead = (f"<p class=desc>{html.escape(variant)}; report spec {html.escape(name)}; "
+            f"written {time.strftime('%Y-%m-%d %H:%M')}</p>{prose}\n{omit.html()}")
+    return store.write_report(key, page(spec.title, lead + body),
+                              out if out is not None else store.spec_report_path(key, name))

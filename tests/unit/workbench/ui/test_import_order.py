@@ -10,6 +10,7 @@ import sys
 import pytest
 
 MODULES = ("workbench.ui.report", "workbench.ui.report_views", "workbench.ui.group_report", "workbench.ui.sections",
+           "workbench.ui.report_page",
            "workbench.ui.dashboard.reports", "workbench.ui.dashboard.app", "workbench.ui.animation")
 
 
