@@ -14,8 +14,8 @@ edit, "none", is the unedited model. The edits (options, all optional):
 - patch the answer position's activation of `patch_hook` (default the neuron layer) from
   another checkpoint of the same run (`patch_from`: its epoch; default the final one).
 
-A family without attention has no head edits; one without an embedding hook has no W_E
-edit; families that are not modular tasks on the full grid skip the analyzer (its need).
+A family without attention has no head edits; one without an embedding hook, or whose model
+embeds its operands together (capability `joint_embed`), has no W_E edit; families that are not modular tasks on the full grid skip the analyzer (its need).
 Options are checked before anything runs (`check_options`): an unknown head, neuron, hook
 or frequency is one line.
 
@@ -115,9 +115,9 @@ def _embed_edits(ctx, keys: np.ndarray, basis: np.ndarray) -> list[Edit]:
     """Keep-only / remove the key frequencies in W_E, at the operand positions."""
     if EMBED_HOOK not in getattr(ctx.model, "hook_dict", {}) or "embed.W_E" not in ctx.weights:
         return []
-    p, ops = ctx.p, operand_pos(ctx.family)
-    if not _embeds_per_operand(ctx, max(ops)):
+    if ctx.family.get("joint_embed"):  # no per-operand row to replace (e.g. least_action's routed_study network)
         return []
+    p, ops = ctx.p, operand_pos(ctx.family)
     w_e = np.asarray(ctx.weights["embed.W_E"], dtype=np.float32)
     edits = []
     for keep in (True, False):
@@ -132,21 +132,6 @@ def _embed_edits(ctx, keys: np.ndarray, basis: np.ndarray) -> list[Edit]:
 
         edits.append(Edit(f"W_E {'keep only' if keep else 'remove'} key", "W_E", [(EMBED_HOOK, fn)]))
     return edits
-
-
-def _embeds_per_operand(ctx, last_operand: int) -> bool:
-    """Whether the embedding hook holds one row per token position (a token table looked up at each
-    operand), which the W_E edit replaces; a model that embeds both operands at once (least_action's
-    routed network: one-hot pair @ W_E, [batch, 1, d]) has no per-operand row, so the edit is left out."""
-    shapes = []
-
-    def look(act, hook=None):
-        shapes.append(tuple(act.shape))
-        return act
-
-    with torch.no_grad():
-        ctx.model.run_with_hooks(torch.as_tensor(ctx.probe[:1]), fwd_hooks=[(EMBED_HOOK, look)])
-    return bool(shapes) and len(shapes[0]) == 3 and shapes[0][1] > last_operand
 
 
 def torch_like(values: np.ndarray, act: torch.Tensor) -> torch.Tensor:

@@ -390,7 +390,8 @@ class LeastAction(Family):
             return Capabilities(**caps, transformer=True, n_heads=params.n_heads, resid_hooks=resid,
                                 attention_hooks=[f"blocks.{i}.attn.hook_pattern" for i in layers])
         routing = Routing(n_heads=params.n_heads, gate_hooks=[f"blocks.{i}.hook_gate" for i in layers])
-        return Capabilities(**caps, mlp=True, routing=routing if params.model in ROUTED else None)
+        joint = params.model == "routed_study" or None  # it embeds the one-hot pair at once (_lal_routed)
+        return Capabilities(**caps, mlp=True, routing=routing if params.model in ROUTED else None, joint_embed=joint)
 
     def analysis_context(self, params: LeastActionParams) -> dict:
         """Capabilities, p, and the Fourier basis of the operation (multiplicative

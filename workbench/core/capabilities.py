@@ -74,6 +74,9 @@ class Capabilities(_Record):
     attention_hooks: list[str] | None = None  # per layer, the attention-pattern hook [batch, head, q, k]
     resid_hooks: list[str] | None = None  # residual stream after the embeddings and each component, in order
     final_ln: bool | None = None  # a LayerNorm precedes W_U
+    # the model embeds its inputs together (e.g. a one-hot pair @ W_E: hook_embed [batch, 1, d_model]), so
+    # hook_embed has no row per token position for an edit of W_E to replace (unset: one row per position)
+    joint_embed: bool | None = None
     sequence: bool | None = None  # next-token prediction at every position
     extra_metrics: list[str] | None = None  # columns `Family.extra_metrics` adds to the metrics table
     routing: Routing | None = None

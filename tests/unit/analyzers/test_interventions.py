@@ -14,6 +14,7 @@ from analyzers.interventions import check_options, head_list, interventions, pat
 from analyzers.key_frequencies import key_frequencies
 from workbench.analysis.checkpoint import build_epoch_context
 from workbench.core.fourier import fourier_basis
+from workbench.core.variant import parse_variant
 from workbench.testing import tiny_variant
 
 VARIANT = tiny_variant("modular_addition")
@@ -153,3 +154,44 @@ def test_head_list_reads_layer_dot_head():
     caps = {"n_layers": 2, "n_heads": 4}
     assert head_list(caps, ["1.3", "0.0"]) == [(1, 3), (0, 0)]
     assert len(head_list(caps)) == 8
+
+
+def _embed_rows(variant) -> int | None:
+    """Rows of hook_embed for one probe input (None: the model has no hook_embed)."""
+    params = variant.params
+    model = variant.family.tl_model(params, variant.family.init_state(params), "cpu")
+    if "hook_embed" not in model.hook_dict:
+        return None
+    shapes = []
+    with torch.no_grad():
+        model.run_with_hooks(variant.family.probe(params).inputs[:1],
+                             fwd_hooks=[("hook_embed", lambda act, hook: shapes.append(tuple(act.shape)))])
+    return shapes[0][1] if len(shapes[0]) == 3 else 1
+
+
+@pytest.mark.parametrize("variant", [tiny_variant("modular_addition"), tiny_variant("modular_arithmetic"),
+                                     *(parse_variant("least_action:p=7,hidden_dim=16,n_heads=2,d_model=16", {"model": m})
+                                       for m in ("mlp", "routed", "routed_study", "transformer"))],
+                         ids=lambda v: v.spec)
+def test_the_joint_embed_declaration_matches_the_model(variant):
+    """The capability the W_E edit reads says what the model's hook_embed holds: one row per token
+    position (W_E[token] at each operand) unless the family declares the operands embedded together."""
+    caps = variant.family.capabilities(variant.params).as_dict()
+    rows = _embed_rows(variant)
+    per_operand = rows is not None and rows > max(caps["modular"]["operands"])
+    assert bool(caps.get("joint_embed")) == (rows is not None and not per_operand), (rows, caps.get("joint_embed"))
+
+
+def test_a_joint_embedding_has_no_w_e_edit():
+    routed = parse_variant("least_action:p=7,model=routed_study,hidden_dim=16")
+    state = routed.family.init_state(routed.params)
+    names = list(interventions(_ctx_of(routed, state, {"key_freqs": [1]}))["edit_names"])
+    assert not any(n.startswith("W_E") for n in names) and "neurons keep only key" in names, names
+    assert any(n.startswith("W_E") for n in interventions(_ctx(_state(), options={"key_freqs": [1]}))["edit_names"])
+
+
+def _ctx_of(variant, state, options):
+    hooks = set(variant.family.capabilities(variant.params).neuron_hooks)
+    ctx = build_epoch_context(variant, state, 7, hooks, options=options)
+    refs = {"key_frequencies": key_frequencies(ctx), "patch_source": patch_source(ctx)}
+    return dataclasses.replace(ctx, reference=lambda name: refs[name])
