@@ -15,15 +15,18 @@ A spec is strict YAML (workbench.core.strict_yaml):
       - view: interventions
         range: 0:3000                     # a trajectory's x range, in epochs
 
-Per view: `variant` (another run than the report's), `epoch` (per-epoch views; default the
-last analyzed), `range` (trajectory views), `probe` (only "full", the canonical grid, until
-named probes exist) and the view's own options (neuron, head, ...). `group` is refused in one
-line: group views are not in report specs yet.
+Per view: `variant` (another run than the report's), `group` (a run group instead of a run:
+its spec or label, or a `--where` clause that selects one group, as `workbench group-report`
+takes; only curves over training, drawn as the group's mean and 95% band), `epoch` (per-epoch
+views; default the last analyzed), `range` (trajectory views), `probe` ("full", the canonical
+grid, or a named probe of the run's family: `workbench probe list`) and the view's own options
+(neuron, head, ...).
 
 Specs are shipped in the repository's `report_specs/` folder and saved in the store
 (`Store.save_report_spec`); a saved one may not take a shipped one's name. Every problem
 (YAML, an unknown field or view, an option the view does not take, a bad epoch word) is one
-UserError line naming the spec.
+UserError line naming the spec. `layout_spec` writes a spec from a list of views (the
+dashboard's "save this layout").
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from workbench.core.errors import UserError
 from workbench.core.strict_yaml import load_yaml, read_yaml
@@ -41,11 +45,12 @@ from workbench.store import Store
 from workbench.store.markers import marker_label, marker_names
 
 __all__ = ["ReportSpec", "SpecView", "SPEC_DIR", "EPOCH_WORDS", "parse_spec", "load_spec", "spec_names", "save_spec",
-           "parse_range", "PROBES", "epoch_word", "epoch_words"]
+           "parse_range", "PROBES", "epoch_word", "epoch_words", "layout_spec", "save_spec_text", "is_full_probe"]
 
 SPEC_DIR = Path(__file__).resolve().parents[2] / "report_specs"
 EPOCH_WORDS = ("init", "end of memorization", "end")  # besides epoch markers ("turn onset", ...) and integers
-PROBES = ("full",)  # the canonical probe; named probes (issue 31 item 1) will add theirs
+PROBES = ("full", "canonical")  # the family's own probe (the full grid); any other name is a named probe
+_PROBE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
 _FIELDS = {"view", "prose", "variant", "epoch", "range", "probe", "group"}
 _RANGE = re.compile(r"\s*(\d+)\s*:\s*(\d+)\s*")
 
@@ -79,12 +84,25 @@ class SpecView(BaseModel):
             raise ValueError(f"epoch {epoch!r} is not a number or one of: {', '.join(epoch_words())}")
         return word
 
+    group: str | None = None
+
     @field_validator("probe")
     @classmethod
-    def _known_probe(cls, probe: str) -> str:
-        if probe not in PROBES:
-            raise ValueError(f"probe {probe!r}: only the full grid ('full') until named probes exist")
+    def _probe_name(cls, probe: str) -> str:
+        if not _PROBE_NAME.fullmatch(probe) or ".." in probe:
+            raise ValueError(f"probe {probe!r} is not 'full' or a probe's name (`workbench probe list`)")
         return probe
+
+    @model_validator(mode="after")
+    def _group_draws_curves(self) -> "SpecView":
+        if self.group is None:
+            return self
+        if self.variant is not None:
+            raise ValueError(f"{self.view}: a view reads a variant or a group, not both")
+        view = get_view(self.view)
+        if view.scope != "trajectory" or not view.epoch_x or self.epoch is not None:
+            raise ValueError(f"{self.view}: a group draws curves over training only (no epoch)")
+        return self
 
     @field_validator("range")
     @classmethod
@@ -126,8 +144,6 @@ def _view_entry(raw: Any, i: int) -> dict:
     """A views item with the view's own options moved under `options` (each checked against the view)."""
     if not isinstance(raw, dict) or "view" not in raw:
         raise ValueError(f"views[{i}] must be a mapping with a 'view'")
-    if "group" in raw:
-        raise ValueError(f"views[{i}]: 'group' views are not in report specs yet; name a variant")
     entry = {k: v for k, v in raw.items() if k in _FIELDS}
     extra = {k: v for k, v in raw.items() if k not in _FIELDS}
     if extra and raw["view"] in list_views():
@@ -183,8 +199,28 @@ def read_yaml_text(path: Path) -> str:
 
 def save_spec(store: Store, name: str, file: str) -> Path:
     """Validate the spec in `file` and save it in the store under `name` (not a shipped name)."""
+    return save_spec_text(store, name, read_yaml_text(Path(file)), f"report spec {file!r}")
+
+
+def save_spec_text(store: Store, name: str, text: str, what: str, replace: bool = True) -> Path:
+    """Validate spec YAML `text` (problems name `what`) and save it under `name`: not a shipped
+    name, nor (unless `replace`) one the store has; UserError otherwise."""
     if name in {p.stem for p in SPEC_DIR.glob("*.yaml")}:
         raise UserError(f"report spec {name!r} is shipped (report_specs/{name}.yaml); choose another name")
-    text = read_yaml_text(Path(file))
-    parse_spec(text, f"report spec {file!r}")
+    store.report_spec_path(name)  # the name is a valid id (UserError) before anything is parsed
+    if not replace and name in store.report_spec_names():
+        raise UserError(f"report spec {name!r} exists; choose another name")
+    parse_spec(text, what)
     return store.save_report_spec(name, text)
+
+
+def is_full_probe(probe: str) -> bool:
+    """Whether a spec's `probe` is the family's own (the full grid), not a named probe."""
+    return probe in PROBES
+
+
+def layout_spec(title: str, variant: str, views: list[dict], prose: str = "") -> str:
+    """The YAML text of a spec: `title`, `prose`, run `variant` (a spec) and `views` in order, each
+    {"view": name, ...} with its epoch, probe and options as a spec's views item holds them."""
+    doc = {"title": title, **({"prose": prose} if prose else {}), "variant": variant, "views": views}
+    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)

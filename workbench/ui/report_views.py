@@ -19,8 +19,10 @@ import plotly.graph_objects as go
 from workbench.core.errors import UserError
 from workbench.core.variant import parse_variant
 from workbench.core.view import get_view
-from workbench.query.report_specs import ReportSpec, SpecView, epoch_word, parse_range
-from workbench.query.views import view_figure
+from workbench.query.group_listing import find_group
+from workbench.query.group_views import group_keys, group_view_figure
+from workbench.query.report_specs import ReportSpec, SpecView, epoch_word, is_full_probe, parse_range
+from workbench.query.views import PROBE_OPTION, run_names, view_figure
 from workbench.store import RunKey, Store
 from workbench.ui.report import Omissions, telling_epochs
 from workbench.ui.report_page import LOG_X, figure_html, page
@@ -62,17 +64,40 @@ class SpecItem:
     note: str = ""
 
 
+def _options(view: SpecView) -> dict:
+    """The view's options, with the named probe whose artifacts it reads (none: the family's own)."""
+    return view.options | ({} if is_full_probe(view.probe) else {PROBE_OPTION: view.probe})
+
+
+def _group_item(store: Store, view: SpecView, desc: str) -> SpecItem:
+    """A curve over training drawn for a run group (mean and 95% band), or why it cannot be."""
+    try:
+        group = find_group(store, str(view.group))
+    except UserError as err:
+        return SpecItem(view.view, view.prose, desc, None, f"left out: {err}")
+    fig = group_view_figure(store, group_keys(group), view.view, band="ci", **_options(view)).figure
+    return SpecItem(f"{view.view} — group {group.label} (n={group.n})", view.prose, desc, _ranged(fig, view))
+
+
+def _ranged(fig: go.Figure, view: SpecView) -> go.Figure:
+    return fig.update_xaxes(range=list(parse_range(view.range))) if view.range is not None else fig
+
+
 def _item(store: Store, default: str, view: SpecView, omit: Omissions) -> SpecItem:
+    desc = get_view(view.view).description
+    if view.group is not None:
+        return _group_item(store, view, desc)
     spec = view.variant or default
     key = _key(store, spec)
     epoch, label = resolve_epoch(store, key, view.epoch, omit) if get_view(view.view).scope == "epoch" else (None, "")
-    desc = get_view(view.view).description
     if epoch is None and label.startswith("this run has no"):
         return SpecItem(view.view, view.prose, desc, None, f"left out: {label}")
-    fig = view_figure(store, key, view.view, epoch, **view.options)
-    if view.range is not None:
-        fig.update_xaxes(range=list(parse_range(view.range)))
-    where = ", ".join(x for x in (label, spec if view.variant else "") if x)
+    if not is_full_probe(view.probe) and view.probe not in run_names(store, key, "probes"):
+        return SpecItem(view.view, view.prose, desc, None, f"left out: this run's family has no probe {view.probe!r} "
+                        f"(its probes: {', '.join(run_names(store, key, 'probes'))})")
+    fig = _ranged(view_figure(store, key, view.view, epoch, **_options(view)), view)
+    probe = "" if is_full_probe(view.probe) else f"probe {view.probe}"
+    where = ", ".join(x for x in (label, probe, spec if view.variant else "") if x)
     return SpecItem(view.view + (f" — {where}" if where else ""), view.prose, desc, fig)
 
 

@@ -38,8 +38,9 @@ def test_a_view_option_goes_under_options():
     ("title: T\nviews:\n  - view: no_such_view", "unknown view 'no_such_view'"),
     ("title: T\nviews:\n  - view: loss_curves\n    neuron: 3", "no option 'neuron'"),
     ("title: T\nviews:\n  - view: loss_curves\n    range: 9:3", "range '9:3'"),
-    ("title: T\nviews:\n  - view: loss_curves\n    group: p=53", "'group' views are not in report specs yet"),
-    ("title: T\nviews:\n  - view: loss_curves\n    probe: a<b", "only the full grid"),
+    ("title: T\nviews:\n  - view: neuron_heatmap\n    group: p=53", "a group draws curves over training only"),
+    ("title: T\nviews:\n  - view: loss_curves\n    group: p=53\n    variant: modular_addition", "a variant or a group, not both"),
+    ("title: T\nviews:\n  - view: loss_curves\n    probe: a<b", "not .full. or a probe.s name"),
     ("title: T\ncolour: red\nviews:\n  - view: loss_curves", "colour"),
     ("views:\n  - view: loss_curves", "title"),
 ])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
@@ -49,3 +50,43 @@ def test_the_command_line_renders_lists_and_refuses(tiny_analyzed, tmp_path, cap
     assert main(["report", SPEC, "--spec", str(bad), "--store", root]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "unknown view 'nope'" in err
+
+
+def test_a_group_view_draws_the_group_and_an_unknown_group_is_left_out(tmp_path):
+    """Issue 31 item 4: a spec's view may read a run group (its mean and band over the seeds)."""
+    from workbench.store import Store
+    from workbench.testing.synthetic import listed_run
+
+    store = Store(tmp_path / "store")
+    for seed, acc in enumerate((0.6, 0.8, 1.0)):
+        listed_run(store, f"modular_addition:p=17,seed={seed}", test_acc=acc, onset=300)
+    spec = parse_spec("title: G\nviews:\n  - view: loss_curves\n    group: p=17\n"
+                      "  - view: loss_curves\n    group: p=99", "spec")
+    page = write_spec_report(store, "g", spec, "modular_addition:p=17,seed=0", out=tmp_path / "g.html").read_text()
+    assert page.count("Plotly.newPlot") == 1 and "(n=3)</h3>" in page
+    assert html.escape("left out: 0 run groups match 'p=99'") in page
+
+
+def test_a_named_probe_reads_its_artifacts_and_an_unknown_one_is_left_out(tiny_analyzed, tmp_path):
+    spec = parse_spec("title: P\nviews:\n  - view: loss_curves\n    probe: no_such_probe\n"
+                      "  - view: loss_curves\n    probe: full", "spec")
+    page = write_spec_report(tiny_analyzed, "p", spec, SPEC, out=tmp_path / "p.html").read_text()
+    assert html.escape("left out: this run's family has no probe 'no_such_probe' (its probes: canonical") in page
+    assert page.count("Plotly.newPlot") == 1
+
+
+def test_a_layout_spec_round_trips(tmp_path):
+    from workbench.query.report_specs import layout_spec, save_spec_text
+    from workbench.store import Store
+
+    text = layout_spec("My view: on", SPEC, [{"view": "loss_curves"},
+                                               {"view": "neuron_heatmap", "epoch": 200, "neuron": 3}])
+    spec = parse_spec(text, "spec")
+    assert spec.title == "My view: on" and spec.variant == SPEC and spec.views[1].options == {"neuron": 3}
+    store = Store(tmp_path / "store")
+    save_spec_text(store, "mine", text, "spec", replace=False)
+    with pytest.raises(UserError, match="'mine' exists"):
+        save_spec_text(store, "mine", text, "spec", replace=False)
+    with pytest.raises(UserError, match="invalid report spec id"):
+        save_spec_text(store, "../x", text, "spec")
+    assert load_spec(store, "mine")[1] == spec
