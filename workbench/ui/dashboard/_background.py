@@ -63,8 +63,9 @@ def browser_page(height: int = 1000, width: int = WIDTH, timeout_ms: int = 180_0
 
 
 @contextmanager
-def dashboard_page(store: Store, height: int = 1000, width: int = WIDTH,
-                   timeout_ms: int = 180_000) -> Iterator[tuple[Page, str]]:
-    """`store`'s dashboard served in the background and a Chromium page to open it in; yields (page, base URL)."""
-    with background_server(store) as url, browser_page(height, width, timeout_ms) as page:
+def dashboard_page(store: Store, height: int = 1000, width: int = WIDTH, timeout_ms: int = 180_000,
+                   launch: bool = False) -> Iterator[tuple[Page, str]]:
+    """`store`'s dashboard served in the background (`launch`: its pages may start jobs and save
+    report views) and a Chromium page to open it in; yields (page, base URL)."""
+    with background_server(store, launch=launch) as url, browser_page(height, width, timeout_ms) as page:
         yield page, url

@@ -14,12 +14,13 @@ stop it before Dash sees anything (a 403, plain text):
 
 A callback request must also have the shape its callback declares (the output one of
 the server's callbacks, as many inputs and states as it takes): a malformed one is a 400
-naming what is wrong, not a 500 from inside Dash. Starting and cancelling jobs also need
-the page's launch token (jobs_panel).
+naming what is wrong, not a 500 from inside Dash. Starting and cancelling jobs, and saving a
+report view, also need the page's launch token (jobs_panel, save_view: `token_ok`).
 """
 
 from __future__ import annotations
 
+import hmac
 import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -28,7 +29,7 @@ from typing import Any
 
 from flask import Flask, Response, request
 
-__all__ = ["Hosts", "allowed_hosts", "install", "check_callbacks", "callback_output", "LOOPBACK_NAMES"]
+__all__ = ["Hosts", "allowed_hosts", "install", "check_callbacks", "callback_output", "token_ok", "LOOPBACK_NAMES"]
 
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 _SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -137,3 +138,8 @@ def callback_output() -> str | None:
         return None
     body = request.get_json(silent=True)
     return body.get("output") if isinstance(body, dict) and isinstance(body.get("output"), str) else None
+
+
+def token_ok(token: str | None, sent: object) -> bool:
+    """Whether a page sent back this server's launch token (None: the server has none), in constant time."""
+    return bool(token) and isinstance(sent, str) and hmac.compare_digest(sent.encode(), token.encode())

@@ -3,6 +3,7 @@
 Pick a spec (shipped or saved) and a run; the page shows the spec's title and prose, then each
 view in the spec's order with its prose, as the offline `workbench report --spec` does
 (workbench.ui.report_views builds both). A spec or run that cannot be shown says why in one line.
+Above them, a form saves the Explore page's layout as a new spec (save_view).
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from dash import Input, Output, dcc, html, no_update
 from workbench.core.errors import UserError
 from workbench.query.report_specs import load_spec, spec_names
 from workbench.store import Store
-from workbench.ui.dashboard import data
+from workbench.ui.dashboard import data, save_view
 from workbench.ui.dashboard.layout import variant_options
-from workbench.ui.dashboard.pages import Page, StateField, register_page
+from workbench.ui.dashboard.pages import Page, Site, StateField, register_page
 from workbench.ui.dashboard.state import parse_state
 from workbench.ui.report import Omissions
 from workbench.ui.report_views import spec_items
@@ -26,7 +27,8 @@ STATE = (StateField("report", "reports-spec"), StateField("report_run", "reports
 _GRAPH = {"displaylogo": False, "responsive": True}
 
 
-def layout(store: Store) -> html.Div:
+def layout(site: Site) -> html.Div:
+    store = site.store
     names = spec_names(store)
     runs = variant_options(store)
     return html.Div([
@@ -38,6 +40,7 @@ def layout(store: Store) -> html.Div:
             dcc.Dropdown(id="reports-run", options=runs, value=runs[-1]["value"] if runs else None, clearable=False,
                          style={"minWidth": "420px"}),
         ], style={"display": "flex", "gap": "1em", "alignItems": "center", "flexWrap": "wrap"}),
+        save_view.layout(site),
         html.Div(id="reports-body", style={"marginTop": "1em"}),
     ])
 
@@ -65,8 +68,12 @@ def render_spec(store: Store, name: str | None, vid: str | None) -> list:
     return [html.H2(spec.title), *prose, *[_item(i) for i in items]]
 
 
-def register(app, store: Store) -> None:
-    """Attach the page's callbacks: the spec and run from the URL, and the body (idle while the page is hidden)."""
+def register(app, site: Site) -> None:
+    """Attach the page's callbacks: the spec and run from the URL, the body (idle while the page is
+    hidden), and saving the Explore layout."""
+    store = site.store
+    save_view.register(app, site)
+
     @app.callback(*[Output(f.component, f.prop) for f in STATE], Input("url", "search"))
     def _restore(search):
         state = parse_state(search, STATE)
@@ -78,5 +85,4 @@ def register(app, store: Store) -> None:
         return render_spec(store, name, vid) if pathname == PATH else no_update
 
 
-PAGE = register_page(Page("reports", PATH, "Reports", layout=lambda site: layout(site.store),
-                          callbacks=lambda app, site: register(app, site.store), state=STATE, order=25))
+PAGE = register_page(Page("reports", PATH, "Reports", layout=layout, callbacks=register, state=STATE, order=25))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dash import dcc, html
 
-from workbench.ui.dashboard.pages import get_page
+from workbench.ui.dashboard.pages import Site, get_page
 from workbench.ui.dashboard.reports import layout, render_spec
 
 
@@ -31,5 +31,5 @@ def test_a_bad_run_or_spec_is_one_line(store, vid):
 
 def test_the_page_is_registered_and_lists_the_shipped_specs(store):
     assert get_page("reports").path == "/reports"
-    picker = layout(store).children[0].children[1]
+    picker = layout(Site(store)).children[0].children[1]
     assert {"the_turn", "failed_to_generalize"} <= {o["value"] for o in picker.options}
