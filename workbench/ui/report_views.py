@@ -64,9 +64,13 @@ class SpecItem:
     note: str = ""
 
 
-def _options(view: SpecView) -> dict:
-    """The view's options, with the named probe whose artifacts it reads (none: the family's own)."""
-    return view.options | ({} if is_full_probe(view.probe) else {PROBE_OPTION: view.probe})
+def _reading(store: Store, view: SpecView) -> tuple[Store, dict]:
+    """(the store as the view reads it: on its named probe's artifacts, if any; the view's options,
+    with that probe where the view declares a probe option, as the trace does)."""
+    if is_full_probe(view.probe):
+        return store, view.options
+    declared = any(o.name == PROBE_OPTION for o in get_view(view.view).options)
+    return store.with_probe(view.probe), view.options | ({PROBE_OPTION: view.probe} if declared else {})
 
 
 def _group_item(store: Store, view: SpecView, desc: str) -> SpecItem:
@@ -75,7 +79,8 @@ def _group_item(store: Store, view: SpecView, desc: str) -> SpecItem:
         group = find_group(store, str(view.group))
     except UserError as err:
         return SpecItem(view.view, view.prose, desc, None, f"left out: {err}")
-    fig = group_view_figure(store, group_keys(group), view.view, band="ci", **_options(view)).figure
+    at, options = _reading(store, view)
+    fig = group_view_figure(at, group_keys(group), view.view, band="ci", **options).figure
     return SpecItem(f"{view.view} — group {group.label} (n={group.n})", view.prose, desc, _ranged(fig, view))
 
 
@@ -95,7 +100,8 @@ def _item(store: Store, default: str, view: SpecView, omit: Omissions) -> SpecIt
     if not is_full_probe(view.probe) and view.probe not in run_names(store, key, "probes"):
         return SpecItem(view.view, view.prose, desc, None, f"left out: this run's family has no probe {view.probe!r} "
                         f"(its probes: {', '.join(run_names(store, key, 'probes'))})")
-    fig = _ranged(view_figure(store, key, view.view, epoch, **_options(view)), view)
+    at, options = _reading(store, view)
+    fig = _ranged(view_figure(at, key, view.view, epoch, **options), view)
     probe = "" if is_full_probe(view.probe) else f"probe {view.probe}"
     where = ", ".join(x for x in (label, probe, spec if view.variant else "") if x)
     return SpecItem(view.view + (f" — {where}" if where else ""), view.prose, desc, fig)

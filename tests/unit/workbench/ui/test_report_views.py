@@ -90,3 +90,28 @@ def test_a_layout_spec_round_trips(tmp_path):
     with pytest.raises(UserError, match="invalid report spec id"):
         save_spec_text(store, "../x", text, "spec")
     assert load_spec(store, "mine")[1] == spec
+
+
+def test_a_named_probe_view_reads_that_probes_artifacts(tmp_path):
+    """Ground truth: the run's neuron_activations at epoch 200 exist only under probe 'pairs4', so the
+    view draws with `probe: pairs4` and is the analyze hint with `probe: full`."""
+    from workbench.core.probes import Probe
+    from workbench.query.views import is_placeholder
+    from workbench.store import Store
+    from workbench.store.probes import save_probe
+    from workbench.testing.synthetic import synthetic_run
+    from workbench.ui.report import Omissions
+    from workbench.ui.report_views import spec_items
+
+    store = Store(tmp_path / "store")
+    key = synthetic_run(store, p=7, epochs=[0, 100, 200], n_neurons=8, n_heads=2, analyzers=["neuron_activations"])
+    save_probe(store, Probe("pairs4", "modular_addition", "1+2, 3+4"))
+    canonical = store.artifact_path(key, "neuron_activations", 200)
+    probed = store.with_probe("pairs4").artifact_path(key, "neuron_activations", 200)
+    probed.parent.mkdir(parents=True, exist_ok=True)
+    canonical.rename(probed)
+    spec = parse_spec("title: P\nviews:\n  - view: neuron_heatmap\n    epoch: 200\n    probe: pairs4\n"
+                      "  - view: neuron_heatmap\n    epoch: 200\n", "spec")
+    on_probe, on_grid = spec_items(store, spec, f"{key.family}:{key.variant}", Omissions())
+    assert not is_placeholder(on_probe.figure) and "probe pairs4" in on_probe.head
+    assert is_placeholder(on_grid.figure)
