@@ -68,8 +68,8 @@ def layout_views(store: Store, key: RunKey, state: dict) -> list[dict]:
     return views
 
 
-def save_layout(store: Store, name: str, title: str, search: str) -> str:
-    """Save the explore layout in URL query `search` as report spec `name`; the line saying so.
+def save_layout(store: Store, name: str, title: str, search: str) -> tuple[str, RunKey]:
+    """Save the explore layout in URL query `search` as report spec `name`; (the line saying so, its run).
     Raises UserError (one line) for a bad or taken name, a run this store lacks, or no view to save."""
     if not name:
         raise UserError("give the report view a name (letters, digits, '_', '-', '.')")
@@ -83,26 +83,27 @@ def save_layout(store: Store, name: str, title: str, search: str) -> str:
     spec = run_spec(key)
     text = layout_spec(title.strip() or f"Explore layout: {spec}", spec, views)
     save_spec_text(store, name, text, f"report spec {name!r}", replace=False)
-    return f"saved report spec {name!r} ({len(views)} views of {spec}); it is shown below"
+    return f"saved report spec {name!r} ({len(views)} views of {spec}); it is shown below", key
 
 
 def register(app, site: Site) -> None:
     """Attach the Save callback: it writes only with the page's launch token (none: saving is off)."""
     @app.callback(Output("reports-save-message", "children"), Output("reports-spec", "options"),
                   Output("reports-spec", "value", allow_duplicate=True),
+                  Output("reports-run", "value", allow_duplicate=True),
                   Input("reports-save", "n_clicks"), State("reports-save-name", "value"),
                   State("reports-save-title", "value"), State("url", "search"), State("reports-token", "data"),
                   prevent_initial_call=True)
     def _save(clicks, name, title, search, sent):
         if not clicks:
-            return no_update, no_update, no_update
+            return no_update, no_update, no_update, no_update
         if not site.token:
-            return f"not saved: {OFF}", no_update, no_update
+            return f"not saved: {OFF}", no_update, no_update, no_update
         if not guard.token_ok(site.token, sent):
-            return "not saved: this page's launch token is missing or stale; reload the page", no_update, no_update
+            return "not saved: this page's launch token is missing or stale; reload the page", *[no_update] * 3
         try:
-            said = save_layout(site.store, str(name or "").strip(), str(title or ""), str(search or ""))
+            said, key = save_layout(site.store, str(name or "").strip(), str(title or ""), str(search or ""))
         except UserError as err:
-            return f"not saved: {err}", no_update, no_update
-        names = spec_names(site.store)
-        return said, [{"label": f"{n} ({w})", "value": n} for n, w in names.items()], str(name).strip()
+            return f"not saved: {err}", no_update, no_update, no_update
+        options = [{"label": f"{n} ({w})", "value": n} for n, w in spec_names(site.store).items()]
+        return said, options, str(name).strip(), data.variant_id(key)  # the saved spec, shown on its own run

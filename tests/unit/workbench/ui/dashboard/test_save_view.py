@@ -58,7 +58,8 @@ def _save(app, client, name, search, token, **headers):
              ("url", "search", search), ("reports-token", "data", token)]
     body = {"output": output, "outputs": [{"id": "reports-save-message", "property": "children"},
                                           {"id": "reports-spec", "property": "options"},
-                                          {"id": "reports-spec", "property": "value"}],
+                                          {"id": "reports-spec", "property": "value"},
+                                          {"id": "reports-run", "property": "value"}],
             "inputs": [{"id": "reports-save", "property": "n_clicks", "value": 1}],
             "state": [{"id": i, "property": p, "value": v} for i, p, v in state],
             "changedPropIds": ["reports-save.n_clicks"]}
@@ -70,7 +71,9 @@ def test_saving_with_the_token_writes_a_spec_the_page_then_shows(store):
     app, client = _app(store)
     search = _search(store, groups="training,neurons", epoch=200, neuron=2)
     reply = _save(app, client, "mine", search, _token(app))
-    assert reply.status_code == 200 and "saved report spec 'mine'" in reply.get_data(as_text=True)
+    response = reply.get_json()["response"]
+    assert reply.status_code == 200 and "saved report spec 'mine'" in response["reports-save-message"]["children"]
+    assert response["reports-run"]["value"] == variant_id(store.runs()[0])  # the page then shows the layout's run
     _, spec = load_spec(store, "mine")
     assert spec.title == "My layout" and spec.views[0].view == "loss_curves"
     assert any(v.epoch == 200 and v.options.get("neuron") == 2 for v in spec.views)
