@@ -147,10 +147,10 @@ def test_url_round_trip(page, server, store, browser):
     _open(page, f"{server}?variant={vid}")
     page.locator("#epoch [role=slider]").first.focus()
     page.keyboard.press("ArrowLeft")
-    page.wait_for_function("() => /epoch 150/.test(document.querySelector('#fig-neuron_heatmap .gtitle').textContent)")
+    page.wait_for_function("() => /epoch 150/.test(document.querySelector('#fig-neuron_heatmap .gtitle')?.textContent ?? '')")
     page.fill("#opt-neuron", "3")
     page.press("#opt-neuron", "Enter")
-    page.wait_for_function("() => /neuron 3\\b/.test(document.querySelector('#fig-neuron_heatmap .gtitle').textContent)")
+    page.wait_for_function("() => /neuron 3\\b/.test(document.querySelector('#fig-neuron_heatmap .gtitle')?.textContent ?? '')")
     page.click("#toggle-attention")
     page.wait_for_function(SETTLED)
     url = page.url
@@ -261,18 +261,18 @@ def test_scrub_click_and_drill_down(page, server, store):
     assert re.search(r"epoch 200\b", page.locator("#epoch-readout").inner_text())  # the latest analyzed
     page.locator("#epoch [role=slider]").first.focus()
     page.keyboard.press("Home")
-    page.wait_for_function("() => /epoch 0\\b/.test(document.querySelector('#fig-neuron_heatmap .gtitle').textContent)")
+    page.wait_for_function("() => /epoch 0\\b/.test(document.querySelector('#fig-neuron_heatmap .gtitle')?.textContent ?? '')")
     marks = page.evaluate("() => document.querySelector('#fig-loss_curves .js-plotly-plot').layout.shapes"
                           ".filter(s => s.name === 'current-epoch').map(s => s.x0)")
     assert marks and set(marks) == {0}
     points = page.locator("#fig-loss_curves .scatterlayer .trace").first.locator(".points path")
     points.nth(points.count() // 2).click(force=True)  # the middle evaluation: epoch 100
     page.wait_for_function("() => /epoch 100\\b/.test(document.querySelector('#epoch-readout').innerText)")
-    page.wait_for_function("() => /epoch 100\\b/.test(document.querySelector('#fig-neuron_heatmap .gtitle').textContent)")
+    page.wait_for_function("() => /epoch 100\\b/.test(document.querySelector('#fig-neuron_heatmap .gtitle')?.textContent ?? '')")
     # the last live neuron's point (the last path of all is the ring around neuron 0, the selection)
     points = page.locator("#fig-neuron_freq_clusters .scatterlayer .trace").first.locator(".points path")
     points.nth(points.count() - 1).click(force=True)
-    page.wait_for_function("() => !/neuron 0\\b/.test(document.querySelector('#fig-neuron_heatmap .gtitle').textContent)")
+    page.wait_for_function("() => !/neuron 0\\b/.test(document.querySelector('#fig-neuron_heatmap .gtitle')?.textContent ?? 'neuron 0')")
     neuron = int(page.locator("#opt-neuron").input_value())
     assert neuron != 0 and f"neuron {neuron}" in page.locator("#fig-neuron_heatmap .gtitle").text_content()
     page.click("#nav-runs")
@@ -290,7 +290,7 @@ def test_an_epoch_step_redraws_panels_on_screen_and_the_rest_when_they_scroll_in
     page.wait_for_function("() => !window.workbench.onScreen().includes('input_trace')")
     page.locator("#epoch [role=slider]").first.focus()
     page.keyboard.press("ArrowLeft")
-    page.wait_for_function("() => /epoch 150/.test(document.querySelector('#fig-neuron_heatmap .gtitle').textContent)")
+    page.wait_for_function("() => /epoch 150/.test(document.querySelector('#fig-neuron_heatmap .gtitle')?.textContent ?? '')")
     page.wait_for_function(SETTLED)
     assert page.locator(far).count() == 0 or "epoch 150" not in page.locator(far).text_content()  # not drawn yet
     page.locator("#panel-input_trace").scroll_into_view_if_needed()
@@ -321,7 +321,7 @@ def test_an_out_of_range_index_is_clamped_with_a_note(page, server, store):
 
     vid = _vid(store)
     last = ranges(store, next(k for k in store.runs() if variant_id(k) == vid))["neuron"] - 1
-    heatmap = "document.querySelector('#fig-neuron_heatmap .gtitle').textContent"
+    heatmap = "document.querySelector('#fig-neuron_heatmap .gtitle')?.textContent ?? ''"
     _open(page, f"{server}?variant={vid}")
     page.fill("#opt-neuron", "999")
     page.press("#opt-neuron", "Enter")

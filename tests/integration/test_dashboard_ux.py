@@ -47,7 +47,7 @@ def test_export_buttons_leave_the_modebar_clear(page, server, store):
 
 # --------------------------------------------------------------------- epoch slider (item 5)
 READOUT = "document.querySelector('#epoch-readout').innerText"
-HEATMAP = "document.querySelector('#fig-neuron_heatmap .gtitle').textContent"
+HEATMAP = "document.querySelector('#fig-neuron_heatmap .gtitle')?.textContent ?? ''"
 
 
 def _wait_epoch(page, epoch: int) -> None:
