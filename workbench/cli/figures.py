@@ -59,6 +59,13 @@ def cmd_report(args) -> None:
 
         cmd_report_spec(args)
         return
+    if args.groups is not None:
+        if args.variant or args.epochs or args.group is not None or args.draw:
+            raise UserError("report --groups takes no VARIANT, --epochs, --group or --draw: the clause names the groups")
+        from workbench.ui.groups_report import write_groups_report
+
+        print(f"report: {write_groups_report(store_of(args), args.groups or None, out=args.out, band=args.band or 'ci')}")
+        return
     if args.group is not None:
         if args.variant or args.epochs:
             raise UserError("report --group takes no VARIANT or --epochs: the group names its runs")
@@ -69,7 +76,7 @@ def cmd_report(args) -> None:
         print(f"report: {path}")
         return
     if args.band or args.draw:
-        raise UserError("--band and --draw draw a run group: give --group")
+        raise UserError("--band and --draw draw run groups: give --group or --groups")
     spec = spec_or_demo(args)
     path = write_report(store_of(args), RunKey(*parse_variant(spec).key), out=args.out, epochs=args.epochs,
                         progress=not args.quiet)

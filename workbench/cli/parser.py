@@ -267,8 +267,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--group", metavar="GROUP", help="instead of one variant: the report of a run group (runs differing "
                    "only in seeds), named by its spec or label, or a --where clause that selects one group of "
                    "`workbench list --group`; written to <store>/.groups/<id>/report.html")
+    p.add_argument("--groups", metavar="CLAUSE", help="instead of one variant: several run groups side by side (a grid "
+                   "with its seed spread), those of `workbench list --group --where CLAUSE` ('' for all)")
     p.add_argument("--band", choices=("minmax", "ci", "none"),
-                   help="with --group: the band around each mean curve, min-max or the 95%% interval of the mean "
+                   help="with --group or --groups: the band around each mean curve, min-max or the 95%% interval of the mean "
                         "(default: ci)")
     p.add_argument("--draw", choices=("band", "runs", "both"),
                    help="with --group: each curve as the mean with its band, each run's thin line, or both "

@@ -19,10 +19,9 @@ from typing import Callable
 import plotly.graph_objects as go
 from dash import dcc, html
 
-from workbench.query.group_listing import group_names, run_name
+from workbench.query.group_listing import group_names
 from workbench.query.groups import Group, group_rows
-from workbench.query.outliers import RULE, group_outliers, outlier_line
-from workbench.query.stats import ALPHA, compare
+from workbench.query.group_compare import NOTE, QUANTITIES, comparison_table
 from workbench.store import RunKey, Store
 from workbench.store.index import run_rows
 from workbench.query.bands import BANDS, add_group, add_rug
@@ -34,7 +33,6 @@ __all__ = ["STATE", "Grouping", "grouping_of", "controls", "draw_groups", "group
 STATE = (StateField("group", "compare-group", choices=("runs", "seeds"), default="runs"),
          StateField("band", "compare-band", choices=tuple(BANDS), default="minmax"),
          StateField("thin", "compare-thin", kind="list"))  # what of the grouping the URL holds
-QUANTITIES = ("test_acc", "test_loss", "train_acc", "turn_onset_epoch")  # the group table's rows, where present
 
 
 @dataclass(frozen=True)
@@ -98,44 +96,13 @@ def draw_groups(fig: go.Figure, grouping: Grouping, xy_of: Callable[[RunKey], tu
     return missing
 
 
-def _values(g: Group | None, quantity: str) -> tuple:
-    return g.values.get(quantity, ()) if g is not None else ()
-
-
-def _cell(g: Group | None, quantity: str) -> str:
-    s = g.stats.get(quantity) if g is not None else None
-    return s.brief() if s is not None else "-"
-
-
-def _difference(first: Group | None, other: Group | None, quantity: str) -> str:
-    a, b = _values(first, quantity), _values(other, quantity)
-    if len(a) < 2 or len(b) < 2:
-        return "needs 2+ runs a side"
-    return compare(a, b).brief()
-
-
-def _outliers(g: Group | None) -> str:
-    found = group_outliers(g) if g is not None else []
-    return outlier_line(found, lambda spec: run_name(g, spec)) if found else "none"
-
-
 def group_table_children(grouping: Grouping | None) -> list:
     """The group table: per quantity, each group's spread and each later group against the first."""
     if grouping is None:
         return []
-    present = [q for q in QUANTITIES if any(g is not None and q in g.stats for g in grouping.groups)]
-    tested = [i for i, g in enumerate(grouping.groups) if i and g is not None]  # a lone run has no spread to test
-    head = ["quantity", *[f"{n} (n={len(k)})" for n, k in zip(grouping.names, grouping.keys)],
-            *[f"{grouping.names[i]} vs {grouping.names[0]}" for i in tested]]
-    body = [[q, *[_cell(g, q) for g in grouping.groups],
-             *[_difference(grouping.groups[0], grouping.groups[i], q) for i in tested]] for q in present]
-    body.append(["outliers", *[_outliers(g) for g in grouping.groups], *[""] * len(tested)])
-    note = (f"mean ± std [95% bootstrap interval of the mean]; a difference is marked \"differs\" when Welch's t "
-            f"and the permutation test over seeds (exact up to 20,000 relabellings) both give p < {ALPHA}; "
-            "3 runs a side can never reach it (the smallest exact p is 0.1); outliers, over every final metric, marker "
-            f"and numeric headline: {RULE}")
+    head, body = comparison_table(grouping.names, [len(k) for k in grouping.keys], grouping.groups)
     return [html.H3("Seed groups"),
             html.Table([html.Thead(html.Tr([html.Th(h) for h in head])),
                         html.Tbody([html.Tr([html.Td(c) for c in row]) for row in body])],
                        className="preset-table", id="compare-group-table"),
-            html.Div(note, className="compare-msg")]
+            html.Div(NOTE, className="compare-msg")]
