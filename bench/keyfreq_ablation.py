@@ -9,11 +9,18 @@ the neurons, the logits and W_E. An existing default run's summary is read as it
 control the default options run again, so the store holds them.
 
     OMP_NUM_THREADS=1 nice -n 10 python bench/keyfreq_ablation.py /tmp/interv-store 0,1,2
+
+With --variant TEMPLATE and --epochs E1,E2,... it reads the per-checkpoint `interventions`
+artifacts at those epochs only (no trajectory, which needs every checkpoint), e.g. the canonical
+variant's seeds, each run's keys fixed at its last checkpoint:
+
+    python bench/keyfreq_ablation.py /work/store 1000,1001 --variant "modular_addition:seed={seed}" \
+        --epochs 0,4000,6000,8000,12000,17000
 """
 
 from __future__ import annotations
 
-import sys
+import argparse
 
 import numpy as np
 
@@ -39,34 +46,56 @@ def control_keys(keys: np.ndarray, p: int, seed: int) -> list[int]:
     return sorted(int(k) for k in np.random.default_rng(seed).choice(others, size=len(keys), replace=False))
 
 
-def rows(results: list[dict], label: str) -> list[str]:
+def at_epochs(store: Store, spec: str, options: dict | None, epochs: tuple[int, ...]) -> dict:
+    """The `interventions` artifacts at `epochs`, stacked as the trajectory summary stacks them."""
+    analyze(spec, store, analyzers="interventions", epochs=",".join(map(str, epochs)), options=options, force=True,
+            quiet=True, jobs=1)
+    key = RunKey(*parse_variant(spec).key)
+    arts = [store.read_artifact(key, "interventions", e) for e in epochs]
+    return {"epochs": np.asarray(epochs), "edit_names": arts[0]["edit_names"], "key_freqs": arts[0]["key_freqs"],
+            "test_acc": np.stack([a["test_acc"] for a in arts])}
+
+
+def rows(results: list[dict], label: str, epochs: tuple[int, ...] = EPOCHS) -> list[str]:
     out = []
     for edit in EDITS:
         cells = []
-        for epoch in EPOCHS:
+        for epoch in epochs:
             acc = [r["test_acc"][list(r["epochs"]).index(epoch), list(r["edit_names"]).index(edit)] for r in results]
             cells.append(f"{np.mean(acc):.2f} ± {np.std(acc, ddof=1):.2f}" if len(acc) > 1 else f"{acc[0]:.2f}")
         out.append(f"| {label} | {edit} | " + " | ".join(cells) + " |")
     return out
 
 
-def main(root: str, seeds: str) -> None:
+def main(root: str, seeds: str, template: str = DEMO, epochs: tuple[int, ...] | None = None) -> None:
     store = Store(root)
     keyed, control = [], []
     for seed in (int(s) for s in seeds.split(",")):
-        spec = DEMO.format(seed=seed)
+        spec = template.format(seed=seed)
         key = RunKey(*parse_variant(spec).key)
-        keyed.append(store.read_summary(key, "intervention_trajectory") if store.has_summary(key, "intervention_trajectory")
-                     else trajectory(store, spec, None))
+        p = int(store.read_variant(key).params.p)
+        if epochs is not None:
+            run = lambda options: at_epochs(store, spec, options, epochs)  # noqa: E731
+        else:
+            run = lambda options: trajectory(store, spec, options)  # noqa: E731
+        keyed.append(store.read_summary(key, "intervention_trajectory") if epochs is None and
+                     store.has_summary(key, "intervention_trajectory") else run(None))
         keys = keyed[-1]["key_freqs"]
-        drawn = control_keys(keys, 53, seed)
+        drawn = control_keys(keys, p, seed)
         print(f"seed {seed}: key frequencies {keys.tolist()}, control {drawn}", flush=True)
-        control.append(trajectory(store, spec, {"key_freqs": drawn}))
-        trajectory(store, spec, None)  # leave the default artifacts in the store
-    print("| frequencies | edit | " + " | ".join(f"epoch {e}" for e in EPOCHS) + " |")
-    print("|---|---|" + "---|" * len(EPOCHS))
-    print("\n".join(rows(keyed, "key") + rows(control, "random control")))
+        control.append(run({"key_freqs": drawn}))
+        run(None)  # leave the default artifacts in the store
+    shown = epochs or EPOCHS
+    print("| frequencies | edit | " + " | ".join(f"epoch {e}" for e in shown) + " |")
+    print("|---|---|" + "---|" * len(shown))
+    print("\n".join(rows(keyed, "key", shown) + rows(control, "random control", shown)))
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:3])
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("store")
+    ap.add_argument("seeds", help="model seeds, comma-separated")
+    ap.add_argument("--variant", default=DEMO, help="the variant, with {seed} for the model seed (default: the demo's)")
+    ap.add_argument("--epochs", help="only these checkpoints, comma-separated (reads the per-checkpoint artifacts)")
+    a = ap.parse_args()
+    main(a.store, a.seeds, a.variant, tuple(int(e) for e in a.epochs.split(",")) if a.epochs else None)
