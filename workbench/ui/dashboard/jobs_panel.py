@@ -28,7 +28,7 @@ from workbench.core.errors import UserError
 from workbench.store import Store
 from workbench.store.jobs import ACTIVE, cancel, list_jobs
 from workbench.ui.dashboard.guard import callback_output
-from workbench.ui.jobs import FIELDS, KINDS, from_form, submit
+from workbench.ui.jobs import FIELDS, KINDS, from_form, progress_text, submit
 
 __all__ = ["layout", "register", "job_rows"]
 
@@ -51,9 +51,8 @@ def job_rows(store: Store, launch: bool = True) -> list[dict]:
         return [{"id": 0, "kind": "", "target": "", "state": "", "note": str(err)}]
     rows = []
     for job in jobs:
-        done = job["progress"]
         rows.append({"id": job["id"], "kind": job["kind"], "target": job["target"], "state": job["state"],
-                     "progress": f"{done[0]:g}/{done[1]:g} ({100 * done[0] / done[1]:.0f}%)" if done else "",
+                     "progress": progress_text(job),
                      "started": _when(job["started"] or job["created"]),
                      "log": f"[log](/jobs/{job['id']}/log)" if store.has_job_log(job["id"]) else "",
                      "cancel": "cancel" if launch and job["state"] in ACTIVE else "", "note": job["error"] or ""})
