@@ -30,7 +30,7 @@ from workbench.store.jobs import ACTIVE, cancel, list_jobs
 from workbench.ui.dashboard.guard import callback_output
 from workbench.ui.jobs import FIELDS, KINDS, from_form, progress_text, submit
 
-__all__ = ["layout", "register", "job_rows"]
+__all__ = ["layout", "register", "job_rows", "token_ok"]
 
 _COLUMNS = [("id", "Job"), ("kind", "Kind"), ("target", "Target"), ("state", "State"), ("progress", "Progress"),
             ("started", "Started"), ("log", "Log"), ("cancel", ""), ("note", "Note")]
@@ -129,7 +129,7 @@ def register(app, store: Store, launch: bool, token: str | None = None) -> None:
                   prevent_initial_call=True)
     def _start(clicks, kind, *values):
         *fields, sent = values
-        if not _token_ok(token, sent):
+        if not token_ok(token, sent):
             return "not started: this page's launch token is missing or stale; reload the page"
         try:
             kind, request = from_form(kind, dict(zip(FIELDS, fields)))
@@ -143,7 +143,7 @@ def register(app, store: Store, launch: bool, token: str | None = None) -> None:
     def _cancel_cell(cell, sent):
         if not (isinstance(cell, dict) and cell.get("column_id") == "cancel" and isinstance(cell.get("row_id"), int)):
             return no_update
-        if not _token_ok(token, sent):
+        if not token_ok(token, sent):
             return "not cancelled: this page's launch token is missing or stale; reload the page"
         return _cancel(store, cell["row_id"])
 
@@ -156,7 +156,7 @@ def _refuse_when_off():
     return jsonify({"multi": True, "response": {"job-message": {"children": _OFF}}})
 
 
-def _token_ok(token: str | None, sent: object) -> bool:
+def token_ok(token: str | None, sent: object) -> bool:
     """Whether the page sent back this server's launch token (compared in constant time)."""
     return bool(token) and isinstance(sent, str) and hmac.compare_digest(sent.encode(), token.encode())
 
