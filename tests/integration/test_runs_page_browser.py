@@ -5,14 +5,12 @@ fits the page."""
 
 from __future__ import annotations
 
-import os
-import time
-
 import pytest
 
 from tests.integration.test_dashboard_browser import browser, page  # noqa: F401  (shared fixtures)
 from workbench.store import Store
 from workbench.store.annotations import read_annotations
+from workbench.store.jobs import list_jobs
 from workbench.testing.synthetic import listed_run
 from workbench.ui.dashboard.data import variant_id
 
@@ -98,3 +96,30 @@ def test_compare_from_a_row_adds_the_run_to_the_compare_page(page, served):
     page.wait_for_function("(vid) => new URLSearchParams(window.location.search).getAll('compare').includes(vid)",
                            arg=vid)
     page.wait_for_function("() => document.querySelector('#compare-variants').innerText.includes('seed=2')")
+
+
+def _pick(page, dropdown: str, text: str) -> None:
+    page.click(f"#{dropdown}")
+    page.locator("[role=option]:visible", has_text=text).first.click()
+
+
+def test_the_form_shows_the_picked_familys_params_and_checks_the_launch_first(page, served):
+    store, url, keys = served
+    _open_runs(page, url)
+    _pick(page, "job-family", "least_action")
+    page.wait_for_selector("#jp-box-least_action", state="visible")
+    assert not page.is_visible("#jp-box-modular_addition") and not page.is_visible("#job-run-box")
+    assert "int, 5..1000, default 113" in page.inner_text("#jp-box-least_action")
+    page.fill("#jp-least_action-p", "4")
+    page.press("#jp-least_action-p", "Tab")
+    page.wait_for_function("() => document.querySelector('#job-target').value === 'least_action:p=4'")
+    page.click("#job-start")
+    page.wait_for_function("() => document.querySelector('#job-message').innerText.startsWith('not started')")
+    message = page.inner_text("#job-message")
+    assert "p" in message and "5" in message and "\n" not in message.strip()
+    assert list_jobs(store) == []  # refused before anything was recorded
+    page.click("#job-kind >> text=analyze")
+    page.wait_for_selector("#job-run-box", state="visible")
+    assert not page.is_visible("#jp-box-least_action") and page.is_visible("#job-analyzers-box")
+    _pick(page, "job-run", "seed=2")
+    page.wait_for_function("() => document.querySelector('#job-target').value.startsWith('modular_addition:p=17,seed=2')")

@@ -73,7 +73,7 @@ def layout(store: Store, launch: bool = False, token: str | None = None) -> html
                  "the compare page.", className="readout"),
         html.Div(id="runs-action-msg", className="readout"),
         _editor(),
-        jobs_panel.layout(launch, token),
+        jobs_panel.layout(launch, token, store),
     ])
 
 
