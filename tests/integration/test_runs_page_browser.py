@@ -84,7 +84,7 @@ def test_tags_and_note_are_edited_from_the_row(page, served):
     page.wait_for_function("() => document.querySelector('#annot-msg').innerText.startsWith('saved')")
     assert read_annotations(store, keys["modular_addition:p=17,seed=1"]) == {"tags": ["baseline", "seed1"],
                                                                              "note": "groks at 300"}
-    page.wait_for_function("() => document.querySelector('#runs-table').innerText.includes('baseline, seed1')")
+    page.wait_for_function("() => document.querySelector('#runs-table').innerText.includes('#baseline #seed1')")
 
 
 def test_compare_from_a_row_adds_the_run_to_the_compare_page(page, served):

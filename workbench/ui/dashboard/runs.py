@@ -23,7 +23,11 @@ from workbench.ui.dashboard.state import parse_state
 
 __all__ = ["run_rows", "tooltips", "layout", "register", "REFRESH_MS", "STATE"]
 
-REFRESH_MS = 2000  # how often the open runs page polls the index
+# how often the open runs page polls the index. Not 2 s: while a run trains every poll changes the
+# table, and at 2 s the page's dropdowns (the form's family and config pickers, the sidebar's run
+# picker: Dash loads them lazily) never rendered on the loaded 2-core VM (on main too); at 5 s they
+# render in ~11 s, as with no run training.
+REFRESH_MS = 5000
 STATE = (StateField("where", "runs-where"),)  # the filter travels in the URL
 _LABEL = {"display": "block", "fontWeight": 600, "marginTop": "6px"}
 _WHERE_HINT = "filter, e.g. test_acc>0.9 and tag=baseline, or family=least_action (workbench list --where)"

@@ -108,7 +108,7 @@ def _row(row: dict) -> dict:
     ckpts = row.get("checkpoints") or []
     job, updated = _progress(row.get("status"))
     damaged = row.get("damaged_record") or row.get("damaged")
-    label = rec["label"].partition(":")[2] if ":" in rec["label"] else "(defaults)"
+    label = rec["label"].partition(":")[2].replace(",", ", ") if ":" in rec["label"] else "(defaults)"  # wraps at commas
     vid, epoch = data.variant_id(key), _int((row.get("metrics") or {}).get("epoch", 0))  # metrics.npz's last epoch
     return {
         "id": vid, "family": key.family, "variant": key.variant, "label": label, "spec": rec["spec"],
@@ -117,7 +117,7 @@ def _row(row: dict) -> dict:
         **_metric_cells(rec), "headlines": "\n".join(f"{k}: {v}" for k, v in rec["headlines"].items()),
         "curve": f"![test accuracy]({SPARK_PATH}?run={_quote(vid)}&v={epoch}-{len(ckpts)})" if not damaged else "",
         "tags": ", ".join(rec["tags"]), "note": rec["note"] or "",
-        "annotations": " ".join([", ".join(rec["tags"])] * bool(rec["tags"]) + [_cut(rec["note"] or "", _NOTE)]).strip(),
+        "annotations": " ".join([f"#{t}" for t in rec["tags"]] + [_cut(rec["note"] or "", _NOTE)]).strip(),
         "analyzers": len(row.get("analyzers") or []), "analyzer_names": ", ".join(row.get("analyzers") or []) or "none",
         "job": job or ("damaged files (hover)" if damaged else ""), "damaged": damaged or "", "updated": updated,
         **_actions(rec["state"], bool(ckpts) and not damaged)}
@@ -159,7 +159,7 @@ def _relabel(rows: list[dict]) -> list[dict]:
         labels = short_labels([RunKey(r["family"], r["variant"]) for r in members])
         for row in members:
             named = [p for p in labels[RunKey(row["family"], row["variant"])].split(",") if not p.startswith("no ")]
-            row["label"] = ",".join(named) or "(defaults)"  # within a family a param not named is its default
+            row["label"] = ", ".join(named) or "(defaults)"  # within a family a param not named is its default
     return rows
 
 
@@ -195,7 +195,7 @@ def cell_widths() -> list[dict]:
     return ([{"if": {"column_id": c}, "width": f"{w}px", "maxWidth": f"{w}px", "minWidth": f"{min(w, 60)}px"}
              for c, w in _WIDTHS.items()]
             + [{"if": {"column_id": "family"}, "fontSize": 11, "overflow": "hidden", "textOverflow": "ellipsis"},
-               {"if": {"column_id": "label"}, "wordBreak": "break-all"},
+               {"if": {"column_id": "label"}, "overflowWrap": "anywhere"},
                {"if": {"column_id": list(ACTIONS)}, "fontSize": 12, "padding": "2px 3px"}])
 
 
@@ -205,7 +205,8 @@ def family_styles(families: list[str]) -> list[dict]:
               "backgroundColor": family_colour(f, families), "fontWeight": 600} for f in sorted(set(families))]
             + [{"if": {"column_id": a}, "color": "#1a5fb4", "cursor": "pointer", "textDecoration": "underline"}
                for a in ACTIONS]
-            + [{"if": {"column_id": "label"}, "cursor": "pointer", "color": "#1a5fb4"},
+            + [{"if": {"column_id": ["epochs", "test_acc", "train_loss", "test_loss", "turn"]}, "whiteSpace": "nowrap"},
+               {"if": {"column_id": "label"}, "cursor": "pointer", "color": "#1a5fb4"},
                {"if": {"column_id": "annotations"}, "cursor": "pointer"}])
 
 

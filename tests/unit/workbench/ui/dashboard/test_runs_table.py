@@ -39,7 +39,7 @@ def _by_label(rows: list[dict]) -> dict[str, dict]:
 
 def test_rows_carry_final_metrics_turn_state_and_labels_from_what_differs(store):
     rows = _by_label(run_rows(store))
-    assert set(rows) == {"modular_addition:seed=1", "modular_addition:seed=2", "least_action:p=17,frac_train=0.4,data_seed=2",
+    assert set(rows) == {"modular_addition:seed=1", "modular_addition:seed=2", "least_action:p=17, frac_train=0.4, data_seed=2",
                          "modular_arithmetic:seed=2"}
     one = rows["modular_addition:seed=1"]
     assert one["test_acc"] == pytest.approx(0.95) and one["train_loss"] == pytest.approx(0.01)
@@ -55,9 +55,9 @@ def test_tags_and_note_show_and_the_where_filter_keeps_runs(store):
     set_note(store, key, "the frac 0.4 control")
     row, = run_rows(store, "tag=baseline")
     assert row["tags"] == "baseline, lal" and row["note"] == "the frac 0.4 control"
-    assert row["annotations"] == "baseline, lal the frac 0.4 control"
+    assert row["annotations"] == "#baseline #lal the frac 0.4 control"
     # the family's only run left: labelled by what differs from the family's defaults
-    assert [r["label"] for r in run_rows(store, "test_acc>0.5 and family=modular_addition")] == ["p=17,seed=1"]
+    assert [r["label"] for r in run_rows(store, "test_acc>0.5 and family=modular_addition")] == ["p=17, seed=1"]
     assert len(run_rows(store, "  ")) == 4  # a blank box filters nothing
 
 
