@@ -276,9 +276,9 @@ def test_scrub_click_and_drill_down(page, server, store):
     neuron = int(page.locator("#opt-neuron").input_value())
     assert neuron != 0 and f"neuron {neuron}" in page.locator("#fig-neuron_heatmap .gtitle").text_content()
     page.click("#nav-runs")
-    page.wait_for_function("() => document.querySelectorAll('#runs-table td[data-dash-column=variant]').length === 3")
+    page.wait_for_function("() => document.querySelectorAll('#runs-table td[data-dash-column=label]').length === 3")
     assert "variant=" in page.url  # the state travels with the page
-    page.locator("#runs-table td[data-dash-column=variant]").nth(1).click()  # a row opens its run ...
+    page.locator("#runs-table td[data-dash-column=label]").nth(1).click()  # a row opens its run ...
     page.wait_for_function("() => !document.querySelector('#page-explore').classList.contains('hidden')")
     page.wait_for_function("() => window.location.pathname === '/'")  # ... and the address bar follows
 

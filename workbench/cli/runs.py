@@ -15,6 +15,7 @@ from workbench.query.listing import family_docs, list_store, select_rows
 from workbench.query.run_table import run_record
 from workbench.store.index import rebuild, run_rows
 from workbench.store.jobs import cancel, list_jobs
+from workbench.ui.jobs import progress_text
 
 __all__ = ["cmd_list", "cmd_families", "cmd_index", "cmd_jobs", "print_json", "JOB_KEYS"]
 
@@ -22,6 +23,7 @@ JOB_KEYS = {  # `workbench jobs --json`: each job's keys (stable; a value a job 
     "id": "the job's number", "kind": "train, analyze or sweep", "target": "what it runs on (a spec or sweep)",
     "state": "queued, starting, running, done, failed, cancelled or crashed",
     "progress": "[done, total] summed over its runs while it runs (epochs, or checkpoints analyzed), else null",
+    "eta_s": "seconds it has left while it runs, estimated (its runs' own estimates, else its pace so far), else null",
     "runs": "family/variant of each run it works on", "created": "when it was queued (Unix seconds)",
     "started": "when its worker claimed it", "finished": "when it ended", "error": "why it failed, one line",
     "log": "its log file, where there is one",
@@ -70,6 +72,7 @@ def cmd_index(args) -> None:
 def _job_record(store, job: dict) -> dict:
     record = {k: job.get(k) for k in JOB_KEYS if k != "log"}
     record["progress"] = list(job["progress"]) if job["progress"] else None
+    record["eta_s"] = round(job["eta_s"], 1) if job.get("eta_s") is not None else None
     return record | {"log": str(store.job_log_path(job["id"])) if store.has_job_log(job["id"]) else None}
 
 
@@ -86,8 +89,7 @@ def cmd_jobs(args) -> None:
         print_json([_job_record(store, job) for job in list_jobs(store, limit=args.last)])
         return
     for job in list_jobs(store, limit=args.last):
-        done = job["progress"]
-        print(f"{job['id']:>5}  {job['kind']:8s} {job['state']:10s}"
-              + (f" {done[0]:g}/{done[1]:g}" if done else "") + f"  {job['target']}"
+        print(f"{job['id']:>5}  {job['kind']:8s} {job['state']:10s}" + f" {progress_text(job)}".rstrip()
+              + f"  {job['target']}"
               + (f"  log {store.job_log_path(job['id'])}" if store.has_job_log(job["id"]) else "")
               + (f"\n{'':7s}{job['error']}" if job["error"] else ""))

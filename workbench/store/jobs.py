@@ -56,10 +56,13 @@ def create(store: Store, kind: str, target: str, request: Any, runs: list[str], 
 
 
 # ------------------------------------------------------------------- reading
-def _progress(store: Store, row) -> tuple[float, float] | None:
-    """(done, total) summed over the job's runs' status.json files that this job wrote: of its own
-    kind (an analyze job's, not the training's "300/300" before it), and written since it was queued."""
+def _progress(store: Store, row) -> tuple[tuple[float, float] | None, float | None]:
+    """((done, total), seconds left) summed over the job's runs' status.json files that this job
+    wrote: of its own kind (an analyze job's, not the training's "300/300" before it), and written
+    since it was queued. Seconds left: the runs' own estimates (eta_s, counted down since written),
+    else extrapolated from the job's pace so far; None when neither is known."""
     done = total = 0.0
+    etas: list[float] = []
     runs, wanted = _json(row["runs"], []), "analyze" if row["kind"] == "analyze" else "train"
     for vid in runs if isinstance(runs, list) else []:
         family, _, variant = str(vid).partition("/")
@@ -71,7 +74,19 @@ def _progress(store: Store, row) -> tuple[float, float] | None:
             continue
         if isinstance(status.get("done"), (int, float)) and isinstance(status.get("total"), (int, float)):
             done, total = done + status["done"], total + status["total"]
-    return (done, total) if total else None
+            if _number(status.get("eta_s")) >= 0 and status["done"] < status["total"]:
+                etas.append(max(0.0, status["eta_s"] - max(0.0, time.time() - status["updated"])))
+    if not total:
+        return None, None
+    return (done, total), sum(etas) if etas else _pace(row, done, total)
+
+
+def _pace(row, done: float, total: float) -> float | None:
+    """Seconds left at the pace since the job started (None before any progress)."""
+    started = _number(row["started"])
+    if not 0 < done < total or started == float("-inf"):
+        return None
+    return (time.time() - started) * (total - done) / done
 
 
 def _number(value: object) -> float:
@@ -106,7 +121,8 @@ def _json(text: str | None, default: Any) -> Any:
 
 
 def list_jobs(store: Store, limit: int = 50) -> list[dict]:
-    """The latest jobs, newest first, with live state and progress (empty without an index)."""
+    """The latest jobs, newest first, with live state, progress and "eta_s" (seconds left, estimated;
+    None when unknown or not running) (empty without an index)."""
     if not store.index_path().is_file():
         return []
     with closing(connect(store)) as conn:
@@ -118,7 +134,7 @@ def list_jobs(store: Store, limit: int = 50) -> list[dict]:
         job.update(state=_state(row), runs=runs if isinstance(runs, list) else [], args=_json(row["args"], None))
         if runs is None or job["args"] is None:
             job["error"] = job["error"] or "this job's row in the run index is damaged (not JSON)"
-        job["progress"] = _progress(store, row) if job["state"] in ("running", "starting") else None
+        job["progress"], job["eta_s"] = _progress(store, row) if job["state"] in ("running", "starting") else (None, None)
         out.append(job)
     return out
 

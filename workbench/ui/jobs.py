@@ -21,6 +21,8 @@ import subprocess
 import sys
 import threading
 
+from tqdm import tqdm
+
 from workbench.core.analyzer import resolve_analyzers
 from workbench.core.compute import usable_cores
 from workbench.core.errors import UserError
@@ -31,7 +33,7 @@ from workbench.store.file_store import RunKey, Store
 from workbench.training.config import parse_sets
 
 __all__ = ["KINDS", "FIELDS", "from_form", "submit", "start_queued", "max_running", "WORKER_MODULE", "MAX_QUEUED",
-           "MAX_JOBS_ENV"]
+           "MAX_JOBS_ENV", "progress_text"]
 
 KINDS = ("train", "extend", "analyze", "sweep")
 FIELDS = ("target", "config", "recipe", "epochs", "schedule", "extra_epochs", "analyzers")  # the form's fields
@@ -154,3 +156,12 @@ def _launch(store: Store, job_id: int) -> subprocess.Popen:
         return subprocess.Popen([sys.executable, "-m", WORKER_MODULE, str(job_id), str(store.root)],
                                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+
+def progress_text(job: dict) -> str:
+    """'120/300 (40%) ~01:05 left' for a running job of `list_jobs` (the estimate where known), '' otherwise."""
+    done, eta = job.get("progress"), job.get("eta_s")
+    if not done:
+        return ""
+    return (f"{done[0]:g}/{done[1]:g} ({100 * done[0] / done[1]:.0f}%)"
+            + (f" ~{tqdm.format_interval(eta)} left" if eta is not None else ""))

@@ -3,9 +3,10 @@
 A job runs in its own worker process (workbench.ui.jobs), never in a request thread, and is
 recorded in the store's run index; the table below the form polls the index with the
 runs table and shows queued, starting, running (with progress), done, failed, cancelled
-and crashed jobs, each with a link to its log (`/jobs/<id>/log`). The form becomes a
-typed request (`workbench.ui.jobs.from_form`): a value of the wrong type, or one the
-command would refuse, is a message under the form.
+and crashed jobs, each with a link to its log (`/jobs/<id>/log`). The form (labelled
+fields per kind: workbench.ui.dashboard.launch_form) becomes a typed request
+(`workbench.ui.jobs.from_form`): a value of the wrong type, or one the command would
+refuse, is a message under the form.
 
 Launching is a server-side switch: `serve` turns it on only when the dashboard listens on
 loopback (`workbench dashboard --launch off` keeps it off there too); when off, the form
@@ -27,10 +28,11 @@ from flask import Response, jsonify
 from workbench.core.errors import UserError
 from workbench.store import Store
 from workbench.store.jobs import ACTIVE, cancel, list_jobs
+from workbench.ui.dashboard import launch_form
 from workbench.ui.dashboard.guard import callback_output
-from workbench.ui.jobs import FIELDS, KINDS, from_form, submit
+from workbench.ui.jobs import FIELDS, KINDS, from_form, progress_text, submit
 
-__all__ = ["layout", "register", "job_rows"]
+__all__ = ["layout", "register", "job_rows", "token_ok"]
 
 _COLUMNS = [("id", "Job"), ("kind", "Kind"), ("target", "Target"), ("state", "State"), ("progress", "Progress"),
             ("started", "Started"), ("log", "Log"), ("cancel", ""), ("note", "Note")]
@@ -51,35 +53,23 @@ def job_rows(store: Store, launch: bool = True) -> list[dict]:
         return [{"id": 0, "kind": "", "target": "", "state": "", "note": str(err)}]
     rows = []
     for job in jobs:
-        done = job["progress"]
         rows.append({"id": job["id"], "kind": job["kind"], "target": job["target"], "state": job["state"],
-                     "progress": f"{done[0]:g}/{done[1]:g} ({100 * done[0] / done[1]:.0f}%)" if done else "",
+                     "progress": progress_text(job),
                      "started": _when(job["started"] or job["created"]),
                      "log": f"[log](/jobs/{job['id']}/log)" if store.has_job_log(job["id"]) else "",
                      "cancel": "cancel" if launch and job["state"] in ACTIVE else "", "note": job["error"] or ""})
     return rows
 
 
-def _form() -> html.Div:
-    def field(fid: str, hint: str, width: str = "180px") -> dcc.Input:
-        return dcc.Input(id=fid, type="text", placeholder=hint, debounce=False, style={"width": width, "margin": "2px"})
-
+def _form(store: Store) -> html.Div:
     return html.Div(id="job-form", children=[
-        dcc.RadioItems(id="job-kind", options=[{"label": f" {k} ", "value": k} for k in KINDS], value="train",
-                       inline=True, style={"margin": "4px 0"}),
-        field("job-target", "variant, e.g. modular_addition:p=53 (sweep: family:p=97|101,seed=0-3)", "420px"),
-        field("job-config", "or a config name (train)", "170px"),
-        field("job-recipe", "recipe: lr=3e-3, weight_decay=0.5"),
-        field("job-epochs", "epochs", "80px"),
-        field("job-schedule", "checkpoints 0:3000:100", "170px"),
-        field("job-extra-epochs", "extend by N epochs", "140px"),
-        field("job-analyzers", "analyzers: all or a,b", "170px"),
+        *launch_form.form(store),
         html.Button("Start job", id="job-start", n_clicks=0, style={"margin": "2px 6px"}),
         html.Div(id="job-message", className="readout"),
     ])
 
 
-def layout(launch: bool, token: str | None = None) -> html.Div:
+def layout(launch: bool, token: str | None = None, store: Store | None = None) -> html.Div:
     """The jobs section: the form (or why launching is off), the jobs table, and (when
     launching is on) the server's launch token that start and cancel send back."""
     off = html.Div(id="job-message", className="readout", children=(
@@ -88,7 +78,7 @@ def layout(launch: bool, token: str | None = None) -> html.Div:
     return html.Div(id="jobs-section", children=[
         html.H3("Jobs"),
         dcc.Store(id="launch-token", data=token if launch else None),
-        _form() if launch else off,
+        _form(store) if launch and store is not None else off,
         dash_table.DataTable(
             id="jobs-table", columns=[{"id": c, "name": n, "presentation": "markdown"} if c == "log" else
                                       {"id": c, "name": n} for c, n in _COLUMNS], data=[],
@@ -125,12 +115,14 @@ def register(app, store: Store, launch: bool, token: str | None = None) -> None:
         app.server.before_request(_refuse_when_off)  # the callbacks are not registered: their form is not there
         return
 
+    launch_form.register(app, store)
+
     @app.callback(Output("job-message", "children"), Input("job-start", "n_clicks"), State("job-kind", "value"),
                   *(State(_INPUT_OF[f], "value") for f in FIELDS), State("launch-token", "data"),
                   prevent_initial_call=True)
     def _start(clicks, kind, *values):
         *fields, sent = values
-        if not _token_ok(token, sent):
+        if not token_ok(token, sent):
             return "not started: this page's launch token is missing or stale; reload the page"
         try:
             kind, request = from_form(kind, dict(zip(FIELDS, fields)))
@@ -144,7 +136,7 @@ def register(app, store: Store, launch: bool, token: str | None = None) -> None:
     def _cancel_cell(cell, sent):
         if not (isinstance(cell, dict) and cell.get("column_id") == "cancel" and isinstance(cell.get("row_id"), int)):
             return no_update
-        if not _token_ok(token, sent):
+        if not token_ok(token, sent):
             return "not cancelled: this page's launch token is missing or stale; reload the page"
         return _cancel(store, cell["row_id"])
 
@@ -157,7 +149,7 @@ def _refuse_when_off():
     return jsonify({"multi": True, "response": {"job-message": {"children": _OFF}}})
 
 
-def _token_ok(token: str | None, sent: object) -> bool:
+def token_ok(token: str | None, sent: object) -> bool:
     """Whether the page sent back this server's launch token (compared in constant time)."""
     return bool(token) and isinstance(sent, str) and hmac.compare_digest(sent.encode(), token.encode())
 

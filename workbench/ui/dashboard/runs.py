@@ -1,136 +1,113 @@
-"""The runs page: every variant in the store and the progress of jobs running on them,
-then the jobs started from the page (workbench.ui.dashboard.jobs_panel).
+"""The runs page: run management as W&B users expect it, then the jobs started from the page.
 
-Rows come from the run index (workbench.store.index), as `workbench list` reads them: a poll
-stats each run and re-reads only the runs whose files changed, instead of every run's
-metrics, status and folders every 2 s. Progress is each run's status.json (job, state,
-done, total, updated), which `workbench train` and `workbench analyze` rewrite atomically;
-a job whose process is gone reads "interrupted", one silent for 2 minutes "stale".
+The table (workbench.ui.dashboard.runs_table) lists every run in the store with its final
+metrics, turn, headline, a sparkline of test accuracy, tags and note, job progress, and a
+cell per action (workbench.ui.dashboard.run_actions: open, compare, analyze, extend,
+resume); a click on a tag or note cell opens their editor. The box above it filters runs
+with `workbench list --where`'s language, its error one line under it. Rows come from the
+run index, as `workbench list` reads them: a poll stats each run and re-reads only the
+runs whose files changed. The jobs section below is workbench.ui.dashboard.jobs_panel.
 """
 
 from __future__ import annotations
 
-import math
-import time
-
 from dash import Input, Output, dash_table, dcc, html, no_update
 
-from workbench.store import RunKey, Store, index
-from workbench.store.record import job_state
-from workbench.ui.dashboard import data, jobs_panel
-from workbench.ui.dashboard.pages import Page, register_page
+from workbench.core.errors import UserError
+from workbench.store import Store
+from workbench.ui.dashboard import jobs_panel, run_actions
+from workbench.ui.dashboard.pages import Page, StateField, register_page
+from workbench.ui.dashboard.runs_table import (ACTIONS, add_sparkline_route, cell_widths, columns, family_styles,
+                                               run_rows, tooltips)
+from workbench.ui.dashboard.state import parse_state
 
-__all__ = ["run_rows", "layout", "register", "REFRESH_MS"]
+__all__ = ["run_rows", "tooltips", "layout", "register", "REFRESH_MS", "STATE"]
 
-REFRESH_MS = 2000  # how often the open runs page polls status.json
-_STALE_S = 120  # a "running" job silent this long is shown as stale (killed, or on another machine)
-
-
-def _age(seconds: float | None) -> str:
-    if seconds is None:
-        return "?"
-    if seconds < 90:
-        return f"{max(seconds, 0):.0f}s ago"
-    return f"{seconds / 60:.0f}m ago" if seconds < 5400 else f"{seconds / 3600:.1f}h ago"
-
-
-def _number(value: object) -> float | None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    return float(value) if ok else None
+# how often the open runs page polls the index. Not 2 s: while a run trains every poll changes the
+# table, and at 2 s the page's dropdowns (the form's family and config pickers, the sidebar's run
+# picker: Dash loads them lazily) never rendered on the loaded 2-core VM (on main too); at 5 s they
+# render in ~11 s, as with no run training.
+REFRESH_MS = 5000
+STATE = (StateField("where", "runs-where"),)  # the filter travels in the URL
+_LABEL = {"display": "block", "fontWeight": 600, "marginTop": "6px"}
+_WHERE_HINT = "filter, e.g. test_acc>0.9 and tag=baseline, or family=least_action (workbench list --where)"
 
 
-def _progress(status: dict | None) -> tuple[str, str]:
-    """(job text, age text) from an index row's status (status.json as written; types checked)."""
-    if not isinstance(status, dict):
-        return "", ""
-    done, total, updated = (_number(status.get(k)) for k in ("done", "total", "updated"))
-    age = time.time() - updated if updated is not None else None
-    state = job_state(status)  # "running" from a process that has died reads "interrupted"
-    if state == "running" and (age is None or age > _STALE_S):
-        state = "stale"
-    frac = f" {done:g}/{total:g}" if done is not None and total else ""
-    pct = f" ({100 * done / total:.0f}%)" if frac else ""
-    return f"{status.get('job', '')} {state}{frac}{pct}".strip(), _age(age)
+def _controls() -> html.Div:
+    return html.Div(className="runs-controls", children=[
+        dcc.Input(id="runs-where", type="text", debounce=True, placeholder=_WHERE_HINT, style={"width": "560px"}),
+        html.Span("Extend by ", style={"marginLeft": "18px"}),
+        dcc.Input(id="runs-extend", type="text", value="1000", style={"width": "70px"}),
+        html.Span(" epochs"),
+        html.Div(id="runs-where-msg", className="readout option-note"),
+    ])
 
 
-def _int(value: object) -> int | str:
-    try:
-        return int(value)  # type: ignore[call-overload]
-    except (TypeError, ValueError, OverflowError):  # a damaged metrics file
-        return "?"
-
-
-def run_rows(store: Store) -> list[dict]:
-    """One row per run: epochs trained, checkpoints, analyzers done, job progress.
-
-    Args:
-        store: the store.
-    Returns:
-        Dicts keyed by the runs table's column ids, plus "id" (the variant id).
-    """
-    rows = []
-    for row in index.run_rows(store):
-        key = RunKey(row["family"], row["variant"])
-        ckpts = row["checkpoints"]
-        job, updated = _progress(row["status"])
-        damaged = row["damaged_record"] or row["damaged"]
-        rows.append({
-            "id": data.variant_id(key), "family": key.family, "variant": key.variant,
-            "epochs": _int(row["metrics"].get("epoch", 0)),  # the last epoch in metrics.npz
-            "checkpoints": f"{len(ckpts)}" + (f" ({ckpts[0]}–{ckpts[-1]})" if ckpts else ""),
-            # a count in the cell (twenty names made every row ~470 px tall); the names on hover
-            "analyzers": len(row["analyzers"]), "analyzer_names": ", ".join(row["analyzers"]) or "none",
-            "job": job or ("damaged files (hover)" if damaged else ""), "damaged": damaged or "",
-            "updated": updated,
-        })
-    return rows
-
-
-def tooltips(rows: list[dict]) -> list[dict]:
-    """The table's hover text per row: the analyzers done, and what is wrong with a damaged run."""
-    return [{"analyzers": row["analyzer_names"], **({"job": row["damaged"]} if row["damaged"] else {})}
-            for row in rows]
-
-
-_COLUMNS = [("family", "Family"), ("variant", "Variant"), ("epochs", "Epochs trained"),
-            ("checkpoints", "Checkpoints"), ("job", "Job"), ("updated", "Updated"), ("analyzers", "Analyzers done (hover)")]
+def _editor() -> html.Div:
+    return html.Div(id="annot-editor", style={"display": "none"}, children=[
+        dcc.Store(id="annot-run"),
+        html.Div(id="annot-title", style={"fontWeight": 600, "overflowWrap": "anywhere"}),
+        html.Label("Tags (words, separated by blanks or commas)", style=_LABEL),
+        dcc.Input(id="annot-tags", type="text", style={"width": "420px"}),
+        html.Label("Note", style=_LABEL),
+        dcc.Textarea(id="annot-note", style={"width": "620px", "height": "60px"}),
+        html.Button("Save tags and note", id="annot-save", n_clicks=0),
+        html.Div(id="annot-msg", className="readout"),
+    ])
 
 
 def layout(store: Store, launch: bool = False, token: str | None = None) -> html.Div:
-    """The runs page's body; `launch`: whether it may start jobs, `token`: the server's
-    launch token the page sends back (jobs_panel)."""
+    """The runs page's body; `launch`: whether it may start jobs and edit tags, `token`: the
+    server's launch token the page sends back (jobs_panel)."""
+    actions = ACTIONS if launch else ("open", "compare")  # no launching: no launch cells
     return html.Div(children=[
         html.H2("Runs"),
         html.Div(f"store: {store.root}", className="readout"),
         dcc.Interval(id="runs-refresh", interval=REFRESH_MS, disabled=True),
+        _controls(),
         dash_table.DataTable(
-            id="runs-table", columns=[{"id": c, "name": n} for c, n in _COLUMNS], data=[],
-            sort_action="native", style_table={"overflowX": "auto"}, tooltip_duration=None,
-            style_cell={"textAlign": "left", "fontSize": 13, "whiteSpace": "normal", "maxWidth": "420px"},
-            # a variant is one long word ("p=53,seed=0,..."): it breaks anywhere rather than be cut off
-            style_data_conditional=[{"if": {"column_id": "variant"}, "wordBreak": "break-all"}]),
-        html.Div("Click a row to explore that run.", className="readout"),
-        jobs_panel.layout(launch, token),
+            id="runs-table", columns=columns(actions), data=[], sort_action="native", tooltip_duration=None,
+            markdown_options={"link_target": "_self"}, style_table={"overflowX": "auto"},
+            style_cell={"textAlign": "left", "fontSize": 13, "whiteSpace": "normal", "padding": "2px 5px"},
+            style_header={"fontWeight": 600}, style_cell_conditional=cell_widths(),
+            style_data_conditional=family_styles([k.family for k in store.runs()]),
+            css=[{"selector": ".dash-cell-value p", "rule": "margin: 0"}]),  # a sparkline's row as tall as text
+        html.Div("Click a run's name (or open) to explore it, compare to add it to the compare page, analyze or "
+                 "extend / resume to start that job, its tags and note to edit them." if launch else "Click a run's name (or open) to explore it; compare adds it to "
+                 "the compare page.", className="readout"),
+        html.Div(id="runs-action-msg", className="readout"),
+        _editor(),
+        jobs_panel.layout(launch, token, store),
     ])
 
 
 def register(app, store: Store, launch: bool = False, token: str | None = None) -> None:
-    """Attach the runs page's callbacks: poll only while the page is shown; jobs (workbench.ui.dashboard.jobs_panel)."""
+    """Attach the runs page's callbacks: poll only while the page is shown; row actions
+    (run_actions); jobs (jobs_panel); the sparkline route."""
     jobs_panel.register(app, store, launch, token)
+    run_actions.register(app, store, launch, token)
+    add_sparkline_route(app, store)
+
+    @app.callback(Output("runs-where", "value"), Input("url", "search"))
+    def _restore(search):
+        return parse_state(search, STATE).get("where", no_update)
 
     @app.callback(Output("runs-refresh", "disabled"), Input("url", "pathname"))
     def _poll(pathname):
         return pathname != "/runs"
 
-    @app.callback(Output("runs-table", "data"), Output("runs-table", "tooltip_data"),
-                  Input("runs-refresh", "n_intervals"), Input("url", "pathname"))
-    def _rows(_, pathname):
+    @app.callback(Output("runs-table", "data"), Output("runs-table", "tooltip_data"), Output("runs-where-msg", "children"),
+                  Input("runs-refresh", "n_intervals"), Input("url", "pathname"), Input("runs-where", "value"))
+    def _rows(_, pathname, where):
         if pathname != "/runs":
-            return no_update, no_update
-        rows = run_rows(store)
-        return rows, tooltips(rows)
+            return no_update, no_update, no_update
+        try:
+            rows = run_rows(store, where if isinstance(where, str) else None)
+        except UserError as err:  # a malformed filter: the rows stay, the message says why
+            return no_update, no_update, f"filter not applied: {err}"
+        return rows, tooltips(rows), f"{len(rows)} runs match" if where and where.strip() else ""
 
 
 PAGE = register_page(Page("runs", "/runs", "Runs", layout=lambda site: layout(site.store, site.launch, site.token),
                           callbacks=lambda app, site: register(app, site.store, site.launch, site.token),
-                          run_tables=("runs-table",), order=30))
+                          state=STATE, order=30))
