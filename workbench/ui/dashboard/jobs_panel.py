@@ -18,7 +18,6 @@ request that does not send it back: only a page this server served can launch.
 
 from __future__ import annotations
 
-import hmac
 import sqlite3
 import time
 
@@ -29,10 +28,10 @@ from workbench.core.errors import UserError
 from workbench.store import Store
 from workbench.store.jobs import ACTIVE, cancel, list_jobs
 from workbench.ui.dashboard import launch_form
-from workbench.ui.dashboard.guard import callback_output
+from workbench.ui.dashboard.guard import callback_output, token_ok
 from workbench.ui.jobs import FIELDS, KINDS, from_form, progress_text, submit
 
-__all__ = ["layout", "register", "job_rows", "token_ok"]
+__all__ = ["layout", "register", "job_rows"]
 
 _COLUMNS = [("id", "Job"), ("kind", "Kind"), ("target", "Target"), ("state", "State"), ("progress", "Progress"),
             ("started", "Started"), ("log", "Log"), ("cancel", ""), ("note", "Note")]
@@ -147,11 +146,6 @@ def _refuse_when_off():
     if output is None or not output.startswith("job-message.children"):
         return None
     return jsonify({"multi": True, "response": {"job-message": {"children": _OFF}}})
-
-
-def token_ok(token: str | None, sent: object) -> bool:
-    """Whether the page sent back this server's launch token (compared in constant time)."""
-    return bool(token) and isinstance(sent, str) and hmac.compare_digest(sent.encode(), token.encode())
 
 
 def _cancel(store: Store, job_id: int) -> str:

@@ -29,7 +29,7 @@ from workbench.requests import AnalyzeRequest, TrainRequest, checked
 from workbench.store import RunKey, Store
 from workbench.store.annotations import MAX_NOTE, add_tags, check_tags, read_annotations, remove_tags, set_note
 from workbench.ui.dashboard import data
-from workbench.ui.dashboard.jobs_panel import token_ok
+from workbench.ui.dashboard.guard import token_ok
 from workbench.ui.jobs import from_form, submit
 
 __all__ = ["compare_search", "launch", "save_annotations", "split_tags", "register"]
