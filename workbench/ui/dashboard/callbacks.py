@@ -24,7 +24,6 @@ from dash import Input, Output, State, ctx, no_update
 from dash.exceptions import PreventUpdate
 
 from workbench.core.errors import UserError
-from workbench.query.views import run_views
 from workbench.store import RunKey, Store
 from workbench.ui.dashboard import data, options, panels
 from workbench.ui.dashboard.groups import GROUPS, panel_id
@@ -119,7 +118,7 @@ def controls(store: Store, search: object, vid: object, trigger: object, current
     turn_mark = data.nearest_epoch(epochs, turn) if turn is not None else None
     groups = [g for g in state["groups"] if g in _GIDS] if "groups" in state else no_update
     new_vid = data.variant_id(key)
-    applies = set(run_views(store, key))  # groups with no view for this run's family are hidden
+    applies = set(data.shown_views(store, key))  # groups with no view for this run's family are hidden
     shown_groups = [g.gid for g in GROUPS if any(p.view in applies for p in g.panels)]
     turn = round(turn) if turn is not None else None  # the onset itself: the readout and the mark say it
     ranges = options.ranges(store, key)

@@ -18,7 +18,6 @@ import logging
 from dash import html, no_update
 
 from workbench.core.view import get_view
-from workbench.query.views import run_views
 from workbench.store import RunKey, Store
 from workbench.ui.dashboard import data, fast, marker, options
 from workbench.ui.dashboard.groups import GROUPS, PANELS
@@ -119,7 +118,7 @@ def render_panel(store: Store, view: str, req: Request, base: object = None) -> 
     at = req["at"] if PANELS[view][1].per_epoch else None
     chosen = render_options(view, req)
     entry = {"key": panel_key(view, req), "name": export_name(req["key"], view, at), "base": None}
-    if view not in run_views(store, req["key"]):  # the run's family lacks what the view needs: hide it
+    if view not in data.shown_views(store, req["key"]):  # not for the run's family, or another panel draws it
         return no_update, [], panel_class(view) + " not-applicable", entry
     if fast.repaints(view) and at is not None:
         patch = fast.fast_patch(store, req["key"], req["vid"], view, at, chosen, base)
@@ -164,6 +163,6 @@ def update_panels(store: Store, req: Request, open_groups: set[str], drawn: obje
 
 def shown_per_epoch(store: Store, req: Request, open_groups: set[str], visible: set[str] | None = None) -> list[str]:
     """The per-epoch views the page shows for this request: open, on screen, applicable to the run."""
-    applies = set(run_views(store, req["key"]))
+    applies = set(data.shown_views(store, req["key"]))
     return [p.view for g in GROUPS if g.gid in open_groups for p in g.panels
             if p.per_epoch and p.view in applies and (visible is None or p.view in visible)]

@@ -1,0 +1,58 @@
+"""Issue 30's chart items in a real headless browser: the Training group's layout on runs of
+other families (no duplicate panels, a lone panel spans its row) and the chart controls on
+curves over training (smoothing, log y, the x axis; all in the URL).
+
+Reuses the browser and page fixtures of test_dashboard_browser.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from workbench.store import Store
+from workbench.testing.synthetic import listed_run
+from workbench.ui.dashboard.data import variant_id
+
+from tests.integration.test_dashboard_browser import SETTLED, browser, page  # noqa: F401  (fixtures)
+
+LEAST_ACTION, STREAMS = "least_action:p=17", "interleaved_streams"
+
+
+@pytest.fixture(scope="module")
+def family_store(tmp_path_factory):
+    """Finished runs of two families whose Training group differs from modular_addition's."""
+    store = Store(tmp_path_factory.mktemp("family_store") / "store")
+    keys = {spec: variant_id(listed_run(store, spec, epochs=400, every=100)) for spec in (LEAST_ACTION, STREAMS)}
+    return store, keys
+
+
+@pytest.fixture(scope="module")
+def family_server(family_store):
+    from workbench.ui.dashboard._background import background_server
+
+    with background_server(family_store[0]) as url:
+        yield url
+
+
+def _width(page, selector: str) -> float:
+    return page.eval_on_selector(selector, "e => e.getBoundingClientRect().width")
+
+
+def _shown(page, group: str) -> list[str]:
+    return page.eval_on_selector_all(f"#group-{group} .panel", "ps => ps.filter(p => p.offsetParent !== null)"
+                                                                ".map(p => p.id.slice(6))")
+
+
+def test_training_group_has_no_duplicates_and_a_lone_panel_spans_the_row(page, family_server, family_store):
+    """Issue 30 item 10: least_action drew loss/accuracy twice (loss_curves beside its 2x2 training
+    curves), and a panel alone in its row stayed half width."""
+    _, keys = family_store
+    page.goto(f"{family_server}?variant={keys[LEAST_ACTION]}&groups=training")
+    page.wait_for_function(SETTLED)
+    assert _shown(page, "training") == ["training_curves", "loss_decomposition"]
+    body = _width(page, "#group-training .group-body") - 16  # its padding
+    assert abs(_width(page, "#panel-loss_decomposition") - body) < 2  # alone in its row: the row's width
+    page.goto(f"{family_server}?variant={keys[STREAMS]}&groups=training")
+    page.wait_for_function(SETTLED)
+    assert _shown(page, "training") == ["loss_curves"]
+    assert abs(_width(page, "#panel-loss_curves") - body) < 2
