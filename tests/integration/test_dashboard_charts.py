@@ -56,3 +56,28 @@ def test_training_group_has_no_duplicates_and_a_lone_panel_spans_the_row(page, f
     page.wait_for_function(SETTLED)
     assert _shown(page, "training") == ["loss_curves"]
     assert abs(_width(page, "#panel-loss_curves") - body) < 2
+
+
+FIG = "document.querySelector('#fig-loss_curves .js-plotly-plot')"
+
+
+def test_chart_controls_come_from_the_url_and_go_back_into_it(page, family_server, family_store):
+    """Issue 30: smoothing, log y and the x unit restored from a link; a change is written back."""
+    _, keys = family_store
+    page.goto(f"{family_server}?variant={keys[STREAMS]}&groups=training&smooth=90&axes=log_y&xunit=epoch")
+    page.wait_for_function(SETTLED)
+    page.wait_for_function(f"() => {FIG}.layout.yaxis.type === 'log'")
+    raw = page.evaluate(f"() => {FIG}.data.filter(t => t.opacity === 0.25 && t.showlegend === false).length")
+    assert raw >= 2  # the raw train and test lines, faint behind their smoothed ones
+    assert page.locator("#curve-scale input[value=log_y]").is_checked()
+    assert page.locator("#curve-x input[value=epoch]").is_checked()
+    assert page.locator("#curve-x input[value=time]").is_disabled()
+    assert "no time of evaluation" in page.locator("#curve-x-note").inner_text()
+    assert page.locator("#fig-loss_curves .legend").count() == 1  # a legend click hides a curve
+    page.click("#curve-scale input[value=log_x]")
+    page.wait_for_function(f"() => {FIG}.layout.xaxis.type === 'log'")
+    page.wait_for_function("() => /axes=log_x/.test(window.location.search)")
+    assert "smooth=90" in page.url and "xunit=epoch" in page.url
+    page.click("#curve-x input[value=step]")
+    page.wait_for_function(f"() => /optimizer step/.test({FIG}.layout.xaxis.title.text)")
+    assert "xunit=step" in page.url

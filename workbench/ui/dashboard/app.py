@@ -81,12 +81,13 @@ kbd { border: 1px solid #bbb; border-radius: 3px; padding: 0 4px; background: #f
 .preset-table { border-collapse: collapse; font-size: 13px; margin: 4px 0 8px; }
 .preset-table th, .preset-table td { border-bottom: 1px solid #ddd; padding: 4px 12px; text-align: right; }
 .preset-table th:first-child, .preset-table td:first-child { text-align: left; }
-/* two panels a row, in a wrapping flex row rather than a grid: a panel left alone in its row (the
-   last of an odd count, one before a wide panel, or its partner hidden as not applicable to the
-   run's family) grows to the row's width instead of leaving half of it empty (issue 30 item 10) */
-.group-body { display: flex; flex-wrap: wrap; gap: 8px; padding: 8px; }
-.panel { position: relative; min-width: 0; flex: 1 1 calc(50% - 5px); }
-.panel.wide { flex-basis: 100%; }
+.group-body { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 8px; padding: 8px; }
+.panel { position: relative; min-width: 0; }
+/* a panel alone in its row (layout.lone_views: the last of an odd count, one before a wide panel, or
+   its partner not shown for the run's family) spans it rather than leave half of it empty (issue 30
+   item 10). A class the server sets with the figure, not a flex row: a flex item's width changed
+   while its partner was being drawn, and Plotly drew a few frames at the old width */
+.panel.wide, .panel.lone { grid-column: 1 / span 2; }
 /* the export buttons sit in a strip of their own above the figure: drawn over it (top right) they
    covered Plotly's modebar (zoom, autoscale, reset axes) on hover (issue 30 item 4). Absolute in the
    panel's top padding, so the figure's own sizing (responsive, from its layout height) is untouched. */

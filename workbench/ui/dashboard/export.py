@@ -20,7 +20,7 @@ from flask import Flask, Response, request
 
 from workbench.core.errors import UserError
 from workbench.store import Store
-from workbench.ui.dashboard import options, panels
+from workbench.ui.dashboard import curves, options, panels
 from workbench.ui.dashboard.groups import PANELS
 from workbench.ui.dashboard.labels import export_name
 
@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 def _request(store: Store, args) -> panels.Request:
     values = {o.key: args.get(o.key) for o in options.CONTROLS}
-    return panels.make_request(store, args.get("variant"), args.get("epoch"), values)
+    return panels.make_request(store, args.get("variant"), args.get("epoch"), values, curves.from_query(args))
 
 
 def _figure(store: Store, req: panels.Request, view: str) -> dict | str:
