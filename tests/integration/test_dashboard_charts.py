@@ -81,3 +81,36 @@ def test_chart_controls_come_from_the_url_and_go_back_into_it(page, family_serve
     page.click("#curve-x input[value=step]")
     page.wait_for_function(f"() => /optimizer step/.test({FIG}.layout.xaxis.title.text)")
     assert "xunit=step" in page.url
+
+
+@pytest.fixture(scope="module")
+def pair_server(tmp_path_factory):
+    """Two synthetic runs with neuron activations; the second lacks the embedding spectrum."""
+    from workbench.testing.synthetic import synthetic_run
+    from workbench.ui.dashboard._background import background_server
+
+    store = Store(tmp_path_factory.mktemp("pair_store") / "store")
+    a = synthetic_run(store, p=17, epochs=[0, 100, 200], seed=1, n_neurons=16, n_heads=2,
+                      analyzers=["neuron_activations", "embedding_fourier", "turn"])
+    b = synthetic_run(store, p=17, epochs=[0, 100, 200, 300], seed=2, n_neurons=16, n_heads=2,
+                      analyzers=["neuron_activations", "turn"])
+    with background_server(store) as url:
+        yield url, variant_id(a), variant_id(b)
+
+
+def test_compare_shows_one_view_of_two_runs_side_by_side(page, pair_server):
+    """Issue 30: any per-epoch view of two runs next to each other, each naming its epoch."""
+    url, a, b = pair_server
+    page.goto(f"{url}compare?compare={a}&compare={b}&side_view=neuron_heatmap&side_epoch=300")
+    heads = "[0, 1].map(i => (document.querySelector('#side-head-' + i) || {}).innerText || '')"
+    page.wait_for_function(f"() => {heads}.every(h => /epoch/.test(h))")
+    first, second = page.evaluate(f"() => {heads}")
+    assert first.endswith("epoch 200 (the checkpoint nearest epoch 300)") and second.endswith("epoch 300")
+    boxes = [page.locator(f"#side-panel-{i}").bounding_box() for i in range(2)]
+    assert boxes[0]["x"] + boxes[0]["width"] <= boxes[1]["x"] and abs(boxes[0]["y"] - boxes[1]["y"]) < 2  # beside
+    page.wait_for_function("() => document.querySelectorAll('#side-fig-1 .gtitle').length > 0")
+    page.goto(f"{url}compare?compare={a}&compare={b}&side_view=embedding_fourier")
+    page.wait_for_function("() => /workbench analyze/.test((document.querySelector('#side-msg-1') || {}).innerText)")
+    assert "empty" in page.locator("#side-panel-1").get_attribute("class")
+    assert "empty" not in page.locator("#side-panel-0").get_attribute("class")
+    assert "side_view=embedding_fourier" in page.url
