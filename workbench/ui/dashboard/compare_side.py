@@ -27,6 +27,8 @@ __all__ = ["STATE", "AT_CHOICES", "section", "side_by_side", "register"]
 
 log = logging.getLogger(__name__)
 AT_CHOICES = ("epoch", "turn")
+# a responsive graph first drawn while its panel is hidden (empty) collapses: its height is set from each figure's
+_BLANK = {"data": [], "layout": {"xaxis": {"visible": False}, "yaxis": {"visible": False}, "height": 420}}
 _VIEWS = tuple(v for v in panels.VIEWS if get_view(v).scope == "epoch")  # page order
 _DEFAULT_VIEW = "neuron_heatmap" if "neuron_heatmap" in _VIEWS else (_VIEWS[0] if _VIEWS else None)
 STATE = (StateField("side_view", "side-view", choices=tuple(list_views("epoch")), default=_DEFAULT_VIEW),
@@ -53,7 +55,7 @@ def _slot(i: int) -> html.Div:
     return html.Div(id=f"side-panel-{i}", className="panel empty", children=[
         html.Div(id=f"side-head-{i}", className="msg-title side-head"),
         html.Div(id=f"side-msg-{i}", className="compare-msg"),
-        dcc.Graph(id=f"side-fig-{i}", config=GRAPH_CONFIG, figure={"data": [], "layout": {"height": 60}})])
+        dcc.Graph(id=f"side-fig-{i}", config=GRAPH_CONFIG, figure=_BLANK)])
 
 
 def _epoch_for(store: Store, key: RunKey, at: str, epoch: object) -> tuple[int | None, str]:
@@ -73,21 +75,21 @@ def _epoch_for(store: Store, key: RunKey, at: str, epoch: object) -> tuple[int |
 
 
 def _one(store: Store, key: RunKey, label: str, view: str, at: str, epoch: object) -> tuple:
-    """(heading, message, figure, class) of one run's panel."""
+    """(heading, message, figure, class, graph style) of one run's panel."""
     shown, note = _epoch_for(store, key, at, epoch)
     if shown is None:
-        return label, note, no_update, "panel empty"
+        return label, note, no_update, "panel empty", no_update
     head = f"{label} · epoch {shown}" + (f" ({note})" if note else "")
     if view not in data.shown_views(store, key):
-        return head, f"{key.family} runs have no {view} view", no_update, "panel empty"
+        return head, f"{key.family} runs have no {view} view", no_update, "panel empty", no_update
     fig, msg, cls, _ = panels.render_panel(store, view, panels.make_request(store, data.variant_id(key), shown, {}))
     if "empty" in cls or fig is no_update:
-        return head, msg, no_update, "panel empty"
-    return head, [], fig, "panel"
+        return head, msg, no_update, "panel empty", no_update
+    return head, [], fig, "panel", {"height": f"{(fig.get('layout') or {}).get('height') or 420}px"}
 
 
 def side_by_side(store: Store, vids: object, view: object, at: object, epoch: object) -> list:
-    """Callback body: (heading, message, figure, class) for each of the two panels, flattened; the
+    """Callback body: (heading, message, figure, class, graph style) for each of the two panels, flattened; the
     inputs are untrusted (an unknown view or run reads as none)."""
     keys = []
     for vid in vids if isinstance(vids, list) else []:
@@ -106,14 +108,15 @@ def side_by_side(store: Store, vids: object, view: object, at: object, epoch: ob
         if i < len(keys):
             out += _one(store, keys[i], labels[keys[i]], view, at, epoch)
         else:
-            out += ["", "select two runs above to see them side by side", no_update, "panel empty"]
+            out += ["", "select two runs above to see them side by side", no_update, "panel empty", no_update]
     return out
 
 
 def register(app, store: Store, path: str) -> None:
     """Attach the section's callback (idle while the compare page is hidden)."""
     outputs = [o for i in range(2) for o in (Output(f"side-head-{i}", "children"), Output(f"side-msg-{i}", "children"),
-                                             Output(f"side-fig-{i}", "figure"), Output(f"side-panel-{i}", "className"))]
+                                             Output(f"side-fig-{i}", "figure"), Output(f"side-panel-{i}", "className"),
+                                             Output(f"side-fig-{i}", "style"))]
 
     @app.callback(*outputs, Input("compare-variants", "value"), Input("side-view", "value"),
                   Input("side-at", "value"), Input("side-epoch", "value"), Input("url", "pathname"))

@@ -22,7 +22,7 @@ def two(store):
 
 
 def _panels(out: list) -> list[tuple]:
-    return [tuple(out[4 * i:4 * i + 4]) for i in range(2)]
+    return [tuple(out[5 * i:5 * i + 4]) for i in range(2)]
 
 
 def test_same_epoch_snaps_each_run_to_its_nearest_checkpoint(store, two):
@@ -52,7 +52,7 @@ def test_each_at_its_own_turn_names_the_turn(store, two):
 def test_one_run_or_crafted_input_still_answers(store, two):
     (_, _, _, _), (head1, msg1, fig1, cls1) = _panels(compare_side.side_by_side(store, two[:1], "bogus", "x", -5))
     assert head1 == "" and "select two runs" in msg1 and cls1 == "panel empty"
-    assert len(compare_side.side_by_side(store, "nonsense", None, None, "3")) == 8
+    assert len(compare_side.side_by_side(store, "nonsense", None, None, "3")) == 10
 
 
 def test_the_url_holds_the_section():
