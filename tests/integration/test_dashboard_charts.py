@@ -7,6 +7,8 @@ Reuses the browser and page fixtures of test_dashboard_browser.py.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from workbench.store import Store
@@ -114,3 +116,24 @@ def test_compare_shows_one_view_of_two_runs_side_by_side(page, pair_server):
     assert "empty" in page.locator("#side-panel-1").get_attribute("class")
     assert "empty" not in page.locator("#side-panel-0").get_attribute("class")
     assert "side_view=embedding_fourier" in page.url
+
+
+def test_the_gif_button_animates_a_per_epoch_panel_or_says_why_not(page, pair_server):
+    """Issue 30: a GIF button on each per-epoch panel (the CLI's animation); without the export extra
+    (imageio) the sidebar says what to install instead of saving an error page."""
+    url, a, _ = pair_server
+    page.goto(f"{url}?variant={a}&groups=neurons")
+    page.wait_for_function(SETTLED)
+    assert page.locator("#panel-neuron_heatmap .panel-tools button").all_inner_texts() == ["PNG", "SVG", "HTML", "GIF"]
+    assert page.locator("#panel-loss_curves .panel-tools button").all_inner_texts() == ["PNG", "SVG", "HTML"]
+    page.hover("#fig-neuron_heatmap .js-plotly-plot")
+    try:
+        import imageio  # noqa: F401
+    except ImportError:
+        page.click("#panel-neuron_heatmap .panel-tools button:has-text('GIF')")
+        page.wait_for_function("() => /imageio/.test(document.querySelector('#gif-note').innerText)")
+        return
+    with page.expect_download(timeout=240_000) as done:
+        page.click("#panel-neuron_heatmap .panel-tools button:has-text('GIF')")
+    assert done.value.suggested_filename.endswith("_neuron_heatmap_animated.gif")
+    assert Path(done.value.path()).read_bytes()[:6] in (b"GIF89a", b"GIF87a")

@@ -88,6 +88,10 @@ def store_problem(store: Store) -> str | None:
 def _panel(view: str) -> html.Div:
     tools = [html.Button(fmt.upper(), id={"type": "export", "view": view, "fmt": fmt}, className="export",
                          title=f"download this figure as {fmt.upper()}", n_clicks=0) for fmt in FORMATS]
+    if PANELS[view][1].per_epoch:  # the CLI's `render --epochs A:B --out f.gif`, over every analyzed checkpoint
+        tools.append(html.Button("GIF", id={"type": "export", "view": view, "fmt": "gif"}, className="export",
+                                 title="download this view animated over the run's analyzed checkpoints (GIF)",
+                                 n_clicks=0))
     return html.Div(id=f"panel-{view}", className=panel_class(view), title=view, children=[
         html.Div(tools, className="panel-tools"),
         html.Div(id=f"msg-{view}", className="panel-msg"),
@@ -127,7 +131,8 @@ def sidebar(site: Site) -> html.Div:
         playback.hint(),
         _control("Export open panels", html.Div(
             [html.Button(fmt.upper(), id=f"export-all-{fmt}", className="export", n_clicks=0,
-                         title=f"download every open panel as {fmt.upper()}") for fmt in FORMATS])),
+                         title=f"download every open panel as {fmt.upper()}") for fmt in FORMATS]),
+                 html.Div(id="gif-note", className="readout")),
         dcc.Store(id="epochs", data={"vid": None, "epochs": [], "turn": None}),
         dcc.Store(id="option-ranges", data={}),  # the selected run's range per option control (options.ranges)
         dcc.Store(id="groups", data=[g.gid for g in GROUPS if g.open]),
