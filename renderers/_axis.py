@@ -1,14 +1,16 @@
-"""The x axis of every curve over training: epochs or optimizer steps, linear or log.
+"""The axes of every curve over training: epochs or optimizer steps, linear or log; log y; smoothing.
 
 A view whose x axis is the epoch (`register_view(..., epoch_x=True)`, every trajectory over
-training) takes two options, declared as `options=TRAINING_AXIS` and applied by wrapping its
-renderer in `over_training`:
+training) takes four options, declared as `options=TRAINING_AXIS` and applied by wrapping its
+renderer in `over_training` (the dashboard's chart controls set them):
 
 - `x_step`: optimizer steps per epoch; x is then the optimizer step (epoch x x_step). The
   query layer sets it from the run's recipe when the recipe's budget is in steps
   (workbench.query.views.run_options), so a minibatch study is read in the steps it states;
   0 asks for epochs anyway.
 - `log_x`: a log x axis, as grokking studies plot training (epoch or step 0 leaves the plot).
+- `log_y`: log y axes (every subplot's; a fixed linear range, e.g. accuracy's [0, 1.05], is dropped).
+- `smooth`: an EMA weight in [0, 1) for every line, the raw line faint behind (renderers._smooth).
 
 The renderer itself draws against the epoch; `training_axis` rescales the drawn figure, so
 every view gets the same axis without its own code. Each point's customdata[0] stays its
@@ -24,11 +26,12 @@ from typing import Callable
 import numpy as np
 import plotly.graph_objects as go
 
+from renderers._smooth import as_weight, smooth_curves
 from workbench.core.errors import UserError
 
 __all__ = ["TRAINING_AXIS", "over_training", "training_axis", "as_flag", "as_steps"]
 
-TRAINING_AXIS = ("log_x", "x_step")  # the options of every view whose x axis is the epoch
+TRAINING_AXIS = ("log_x", "x_step", "log_y", "smooth")  # the options of every view whose x axis is the epoch
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
 
 
@@ -57,10 +60,12 @@ def as_steps(value) -> int | None:
 
 
 def over_training(render: Callable) -> Callable:
-    """Decorate a renderer drawn against the epoch so that it takes `log_x` and `x_step`."""
+    """Decorate a renderer drawn against the epoch so that it takes the TRAINING_AXIS options."""
     @functools.wraps(render)
-    def wrapped(arrays: dict, *, log_x=False, x_step=None, **options) -> go.Figure:
-        return training_axis(render(arrays, **options), log_x=as_flag("log_x", log_x), x_step=as_steps(x_step))
+    def wrapped(arrays: dict, *, log_x=False, x_step=None, log_y=False, smooth=0, **options) -> go.Figure:
+        weight, flags = as_weight(smooth), {"log_x": as_flag("log_x", log_x), "log_y": as_flag("log_y", log_y)}
+        fig = smooth_curves(render(arrays, **options), weight)
+        return training_axis(fig, x_step=as_steps(x_step), **flags)
 
     return wrapped
 
@@ -91,12 +96,13 @@ def _drop_nonpositive(trace) -> None:
         trace.customdata = np.asarray(trace.customdata)[:, keep]
 
 
-def training_axis(fig: go.Figure, *, log_x: bool = False, x_step: int | None = None) -> go.Figure:
-    """Put a figure drawn against the epoch on optimizer steps (`x_step` per epoch) and/or a log x axis.
+def training_axis(fig: go.Figure, *, log_x: bool = False, x_step: int | None = None,
+                  log_y: bool = False) -> go.Figure:
+    """Put a figure drawn against the epoch on optimizer steps (`x_step` per epoch) and/or log axes.
 
     Args:
         fig: a figure whose every x coordinate (traces, vertical-line shapes) is an epoch.
-        log_x: log x axis.
+        log_x: log x axis; log_y: log y axes.
         x_step: steps per epoch; None keeps epochs.
     Returns:
         The same figure, changed in place.
@@ -116,9 +122,19 @@ def training_axis(fig: go.Figure, *, log_x: bool = False, x_step: int | None = N
                        if axis.title.text in ("epoch", "optimizer step") else None)
     if log_x:  # over two decades or more, one tick a decade: 1, 2, 5 a decade crowd a half-width panel
         fig.update_xaxes(type="log", **({"dtick": 1} if _decades(fig) >= 2 else {}))
+    if log_y:
+        _log_y(fig)
     meta = fig.layout.meta if isinstance(fig.layout.meta, dict) else {}
-    fig.update_layout(meta={**meta, "x_per_epoch": factor, "log_x": bool(log_x)})
+    fig.update_layout(meta={**meta, "x_per_epoch": factor, "log_x": bool(log_x), "log_y": bool(log_y)})
     return fig
+
+
+def _log_y(fig: go.Figure) -> None:
+    """Log y on every y axis of curves; one holding a heatmap (rows of heads, frequencies) keeps its scale."""
+    kept = {t.yaxis or "y" for t in fig.data if t.type == "heatmap"}
+    for name in [k for k in fig.layout if k.startswith("yaxis")]:
+        if "y" + name.removeprefix("yaxis") not in kept:  # a linear range (accuracy's [0, 1.05]) would
+            fig.layout[name].update(type="log", range=None, autorange=True)  # read as 10^0..10^1.05
 
 
 def _decades(fig: go.Figure) -> float:

@@ -109,7 +109,7 @@ def render_smoothness(arrays: dict) -> go.Figure:
 
 
 @register_view("smoothness_both", scope="trajectory", sources=("smoothness_trajectory", "metrics"), options=TRAINING_AXIS,
-               group="spectrum", order=25, wide=True, click="epoch")
+               group="spectrum", order=25, wide=True, click="epoch", replaces=("smoothness",))
 @over_training
 def render_smoothness_both(arrays: dict) -> go.Figure:
     """Both smoothness definitions over training, with their references, above test accuracy.
@@ -238,7 +238,7 @@ _CURVES = (("train_loss", "test_loss", "loss"), ("train_acc", "test_acc", "accur
 
 
 @register_view("training_curves", scope="trajectory", sources=("metrics", "turn"), options=TRAINING_AXIS, needs=("extra_metrics",),
-               group="training", order=15, wide=True, click="epoch")
+               group="training", order=15, wide=True, click="epoch", replaces=("loss_curves",))
 @over_training
 def render_training_curves(arrays: dict) -> go.Figure:
     """Loss, accuracy, total weight norm (wnorm) and spectral smoothness at every evaluation.

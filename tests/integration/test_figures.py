@@ -129,7 +129,7 @@ def test_cli_render_takes_the_options_a_view_declares(tiny_analyzed, tiny_key, t
     listed = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()}
     assert listed["neuron_grid"].endswith("[--neurons VALUE, --scale shared|neuron]")
     assert listed["attention_patterns"].endswith("[--head N]")
-    assert listed["loss_curves"].endswith("[--log_x VALUE, --x_step VALUE]")  # every curve over training
+    assert listed["loss_curves"].endswith("[--log_x VALUE, --x_step VALUE, --log_y VALUE, --smooth VALUE]")  # every curve over training
     with pytest.raises(SystemExit) as refused:  # other commands still refuse what they do not know (argparse)
         main(["list", "--neuron", "3", *store])
     assert refused.value.code == 2 and "unrecognized arguments: --neuron 3" in capsys.readouterr().err

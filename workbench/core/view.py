@@ -41,7 +41,7 @@ from workbench.core.registry import Registry
 
 __all__ = ["ViewSpec", "ViewOption", "ViewGroup", "Repaint", "register_view", "register_group", "list_views",
            "get_view", "list_options", "list_groups", "view_needs", "unmet_view_needs", "applicable_views",
-           "optional_sources", "is_optional_source", "RESERVED"]
+           "optional_sources", "is_optional_source", "drop_replaced", "RESERVED"]
 
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")  # an option's name and key: a keyword, a CLI flag, a URL key
 # names the CLI's `render` and the dashboard's URL already use for something else
@@ -157,6 +157,7 @@ class ViewSpec:
     epoch_x: bool = False  # a trajectory whose x axis is the epoch (the dashboard marks the current one)
     repaint: Callable | None = None  # (arrays, old options, new options) -> Repaint | None; see the module doc
     pin: Callable | None = None  # (arrays at the last analyzed checkpoint) -> options fixed for the run
+    replaces: tuple[str, ...] = ()  # views it shows in full: a page showing it leaves those out (`drop_replaced`)
 
     def option(self, name: str) -> ViewOption | None:
         """The declaration of the renderer keyword `name`, or None if the view takes no such option."""
@@ -185,13 +186,16 @@ def _check_options(name: str, options: tuple[ViewOption, ...], click: object) ->
 def register_view(name: str, *, scope: Literal["epoch", "trajectory"], sources: tuple[str, ...],
                   options: tuple[OptionLike, ...] = (), needs: tuple[str, ...] = (), group: str = "other",
                   order: int = 50, wide: bool = False, click: ViewOption | str | None = None,
-                  epoch_x: bool | None = None, repaint: Callable | None = None, pin: Callable | None = None):
+                  epoch_x: bool | None = None, repaint: Callable | None = None, pin: Callable | None = None,
+                  replaces: tuple[str, ...] = ()):
     """Decorator registering a renderer as a view; its docstring's first line describes it.
 
     `options` declares the keywords the renderer takes (a `ViewOption` each; a bare name is a
     pass-through option). `click` is "epoch", an option (or its key) whose control a click on
     a point sets (customdata[0]), or None. `epoch_x` defaults to True for trajectories
-    (x = epoch) and must stay False for per-epoch views.
+    (x = epoch) and must stay False for per-epoch views. `replaces` names views whose every
+    curve this one also draws (e.g. loss and accuracy inside a 2x2 of training curves): a page
+    that shows this view leaves them out rather than show the same curves twice.
     """
     needs = tuple(check_need(n) for n in needs)
     options = tuple(_as_option(o) for o in options)
@@ -206,7 +210,7 @@ def register_view(name: str, *, scope: Literal["epoch", "trajectory"], sources: 
     def wrap(fn: Callable) -> Callable:
         doc = (fn.__doc__ or "").strip().splitlines()
         _VIEWS.add(name, ViewSpec(name, scope, tuple(sources), fn, doc[0] if doc else "", options, needs,
-                                  group, order, wide, click, epoch_x, repaint, pin))
+                                  group, order, wide, click, epoch_x, repaint, pin, tuple(replaces)))
         for o in options:
             _OPTIONS.setdefault(o.key, o)
         return fn
@@ -271,3 +275,10 @@ def unmet_view_needs(view_name: str, caps: CapsLike) -> list[str]:
 def applicable_views(caps: CapsLike | None, scope: str | None = None) -> list[str]:
     """The views (of one scope, optionally) that apply to `caps`; every view when caps is None."""
     return [v for v in list_views(scope) if caps is None or not unmet_view_needs(v, caps)]
+
+
+def drop_replaced(views: list[str]) -> list[str]:
+    """`views` without those that another of them replaces (`register_view(replaces=...)`): what a
+    page shows, so that no curve appears in two panels."""
+    gone = {r for v in views for r in get_view(v).replaces}
+    return [v for v in views if v not in gone]

@@ -27,7 +27,7 @@ from workbench.store.probes import list_probes
 __all__ = [
     "view_figure", "placeholder_figure", "is_placeholder", "load_view_arrays", "view_epochs", "MissingData",
     "run_capabilities", "run_views", "view_table", "source_refs", "run_options", "run_names", "NAME_LISTS",
-    "PROBE_OPTION",
+    "PROBE_OPTION", "run_steps_per_epoch",
 ]
 
 _optional = is_optional_source
@@ -68,13 +68,21 @@ def run_capabilities(store: Store, key: RunKey) -> dict | None:
 
 
 @functools.lru_cache(maxsize=64)
-def _steps_per_epoch(root: str, key: RunKey, signature: tuple[int, int]) -> int | None:
-    """Optimizer steps per epoch of a run whose recipe budget is in steps; None for an epoch budget."""
+def _steps_per_epoch(root: str, key: RunKey, signature: tuple[int, int], any_budget: bool = False) -> int | None:
+    """Optimizer steps per epoch of a run whose recipe budget is in steps (or, `any_budget`, of any
+    run); None for an epoch budget or a run whose variant cannot be read."""
     try:
         variant = parse_variant(Store(root).read_record(key).variant)
-        return variant.steps_per_epoch if variant.recipe.steps is not None else None
+        return variant.steps_per_epoch if any_budget or variant.recipe.steps is not None else None
     except (UserError, ValueError, TypeError):  # unreadable or unknown: epochs, as before
         return None
+
+
+def run_steps_per_epoch(store: Store, key: RunKey) -> int | None:
+    """Optimizer steps per epoch of a run, whatever unit its budget is in (None: unknown), so any
+    curve over training can be read against the optimizer step."""
+    signature = store.record_signature(key)
+    return None if signature is None else _steps_per_epoch(str(store.root), key, signature, True)
 
 
 def run_options(store: Store, key: RunKey, view_name: str) -> dict[str, Any]:

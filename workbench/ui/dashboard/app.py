@@ -83,7 +83,11 @@ kbd { border: 1px solid #bbb; border-radius: 3px; padding: 0 4px; background: #f
 .preset-table th:first-child, .preset-table td:first-child { text-align: left; }
 .group-body { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 8px; padding: 8px; }
 .panel { position: relative; min-width: 0; }
-.panel.wide { grid-column: 1 / span 2; }
+/* a panel alone in its row (layout.lone_views: the last of an odd count, one before a wide panel, or
+   its partner not shown for the run's family) spans it rather than leave half of it empty (issue 30
+   item 10). A class the server sets with the figure, not a flex row: a flex item's width changed
+   while its partner was being drawn, and Plotly drew a few frames at the old width */
+.panel.wide, .panel.lone { grid-column: 1 / span 2; }
 /* the export buttons sit in a strip of their own above the figure: drawn over it (top right) they
    covered Plotly's modebar (zoom, autoscale, reset axes) on hover (issue 30 item 4). Absolute in the
    panel's top padding, so the figure's own sizing (responsive, from its layout height) is untouched. */

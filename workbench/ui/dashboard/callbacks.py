@@ -24,9 +24,8 @@ from dash import Input, Output, State, ctx, no_update
 from dash.exceptions import PreventUpdate
 
 from workbench.core.errors import UserError
-from workbench.query.views import run_views
 from workbench.store import RunKey, Store
-from workbench.ui.dashboard import data, options, panels
+from workbench.ui.dashboard import curves, data, options, panels
 from workbench.ui.dashboard.groups import GROUPS, panel_id
 from workbench.ui.dashboard.labels import export_name
 from workbench.ui.dashboard.layout import STATE
@@ -119,7 +118,7 @@ def controls(store: Store, search: object, vid: object, trigger: object, current
     turn_mark = data.nearest_epoch(epochs, turn) if turn is not None else None
     groups = [g for g in state["groups"] if g in _GIDS] if "groups" in state else no_update
     new_vid = data.variant_id(key)
-    applies = set(run_views(store, key))  # groups with no view for this run's family are hidden
+    applies = set(data.shown_views(store, key))  # groups with no view for this run's family are hidden
     shown_groups = [g.gid for g in GROUPS if any(p.view in applies for p in g.panels)]
     turn = round(turn) if turn is not None else None  # the onset itself: the readout and the mark say it
     ranges = options.ranges(store, key)
@@ -147,7 +146,7 @@ def _control_values(state: dict, current: object, ranges: dict) -> list:
 
 def panel_outputs(store: Store, vid: object, index: object, epochs: object, values: object,
                   groups: object, drawn: object, prefetcher: Prefetcher | None = None, visible: object = None,
-                  log_x: object = None) -> list:
+                  chart: object = None) -> list:
     """Panels callback body: every panel's (figure, message, class) and the new drawn record.
 
     Args:
@@ -156,19 +155,20 @@ def panel_outputs(store: Store, vid: object, index: object, epochs: object, valu
         drawn: what each panel shows (all untrusted); prefetcher: if given, it renders the
         neighbouring checkpoints afterwards;
         visible: ids of the panels on screen (untrusted; anything but a list, or one holding "*", means all);
-        log_x: the log-x checklist's value (["log"]: every curve over training on a log x axis).
+        chart: the chart controls' values, {"smooth", "scale", "x"} (curves.py; untrusted).
     Raises:
         PreventUpdate: for a variant that is not a run of the store.
     """
     listed = epochs.get("epochs") if isinstance(epochs, dict) else None
     try:
-        req = panels.make_request(store, vid, epoch_at(index, listed), values, log_x)
+        req = panels.make_request(store, vid, epoch_at(index, listed), values, chart)
     except UserError:
         raise PreventUpdate from None
     open_groups = {g for g in groups if isinstance(g, str)} if isinstance(groups, list) else set()
     shown = {v for v in visible if isinstance(v, str)} if isinstance(visible, list) and "*" not in visible else None
     outputs, new_drawn = panels.update_panels(store, req, open_groups, drawn, shown)
-    new_drawn["_query"] = {"variant": req["vid"], "epoch": "" if req["at"] is None else req["at"], **req["options"]}
+    new_drawn["_query"] = {"variant": req["vid"], "epoch": "" if req["at"] is None else req["at"], **req["options"],
+                           **curves.query(req["curves"])}
     new_drawn["_name"] = export_name(req["key"], "panels", req["at"])
     if isinstance(visible, list) and "*" in visible:  # a batch export's request: it waits for this answer
         new_drawn["_all"] = next((v for v in visible if isinstance(v, str) and v != "*"), "")
@@ -219,14 +219,16 @@ def _register_panels(app, store: Store) -> None:
     keys = [o.key for o in options.CONTROLS]
 
     @app.callback(*outputs, Input("variant", "value"), Input("epoch", "value"), Input("groups", "data"),
-                  Input("visible", "data"), Input("log-x", "value"), *[Input(options.control_id(o), "value") for o in options.CONTROLS],
+                  Input("visible", "data"), Input("curve-smooth", "value"), Input("curve-scale", "value"),
+                  Input("curve-x", "value"), *[Input(options.control_id(o), "value") for o in options.CONTROLS],
                   State("epochs", "data"), State("drawn", "data"),
                   running=[(Output("panels", "className"), "busy", ""),
                            (Output("busy-note", "className"), "busy-note on", "busy-note")])
-    def _panels(vid, index, groups, visible, log_x, *rest):
+    def _panels(vid, index, groups, visible, smooth, scale, x, *rest):
         values, (epochs, drawn) = dict(zip(keys, rest[:len(keys)])), rest[len(keys):]
+        chart = {"smooth": smooth, "scale": scale, "x": x}
         return _safe(lambda: panel_outputs(store, vid, index, epochs, values, groups, drawn, prefetcher, visible,
-                                           log_x),
+                                           chart),
                      [no_update] * len(outputs))
 
 

@@ -53,6 +53,17 @@ window.workbench = (function () {
     const a = document.createElement("a");
     a.href = href; a.download = name; document.body.appendChild(a); a.click(); a.remove();
   }
+  function gif(view, drawn, name) {
+    // drawn on the server (one frame per analyzed checkpoint: seconds to minutes); fetched, so that a
+    // refusal (imageio missing, too few checkpoints) shows as a note instead of a saved error page
+    const note = document.querySelector("#gif-note");
+    const say = text => { if (note) { note.innerText = text; } };
+    say("drawing " + view + " over every analyzed checkpoint…");
+    const q = new URLSearchParams(Object.assign({view: view, epochs: ":"}, drawn._query));
+    return fetch(prefix() + "export/animation?" + q).then(r => r.ok
+      ? r.blob().then(b => { download(URL.createObjectURL(b), name); say(name + " saved"); })
+      : r.text().then(t => say(t.trim())));
+  }
   function image(view, fmt, name) {
     const gd = document.querySelector("#fig-" + view + " .js-plotly-plot");
     if (!gd || !gd._fullLayout) { return Promise.resolve(); }
@@ -136,7 +147,8 @@ window.workbench = (function () {
       const id = window.dash_clientside.callback_context.triggered_id;
       if (!id || !drawn || !drawn[id.view] || !clicks.some(n => n)) { return no(); }
       const entry = drawn[id.view];
-      if (id.fmt === "html") {
+      if (id.fmt === "gif") { gif(id.view, drawn, entry.name.replace(/_epoch[0-9]+$/, "") + "_animated.gif"); }
+      else if (id.fmt === "html") {
         download(prefix() + "export/figure?" + new URLSearchParams(Object.assign({view: id.view}, drawn._query)),
                  entry.name + ".html");
       } else { image(id.view, id.fmt, entry.name); }

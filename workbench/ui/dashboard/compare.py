@@ -26,7 +26,7 @@ from workbench.core.errors import UserError
 from workbench.query import presets
 from workbench.store import RunKey, Store
 from workbench.store.index import run_rows
-from workbench.ui.dashboard import compare_groups, compare_pca, data, preset_spread
+from workbench.ui.dashboard import compare_groups, compare_pca, compare_side, data, preset_spread
 from workbench.ui.dashboard.compare_groups import Grouping, draw_groups, grouping_of
 from workbench.ui.dashboard.labels import colours, full_label, short_labels
 from workbench.ui.dashboard.layout import variant_options
@@ -40,7 +40,7 @@ __all__ = ["METRICS", "trajectory", "overlay_figure", "summary_rows", "table_col
 PATH = "/compare"
 STATE = (StateField("compare", "compare-variants", kind="list"),
          StateField("align", "compare-align", choices=("epoch", "turn")),
-         *compare_groups.STATE)  # what of the page the URL holds
+         *compare_groups.STATE, *compare_side.STATE)  # what of the page the URL holds
 
 log = logging.getLogger(__name__)
 
@@ -244,6 +244,7 @@ def layout(store: Store) -> html.Div:
         html.Div(id="compare-group-table"),
         html.Div(id="compare-extra", className="group-body"),  # what was picked comes first
         html.Div(panels, className="group-body"),
+        compare_side.section(),
         html.H3("All variants (click a row to open it; type in the second row to filter)"),
         dash_table.DataTable(
             id="compare-table", columns=table_columns([]), data=[],
@@ -385,6 +386,8 @@ def register(app, store: Store) -> None:
         except Exception:  # never a 500: keep what the page shows
             log.exception("compare extras failed")
             return no_update, no_update, no_update
+
+    compare_side.register(app, store, PATH)
 
     @app.callback(Output("compare-table", "data"), Output("compare-table", "columns"),
                   Output("compare-table", "tooltip_data"), Input("url", "pathname"))

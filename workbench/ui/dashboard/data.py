@@ -17,6 +17,7 @@ import math
 import numpy as np
 
 from workbench.core.errors import UserError
+from workbench.core.view import drop_replaced
 from workbench.query import views
 from workbench.store import ArraysRef, RunKey, Store
 from workbench.store.markers import marker_names, read_markers
@@ -24,6 +25,7 @@ from workbench.store.markers import marker_names, read_markers
 __all__ = [
     "variant_id", "resolve_variant", "load_cached", "metrics", "summary", "artifact",
     "epochs", "latest_analyzed", "default_run", "markers_analyzed", "turn_epoch", "nearest_epoch", "view_figure_cached", "clear_caches",
+    "shown_views",
 ]
 
 log = logging.getLogger(__name__)
@@ -32,6 +34,12 @@ _SEP = "/"  # variant id = "<family>/<variant dir>"; neither part may contain '/
 
 
 # ------------------------------------------------------------------ variant ids
+def shown_views(store: Store, key: RunKey) -> list[str]:
+    """The views the dashboard shows for a run: those that apply to its family, less those that
+    another of them draws in full (`workbench.core.view.drop_replaced`: no curve twice)."""
+    return drop_replaced(views.run_views(store, key))
+
+
 def variant_id(key: RunKey) -> str:
     """The string the browser uses for a run: 'family/variant-dir'."""
     return f"{key[0]}{_SEP}{key[1]}"

@@ -6,7 +6,7 @@ Its parts: `layout` (components and URL state), `callbacks` (the server's), `cli
 
 from __future__ import annotations
 
-from workbench.ui.dashboard import callbacks, clientside, export, live, marker, playback
+from workbench.ui.dashboard import callbacks, clientside, curves, export, live, marker, playback
 from workbench.ui.dashboard.layout import STATE, explore_page, sidebar
 from workbench.ui.dashboard.pages import Page, Site, register_page
 
@@ -18,6 +18,7 @@ def _callbacks(app, site: Site) -> None:
     clientside.register(app)
     marker.register(app)
     playback.register(app)
+    curves.register(app)
     live.register(app, site.store, callbacks.slider_marks)
     export.register(app.server, site.store)
 

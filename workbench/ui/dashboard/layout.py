@@ -11,12 +11,12 @@ from __future__ import annotations
 from dash import dcc, html
 
 from workbench.store import Store
-from workbench.ui.dashboard import data, live, options, playback
+from workbench.ui.dashboard import curves, data, live, options, playback
 from workbench.ui.dashboard.groups import GROUPS, PANELS, Group, panel_id
 from workbench.ui.dashboard.labels import family_colour, full_label, short_labels
 from workbench.ui.dashboard.pages import Site, StateField
 
-__all__ = ["FORMATS", "GRAPH_CONFIG", "STATE", "panel_class", "variant_options", "sidebar", "explore_page",
+__all__ = ["FORMATS", "GRAPH_CONFIG", "STATE", "panel_class", "lone_views", "variant_options", "sidebar", "explore_page",
            "store_problem"]
 
 FORMATS = ("png", "svg", "html")  # per-figure export formats
@@ -28,14 +28,32 @@ _BLANK = {"data": [], "layout": {"xaxis": {"visible": False}, "yaxis": {"visible
                                  "margin": {"l": 0, "r": 0, "t": 0, "b": 0}}}
 # what of the explore page the URL holds, in the query's order
 STATE = (StateField("variant", "variant"), StateField("epoch", "epoch", kind="epoch", positions="epochs"),
-         *options.state_fields(), StateField("groups", "groups", "data", kind="csv"))
+         *options.state_fields(), *curves.STATE, StateField("groups", "groups", "data", kind="csv"))
 
 
-def panel_class(view: str, empty: bool = False) -> str:
-    """The panel's CSS classes: its width, whether it follows the epoch, whether it shows a message."""
+def panel_class(view: str, empty: bool = False, lone: bool = False) -> str:
+    """The panel's CSS classes: its width (`lone`: a half-width panel alone in its row spans it),
+    whether it follows the epoch, whether it shows a message."""
     panel = PANELS[view][1]
     classes = ["panel", "per-epoch" if panel.per_epoch else "trajectory"]
-    return " ".join(classes + (["wide"] if panel.wide else []) + (["empty"] if empty else []))
+    return " ".join(classes + (["wide"] if panel.wide else []) + (["lone"] if lone and not panel.wide else [])
+                    + (["empty"] if empty else []))
+
+
+def lone_views(shown: list[str]) -> set[str]:
+    """The half-width panels left alone in their row of two when only the views `shown` are on the
+    page: each group's odd one out before a wide panel or at the group's end."""
+    lone = set()
+    for group in GROUPS:
+        pending = None  # a half-width panel waiting for a partner in its row
+        for panel in (p for p in group.panels if p.view in shown):
+            if panel.wide:
+                lone |= {pending} if pending else set()
+                pending = None
+            else:
+                pending = None if pending else panel.view
+        lone |= {pending} if pending else set()
+    return lone
 
 
 def variant_options(store: Store) -> list[dict]:
@@ -70,6 +88,10 @@ def store_problem(store: Store) -> str | None:
 def _panel(view: str) -> html.Div:
     tools = [html.Button(fmt.upper(), id={"type": "export", "view": view, "fmt": fmt}, className="export",
                          title=f"download this figure as {fmt.upper()}", n_clicks=0) for fmt in FORMATS]
+    if PANELS[view][1].per_epoch:  # the CLI's `render --epochs A:B --out f.gif`, over every analyzed checkpoint
+        tools.append(html.Button("GIF", id={"type": "export", "view": view, "fmt": "gif"}, className="export",
+                                 title="download this view animated over the run's analyzed checkpoints (GIF)",
+                                 n_clicks=0))
     return html.Div(id=f"panel-{view}", className=panel_class(view), title=view, children=[
         html.Div(tools, className="panel-tools"),
         html.Div(id=f"msg-{view}", className="panel-msg"),
@@ -104,14 +126,13 @@ def sidebar(site: Site) -> html.Div:
                  *live.components(),
                  html.Div("rendering…", id="busy-note", className="busy-note")),
         *[options.control(o) for o in options.CONTROLS],
-        _control("Curves over training", dcc.Checklist(
-            id="log-x", options=[{"label": " log x axis", "value": "log"}], value=[],
-            labelStyle={"display": "inline", "fontWeight": "normal"})),
+        curves.controls(),
         html.Div("Click a point on a trajectory to jump to its epoch.", className="readout"),
         playback.hint(),
         _control("Export open panels", html.Div(
             [html.Button(fmt.upper(), id=f"export-all-{fmt}", className="export", n_clicks=0,
-                         title=f"download every open panel as {fmt.upper()}") for fmt in FORMATS])),
+                         title=f"download every open panel as {fmt.upper()}") for fmt in FORMATS]),
+                 html.Div(id="gif-note", className="readout")),
         dcc.Store(id="epochs", data={"vid": None, "epochs": [], "turn": None}),
         dcc.Store(id="option-ranges", data={}),  # the selected run's range per option control (options.ranges)
         dcc.Store(id="groups", data=[g.gid for g in GROUPS if g.open]),

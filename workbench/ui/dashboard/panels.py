@@ -18,12 +18,11 @@ import logging
 from dash import html, no_update
 
 from workbench.core.view import get_view
-from workbench.query.views import run_views
 from workbench.store import RunKey, Store
-from workbench.ui.dashboard import data, fast, marker, options
+from workbench.ui.dashboard import curves, data, fast, marker, options
 from workbench.ui.dashboard.groups import GROUPS, PANELS
 from workbench.ui.dashboard.labels import export_name
-from workbench.ui.dashboard.layout import panel_class
+from workbench.ui.dashboard.layout import lone_views, panel_class
 from workbench.ui.dashboard.values import select_epoch
 
 __all__ = ["Request", "make_request", "panel_key", "render_options", "render_panel", "update_panels",
@@ -37,22 +36,24 @@ _PLACEHOLDER = "workbench-placeholder"  # layout.meta.kind of workbench.query.vi
 class Request(dict):
     """What the controls ask for: key, vid, at (checkpoint epoch or None), options ({control key:
     value}, clamped to the run's ranges), pinned ({view: options its `pin` fixes for the run}) and
-    log_x (the log x axis of the views that take that option: every curve over training)."""
+    curves (the chart controls of every curve over training, `curves.request`)."""
 
 
-def make_request(store: Store, vid: object, epoch: object, values: object, log_x: object = False) -> Request:
+def make_request(store: Store, vid: object, epoch: object, values: object, chart: dict | None = None) -> Request:
     """Validate what the browser asks for; the epoch is snapped to a checkpoint, option values clamped.
 
     Args:
         store: the served store; vid, epoch: the variant id and epoch (untrusted);
-        values: {control key: value} of the option controls (untrusted; anything else: defaults).
+        values: {control key: value} of the option controls (untrusted; anything else: defaults);
+        chart: the chart controls' values, {"smooth", "scale", "x"} (untrusted; None: defaults).
     Raises:
         UserError: for a variant id that is not a run of the store.
     """
     key = data.resolve_variant(store, vid)
     return Request(key=key, vid=data.variant_id(key), at=select_epoch(data.epochs(store, key), epoch),
                    options=options.request_values(options.ranges(store, key), values),
-                   pinned=fast.pinned_options(store, key, VIEWS), log_x=log_x is True or log_x == ["log"])
+                   pinned=fast.pinned_options(store, key, VIEWS),
+                   curves=curves.request(store, key, chart))
 
 
 def panel_key(view: str, req: Request) -> str:
@@ -63,16 +64,14 @@ def panel_key(view: str, req: Request) -> str:
         parts["epoch"] = req["at"]
     if view in req["pinned"]:  # options its `pin` fixes for the run
         parts["pinned"] = req["pinned"][view]
-    if req.get("log_x") and get_view(view).option("log_x"):
-        parts["log_x"] = True
+    parts.update(curves.key_parts(view, req.get("curves")))
     return json.dumps(parts, sort_keys=True)
 
 
 def render_options(view: str, req: Request) -> dict:
     """The renderer keywords a panel's view takes from the request's controls, and what its `pin` fixes."""
     chosen = options.render_values(view, req["options"])
-    if req.get("log_x") and get_view(view).option("log_x"):
-        chosen["log_x"] = True
+    chosen.update(curves.render_values(view, req.get("curves")))
     return {**chosen, **req["pinned"].get(view, {})}
 
 
@@ -119,18 +118,20 @@ def render_panel(store: Store, view: str, req: Request, base: object = None) -> 
     at = req["at"] if PANELS[view][1].per_epoch else None
     chosen = render_options(view, req)
     entry = {"key": panel_key(view, req), "name": export_name(req["key"], view, at), "base": None}
-    if view not in run_views(store, req["key"]):  # the run's family lacks what the view needs: hide it
+    shown = data.shown_views(store, req["key"])
+    if view not in shown:  # not for the run's family, or another panel draws it
         return no_update, [], panel_class(view) + " not-applicable", entry
+    lone = view in lone_views(shown)
     if fast.repaints(view) and at is not None:
         patch = fast.fast_patch(store, req["key"], req["vid"], view, at, chosen, base)
         if patch is not None:
-            return patch, [], panel_class(view), {**entry, "base": {**base, "options": chosen}}
+            return patch, [], panel_class(view, lone=lone), {**entry, "base": {**base, "options": chosen}}
     fig = _figure(store, req["key"], view, at, chosen)
     if isinstance(fig, str):
-        return no_update, message_children(view, at, fig), panel_class(view, empty=True), entry
+        return no_update, message_children(view, at, fig), panel_class(view, empty=True, lone=lone), entry
     entry["base"] = fast.make_base(req["vid"], view, chosen, fig)
     fig = marker.with_epoch_marker(fig, req["at"]) if view in marker.EPOCH_X_VIEWS else _titled(fig, at)
-    return fig, [], panel_class(view), entry
+    return fig, [], panel_class(view, lone=lone), entry
 
 
 def update_panels(store: Store, req: Request, open_groups: set[str], drawn: object,
@@ -164,6 +165,6 @@ def update_panels(store: Store, req: Request, open_groups: set[str], drawn: obje
 
 def shown_per_epoch(store: Store, req: Request, open_groups: set[str], visible: set[str] | None = None) -> list[str]:
     """The per-epoch views the page shows for this request: open, on screen, applicable to the run."""
-    applies = set(run_views(store, req["key"]))
+    applies = set(data.shown_views(store, req["key"]))
     return [p.view for g in GROUPS if g.gid in open_groups for p in g.panels
             if p.per_epoch and p.view in applies and (visible is None or p.view in visible)]

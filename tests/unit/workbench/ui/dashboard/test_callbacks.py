@@ -202,11 +202,11 @@ def test_epoch_marker_follows_a_figure_drawn_in_optimizer_steps():
 
 
 def test_log_x_reaches_every_curve_over_training_and_nothing_else(store, vid):
-    out = callbacks.panel_outputs(store, vid, 3, {"epochs": EPOCHS}, {}, ALL, None, log_x=["log"])
+    out = callbacks.panel_outputs(store, vid, 3, {"epochs": EPOCHS}, {}, ALL, None, chart={"scale": ["log_x"]})
     views = _by_view(out[:-1])
     fig = views["loss_curves"][0]
     assert fig["layout"]["xaxis"]["type"] == "log" and fig["layout"]["meta"]["log_x"] is True
-    req = panels.make_request(store, vid, 300, {}, ["log"])
+    req = panels.make_request(store, vid, 300, {}, {"scale": ["log_x"]})
     assert panels.render_options("loss_curves", req) == {"log_x": True}
     assert "log_x" not in panels.render_options("neuron_heatmap", req)
     assert panels.panel_key("loss_curves", req) != panels.panel_key("loss_curves", panels.make_request(store, vid, 300, {}))

@@ -1,0 +1,130 @@
+"""The compare page's side-by-side section: one per-epoch view of two runs next to each other.
+
+Pick a per-epoch view (a neuron heatmap, an embedding spectrum, ...) and where to look:
+the same epoch for both runs (each shows its checkpoint nearest to it), or each run at its
+own turn (the checkpoint nearest its detected turn onset, so runs that grok at different
+times are seen at the same stage). The runs are the first two of the page's selection.
+Each panel's heading names the run and the epoch it shows (and, at the turn, the turn's
+own epoch); a run whose family lacks the view, whose turn was not found, or that lacks the
+view's artifact at that checkpoint says so in its panel, with the command that makes it.
+The panels are drawn by the explore page's own `panels.render_panel`, so they match it.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from dash import Input, Output, dcc, html, no_update
+
+from workbench.core.view import get_view, list_views
+from workbench.store import RunKey, Store
+from workbench.ui.dashboard import data, panels
+from workbench.ui.dashboard.labels import short_labels
+from workbench.ui.dashboard.layout import GRAPH_CONFIG
+from workbench.ui.dashboard.pages import StateField
+
+__all__ = ["STATE", "AT_CHOICES", "section", "side_by_side", "register"]
+
+log = logging.getLogger(__name__)
+AT_CHOICES = ("epoch", "turn")
+# a responsive graph first drawn while its panel is hidden (empty) collapses: its height is set from each figure's
+_BLANK = {"data": [], "layout": {"xaxis": {"visible": False}, "yaxis": {"visible": False}, "height": 420}}
+_VIEWS = tuple(v for v in panels.VIEWS if get_view(v).scope == "epoch")  # page order
+_DEFAULT_VIEW = "neuron_heatmap" if "neuron_heatmap" in _VIEWS else (_VIEWS[0] if _VIEWS else None)
+STATE = (StateField("side_view", "side-view", choices=tuple(list_views("epoch")), default=_DEFAULT_VIEW),
+         StateField("side_at", "side-at", choices=AT_CHOICES, default="epoch"),
+         StateField("side_epoch", "side-epoch", kind="int"))
+
+
+def section() -> html.Div:
+    """The section's controls and its two panels."""
+    views = [{"label": v, "value": v, "title": get_view(v).description} for v in _VIEWS]
+    return html.Div(id="side-section", children=[
+        html.H3("Side by side: one per-epoch view of the first two selected runs"),
+        html.Div(className="compare-pickers", children=[
+            dcc.Dropdown(id="side-view", options=views, value=_DEFAULT_VIEW, clearable=False),
+            html.Div([dcc.RadioItems(id="side-at", value="epoch", inline=True, options=[
+                {"label": " same epoch ", "value": "epoch"}, {"label": " each at its own turn", "value": "turn"}]),
+                dcc.Input(id="side-epoch", type="number", min=0, placeholder="epoch (default: the last)",
+                          debounce=True)])]),
+        html.Div(className="group-body", children=[_slot(i) for i in range(2)]),
+    ])
+
+
+def _slot(i: int) -> html.Div:
+    return html.Div(id=f"side-panel-{i}", className="panel empty", children=[
+        html.Div(id=f"side-head-{i}", className="msg-title side-head"),
+        html.Div(id=f"side-msg-{i}", className="compare-msg"),
+        dcc.Graph(id=f"side-fig-{i}", config=GRAPH_CONFIG, figure=_BLANK)])
+
+
+def _epoch_for(store: Store, key: RunKey, at: str, epoch: object) -> tuple[int | None, str]:
+    """(the checkpoint to show, what the heading adds), or (None, why there is none)."""
+    epochs = data.epochs(store, key)
+    if not epochs:
+        return None, "no checkpoints yet"
+    if at == "turn":
+        turn = data.turn_epoch(store, key)
+        if turn is None:
+            return None, ("no turn detected" if data.markers_analyzed(store, key) else
+                          f"turn not analyzed yet; run: workbench analyze {key.family}:{key.variant}")
+        shown = data.nearest_epoch(epochs, turn)
+        return shown, "the turn" if shown == round(turn) else f"the checkpoint nearest its turn at {round(turn)}"
+    shown = data.nearest_epoch(epochs, epoch if epoch is not None else epochs[-1])
+    return shown, "" if epoch is None or shown == epoch else f"the checkpoint nearest epoch {epoch}"
+
+
+def _one(store: Store, key: RunKey, label: str, view: str, at: str, epoch: object) -> tuple:
+    """(heading, message, figure, class, graph style) of one run's panel."""
+    shown, note = _epoch_for(store, key, at, epoch)
+    if shown is None:
+        return label, note, no_update, "panel empty", no_update
+    head = f"{label} · epoch {shown}" + (f" ({note})" if note else "")
+    if view not in data.shown_views(store, key):
+        return head, f"{key.family} runs have no {view} view", no_update, "panel empty", no_update
+    fig, msg, cls, _ = panels.render_panel(store, view, panels.make_request(store, data.variant_id(key), shown, {}))
+    if "empty" in cls or fig is no_update:
+        return head, msg, no_update, "panel empty", no_update
+    return head, [], fig, "panel", {"height": f"{(fig.get('layout') or {}).get('height') or 420}px"}
+
+
+def side_by_side(store: Store, vids: object, view: object, at: object, epoch: object) -> list:
+    """Callback body: (heading, message, figure, class, graph style) for each of the two panels, flattened; the
+    inputs are untrusted (an unknown view or run reads as none)."""
+    keys = []
+    for vid in vids if isinstance(vids, list) else []:
+        try:
+            key = data.resolve_variant(store, vid)
+        except Exception:  # noqa: BLE001  (an unknown id: skipped, as the overlays do)
+            continue
+        if key not in keys:
+            keys.append(key)
+    view = view if view in _VIEWS else _DEFAULT_VIEW
+    at = at if at in AT_CHOICES else "epoch"
+    epoch = epoch if isinstance(epoch, int) and not isinstance(epoch, bool) and epoch >= 0 else None
+    labels = short_labels(keys[:2])
+    out: list = []
+    for i in range(2):
+        if i < len(keys):
+            out += _one(store, keys[i], labels[keys[i]], view, at, epoch)
+        else:
+            out += ["", "select two runs above to see them side by side", no_update, "panel empty", no_update]
+    return out
+
+
+def register(app, store: Store, path: str) -> None:
+    """Attach the section's callback (idle while the compare page is hidden)."""
+    outputs = [o for i in range(2) for o in (Output(f"side-head-{i}", "children"), Output(f"side-msg-{i}", "children"),
+                                             Output(f"side-fig-{i}", "figure"), Output(f"side-panel-{i}", "className"),
+                                             Output(f"side-fig-{i}", "style"))]
+
+    @app.callback(*outputs, Input("compare-variants", "value"), Input("side-view", "value"),
+                  Input("side-at", "value"), Input("side-epoch", "value"), Input("url", "pathname"))
+    def _side(vids, view, at, epoch, pathname):
+        if pathname != path:
+            return [no_update] * len(outputs)
+        try:
+            return side_by_side(store, vids, view, at, epoch)
+        except Exception:  # never a 500: keep what the page shows
+            log.exception("side by side failed")
+            return [no_update] * len(outputs)
