@@ -12,6 +12,8 @@ is fetched from the network (no CDN, no MathJax), so the report opens on a plane
 
 from __future__ import annotations
 
+import re
+
 import html
 import sys
 import time
@@ -28,7 +30,7 @@ from workbench.store.markers import marker_label, marker_names, read_headlines, 
 from workbench.ui.report_page import LOG_X, figure_html, page, sectioned
 from workbench.ui.sections import report_sections
 
-__all__ = ["write_report", "telling_epochs", "report_summary", "Omissions"]
+__all__ = ["write_report", "telling_epochs", "label_word", "NEAREST", "report_summary", "Omissions"]
 
 MEMORIZED_ACC = 0.99  # train accuracy that marks the end of memorization
 
@@ -71,6 +73,14 @@ def _markers(store: Store, key: RunKey, omit: Omissions) -> dict[str, int]:
     return scan.markers
 
 
+NEAREST = ", the nearest checkpoint"  # a marker label's tail where the marker falls between checkpoints
+
+
+def label_word(label: str) -> str:
+    """The epoch word of a `telling_epochs` label: 'turn onset 750, the nearest checkpoint' -> 'turn onset'."""
+    return re.sub(rf" [0-9.e+-]+{re.escape(NEAREST)}$", "", label)
+
+
 def telling_epochs(store: Store, key: RunKey, omit: Omissions | None = None) -> dict[int, list[str]]:
     """Checkpoint epochs worth a look, each with why: init, end of memorization, markers, end.
 
@@ -96,7 +106,7 @@ def telling_epochs(store: Store, key: RunKey, omit: Omissions | None = None) -> 
     for name, epoch in _markers(store, key, omit).items():
         nearest = min(ckpts, key=lambda c: abs(c - epoch))  # the heading then says where the marker itself is,
         exact = nearest == epoch  # as the summary does ("Epoch 700 (turn onset 750, the nearest checkpoint)")
-        marks.setdefault(nearest, []).append(marker_label(name) + ("" if exact else f" {epoch}, the nearest checkpoint"))
+        marks.setdefault(nearest, []).append(marker_label(name) + ("" if exact else f" {epoch:g}{NEAREST}"))
     marks.setdefault(ckpts[-1], []).append("end")
     return dict(sorted(marks.items()))
 

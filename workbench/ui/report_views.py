@@ -24,7 +24,7 @@ from workbench.query.group_views import group_keys, group_view_figure
 from workbench.query.report_specs import ReportSpec, SpecView, epoch_word, is_full_probe, parse_range
 from workbench.query.views import PROBE_OPTION, run_names, view_figure
 from workbench.store import RunKey, Store
-from workbench.ui.report import Omissions, telling_epochs
+from workbench.ui.report import Omissions, label_word, telling_epochs
 from workbench.ui.report_page import LOG_X, figure_html, page
 
 __all__ = ["write_spec_report", "resolve_epoch", "spec_blocks", "spec_items", "spec_variant", "SpecItem"]
@@ -46,7 +46,7 @@ def resolve_epoch(store: Store, key: RunKey, epoch: int | str | None, omit: Omis
     if isinstance(epoch, int) or str(epoch).strip().isdigit():
         nearest = min(ckpts, key=lambda c: abs(c - int(epoch)))
         return nearest, f"epoch {nearest}" + ("" if nearest == int(epoch) else f" (nearest to {int(epoch)})")
-    words = {w: e for e, labels in telling_epochs(store, key, omit).items() for w in labels}
+    words = {label_word(w): e for e, labels in telling_epochs(store, key, omit).items() for w in labels}
     word = epoch_word(epoch)
     if word not in words:
         return None, f"this run has no {word} (its epochs: {', '.join(words) or 'none'})"

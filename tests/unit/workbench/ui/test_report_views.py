@@ -55,6 +55,7 @@ def test_the_command_line_renders_lists_and_refuses(tiny_analyzed, tmp_path, cap
 def test_a_group_view_draws_the_group_and_an_unknown_group_is_left_out(tmp_path):
     """Issue 31 item 4: a spec's view may read a run group (its mean and band over the seeds)."""
     from workbench.store import Store
+    from workbench.store import Store
     from workbench.testing.synthetic import listed_run
 
     store = Store(tmp_path / "store")
@@ -115,3 +116,18 @@ def test_a_named_probe_view_reads_that_probes_artifacts(tmp_path):
     on_probe, on_grid = spec_items(store, spec, f"{key.family}:{key.variant}", Omissions())
     assert not is_placeholder(on_probe.figure) and "probe pairs4" in on_probe.head
     assert is_placeholder(on_grid.figure)
+
+
+def test_a_marker_between_checkpoints_resolves_to_the_nearest_one(tmp_path):
+    """The canonical run's turn onset (1600) fell between checkpoints, its label gained "1600, the nearest
+    checkpoint", and a spec's `epoch: turn onset` then found no epoch: the word must still match."""
+    from workbench.store import Store
+    from workbench.testing.synthetic import listed_run
+    from workbench.ui.report import Omissions, label_word
+    from workbench.ui.report_views import resolve_epoch
+
+    store = Store(tmp_path / "store")
+    key = listed_run(store, "modular_addition:p=17", epochs=1000, every=100, onset=150)  # checkpoints every 100
+    epoch, label = resolve_epoch(store, key, "turn onset", Omissions())
+    assert epoch in (100, 200) and label == f"turn onset (epoch {epoch})"
+    assert label_word("turn onset 150, the nearest checkpoint") == "turn onset" and label_word("end") == "end"
