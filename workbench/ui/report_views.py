@@ -46,11 +46,12 @@ def resolve_epoch(store: Store, key: RunKey, epoch: int | str | None, omit: Omis
     if isinstance(epoch, int) or str(epoch).strip().isdigit():
         nearest = min(ckpts, key=lambda c: abs(c - int(epoch)))
         return nearest, f"epoch {nearest}" + ("" if nearest == int(epoch) else f" (nearest to {int(epoch)})")
-    words = {label_word(w): e for e, labels in telling_epochs(store, key, omit).items() for w in labels}
+    found = {label_word(w): (e, w) for e, labels in telling_epochs(store, key, omit).items() for w in labels}
     word = epoch_word(epoch)
-    if word not in words:
-        return None, f"this run has no {word} (its epochs: {', '.join(words) or 'none'})"
-    return words[word], f"{word} (epoch {words[word]})"
+    if word not in found:
+        return None, f"this run has no {word} (its epochs: {', '.join(found) or 'none'})"
+    epoch, label = found[word]
+    return epoch, f"{label} (epoch {epoch})"  # e.g. "turn onset 1600, the nearest checkpoint (epoch 1500)"
 
 
 @dataclass(frozen=True)

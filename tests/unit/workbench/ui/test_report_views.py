@@ -129,5 +129,5 @@ def test_a_marker_between_checkpoints_resolves_to_the_nearest_one(tmp_path):
     store = Store(tmp_path / "store")
     key = listed_run(store, "modular_addition:p=17", epochs=1000, every=100, onset=150)  # checkpoints every 100
     epoch, label = resolve_epoch(store, key, "turn onset", Omissions())
-    assert epoch in (100, 200) and label == f"turn onset (epoch {epoch})"
+    assert epoch in (100, 200) and label == f"turn onset 150, the nearest checkpoint (epoch {epoch})"
     assert label_word("turn onset 150, the nearest checkpoint") == "turn onset" and label_word("end") == "end"
