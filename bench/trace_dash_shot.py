@@ -11,7 +11,8 @@ from __future__ import annotations
 import argparse
 from urllib.parse import urlencode
 
-from workbench.store import Store
+from workbench.core.variant import parse_variant
+from workbench.store import RunKey, Store
 from workbench.ui.dashboard._background import dashboard_page
 from workbench.ui.dashboard.data import variant_id
 
@@ -25,9 +26,11 @@ def main() -> None:
     parser.add_argument("--probe", required=True)
     parser.add_argument("--input", type=int, default=0)
     parser.add_argument("--out", required=True)
+    parser.add_argument("--variant", help="the run (default: the store's first)")
     args = parser.parse_args()
     store = Store(args.store)
-    query = urlencode({"variant": variant_id(store.runs()[0]), "groups": "output", "probe": args.probe,
+    key = RunKey(*parse_variant(args.variant).key) if args.variant else store.runs()[0]
+    query = urlencode({"variant": variant_id(key), "groups": "output", "probe": args.probe,
                        "trace_input": args.input})
     with dashboard_page(store, height=2000) as (page, url):
         page.goto(f"{url}?{query}")

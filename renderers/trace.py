@@ -114,8 +114,8 @@ def render_trace(arrays: dict, *, input: int = 0, probe: str | None = None) -> g
     a = _arrays(arrays)
     r = option_index(input, len(a["inputs"]), "trace", "input")
     name = _label(a["inputs"], a["is_train"], r)
-    fig = subplots(3, 2, vertical_spacing=0.09, horizontal_spacing=0.07, subplot_titles=(
-        "every traced input: correct-class logit (train solid, test dashed)", "rank of the correct class + 1 (1 = top)",
+    fig = subplots(3, 2, vertical_spacing=0.12, horizontal_spacing=0.07, subplot_titles=(  # titles wrap: room for 3 lines
+        "all inputs: correct logit (train solid, test dashed)", "rank of the correct class + 1 (1 = top)",
         f"{name}: correct-class logit after each stage", f"{name}: attention from the answer position",
         f"{name}: top neurons' contribution to the correct logit", f"{name}: projection on key frequencies"))
     _all_inputs(fig, a)
@@ -129,5 +129,5 @@ def render_trace(arrays: dict, *, input: int = 0, probe: str | None = None) -> g
                                  hovertemplate=f"key frequencies emerge<br>{EPOCH_HOVER}<extra></extra>"))
     fig.update_xaxes(**EPOCH_AXIS)
     fig.update_yaxes(**LOG_AXIS, dtick=1, row=1, col=2)  # decades only: a rank's minor ticks crowd the panel
-    return styled(fig, f"Trace of {name} across training ({len(a['inputs'])} inputs traced)", height=1100,
-                  legend={"y": -0.08})
+    return styled(fig, f"Trace of {name} across training ({len(a['inputs'])} inputs traced)", height=1180,
+                  legend={"y": -0.08}, margin={"l": 60, "r": 20, "t": 120, "b": 50})
