@@ -37,7 +37,7 @@ def centered_variance(resid: np.ndarray) -> float:
 
 
 @register_analyzer("amplitude", kind="activations", hooks=resid_post_hooks, needs=("sequence", "resid_hooks"),
-          outputs={"amplitude": ("layer",), "sigma2": ("layer",)})
+          outputs={"amplitude": ("layer",), "sigma2": ("layer",)}, rows=True)  # over the probe's tokens
 def amplitude_analyzer(ctx) -> dict[str, np.ndarray]:
     """A (mean per-token L2 norm) and sigma^2 (centered variance) of each block's hook_resid_post."""
     resids = [ctx.cache[h] for h in resid_post_hooks(ctx.family)]  # each [batch, pos, d_model]

@@ -47,7 +47,7 @@ def next_mass(pattern: np.ndarray) -> np.ndarray:
 @register_analyzer("attention_offsets", kind="attention", hooks=_hooks, needs=("sequence", "attention_hooks"), version=3,
           headlines={"next_mass_mean": "attn_next"},
           outputs={"profile": ("layer", "head", "offset"), "offsets": ("offset",), "next_mass": ("layer", "head"),
-                   "next_mass_mean": ()})
+                   "next_mass_mean": ()}, rows=True)  # averaged over the probe's rows
 def attention_offsets(ctx) -> dict[str, np.ndarray]:
     """Each head's mean attention on the key 1..16 positions before the query, and on key q + 1 (the leak)."""
     patterns = [ctx.cache[h] for h in _hooks(ctx.family)]

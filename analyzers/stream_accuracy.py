@@ -18,7 +18,8 @@ def _mean(correct: np.ndarray, sel: np.ndarray) -> np.ndarray:
 
 
 @register_analyzer("stream_accuracy", kind="output", needs=("sequence",),
-          outputs={"train_acc": (), "test_acc": (), "last_acc": (), "acc_a": (), "acc_b": ()})
+          outputs={"train_acc": (), "test_acc": (), "last_acc": (), "acc_a": (), "acc_b": ()},
+          rows=True)  # a mean over the probe's rows: a named probe (a set of sequences) gives its own
 def stream_accuracy(ctx) -> dict[str, np.ndarray]:
     """Accuracy on predictable positions: train, test, last position and per stream (test rows)."""
     labels = ctx.labels  # [batch, pos], IGNORE where not predictable

@@ -121,3 +121,37 @@ def test_issue_14_runs_keep_their_names_and_a_refused_setting_still_lists_loads_
     _train(variant.spec, store, 4)  # extends: the rule is for new runs only
     assert store.read_record(RunKey(*variant.key)).epochs == 4
     assert store.load_checkpoint(RunKey(*variant.key), 4)
+
+
+def test_a_named_probe_of_sequences_runs_the_streams_analyzers_on_its_rows(tmp_path):
+    """Issue 31: a probe of a sequence family (a set of its sequences) is analyzed row-wise. Over every row it
+    gives exactly the canonical artifacts; over rows 0-7, the accuracy of a direct forward on those rows."""
+    from workbench.cli import main
+
+    store = Store(tmp_path)
+    _train(TINY, store, 2)
+    key = RunKey(*parse_variant(TINY).key)
+    variant = store.read_variant(key)
+    data = variant.family.probe(variant.params)
+    n = len(data.inputs)
+    for name, expr in (("every", f"rows 0-{n - 1}"), ("first8", "rows 0-7")):
+        assert main(["probe", "add", name, "interleaved_streams", expr, "--store", str(store.root)]) == 0
+    analyze(TINY, store, analyzers="all", quiet=True)
+    for probe in ("every", "first8"):
+        result = analyze(TINY, store, analyzers="all", quiet=True, probe=probe)
+        assert result.computed > 0 and not result.failed
+    every, first8 = store.with_probe("every"), store.with_probe("first8")
+    for name in ("stream_accuracy", "amplitude", "attention_offsets"):
+        a, b = store.read_artifact(key, name, 2), every.read_artifact(key, name, 2)
+        for field in a:
+            np.testing.assert_array_equal(a[field], b[field], err_msg=f"{name}.{field}")
+    model = variant.family.tl_model(variant.params, store.load_checkpoint(key, 2))
+    with torch.inference_mode():
+        logits = model(data.inputs[:8])
+    labels = data.labels[:8]
+    right = ((logits.argmax(-1) == labels) & (labels != -100)).double().sum(-1)
+    scored = (labels != -100).double().sum(-1)
+    part = first8.read_artifact(key, "stream_accuracy", 2)
+    for split, mask in (("train", data.train_mask[:8]), ("test", ~data.train_mask[:8])):
+        expected = (right[mask].sum() / scored[mask].sum()).item() if mask.any() else float("nan")
+        assert float(part[f"{split}_acc"]) == pytest.approx(expected, nan_ok=True), split
