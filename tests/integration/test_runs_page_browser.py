@@ -5,6 +5,8 @@ fits the page."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.integration.test_dashboard_browser import browser, page  # noqa: F401  (shared fixtures)
@@ -13,6 +15,7 @@ from workbench.store.annotations import read_annotations
 from workbench.store.jobs import list_jobs
 from workbench.testing.synthetic import listed_run
 from workbench.ui.dashboard.data import variant_id
+from workbench.ui.dashboard.launch_form import param_id
 
 SPECS = {"modular_addition:p=17,seed=1": 0.95, "modular_addition:p=17,seed=2": 0.40,
          "least_action:p=17,frac_train=0.4": 0.25, "modular_arithmetic:seed=2": 0.75,
@@ -110,8 +113,9 @@ def test_the_form_shows_the_picked_familys_params_and_checks_the_launch_first(pa
     page.wait_for_selector("#jp-box-least_action", state="visible")
     assert not page.is_visible("#jp-box-modular_addition") and not page.is_visible("#job-run-box")
     assert "int, 5..1000, default 113" in page.inner_text("#jp-box-least_action")
-    page.fill("#jp-least_action-p", "4")
-    page.press("#jp-least_action-p", "Tab")
+    box = f"[id='{json.dumps(param_id('least_action', 'p'), separators=(',', ':'), sort_keys=True)}']"
+    page.fill(box, "4")
+    page.press(box, "Tab")
     page.wait_for_function("() => document.querySelector('#job-target').value === 'least_action:p=4'")
     page.click("#job-start")
     page.wait_for_function("() => document.querySelector('#job-message').innerText.startsWith('not started')")

@@ -97,9 +97,13 @@ def _malformed(body: Any, callbacks: dict) -> str | None:
         items = body.get(part, [])
         if not isinstance(items, list) or len(items) != len(spec.get(part, [])):
             return f"its {part} do not match the callback's"
-        if not all(isinstance(i, dict) and "id" in i and "property" in i for i in items):
-            return f"its {part} are not (id, property, value) items"
+        if not all(_item(i) or isinstance(i, list) and all(_item(j) for j in i) for i in items):
+            return f"its {part} are not (id, property, value) items"  # a list of them for a wildcard (ALL) id
     return None
+
+
+def _item(i: object) -> bool:
+    return isinstance(i, dict) and "id" in i and "property" in i
 
 
 def install(server: Flask, hosts: Hosts) -> None:

@@ -17,7 +17,7 @@ import typing
 from typing import Any
 
 from annotated_types import Ge, Gt, Le, Lt
-from dash import Input, Output, ctx, dcc, html, no_update
+from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 from pydantic.fields import FieldInfo
 
 from workbench.core.errors import UserError
@@ -72,7 +72,12 @@ def _type_name(annotation: Any) -> str:
     return "choice" if choices(annotation) else str(annotation).replace("typing.", "").replace("NoneType", "None")
 
 
-def _field(fid: str, name: str, info: FieldInfo, default: Any) -> html.Div:
+def param_id(family: str, field: str) -> dict:
+    """A family param box's id (pattern-matched: only the picked family's boxes are on the page)."""
+    return {"type": "jp", "family": family, "field": field}
+
+
+def _field(fid: str | dict, name: str, info: FieldInfo, default: Any) -> html.Div:
     """One labelled box: a dropdown for a choice, else text with the default as placeholder."""
     options = choices(info.annotation)
     shown = "none" if default is None else str(default)
@@ -83,14 +88,17 @@ def _field(fid: str, name: str, info: FieldInfo, default: Any) -> html.Div:
         control = dcc.Input(id=fid, type="text", placeholder=shown, style={"width": "150px"})
     hint = ", ".join(p for p in (_type_name(info.annotation), bounds(info), f"default {shown}") if p)
     return html.Div(style=_FIELD, title=info.description or "", children=[
-        html.Label(name, htmlFor=fid, style=_LABEL), control, html.Span(hint, style=_HINT)])
+        html.Label(name, htmlFor=fid if isinstance(fid, str) else None, style=_LABEL), control,
+        html.Span(hint, style=_HINT)])
 
 
-def _family_fields(name: str) -> html.Div:
+def family_fields(name: str) -> html.Div:
+    """The picked family's param boxes. Only these are on the page: every family's boxes, hidden,
+    made each epoch step on the explore page ~85 ms slower (bench/dashboard_speed.py, 2026-12-06)."""
     fam = get_family(name)
     defaults = fam.Params()
-    return html.Div(id=f"jp-box-{name}", style={"display": "none"}, children=[
-        _field(f"jp-{name}-{field}", field, info, getattr(defaults, field))
+    return html.Div(id=f"jp-box-{name}", children=[
+        _field(param_id(name, field), field, info, getattr(defaults, field))
         for field, info in fam.Params.model_fields.items()])
 
 
@@ -127,7 +135,7 @@ def form(store: Store) -> list:
                                               clearable=False, style={"width": "220px", "fontSize": 13})),
         _box("run", "Run", dcc.Dropdown(id="job-run", options=runs, placeholder="pick a run",
                                         style={"width": "520px", "fontSize": 13})),
-        html.Div(id="job-params-box", children=[_family_fields(f) for f in families]),
+        html.Div(id="job-params-box", children=[family_fields(families[0])]),
         _recipe_fields(),
         _box("target", "Variant spec (filled from the fields; a sweep SPEC for sweep)",
              _text("job-target", "family:key=value,... (sweep: family:p=97|101,seed=0-3)", "520px", families[0])),
@@ -152,18 +160,17 @@ def compose_recipe(values: dict[str, object]) -> str:
 
 def register(app, store: Store) -> None:
     """Per-kind visibility, the picked family's params, and the fields filling the spec and recipe boxes."""
-    families = list_families()
-    params = [(f, p) for f in families for p in get_family(f).Params.model_fields]
     recipe = list(Recipe.model_fields)
 
-    @app.callback(*[Output(f"job-{b}-box", "style") for b in _BOXES],
-                  *[Output(f"jp-box-{f}", "style") for f in families],
-                  Input("job-kind", "value"), Input("job-family", "value"))
-    def _show(kind, family):
+    @app.callback(*[Output(f"job-{b}-box", "style") for b in _BOXES], Input("job-kind", "value"))
+    def _show(kind):
         shown = SHOWN.get(kind, SHOWN["train"])
-        return (*[(_BLOCK if b in ("params", "recipe-fields") else _FIELD) if b in shown else {"display": "none"}
-                  for b in _BOXES],
-                *[{} if f == family and "params" in shown else {"display": "none"} for f in families])
+        return tuple((_BLOCK if b in ("params", "recipe-fields") else _FIELD) if b in shown else {"display": "none"}
+                     for b in _BOXES)
+
+    @app.callback(Output("job-params-box", "children"), Input("job-family", "value"), prevent_initial_call=True)
+    def _params(family):
+        return [family_fields(family)] if isinstance(family, str) and family in list_families() else no_update
 
     @app.callback(*[Output(f"jr-{r}", "placeholder") for r in recipe], Input("job-family", "value"))
     def _recipe_defaults(family):
@@ -171,11 +178,13 @@ def register(app, store: Store) -> None:
 
     @app.callback(Output("job-target", "value"), Output("job-recipe", "value"),
                   Input("job-family", "value"), Input("job-config", "value"), Input("job-run", "value"),
-                  *[Input(f"jp-{f}-{p}", "value") for f, p in params], *[Input(f"jr-{r}", "value") for r in recipe],
-                  prevent_initial_call=True)
-    def _fill(family, config, run, *values):
-        return fill(store, ctx.triggered_id, family, config, run, dict(zip(params, values)),
-                    dict(zip(recipe, values[len(params):])))
+                  Input(param_id(ALL, ALL), "value"), State(param_id(ALL, ALL), "id"),
+                  *[Input(f"jr-{r}", "value") for r in recipe], prevent_initial_call=True)
+    def _fill(family, config, run, values, ids, *recipe_values):
+        trigger = ctx.triggered_id
+        trigger = f"jp-{trigger['family']}-{trigger['field']}" if isinstance(trigger, dict) else trigger
+        params = {(i["family"], i["field"]): v for i, v in zip(ids, values)}
+        return fill(store, trigger, family, config, run, params, dict(zip(recipe, recipe_values)))
 
 
 def recipe_defaults(family: object, fields: list[str]) -> list:

@@ -11,7 +11,7 @@ runs whose files changed. The jobs section below is workbench.ui.dashboard.jobs_
 
 from __future__ import annotations
 
-from dash import Input, Output, dash_table, dcc, html, no_update
+from dash import Input, Output, State, dash_table, dcc, html, no_update
 
 from workbench.core.errors import UserError
 from workbench.store import Store
@@ -88,9 +88,13 @@ def register(app, store: Store, launch: bool = False, token: str | None = None) 
     run_actions.register(app, store, launch, token)
     add_sparkline_route(app, store)
 
-    @app.callback(Output("runs-where", "value"), Input("url", "search"))
-    def _restore(search):
-        return parse_state(search, STATE).get("where", no_update)
+    @app.callback(Output("runs-where", "value"), Input("url", "search"), State("url", "pathname"),
+                  State("runs-where", "value"))
+    def _restore(search, pathname, shown):
+        # Only on this page, and only a change: the explore page rewrites the URL at every epoch step, and
+        # an answer here (even the same value) would also fire the table's callback, two requests a step.
+        where = parse_state(search, STATE).get("where", no_update) if pathname == "/runs" else no_update
+        return no_update if where == shown else where
 
     @app.callback(Output("runs-refresh", "disabled"), Input("url", "pathname"))
     def _poll(pathname):

@@ -16,7 +16,8 @@ from workbench.store import Store
 from workbench.testing.synthetic import listed_run
 from workbench.ui.dashboard import create_app
 from workbench.ui.dashboard.data import variant_id
-from workbench.ui.dashboard.launch_form import bounds, choices, compose_recipe, compose_spec, fill, recipe_defaults
+from workbench.ui.dashboard.launch_form import (bounds, choices, compose_recipe, compose_spec, family_fields, fill,
+                                                param_id, recipe_defaults)
 
 
 def _field(family: str, name: str):
@@ -48,9 +49,12 @@ def test_every_familys_params_and_the_recipe_are_on_the_form(tmp_path):
     store = Store(tmp_path / "store")
     store.root.mkdir()
     layout = json.dumps(create_app(store, launch=True).layout().to_plotly_json(), default=lambda o: o.to_plotly_json())
-    for family in list_families():
+    for family in list_families():  # only the picked family's boxes are on the page at a time (a callback swaps them)
+        boxes = json.dumps(family_fields(family).to_plotly_json(), default=lambda o: o.to_plotly_json())
         for name in get_family(family).Params.model_fields:
-            assert f'"jp-{family}-{name}"' in layout, (family, name)
+            assert json.dumps(param_id(family, name)) in boxes, (family, name)
+        first = next(iter(get_family(family).Params.model_fields))
+        assert (json.dumps(param_id(family, first)) in layout) == (family == list_families()[0])
     assert all(f'"jr-{name}"' in layout for name in Recipe.model_fields)
     assert '"job-config"' in layout and "mod97_grok" in layout  # the configs, as a dropdown's options
 
@@ -74,3 +78,19 @@ def test_a_picked_run_or_config_fills_the_spec(tmp_path):
     params = {("modular_addition", "p"): "53", ("least_action", "p"): "17"}
     assert fill(store, "jp-modular_addition-p", "modular_addition", None, None, params, {"lr": "0.003"}) == (
         "modular_addition:p=53", "lr=0.003")
+
+
+def test_the_guard_takes_a_wildcard_inputs_list_and_still_refuses_junk():
+    """The param boxes are pattern-matched (ALL): Dash sends their inputs as a list of items; the
+    callback-shape guard refused that with a 400 until it knew the form."""
+    from workbench.ui.dashboard.guard import _malformed
+
+    callbacks = {"out.value": {"callback": "f", "inputs": [{"id": "a"}, {"id": "{...}"}], "state": []}}
+    item = {"id": "a", "property": "value", "value": 1}
+    wildcard = [{"id": {"type": "jp", "family": "f", "field": "p"}, "property": "value", "value": "4"}]
+    assert _malformed({"output": "out.value", "inputs": [item, wildcard], "state": []}, callbacks) is None
+    assert _malformed({"output": "out.value", "inputs": [item, []], "state": []}, callbacks) is None  # no boxes
+    assert "not (id, property, value)" in _malformed({"output": "out.value", "inputs": [item, [1]], "state": []},
+                                                     callbacks)
+    assert "not (id, property, value)" in _malformed({"output": "out.value", "inputs": [item, "x"], "state": []},
+                                                     callbacks)
