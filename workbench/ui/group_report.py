@@ -28,15 +28,9 @@ from workbench.query.groups import Group, agreement
 from workbench.query.outliers import RULE, group_outliers, outlier_line
 from workbench.query.stats import number
 from workbench.store import RunKey, Store
-from workbench.ui.report_page import LOG_X, figure_html, page, sectioned
+from workbench.ui.report_page import LOG_X, figure_html, page, sectioned, table
 
 __all__ = ["write_group_report"]
-
-
-def _table(head: list[str], rows: list[list[str]], cls: str = "summary") -> str:
-    cells = "".join(f"<th>{html.escape(h)}</th>" for h in head)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table class={cls}><tr>{cells}</tr>{body}</table>"
 
 
 def _short(text: str, width: int = 60) -> str:
@@ -57,11 +51,11 @@ def _spread_rows(g: Group) -> list[list[str]]:
 
 
 def _summary(g: Group) -> str:
-    table = _table(["quantity", "n", "mean ± std", "95% interval of the mean", "min – max", "each run"], _spread_rows(g))
+    spread = table(["quantity", "n", "mean ± std", "95% interval of the mean", "min – max", "each run"], _spread_rows(g))
     found = group_outliers(g)
     outliers = outlier_line(found, lambda s: run_name(g, s)) if found else "none"
     return (f"<p class=desc>std with ddof=1; the interval is the 95% percentile bootstrap of the mean (10,000 "
-            f"resamples, seed 0); with 3 runs it is nearly their range.</p>{table}"
+            f"resamples, seed 0); with 3 runs it is nearly their range.</p>{spread}"
             f"<h3>Outliers</h3><p>{html.escape(outliers)}</p><p class=desc>{html.escape(RULE)}</p>")
 
 
@@ -121,14 +115,14 @@ def _nulls(store: Store, g: Group, keys: list[RunKey], left: dict) -> str:
                      ", ".join(f"{name[k]} {p:.0f}" for k, p in r.pctl.items())])
     note = ("Each run's value at its last analyzed checkpoint, read against its own null's draws (percentile: the "
             "share of draws below it, ties half); the band is the central 95% of every run's draws pooled.")
-    return f"<p class=desc>{note}</p>" + _table(["headline", "null", "group mean", "null's 95% band",
+    return f"<p class=desc>{note}</p>" + table(["headline", "null", "group mean", "null's 95% band",
                                                    "percentile of each run"], body)
 
 
 def _sections(store: Store, g: Group, band: str, draw: str) -> tuple[list[tuple[str, str, str]], dict]:
     keys = group_keys(g)
     left: dict[str, dict[str, str]] = {}
-    runs = _table(["run", "spec"], [[run_name(g, s), s] for s in g.runs])
+    runs = table(["run", "spec"], [[run_name(g, s), s] for s in g.runs])
     label = lambda k: run_name(g, _spec(k))  # noqa: E731
     sections = [("spread", "Spread over the runs", _summary(g)),
                 ("turn", "The turn", figure_html(marker_figure(store, keys, label))),

@@ -29,29 +29,27 @@ import plotly.graph_objects as go
 
 from workbench.analysis.group import group_id
 from workbench.core.errors import UserError
-from workbench.core.variant import parse_variant
 from workbench.query.bands import BANDS, add_group, add_rug
 from workbench.query.group_compare import NOTE, difference_rows, spread_rows
 from workbench.query.group_listing import group_names, group_table, run_name
+from workbench.query.group_views import group_keys
 from workbench.query.groups import Group
 from workbench.query.stats import spread
-from workbench.store import RunKey, Store
+from workbench.store import Store
 from workbench.ui.palette import PALETTE
-from workbench.ui.report_page import figure_html, page, sectioned
+from workbench.ui.report_page import figure_html, page, sectioned, table
 
 __all__ = ["write_groups_report", "THRESHOLDS", "first_epochs"]
 
 THRESHOLDS = (0.5, 0.95)  # test accuracy a run is asked to reach
 
 
-def _key(spec: str) -> RunKey:
-    return RunKey(*parse_variant(spec).key)
+COLUMNS = ("epoch", "test_acc", "test_loss")  # what the report reads of each run's metrics, once
 
 
-def first_epochs(store: Store, key: RunKey, thresholds=THRESHOLDS) -> dict[float, float | None]:
-    """Per threshold, the first evaluated epoch with test accuracy >= it (None: never, in what was evaluated)."""
-    m = store.read_metrics(key, keys=("epoch", "test_acc"))
-    epochs, acc = np.asarray(m["epoch"], dtype=float), np.asarray(m["test_acc"], dtype=float)
+def first_epochs(metrics: dict, thresholds=THRESHOLDS) -> dict[float, float | None]:
+    """Per threshold, the first evaluated epoch of a run's `metrics` with test accuracy >= it (None: never)."""
+    epochs, acc = np.asarray(metrics["epoch"], dtype=float), np.asarray(metrics["test_acc"], dtype=float)
     out = {}
     for t in thresholds:
         hit = np.flatnonzero(acc >= t)
@@ -65,20 +63,14 @@ def _seeds(g: Group, i: int) -> str:
     return ",".join(f"{name}={values[i]}" for name, values in varying.items()) or run_name(g, g.runs[i])
 
 
-def _table(head: list[str], rows: list[list[str]]) -> str:
-    cells = "".join(f"<th>{html.escape(h)}</th>" for h in head)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table class=summary><tr>{cells}</tr>{body}</table>"
-
-
-def _reaching(store: Store, groups: list[Group], names: list[str]) -> str:
+def _reaching(metrics: list[list[dict]], groups: list[Group], names: list[str]) -> str:
     rows = []
-    for g, name in zip(groups, names):
-        firsts = {spec: first_epochs(store, _key(spec)) for spec in g.runs}
+    for g, name, runs in zip(groups, names, metrics):
+        firsts = [first_epochs(m) for m in runs]
         for t in THRESHOLDS:
-            reached = [e[t] for e in firsts.values() if e[t] is not None]
+            reached = [e[t] for e in firsts if e[t] is not None]
             each = ", ".join(f"{_seeds(g, i)}: {f'{e[t]:,.0f}' if e[t] is not None else f'not within {g.epochs:,}'}"
-                             for i, e in enumerate(firsts.values()))
+                             for i, e in enumerate(firsts))
             if not reached:
                 summary = "-"
             elif len(reached) == 1:
@@ -91,19 +83,16 @@ def _reaching(store: Store, groups: list[Group], names: list[str]) -> str:
     note = ("The first evaluated epoch at or above each test accuracy, per run; runs are evaluated at their eval_every, "
             "so an epoch is a multiple of it. A run that never reached it within its planned epochs is counted, not "
             "averaged.")
-    return f"<p class=desc>{html.escape(note)}</p>" + _table(
+    return f"<p class=desc>{html.escape(note)}</p>" + table(
         ["group", "test acc ≥", "reached", "epoch: mean ± std [95% interval]", "each run"], rows)
 
 
-def _curves(store: Store, groups: list[Group], names: list[str], band: str) -> str:
+def _curves(metrics: list[list[dict]], groups: list[Group], names: list[str], band: str) -> str:
     blocks = []
     for column, title, log_y in (("test_acc", "Test accuracy", False), ("test_loss", "Test loss", True)):
         fig = go.Figure()
-        for i, (g, name) in enumerate(zip(groups, names)):
-            series = []
-            for spec in g.runs:
-                m = store.read_metrics(_key(spec), keys=("epoch", column))
-                series.append((np.asarray(m["epoch"], dtype=float), np.asarray(m[column], dtype=float)))
+        for i, (g, name, runs) in enumerate(zip(groups, names, metrics)):
+            series = [(np.asarray(m["epoch"], dtype=float), np.asarray(m[column], dtype=float)) for m in runs]
             colour = PALETTE[i % len(PALETTE)]
             add_group(fig, name, colour, series, band=band, runs=False, log_y=log_y)
             add_rug(fig, colour, list(g.values.get("turn_onset_epoch", ())), row=i)
@@ -123,20 +112,21 @@ def write_groups_report(store: Store, where: str | None, out: str | Path | None 
     """
     if band not in BANDS:
         raise UserError(f"unknown band {band!r}; choose one of {', '.join(BANDS)}")
-    table = group_table(store, where=where)
-    groups = list(table)
+    listing = group_table(store, where=where)
+    groups = list(listing)
     if not groups:
         raise UserError(f"no run group matches {where!r} (`workbench list --group` lists them)")
     names = group_names(groups)
-    spread_html = _table(*spread_rows(names, groups))
+    metrics = [[store.read_metrics(key, keys=COLUMNS) for key in group_keys(g)] for g in groups]
+    spread_html = table(*spread_rows(names, groups))
     if len(groups) > 1:
-        spread_html += f"<h3>Against the first group ({html.escape(names[0])})</h3>" + _table(*difference_rows(names, groups))
+        spread_html += f"<h3>Against the first group ({html.escape(names[0])})</h3>" + table(*difference_rows(names, groups))
     spread_html += f"<p class=desc>{html.escape(NOTE)}</p>"
-    outside = _table(["run", "why it is in no group"], [[s, why] for s, why in table.outside]) if table.outside \
+    outside = table(["run", "why it is in no group"], [[s, why] for s, why in listing.outside]) if listing.outside \
         else "<p>Every run the clause selects is in a group.</p>"
     sections = [("spread", "The groups", spread_html),
-                ("reaching", "Reaching a test accuracy", _reaching(store, groups, names)),
-                ("curves", "Over training", _curves(store, groups, names, band)),
+                ("reaching", "Reaching a test accuracy", _reaching(metrics, groups, names)),
+                ("curves", "Over training", _curves(metrics, groups, names, band)),
                 ("outside", "Runs in no group", outside)]
     nav, content = sectioned(sections)
     title = f"{len(groups)} run groups" + (f" where {where}" if where else "")

@@ -11,7 +11,7 @@ import html
 
 import plotly.graph_objects as go
 
-__all__ = ["CSS", "LOG_X", "figure_html", "sectioned", "page"]
+__all__ = ["CSS", "LOG_X", "figure_html", "table", "sectioned", "page"]
 
 CSS = """body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}
 h1{font-size:1.5em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:2em}h3{margin-bottom:.2em}
@@ -38,6 +38,13 @@ def figure_html(fig: go.Figure) -> str:
     """A figure as an HTML fragment for a page that inlines plotly.js once (`page`)."""
     return fig.to_html(full_html=False, include_plotlyjs=False, include_mathjax=False,
                        config={"displaylogo": False, "responsive": True})
+
+
+def table(head: list[str], rows: list[list[str]]) -> str:
+    """A summary table of text cells (escaped), `head` as its header row."""
+    cells = "".join(f"<th>{html.escape(h)}</th>" for h in head)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table class=summary><tr>{cells}</tr>{body}</table>"
 
 
 def sectioned(sections: list[tuple[str, str, str]]) -> tuple[str, str]:

@@ -23,9 +23,9 @@ def store(tmp_path):
 def test_first_epochs_are_the_first_evaluation_at_or_above_each_threshold(store):
     key = next(k for k in store.runs() if "p=17" in k.variant and "seed=2" in k.variant)
     # test_acc rises linearly 0 -> 0.6 over epochs 0..1000 (0.06 per 100): >= 0.5 first at 900, 0.95 never
-    assert first_epochs(store, key) == {0.5: 900.0, 0.95: None}
-    store.write_metrics(key, {"epoch": np.array([0, 10, 20]), "test_acc": np.array([0.2, 0.96, 0.4])}, last_epoch=20)
-    assert first_epochs(store, key, (0.5, 0.95, 0.99)) == {0.5: 10.0, 0.95: 10.0, 0.99: None}  # the first, not the last
+    assert first_epochs(store.read_metrics(key)) == {0.5: 900.0, 0.95: None}
+    metrics = {"epoch": np.array([0, 10, 20]), "test_acc": np.array([0.2, 0.96, 0.4])}
+    assert first_epochs(metrics, (0.5, 0.95, 0.99)) == {0.5: 10.0, 0.95: 10.0, 0.99: None}  # the first, not the last
 
 
 def test_report_shows_each_group_its_spread_and_who_reached_what(store):
