@@ -181,10 +181,8 @@ def register(app, store: Store) -> None:
                   Input(param_id(ALL, ALL), "value"), State(param_id(ALL, ALL), "id"),
                   *[Input(f"jr-{r}", "value") for r in recipe], prevent_initial_call=True)
     def _fill(family, config, run, values, ids, *recipe_values):
-        trigger = ctx.triggered_id
-        trigger = f"jp-{trigger['family']}-{trigger['field']}" if isinstance(trigger, dict) else trigger
         params = {(i["family"], i["field"]): v for i, v in zip(ids, values)}
-        return fill(store, trigger, family, config, run, params, dict(zip(recipe, recipe_values)))
+        return fill(store, ctx.triggered_id, family, config, run, params, dict(zip(recipe, recipe_values)))
 
 
 def recipe_defaults(family: object, fields: list[str]) -> list:
