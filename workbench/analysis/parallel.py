@@ -23,6 +23,7 @@ from threadpoolctl import threadpool_limits
 
 from workbench.analysis.checkpoint import CheckpointJob
 from workbench.core.errors import UserError
+from workbench.core.stop import check as check_stop
 from workbench.store import Store
 
 __all__ = ["default_jobs", "run_parallel", "MAX_DEFAULT_JOBS"]
@@ -143,7 +144,8 @@ def run_parallel(job, epochs: list[int], names: list[str], jobs: int, tick: Call
         for proc, conn in workers:
             _hand(conn, todo, busy, proc, len(results), len(epochs))
         while busy:
-            ready = wait(list(busy) + [proc.sentinel for proc in busy.values()])
+            ready = wait(list(busy) + [proc.sentinel for proc in busy.values()], timeout=1.0)
+            check_stop()  # a cancel whose KeyboardInterrupt was swallowed still stops here
             for conn in [c for c in busy if c in ready or _readable(c)]:
                 try:
                     status, value = conn.recv()

@@ -28,6 +28,7 @@ from workbench.core.compute import check_device, decide_threads, set_threads
 from workbench.core.context import SummaryContext
 from workbench.core.errors import UserError
 from workbench.core.schedule import parse_schedule
+from workbench.core.stop import check as check_stop
 from workbench.core.variant import Variant, parse_variant, short_label
 from workbench.store import RunKey, Store, index
 from workbench.store.lock import run_lock
@@ -181,6 +182,7 @@ def _checkpoints(job: CheckpointJob, wanted: list[int], names: list[str], jobs: 
     else:
         set_threads(decide_threads())
         for epoch in wanted:
+            check_stop()
             job.checkpoint(epoch, names)
             tick()
     bar.close()

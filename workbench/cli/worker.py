@@ -12,12 +12,12 @@ is atomic, and a rerun resumes.
 from __future__ import annotations
 
 import os
-import signal
 import sqlite3
 import sys
 
 from workbench.cli import guarded
 from workbench.core.errors import UserError
+from workbench.core.stop import on_sigterm
 from workbench.requests import execute, request_of
 from workbench.store import Store, jobs
 from workbench.ui.jobs import start_queued
@@ -31,10 +31,6 @@ def _last_line(store: Store, job_id: int) -> str | None:
     return lines[-1].strip()[:300] if lines else None
 
 
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
-
-
 def _execute(store: Store, job_id: int, data: object) -> None:
     request = request_of(data)
     print(f"job {job_id}: {request.kind} {request.model_dump_json(exclude_defaults=True)}", flush=True)
@@ -46,14 +42,13 @@ def run_job(store: Store, job_id: int) -> int:
     data = jobs.claim(store, job_id)
     if data is None:  # not ours to run: cancelled before it started, or another worker has it
         return 2
-    signal.signal(signal.SIGTERM, _interrupt)  # cancel: stop like Ctrl-C (writes are atomic; a rerun resumes)
     os.environ[jobs.WORKER_ENV] = str(job_id)
-    code = guarded(lambda: _execute(store, job_id, data))
+    with on_sigterm():  # cancel: stop like Ctrl-C (writes are atomic; a rerun resumes)
+        code = guarded(lambda: _execute(store, job_id, data))
     sys.stdout.flush()
     sys.stderr.flush()
     jobs.finish(store, job_id, code, None if code == 0 else _last_line(store, job_id) or f"exit status {code}")
     print(f"job {job_id}: exit status {code}", flush=True)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
         start_queued(store)  # this job's slot is free: the next queued job may start
     except (UserError, sqlite3.Error, OSError) as err:

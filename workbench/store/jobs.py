@@ -21,12 +21,12 @@ import os
 import signal
 import sqlite3
 import sys
-import threading
 import time
 from contextlib import closing, contextmanager
 from typing import Any, Iterator
 
 from workbench.core.errors import UserError
+from workbench.core.stop import on_sigterm
 from workbench.store._proc import pid_alive, same_process, start_ticks, valid_pid
 from workbench.store.file_store import RunKey, Store
 from workbench.store.index import connect, writing
@@ -242,23 +242,6 @@ def _stop(row, wait: float) -> None:
 
 
 # ------------------------------------------------------------ own work recorded
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
-
-
-@contextmanager
-def _term_as_interrupt() -> Iterator[None]:
-    """SIGTERM (a cancel) stops this process like Ctrl-C, so its job row is finished; main thread only."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 @contextmanager
 def recorded(store: Store, kind: str, target: str, args: Any, runs: list[str]) -> Iterator[int | None]:
     """Record work this process runs itself (a sweep from the command line) as a running job,
@@ -282,7 +265,7 @@ def recorded(store: Store, kind: str, target: str, args: Any, runs: list[str]) -
         return
     error: str | None = None
     try:
-        with _term_as_interrupt():
+        with on_sigterm():  # a cancel stops this process like Ctrl-C, so its job row is finished
             yield job_id
     except BaseException as err:
         error = " ".join(str(err).split())[:300] or type(err).__name__

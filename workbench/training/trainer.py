@@ -29,6 +29,7 @@ from workbench.core.family import METRIC_NAMES, plain_log_line
 from workbench.core.naming import hooked_name
 from workbench.core.recipe import Recipe, build_optimizer, steps_per_epoch, total_epochs
 from workbench.core.schedule import checkpoint_epochs
+from workbench.core.stop import check as check_stop
 from workbench.core.variant import Variant, short_label
 from workbench.store import RunKey, RunRecord, Store
 from workbench.store.index import refresh
@@ -394,6 +395,7 @@ def run_epochs(members: Members, opt: torch.optim.Optimizer, recipe: Recipe, fir
     step = first * members.steps_per_epoch(recipe)
     for epoch in range(first + 1, last + 1):
         for inputs, labels in members.epoch(recipe, epoch):
+            check_stop()  # a cancel whose KeyboardInterrupt was swallowed still stops here
             stepper(inputs, labels, step)
             step += 1
         after_epoch(epoch)
