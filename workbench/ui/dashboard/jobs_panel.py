@@ -61,8 +61,11 @@ def job_rows(store: Store, launch: bool = True) -> list[dict]:
 
 
 def _form(store: Store) -> html.Div:
+    # the fields come on the first visit to the Runs page (`_fields`), not with the layout: the app is
+    # one page, and ~130 more components in it cost every epoch step on the explore page ~35 ms of
+    # Dash's renderer (bench/RESULTS.md, issue 30); the run picker is then as fresh as that visit
     return html.Div(id="job-form", children=[
-        *launch_form.form(store),
+        html.Div(id="job-fields"),
         html.Button("Start job", id="job-start", n_clicks=0, style={"margin": "2px 6px"}),
         html.Div(id="job-message", className="readout"),
     ])
@@ -115,6 +118,10 @@ def register(app, store: Store, launch: bool, token: str | None = None) -> None:
         return
 
     launch_form.register(app, store)
+
+    @app.callback(Output("job-fields", "children"), Input("url", "pathname"), State("job-fields", "children"))
+    def _fields(pathname, shown):
+        return launch_form.form(store) if pathname == "/runs" and not shown else no_update
 
     @app.callback(Output("job-message", "children"), Input("job-start", "n_clicks"), State("job-kind", "value"),
                   *(State(_INPUT_OF[f], "value") for f in FIELDS), State("launch-token", "data"),
