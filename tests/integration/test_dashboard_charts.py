@@ -111,6 +111,12 @@ def test_compare_shows_one_view_of_two_runs_side_by_side(page, pair_server):
     boxes = [page.locator(f"#side-panel-{i}").bounding_box() for i in range(2)]
     assert boxes[0]["x"] + boxes[0]["width"] <= boxes[1]["x"] and abs(boxes[0]["y"] - boxes[1]["y"]) < 2  # beside
     page.wait_for_function("() => document.querySelectorAll('#side-fig-1 .gtitle').length > 0")
+    zrange = "i => { const t = document.querySelector('#side-fig-' + i + ' .js-plotly-plot').data[0]; return [t.zmin, t.zmax]; }"
+    assert page.evaluate(f"() => [0, 1].map({zrange})") == [page.evaluate(f"() => ({zrange})(0)")] * 2  # one scale
+    # the runs picked in the section, right then left, from the URL
+    page.goto(f"{url}compare?compare={a}&compare={b}&side_view=neuron_heatmap&side_epoch=300&side_left={b}")
+    page.wait_for_function(f"() => {heads}[0].endsWith('epoch 300')")
+    assert page.evaluate(f"() => {heads}")[1].endswith("epoch 200 (the checkpoint nearest epoch 300)")
     page.goto(f"{url}compare?compare={a}&compare={b}&side_view=embedding_fourier")
     page.wait_for_function("() => /workbench analyze/.test((document.querySelector('#side-msg-1') || {}).innerText)")
     assert "empty" in page.locator("#side-panel-1").get_attribute("class")

@@ -244,7 +244,7 @@ def layout(store: Store) -> html.Div:
         html.Div(id="compare-group-table"),
         html.Div(id="compare-extra", className="group-body"),  # what was picked comes first
         html.Div(panels, className="group-body"),
-        compare_side.section(),
+        compare_side.section(options),
         html.H3("All variants (click a row to open it; type in the second row to filter)"),
         dash_table.DataTable(
             id="compare-table", columns=table_columns([]), data=[],

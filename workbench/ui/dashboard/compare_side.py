@@ -8,6 +8,12 @@ Each panel's heading names the run and the epoch it shows (and, at the turn, the
 own epoch); a run whose family lacks the view, whose turn was not found, or that lacks the
 view's artifact at that checkpoint says so in its panel, with the command that makes it.
 The panels are drawn by the explore page's own `panels.render_panel`, so they match it.
+
+The two runs are picked in the section (left and right), from the page's selection; an empty
+or stale pick falls back to the first (second) selected run. "same colour scale" (on by default)
+gives both panels' k-th heatmap one z range, the union of the two (symmetric about zero where
+the view centres its scale there), so equal colours mean equal values across the runs: each
+panel's own range would make a weak run's pattern look as strong as a grokked one's.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from dash import Input, Output, dcc, html, no_update
 from workbench.core.view import get_view, list_views
 from workbench.store import RunKey, Store
 from workbench.ui.dashboard import data, panels
+from workbench.ui.dashboard.colour_scale import shared_z
 from workbench.ui.dashboard.labels import short_labels
 from workbench.ui.dashboard.layout import GRAPH_CONFIG
 from workbench.ui.dashboard.pages import StateField
@@ -33,18 +40,27 @@ _VIEWS = tuple(v for v in panels.VIEWS if get_view(v).scope == "epoch")  # page 
 _DEFAULT_VIEW = "neuron_heatmap" if "neuron_heatmap" in _VIEWS else (_VIEWS[0] if _VIEWS else None)
 STATE = (StateField("side_view", "side-view", choices=tuple(list_views("epoch")), default=_DEFAULT_VIEW),
          StateField("side_at", "side-at", choices=AT_CHOICES, default="epoch"),
-         StateField("side_epoch", "side-epoch", kind="int"))
+         StateField("side_epoch", "side-epoch", kind="int"),
+         StateField("side_left", "side-run-0"), StateField("side_right", "side-run-1"),
+         StateField("side_scale", "side-scale", choices=("shared", "own"), default="shared"))
 
 
-def section() -> html.Div:
-    """The section's controls and its two panels."""
+def section(runs: list[dict]) -> html.Div:
+    """The section's controls and its two panels; `runs`: every run's option, the pickers' options until
+    the selection narrows them (a run picked in the URL must be among the options when it is restored, or
+    the dropdown drops it)."""
     views = [{"label": v, "value": v, "title": get_view(v).description} for v in _VIEWS]
     return html.Div(id="side-section", children=[
-        html.H3("Side by side: one per-epoch view of the first two selected runs"),
+        html.H3("Side by side: one per-epoch view of two selected runs"),
+        html.Div(className="compare-pickers", children=[
+            dcc.Dropdown(id="side-run-0", placeholder="left: the first selected run", options=runs),
+            dcc.Dropdown(id="side-run-1", placeholder="right: the second selected run", options=runs)]),
         html.Div(className="compare-pickers", children=[
             dcc.Dropdown(id="side-view", options=views, value=_DEFAULT_VIEW, clearable=False),
             html.Div([dcc.RadioItems(id="side-at", value="epoch", inline=True, options=[
                 {"label": " same epoch ", "value": "epoch"}, {"label": " each at its own turn", "value": "turn"}]),
+                dcc.RadioItems(id="side-scale", value="shared", inline=True, options=[
+                    {"label": " same colour scale ", "value": "shared"}, {"label": " each its own", "value": "own"}]),
                 dcc.Input(id="side-epoch", type="number", min=0, placeholder="epoch (default: the last)",
                           debounce=True)])]),
         html.Div(className="group-body", children=[_slot(i) for i in range(2)]),
@@ -88,27 +104,60 @@ def _one(store: Store, key: RunKey, label: str, view: str, at: str, epoch: objec
     return head, [], fig, "panel", {"height": f"{(fig.get('layout') or {}).get('height') or 420}px"}
 
 
-def side_by_side(store: Store, vids: object, view: object, at: object, epoch: object) -> list:
-    """Callback body: (heading, message, figure, class, graph style) for each of the two panels, flattened; the
-    inputs are untrusted (an unknown view or run reads as none)."""
-    keys = []
+def _selected(store: Store, vids: object) -> dict[str, RunKey]:
+    """The page's selection as {variant id: key}, in order; unknown ids skipped (as the overlays do)."""
+    keys: dict[str, RunKey] = {}
     for vid in vids if isinstance(vids, list) else []:
         try:
             key = data.resolve_variant(store, vid)
-        except Exception:  # noqa: BLE001  (an unknown id: skipped, as the overlays do)
+        except Exception:  # noqa: BLE001
             continue
-        if key not in keys:
-            keys.append(key)
+        if key not in keys.values():
+            keys[vid] = key
+    return keys
+
+
+def picked(store: Store, vids: object, picks: object = None) -> list[RunKey]:
+    """The (up to) two runs to show: each pick (left, right) that is in the selection, the
+    selection's first runs not already shown in place of a missing or stale one."""
+    selected = _selected(store, vids)
+    picks = (list(picks) if isinstance(picks, (list, tuple)) else [])[:2]
+    chosen = [selected.get(p) if isinstance(p, str) else None for p in picks + [None] * (2 - len(picks))]
+    rest = [k for k in selected.values() if k not in chosen]
+    out: list[RunKey] = []
+    for key in chosen:
+        if key is None or key in out:
+            key = rest.pop(0) if rest else None
+        if key is not None:
+            out.append(key)
+    return out
+
+
+def run_options(store: Store, vids: object) -> list[dict]:
+    """The run pickers' options: the selected runs, by their short labels (the full spec on hover)."""
+    selected = _selected(store, vids)
+    labels = short_labels(list(selected.values()))
+    return [{"label": labels[k], "value": vid, "title": f"{k.family}:{k.variant}"} for vid, k in selected.items()]
+
+
+def side_by_side(store: Store, vids: object, view: object, at: object, epoch: object, picks: object = None,
+                 scale: object = "shared") -> list:
+    """Callback body: (heading, message, figure, class, graph style) for each of the two panels, flattened; the
+    inputs are untrusted (an unknown view or run reads as none)."""
+    keys = picked(store, vids, picks)
     view = view if view in _VIEWS else _DEFAULT_VIEW
     at = at if at in AT_CHOICES else "epoch"
     epoch = epoch if isinstance(epoch, int) and not isinstance(epoch, bool) and epoch >= 0 else None
-    labels = short_labels(keys[:2])
+    labels = short_labels(keys)
     out: list = []
     for i in range(2):
         if i < len(keys):
             out += _one(store, keys[i], labels[keys[i]], view, at, epoch)
         else:
             out += ["", "select two runs above to see them side by side", no_update, "panel empty", no_update]
+    figs = (out[2], out[7])
+    if scale != "own" and all(isinstance(f, dict) for f in figs):
+        out[2], out[7] = shared_z(*figs)
     return out
 
 
@@ -118,13 +167,22 @@ def register(app, store: Store, path: str) -> None:
                                              Output(f"side-fig-{i}", "figure"), Output(f"side-panel-{i}", "className"),
                                              Output(f"side-fig-{i}", "style"))]
 
+    @app.callback(Output("side-run-0", "options"), Output("side-run-1", "options"),
+                  Input("compare-variants", "value"), Input("url", "pathname"))
+    def _pickers(vids, pathname):
+        if pathname != path:
+            return no_update, no_update
+        options = run_options(store, vids)
+        return options, options
+
     @app.callback(*outputs, Input("compare-variants", "value"), Input("side-view", "value"),
-                  Input("side-at", "value"), Input("side-epoch", "value"), Input("url", "pathname"))
-    def _side(vids, view, at, epoch, pathname):
+                  Input("side-at", "value"), Input("side-epoch", "value"), Input("side-run-0", "value"),
+                  Input("side-run-1", "value"), Input("side-scale", "value"), Input("url", "pathname"))
+    def _side(vids, view, at, epoch, left, right, scale, pathname):
         if pathname != path:
             return [no_update] * len(outputs)
         try:
-            return side_by_side(store, vids, view, at, epoch)
+            return side_by_side(store, vids, view, at, epoch, [left, right], scale)
         except Exception:  # never a 500: keep what the page shows
             log.exception("side by side failed")
             return [no_update] * len(outputs)

@@ -61,3 +61,25 @@ def test_the_url_holds_the_section():
     restored = dict(zip([f.key for f in compare.STATE],
                         compare.restore("?side_view=attention_patterns&side_at=turn&side_epoch=500", None)))
     assert (restored["side_view"], restored["side_at"], restored["side_epoch"]) == ("attention_patterns", "turn", 500)
+
+
+def test_the_picked_runs_are_shown_and_a_stale_pick_falls_back_to_the_selection(store, two):
+    left, right = (data.resolve_variant(store, v) for v in two)
+    assert compare_side.picked(store, two, [two[1], two[0]]) == [right, left]
+    assert compare_side.picked(store, two, [None, two[0]]) == [right, left]  # left: the first not shown
+    assert compare_side.picked(store, two, ["gone", two[0]]) == [right, left]
+    assert compare_side.picked(store, two, [two[0], two[0]]) == [left, right]  # one run twice: the other
+    assert compare_side.picked(store, two[:1], [two[1], None]) == [left]  # a pick outside the selection
+    options = compare_side.run_options(store, two)
+    assert [o["value"] for o in options] == two and all(o["title"].startswith(left.family) for o in options)
+    (head0, _, _, _), (head1, _, _, _) = _panels(
+        compare_side.side_by_side(store, two, "neuron_heatmap", "epoch", 100, [two[1], two[0]]))
+    assert head0.startswith(compare_side.short_labels([right, left])[right])
+
+
+def test_both_heatmaps_share_one_colour_range_unless_each_keeps_its_own(store, two):
+    out = compare_side.side_by_side(store, two, "neuron_heatmap", "epoch", 100)
+    ranges = {(t.get("zmin"), t.get("zmax")) for fig in (out[2], out[7]) for t in fig["data"] if t["type"] == "heatmap"}
+    assert len(ranges) == 1 and None not in next(iter(ranges))
+    own = compare_side.side_by_side(store, two, "neuron_heatmap", "epoch", 100, scale="own")
+    assert all(t.get("zmin") is None for fig in (own[2], own[7]) for t in fig["data"] if t["type"] == "heatmap")
