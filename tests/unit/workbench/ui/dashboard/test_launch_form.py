@@ -16,7 +16,7 @@ from workbench.store import Store
 from workbench.testing.synthetic import listed_run
 from workbench.ui.dashboard import create_app
 from workbench.ui.dashboard.data import variant_id
-from workbench.ui.dashboard.launch_form import (bounds, choices, compose_recipe, compose_spec, family_fields, fill,
+from workbench.ui.dashboard.launch_form import (bounds, choices, compose_recipe, compose_spec, family_fields, fill, form,
                                                 param_id, recipe_defaults)
 
 
@@ -48,7 +48,9 @@ def test_the_spec_and_recipe_name_only_the_boxes_filled():
 def test_every_familys_params_and_the_recipe_are_on_the_form(tmp_path):
     store = Store(tmp_path / "store")
     store.root.mkdir()
-    layout = json.dumps(create_app(store, launch=True).layout().to_plotly_json(), default=lambda o: o.to_plotly_json())
+    page = json.dumps(create_app(store, launch=True).layout().to_plotly_json(), default=lambda o: o.to_plotly_json())
+    assert '"job-fields"' in page and '"job-config"' not in page  # the fields come on the first visit to /runs
+    layout = json.dumps(form(store), default=lambda o: o.to_plotly_json())
     for family in list_families():  # only the picked family's boxes are on the page at a time (a callback swaps them)
         boxes = json.dumps(family_fields(family).to_plotly_json(), default=lambda o: o.to_plotly_json())
         for name in get_family(family).Params.model_fields:
