@@ -61,9 +61,9 @@ def job_rows(store: Store, launch: bool = True) -> list[dict]:
 
 
 def _form(store: Store) -> html.Div:
-    # the fields come on the first visit to the Runs page (`_fields`), not with the layout: the app is
-    # one page, and ~130 more components in it cost every epoch step on the explore page ~35 ms of
-    # Dash's renderer (bench/RESULTS.md, issue 30); the run picker is then as fresh as that visit
+    # the fields come on the first visit to the Runs page (`_fields`), not with the layout, so that its
+    # run picker lists the runs trained since the page loaded (the app is one page, loaded once); ~130
+    # components fewer on the other pages, which did not measurably change an epoch step (bench/RESULTS.md)
     return html.Div(id="job-form", children=[
         html.Div(id="job-fields"),
         html.Button("Start job", id="job-start", n_clicks=0, style={"margin": "2px 6px"}),
