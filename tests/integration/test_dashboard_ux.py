@@ -103,6 +103,22 @@ def test_play_steps_through_the_checkpoints(page, server, store):
     assert "epoch=200" in page.url
 
 
+def test_an_arrow_on_the_thumb_asks_the_server_for_one_epoch_step_not_two(page, server, store):
+    """The thumb's arrow set both the slider's value and its drag value, and the live drag set the
+    same value again: every epoch step went to the server twice (found 2026-12-06 in the benchmark)."""
+    _open(page, f"{server}?variant={_vid(store)}")
+    _wait_epoch(page, 200)
+    posts = []
+    page.on("request", lambda r: posts.append(r.post_data) if "_dash-update-component" in r.url and
+            '"epoch.value"' in (r.post_data or "") and "changedPropIds" in (r.post_data or "") else None)
+    page.focus("#epoch [role=slider]")
+    page.keyboard.press("ArrowLeft")
+    _wait_epoch(page, 150)
+    page.wait_for_timeout(1000)  # a second request would have gone out by now
+    panels = [p for p in posts if '"changedPropIds":["epoch.value"]' in p.replace(" ", "")]
+    assert len(panels) == 1, posts
+
+
 def test_dragging_updates_before_the_release(page, server, store):
     _open(page, f"{server}?variant={_vid(store)}")
     thumb = page.locator("#epoch [role=slider]").first.bounding_box()

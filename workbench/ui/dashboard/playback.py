@@ -18,7 +18,7 @@ epoch changes it would see from the slider.
 
 from __future__ import annotations
 
-from dash import Input, Output, dcc, html
+from dash import Input, Output, State, dcc, html
 
 __all__ = ["JS", "KEYS", "RATES", "controls", "hint", "overlay", "register"]
 
@@ -68,10 +68,14 @@ window.wbPlay = (function () {
     if (timer !== null) { clearInterval(timer); timer = setInterval(tick, 1000 / rate); }
     return window.dash_clientside.no_update;
   }
-  function drag(value) {
-    // live drag: follow the thumb unless the panels are still rendering (or a step went out < 80 ms ago)
+  function drag(value, current) {
+    // live drag: follow the thumb unless the panels are still rendering (or a step went out < 80 ms ago).
+    // Not a value the slider already holds: an arrow key on the thumb sets both its value and its
+    // drag value, and setting the same value again sent the whole epoch step to the server twice
     const now = Date.now();
-    if (typeof value !== "number" || busy() || now - lastDrag < 80) { return window.dash_clientside.no_update; }
+    if (typeof value !== "number" || value === current || busy() || now - lastDrag < 80) {
+      return window.dash_clientside.no_update;
+    }
     lastDrag = now;  // (the thumb's own position already follows the drag: compare nothing with it)
     return value;
   }
@@ -155,6 +159,6 @@ def register(app) -> None:
                             Input("play", "n_clicks"), prevent_initial_call=True)
     app.clientside_callback("function (r) { return window.wbPlay.setRate(r); }", Output("play-rate-set", "data"),
                             Input("play-rate", "value"))
-    app.clientside_callback("function (v) { return window.wbPlay.drag(v); }",
+    app.clientside_callback("function (v, current) { return window.wbPlay.drag(v, current); }",
                             Output("epoch", "value", allow_duplicate=True), Input("epoch", "drag_value"),
-                            prevent_initial_call=True)
+                            State("epoch", "value"), prevent_initial_call=True)
