@@ -124,6 +124,10 @@ class _XMap:
             return f"wall time ({self.unit}{', log' if log_x else ''})"
         return ("optimizer step" if self.factor != 1 else "epoch") + (" (log)" if log_x else "")
 
+    def ticks(self) -> dict:
+        """Wall time is not whole epochs: its ticks read 0.5 or 0.01 (an epoch axis's "d" would say 0 or 1)."""
+        return {} if self.clock is None else {"tickformat": "~g"}
+
     def label(self, epoch: str) -> str:
         """What a mark's legend entry names instead of its epoch."""
         if self.clock is None:
@@ -183,8 +187,7 @@ def training_axis(fig: go.Figure, *, log_x: bool = False, x_step: int | None = N
         if not xmap.identity and str(shape.xref or "x").startswith("x") and "domain" not in str(shape.xref or ""):
             x0, x1 = xmap([shape.x0, shape.x1])
             shape.update(x0=float(x0), x1=float(x1))
-    fig.for_each_xaxis(lambda axis: axis.update(title_text=xmap.title(log_x))
-                       if axis.title.text in ("epoch", "optimizer step") else None)
+    fig.for_each_xaxis(lambda axis: _retitle(axis, xmap, log_x))
     if log_x:  # over two decades or more, one tick a decade: 1, 2, 5 a decade crowd a half-width panel
         fig.update_xaxes(type="log", **({"dtick": 1} if _decades(fig) >= 2 else {}))
     if log_y:
@@ -192,6 +195,15 @@ def training_axis(fig: go.Figure, *, log_x: bool = False, x_step: int | None = N
     meta = fig.layout.meta if isinstance(fig.layout.meta, dict) else {}
     fig.update_layout(meta={**meta, **xmap.meta(), "log_x": bool(log_x), "log_y": bool(log_y)})
     return fig
+
+
+def _retitle(axis, xmap: _XMap, log_x: bool) -> None:
+    """An epoch axis's title names the unit it now has; every x axis of whole epochs ("d", with
+    or without a title: the top row of a grid) gets the unit's ticks."""
+    if axis.title.text in ("epoch", "optimizer step"):
+        axis.update(title_text=xmap.title(log_x))
+    if axis.title.text == xmap.title(log_x) or axis.tickformat == "d":
+        axis.update(**xmap.ticks())
 
 
 def _log_y(fig: go.Figure) -> None:

@@ -53,6 +53,7 @@ def test_wall_time_maps_every_x_and_keeps_the_epoch_for_clicks(name):
     assert [s.x0 / 1000 for s in plain.layout.shapes] == pytest.approx([s.x0 for s in timed.layout.shapes])
     titles = [timed.layout[k].title.text for k in timed.layout if k.startswith("xaxis")]
     assert "wall time (h)" in titles and "epoch" not in titles
+    assert "d" not in [timed.layout[k].tickformat for k in timed.layout if k.startswith("xaxis")]  # 0.5 h is no epoch
 
 
 @pytest.mark.parametrize("name", EPOCH_X)
@@ -110,6 +111,7 @@ def test_wall_time_maps_points_lines_marks_and_the_marker_meta_through_the_clock
     assert line.x0 == line.x1 == pytest.approx(60)  # epoch 30: halfway between 30 s and 90 s
     assert mark.name == "turn onset 60 s"
     assert fig.layout.xaxis.title.text == "wall time (s, log)" and fig.layout.xaxis.type == "log"
+    assert fig.layout.xaxis.tickformat == "~g"  # 0.5 min, not an epoch axis's whole numbers
     meta = fig.layout.meta
     assert meta["x_per_epoch"] == 1 and meta["x_clock"] == {"epoch": [0, 20, 40], "x": [0, 30, 90]}
 
