@@ -140,7 +140,7 @@ def analyzed_copy(tiny_analyzed, tmp_path):
 
 
 @pytest.mark.parametrize("extra, message", [
-    (["--view", "loss_curves", "--neuron", "3"], "view 'loss_curves' has no option 'neuron'; options: log_x, x_step, log_y, smooth"),
+    (["--view", "loss_curves", "--neuron", "3"], "view 'loss_curves' has no option 'neuron'; options: log_x, x_step, x_time, log_y, smooth"),
     (["--view", "loss_curves", "--smooth", "1.5"], "option smooth must be a weight"),
     (["--view", "neuron_heatmap", "--head", "1"], "has no option 'head'; options: neuron"),
     (["--view", "neuron_heatmap", "--neuron", "100000"], "neuron 100000 out of range"),

@@ -12,20 +12,24 @@ from pathlib import Path
 import pytest
 
 from workbench.store import Store
+from workbench.store.clock import write_clock
 from workbench.testing.synthetic import listed_run
 from workbench.ui.dashboard.data import variant_id
 
 from tests.integration.test_dashboard_browser import SETTLED, browser, page  # noqa: F401  (fixtures)
 
 LEAST_ACTION, STREAMS = "least_action:p=17", "interleaved_streams"
+CLOCK = ([0, 100, 200, 300, 400], [0.0, 10.0, 20.0, 60.0, 100.0])  # seconds of training at each evaluation
 
 
 @pytest.fixture(scope="module")
 def family_store(tmp_path_factory):
-    """Finished runs of two families whose Training group differs from modular_addition's."""
+    """Finished runs of two families whose Training group differs from modular_addition's; the
+    least_action run recorded its clock (CLOCK), the streams run did not."""
     store = Store(tmp_path_factory.mktemp("family_store") / "store")
-    keys = {spec: variant_id(listed_run(store, spec, epochs=400, every=100)) for spec in (LEAST_ACTION, STREAMS)}
-    return store, keys
+    keys = {spec: listed_run(store, spec, epochs=400, every=100) for spec in (LEAST_ACTION, STREAMS)}
+    write_clock(store, keys[LEAST_ACTION], *CLOCK)
+    return store, {spec: variant_id(key) for spec, key in keys.items()}
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +78,7 @@ def test_chart_controls_come_from_the_url_and_go_back_into_it(page, family_serve
     assert page.locator("#curve-scale input[value=log_y]").is_checked()
     assert page.locator("#curve-x input[value=epoch]").is_checked()
     assert page.locator("#curve-x input[value=time]").is_disabled()
-    assert "no time of evaluation" in page.locator("#curve-x-note").inner_text()
+    assert "records no wall time" in page.locator("#curve-x-note").inner_text()  # a run without a clock
     assert page.locator("#fig-loss_curves .legend").count() == 1  # a legend click hides a curve
     page.click("#curve-scale input[value=log_x]")
     page.wait_for_function(f"() => {FIG}.layout.xaxis.type === 'log'")
@@ -83,6 +87,28 @@ def test_chart_controls_come_from_the_url_and_go_back_into_it(page, family_serve
     page.click("#curve-x input[value=step]")
     page.wait_for_function(f"() => /optimizer step/.test({FIG}.layout.xaxis.title.text)")
     assert "xunit=step" in page.url
+
+
+def test_wall_time_is_offered_for_a_run_with_a_clock_and_the_marker_follows_it(page, family_server, family_store):
+    """Issue 30: x as wall time (`xunit=time`), for a run that recorded its clock; the current-epoch
+    marker moves, in the browser, to the epoch's interpolated time."""
+    _, keys = family_store
+    fig = "document.querySelector('#fig-training_curves .js-plotly-plot')"
+    page.goto(f"{family_server}?variant={keys[LEAST_ACTION]}&groups=training&xunit=time&epoch=400")
+    page.wait_for_function(SETTLED)
+    titles = f"() => Object.keys({fig}.layout).filter(k => /^xaxis/.test(k)).map(k => ({fig}.layout[k].title || {{}}).text)"
+    page.wait_for_function(f"() => ({titles})().includes('wall time (s)')")  # the bottom row's axes
+    assert not page.locator("#curve-x input[value=time]").is_disabled()
+    assert page.locator("#curve-x input[value=time]").is_checked() and page.locator("#curve-x-note").inner_text() == ""
+    marks = f"() => {fig}.layout.shapes.filter(s => s.name === 'current-epoch').map(s => s.x0)"
+    assert set(page.evaluate(marks)) == {100.0}
+    page.locator("#epoch [role=slider]").first.focus()
+    page.keyboard.press("ArrowLeft")  # epoch 300: 60 s
+    page.wait_for_function(f"() => ({marks})().every(x => x === 60)")
+    page.goto(f"{family_server}?variant={keys[STREAMS]}&groups=training&xunit=time")  # no clock: drawn as auto
+    page.wait_for_function(SETTLED)
+    page.wait_for_function(f"() => /epoch/.test({FIG}.layout.xaxis.title.text)")
+    assert page.locator("#curve-x input[value=time]").is_disabled()
 
 
 @pytest.fixture(scope="module")

@@ -129,7 +129,7 @@ def test_cli_render_takes_the_options_a_view_declares(tiny_analyzed, tiny_key, t
     listed = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()}
     assert listed["neuron_grid"].endswith("[--neurons VALUE, --scale shared|neuron]")
     assert listed["attention_patterns"].endswith("[--head N]")
-    assert listed["loss_curves"].endswith("[--log_x VALUE, --x_step VALUE, --log_y VALUE, --smooth VALUE]")  # every curve over training
+    assert listed["loss_curves"].endswith("[--log_x VALUE, --x_step VALUE, --x_time VALUE, --log_y VALUE, --smooth VALUE]")  # every curve over training
     with pytest.raises(SystemExit) as refused:  # other commands still refuse what they do not know (argparse)
         main(["list", "--neuron", "3", *store])
     assert refused.value.code == 2 and "unrecognized arguments: --neuron 3" in capsys.readouterr().err
@@ -194,3 +194,28 @@ def test_a_step_budget_puts_curves_over_training_on_optimizer_steps(tiny_analyze
     assert view_figure(run.store, key, "training_dynamics", x_step=0).layout.xaxis.title.text == "epoch"
     assert run_options(tiny_analyzed, tiny_key, "loss_curves") == {}
     assert view_figure(tiny_analyzed, tiny_key, "loss_curves", log_x=True).layout.xaxis.type == "log"
+
+
+def test_render_draws_a_curve_against_wall_time_or_says_in_one_line_why_not(tiny_analyzed, tiny_key, tmp_path, capsys):
+    """The trained run recorded its clock: `--x_time true` puts loss_curves on it; a copy without
+    the clock (a run trained before clocks were recorded) is refused in one line, nothing written."""
+    import shutil
+
+    from workbench.cli import main
+    from workbench.store import Store
+    from workbench.store.clock import read_clock
+
+    out = tmp_path / "timed.html"
+    assert main(["render", _spec(tiny_key), "--view", "loss_curves", "--x_time", "true", "--out", str(out),
+                 "--store", str(tiny_analyzed.root)]) == 0
+    assert "wall time (s)" in out.read_text(encoding="utf-8")
+    assert read_clock(tiny_analyzed, tiny_key)[0].tolist() == tiny_analyzed.read_metrics(tiny_key)["epoch"].tolist()
+    old = Store(tmp_path / "old")
+    shutil.copytree(tiny_analyzed.run_dir(tiny_key), old.run_dir(tiny_key))
+    old.clock_path(tiny_key).unlink()
+    capsys.readouterr()
+    again = tmp_path / "old.html"
+    assert main(["render", _spec(tiny_key), "--view", "loss_curves", "--x_time", "true", "--out", str(again),
+                 "--store", str(old.root)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "records no wall time" in err and not again.exists()

@@ -20,7 +20,7 @@ from workbench.store._io import load_json, load_npz, load_safetensors, safetenso
 
 SPEC = "modular_addition:p=17|19,seed=0-1,frac_train=0.5"
 PLAN = ["--epochs", "300", "--schedule", "0:300:50", "--eval-every", "25", "--analyzers", "loss_accuracy,turn", "--quiet"]
-VOLATILE = {"status.json", ".train.lock", ".analyze.lock"}  # pids and times: differ between any two runs
+VOLATILE = {"status.json", "clock.npz", ".train.lock", ".analyze.lock"}  # pids and times: differ between any two runs
 
 
 def _files(root: Path) -> dict[str, Path]:

@@ -41,11 +41,14 @@ from workbench.core.registry import Registry
 
 __all__ = ["ViewSpec", "ViewOption", "ViewGroup", "Repaint", "register_view", "register_group", "list_views",
            "get_view", "list_options", "list_groups", "view_needs", "unmet_view_needs", "applicable_views",
-           "optional_sources", "is_optional_source", "drop_replaced", "RESERVED"]
+           "optional_sources", "is_optional_source", "drop_replaced", "RESERVED", "CLOCK_ARRAYS"]
 
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")  # an option's name and key: a keyword, a CLI flag, a URL key
 # names the CLI's `render` and the dashboard's URL already use for something else
 RESERVED = frozenset({"variant", "view", "views", "epoch", "epochs", "out", "store", "groups", "compare", "align"})
+# the run's wall time (epochs, seconds of training at each), added to the arrays of a view that
+# takes the `x_time` option when the run has it (workbench.query.views; renderers._axis reads it)
+CLOCK_ARRAYS = ("_clock.epoch", "_clock.seconds")
 
 
 @dataclass(frozen=True)

@@ -255,6 +255,9 @@ def group_view_figure(store: Store, keys: Sequence[RunKey], view_name: str, *, b
     if not figs:
         return GroupFigure(placeholder_figure(f"{view_name}: no run of the group has its data"), left_out)
     base = next(iter(figs.values()))
+    if isinstance(base.layout.meta, dict) and "x_clock" in base.layout.meta:
+        raise UserError("a group's runs are drawn at shared epochs, but each run has its own wall time: "
+                        "draw the group against the epoch or the optimizer step (no x_time)")
     series, first, heatmaps = _collect(list(figs.values()))
     out = _frame(base)
     out.add_traces(_null_traces(store, list(figs), view_name, {k: v for k, v in options.items() if v is not None}))

@@ -20,14 +20,15 @@ from workbench.core.errors import CorruptFile, MissingFile, UserError
 from workbench.core.nulls import null_key
 from workbench.core.probes import CANONICAL
 from workbench.core.variant import parse_variant
-from workbench.core.view import applicable_views, get_view, is_optional_source, unmet_view_needs, view_needs
+from workbench.core.view import CLOCK_ARRAYS, applicable_views, get_view, is_optional_source, unmet_view_needs, view_needs
 from workbench.store import ArraysRef, RunKey, Store
+from workbench.store.clock import NO_CLOCK, read_clock
 from workbench.store.probes import list_probes
 
 __all__ = [
     "view_figure", "placeholder_figure", "is_placeholder", "load_view_arrays", "view_epochs", "MissingData",
     "run_capabilities", "run_views", "view_table", "source_refs", "run_options", "run_names", "NAME_LISTS",
-    "PROBE_OPTION", "run_steps_per_epoch",
+    "PROBE_OPTION", "run_steps_per_epoch", "run_clock", "wall_time_missing",
 ]
 
 _optional = is_optional_source
@@ -94,6 +95,29 @@ def run_options(store: Store, key: RunKey, view_name: str) -> dict[str, Any]:
     signature = store.record_signature(key)
     steps = None if signature is None else _steps_per_epoch(str(store.root), key, signature)
     return {} if steps is None else {"x_step": steps}
+
+
+def run_clock(store: Store, key: RunKey) -> tuple[np.ndarray, np.ndarray] | None:
+    """The run's wall time, (epochs, seconds of training at each); None if it has none or it cannot be read."""
+    try:
+        return read_clock(store, key)
+    except CorruptFile:
+        return None
+
+
+def wall_time_missing(store: Store, key: RunKey) -> str | None:
+    """Why a run's curves cannot be drawn against wall time (None: they can)."""
+    try:
+        return None if read_clock(store, key) is not None else NO_CLOCK
+    except CorruptFile as err:
+        return f"its clock cannot be read ({err.problem})"
+
+
+def _with_clock(store: Store, key: RunKey, view_name: str, arrays: dict) -> dict:
+    """A view's arrays plus the run's clock (CLOCK_ARRAYS) if the view takes `x_time` and the run has one:
+    an option from a URL or the CLI is a scalar, so the epoch -> seconds map travels with the data."""
+    clock = run_clock(store, key) if get_view(view_name).option("x_time") is not None else None
+    return arrays if clock is None else {**arrays, **dict(zip(CLOCK_ARRAYS, clock))}
 
 
 def run_views(store: Store, key: RunKey, scope: str | None = None) -> list[str]:
@@ -271,7 +295,7 @@ def view_figure(store: Store, key: RunKey, view_name: str, epoch: int | None = N
     except MissingData as err:
         return placeholder_figure(str(err))
     try:
-        return view.render(arrays, **options)
+        return view.render(_with_clock(store, key, view_name, arrays), **options)
     except UserError:
         raise
     except ValueError as err:  # artifact from another schema version: the renderer's shape check says why

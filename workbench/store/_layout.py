@@ -3,6 +3,7 @@
     <root>/<family>/<variant>/
         variant.json                          family, params, recipe, schedule, versions
         metrics.npz                           epoch, train/test loss and accuracy
+        clock.npz                             seconds of training at each evaluated epoch (wall time)
         status.json                           progress of the job running on this variant
         resume.safetensors                    weights + optimizer at the last checkpoint
         resume.prev.safetensors               the same at the checkpoint before (rejoins a killed stack)
@@ -96,6 +97,7 @@ class Layout:
 
     VARIANT_FILE = "variant.json"
     METRICS_FILE = "metrics.npz"
+    CLOCK_FILE = "clock.npz"  # wall time at each evaluation (workbench.store.clock); not in metrics.npz
     STATUS_FILE = "status.json"
     ANNOTATIONS_FILE = "annotations.json"  # the user's tags and note (workbench.store.annotations)
     RESUME_FILE = "resume.safetensors"
@@ -139,6 +141,9 @@ class Layout:
 
     def metrics_path(self, key: RunKey) -> Path:
         return self.run_dir(key) / self.METRICS_FILE
+
+    def clock_path(self, key: RunKey) -> Path:
+        return self.run_dir(key) / self.CLOCK_FILE
 
     def status_path(self, key: RunKey) -> Path:
         return self.run_dir(key) / self.STATUS_FILE

@@ -11,7 +11,9 @@ multiples of `state_every` (and at epoch 0) the full training state is kept too.
 random in the loop is a pure function of (batch_seed, epoch or step), so a run killed at
 any point resumes from its last checkpoint and ends bit-identical to an uninterrupted run
 on the same CPU, and `workbench densify` (workbench.training.densify) replays any stretch of it
-from a kept state with the same `setup` and `run_epochs`.
+from a kept state with the same `setup` and `run_epochs`. Each evaluation also notes the seconds
+of training so far (workbench.training.clock, the run's wall time), in a file of its own that
+no exactness check compares.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from workbench.store import RunKey, RunRecord, Store
 from workbench.store.index import refresh
 from workbench.store.lock import run_lock
 from workbench.training import resume as _resume
+from workbench.training.clock import TrainingClock
 from workbench.training.members import Members, chunk_sizes, member_bytes, shared_draw
 from workbench.training.progress import FEW_EPOCHS, Ticker, postfix, progress_bar
 from workbench.training.step import EagerStep, make_stepper, resolve_step_mode
@@ -267,6 +270,7 @@ def _train_locked(plans: list[TrainPlan], store: Store, threads: Threads, *, dev
 
     def checkpoint(epoch: int) -> None:
         for k, plan in enumerate(plans):
+            clock.write(store, plan.key)  # before the resume file, which promises what its epoch needs
             optim = _resume.optimizer_tensors(opt, names, k if members.stacked else None) | _resume.rng_tensors(device)
             _resume.save_checkpoint(store, plan.key, plan.variant.spec, family.name, plan.variant.params.model_dump(),
                                     epoch, members.hooked_state(k), optim, members.metrics[k],
@@ -274,6 +278,7 @@ def _train_locked(plans: list[TrainPlan], store: Store, threads: Threads, *, dev
             store.write_status(plan.key, epoch, plan.epochs, "running" if epoch < plan.epochs else "done")
 
     last: list[dict[str, float]] = []
+    clock = TrainingClock.start(store, [p.key for p in plans], lead.start_epoch, lead.fresh)
     if lead.fresh:
         last = members.record(0)
         checkpoint(0)
@@ -288,6 +293,7 @@ def _train_locked(plans: list[TrainPlan], store: Store, threads: Threads, *, dev
         nonlocal last
         bar.update(epoch - bar.n)  # the ticks may have moved it by fractions of this epoch
         if epoch % lead.eval_every == 0 or epoch in ckpts:
+            clock.mark(epoch)
             last = members.record(epoch)
             bar.set_postfix_str(postfix(last), refresh=False)
             if plain and not quiet:

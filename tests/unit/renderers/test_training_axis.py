@@ -1,13 +1,15 @@
-"""Every curve over training takes log_x and x_step: x in optimizer steps or on a log axis, epochs kept for clicks."""
+"""Every curve over training takes log_x, x_step and x_time: x in optimizer steps, wall time or on a log
+axis, epochs kept for clicks."""
 
 from __future__ import annotations
 
 import numpy as np
+import plotly.graph_objects as go
 import pytest
 
-from renderers._axis import TRAINING_AXIS, as_flag, as_steps
+from renderers._axis import TRAINING_AXIS, as_flag, as_steps, over_training, time_unit, training_axis
 from workbench.core.errors import UserError
-from workbench.core.view import get_view, list_views
+from workbench.core.view import CLOCK_ARRAYS, get_view, list_views
 from workbench.testing import view_arrays
 
 EPOCH_X = [n for n in list_views(scope="trajectory") if get_view(n).epoch_x]
@@ -36,6 +38,22 @@ def test_steps_scale_every_x_and_keep_the_epoch_for_clicks(name):
     titles = [steps.layout[k].title.text for k in steps.layout if k.startswith("xaxis")]
     assert "optimizer step" in titles and "epoch" not in titles
     assert steps.layout.meta["x_per_epoch"] == 10 and plain.layout.meta["x_per_epoch"] == 1
+
+
+@pytest.mark.parametrize("name", EPOCH_X)
+def test_wall_time_maps_every_x_and_keeps_the_epoch_for_clicks(name):
+    arrays = view_arrays(name)
+    clock = dict(zip(CLOCK_ARRAYS, (np.array([0.0, 1e6]), np.array([0.0, 3.6e6]))))  # an hour per 1000 epochs
+    plain, timed = get_view(name).render(arrays), get_view(name).render({**arrays, **clock}, x_time=True)
+    for a, b in zip(plain.data, timed.data):
+        if a.x is not None and len(a.x) and a.x[0] is not None:
+            np.testing.assert_allclose(np.asarray(b.x, dtype=float), np.asarray(a.x, dtype=float) / 1000)
+        if a.customdata is not None:
+            np.testing.assert_array_equal(_firsts(a), _firsts(b))
+    assert [s.x0 / 1000 for s in plain.layout.shapes] == pytest.approx([s.x0 for s in timed.layout.shapes])
+    titles = [timed.layout[k].title.text for k in timed.layout if k.startswith("xaxis")]
+    assert "wall time (h)" in titles and "epoch" not in titles
+    assert "d" not in [timed.layout[k].tickformat for k in timed.layout if k.startswith("xaxis")]  # 0.5 h is no epoch
 
 
 @pytest.mark.parametrize("name", EPOCH_X)
@@ -70,3 +88,53 @@ def test_x_step_values():
     for bad in (-1, "ten", True, 2.5):
         with pytest.raises(UserError, match="x_step"):
             as_steps(bad)
+
+
+def _hand_built() -> go.Figure:
+    """Points at epochs 0, 10, 20, 40 (customdata: the epoch), a turn line at epoch 30 and its legend entry."""
+    fig = go.Figure(go.Scatter(x=[0, 10, 20, 40], y=[4, 3, 2, 1], customdata=[[0], [10], [20], [40]]))
+    fig.add_vline(x=30)
+    fig.add_trace(go.Scatter(x=[None], y=[None], name="turn onset 30", customdata=[[30]]))
+    fig.update_xaxes(title_text="epoch")
+    return fig
+
+
+CLOCK = (np.array([0.0, 20.0, 40.0]), np.array([0.0, 30.0, 90.0]))  # 1.5 s an epoch, then 3 s
+
+
+def test_wall_time_maps_points_lines_marks_and_the_marker_meta_through_the_clock():
+    fig = training_axis(_hand_built(), clock=CLOCK, x_step=7, log_x=True)  # the clock wins over steps
+    points, mark = fig.data
+    np.testing.assert_allclose(points.x, [0, 15, 30, 90])  # epoch 10: halfway between readings
+    np.testing.assert_array_equal(np.asarray(points.customdata)[:, 0], [0, 10, 20, 40])  # clicks still give epochs
+    (line,) = fig.layout.shapes
+    assert line.x0 == line.x1 == pytest.approx(60)  # epoch 30: halfway between 30 s and 90 s
+    assert mark.name == "turn onset 60 s"
+    assert fig.layout.xaxis.title.text == "wall time (s, log)" and fig.layout.xaxis.type == "log"
+    assert fig.layout.xaxis.tickformat == "~g"  # 0.5 min, not an epoch axis's whole numbers
+    meta = fig.layout.meta
+    assert meta["x_per_epoch"] == 1 and meta["x_clock"] == {"epoch": [0, 20, 40], "x": [0, 30, 90]}
+
+
+@pytest.mark.parametrize("last, unit, length", [(90, "s", 1), (5400, "min", 60), (36000, "h", 3600)])
+def test_a_long_run_reads_in_minutes_or_hours(last, unit, length):
+    fig = training_axis(_hand_built(), clock=(np.array([0.0, 40.0]), np.array([0.0, last])))
+    assert fig.layout.xaxis.title.text == f"wall time ({unit})" and time_unit(last) == (unit, length)
+    assert fig.data[0].x[-1] == pytest.approx(last / length)
+    assert fig.layout.meta["x_clock"]["x"][-1] == pytest.approx(last / length)
+
+
+def test_x_time_takes_the_clock_from_the_arrays_and_the_renderer_never_sees_it():
+    seen = {}
+
+    @over_training
+    def render(arrays: dict) -> go.Figure:
+        seen.update(arrays)
+        return _hand_built()
+
+    clock = dict(zip(CLOCK_ARRAYS, CLOCK))
+    fig = render({"a": np.zeros(2), **clock}, x_time="true")
+    assert set(seen) == {"a"} and fig.layout.xaxis.title.text == "wall time (s)"
+    assert render({"a": np.zeros(2), **clock}).layout.xaxis.title.text == "epoch"  # the clock alone changes nothing
+    with pytest.raises(UserError, match="records no wall time"):
+        render({"a": np.zeros(2)}, x_time=True)

@@ -20,6 +20,7 @@ from workbench.core.errors import UserError
 from workbench.core.view import drop_replaced
 from workbench.query import views
 from workbench.store import ArraysRef, RunKey, Store
+from workbench.store.clock import clock_signature
 from workbench.store.markers import marker_names, read_markers
 
 __all__ = [
@@ -201,6 +202,8 @@ def view_figure_cached(store: Store, key: RunKey, view: str, epoch: int | None =
     """
     at = store.with_probe(options[views.PROBE_OPTION]) if options.get(views.PROBE_OPTION) else store  # its files
     sig = tuple(at.arrays_signature(key, ref) for ref in views.source_refs(at, key, view, epoch))
+    if options.get("x_time"):  # drawn against the run's clock (views.run_clock), which training extends
+        sig += (clock_signature(store, key),)
     frozen = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in options.items()))
     return _figure_json(str(store.root), key, view, epoch, frozen, sig)
 

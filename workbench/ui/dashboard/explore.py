@@ -18,7 +18,7 @@ def _callbacks(app, site: Site) -> None:
     clientside.register(app)
     marker.register(app)
     playback.register(app)
-    curves.register(app)
+    curves.register(app, site.store)
     live.register(app, site.store, callbacks.slider_marks)
     export.register(app.server, site.store)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 from dash import Input, Output, State
 
 from workbench.ui.dashboard.groups import GROUPS, panel_id
@@ -29,19 +30,29 @@ def _y_domain(layout: dict, x_axis: str) -> list:
     return list(domain) if len(domain) == 2 else [0, 1]
 
 
+def _x_at(epoch: float, meta: dict) -> float:
+    """The x of `epoch` on a figure's axis: through its clock (wall time, interpolated) or times its scale."""
+    clock = meta.get("x_clock")
+    if isinstance(clock, dict) and isinstance(clock.get("epoch"), list) and isinstance(clock.get("x"), list) \
+            and len(clock["epoch"]) == len(clock["x"]) > 0:
+        return float(np.interp(epoch, clock["epoch"], clock["x"]))
+    scale = meta.get("x_per_epoch", 1)
+    return epoch * (scale if isinstance(scale, (int, float)) and not isinstance(scale, bool) else 1)
+
+
 def with_epoch_marker(fig: object, epoch: object) -> object:
     """A copy of a figure dict with the marker at `epoch` on each x axis (others unchanged).
 
     The line spans its subplot in paper coordinates (yref "paper", not "y domain"), so that
     moving it never makes plotly recompute an autoranged y axis. A figure whose x is the
-    optimizer step says how many steps an epoch is in `layout.meta.x_per_epoch` (renderers._axis).
+    optimizer step says how many steps an epoch is in `layout.meta.x_per_epoch`, one whose x is
+    the wall time gives its readings in `layout.meta.x_clock` (renderers._axis).
     """
     if not isinstance(fig, dict) or isinstance(epoch, bool) or not isinstance(epoch, (int, float)):
         return fig
     layout = dict(fig.get("layout") or {})
     meta = layout.get("meta") if isinstance(layout.get("meta"), dict) else {}
-    scale = meta.get("x_per_epoch", 1)
-    epoch = epoch * (scale if isinstance(scale, (int, float)) and not isinstance(scale, bool) else 1)
+    epoch = _x_at(epoch, meta)
     shapes = [s for s in layout.get("shapes", ()) if not (isinstance(s, dict) and s.get("name") == MARKER)]
     for axis in sorted(k for k in layout if _X_AXIS.match(k)) or ["xaxis"]:
         y0, y1 = _y_domain(layout, axis)
@@ -60,10 +71,21 @@ function(index, groups, info) {
     const epoch = info && Array.isArray(info.epochs) ? info.epochs[index] : undefined;
     if (typeof epoch !== "number" || !window.Plotly) { return window.dash_clientside.no_update; }
     const LINE = /^M([-\\d.e]+),([-\\d.e]+)L([-\\d.e]+),([-\\d.e]+)$/;
+    const xAt = (meta, e) => {  // as marker._x_at: wall time through the clock, else optimizer steps
+        const c = meta.x_clock;
+        if (c && Array.isArray(c.epoch) && Array.isArray(c.x) && c.epoch.length && c.epoch.length === c.x.length) {
+            const n = c.epoch.length;
+            if (e <= c.epoch[0]) { return c.x[0]; }
+            if (e >= c.epoch[n - 1]) { return c.x[n - 1]; }
+            let i = 1;
+            while (c.epoch[i] < e) { i += 1; }
+            return c.x[i - 1] + (c.x[i] - c.x[i - 1]) * (e - c.epoch[i - 1]) / (c.epoch[i] - c.epoch[i - 1]);
+        }
+        return e * (meta.x_per_epoch || 1);
+    };
     const move = gd => {
         const full = gd._fullLayout;
-        const scale = (gd.layout.meta && gd.layout.meta.x_per_epoch) || 1;  // x in optimizer steps
-        const x = epoch * scale;
+        const x = xAt(gd.layout.meta || {}, epoch);
         (gd.layout.shapes || []).forEach((s, i) => {
             if (!s || s.name !== "%(name)s" || s.x0 === x) { return; }
             s.x0 = s.x1 = x;

@@ -140,3 +140,13 @@ def test_every_view_over_training_draws_a_group(synthetic_pair, view):
         return
     assert "group of 2 runs" in drawn.figure.layout.title.text
     assert drawn.figure.data, f"{view}: nothing drawn"
+
+
+def test_a_group_is_not_drawn_against_wall_time(store):
+    from workbench.store.clock import write_clock
+
+    for key in _keys(store):
+        write_clock(store, key, [0, 1000], [0.0, 60.0])
+    with pytest.raises(UserError, match="each run has its own wall time"):
+        group_view_figure(store, _keys(store), "loss_curves", x_time=True)
+    assert group_view_figure(store, _keys(store), "loss_curves").figure.layout.xaxis.title.text == "epoch"
