@@ -22,6 +22,7 @@ import numpy as np
 from workbench.core.recipe import decay_integral, lr_at, steps_per_epoch
 from workbench.core.variant import parse_variant
 from workbench.store import RunKey, Store
+from workbench.store.record import job_state
 from workbench.sweep.spec import expand, load_sweep
 from workbench.training.config import load_config
 
@@ -44,9 +45,11 @@ def read_run(store: Store, variant) -> dict | None:
     per_epoch = steps_per_epoch(recipe, int(variant.family.data(variant.params).train_mask.sum()))
     step = np.asarray(m["epoch"], dtype=np.int64) * per_epoch
     status = store.read_status(key) or {}
+    state = job_state(status) if status else "stopped"
     return {"step": step, "test": np.asarray(m["test_acc"]), "train": np.asarray(m["train_acc"]),
             "wnorm": np.asarray(m.get("wnorm", np.full(len(step), np.nan))), "budget": decay_integral(recipe, step),
-            "recipe": recipe, "done": status.get("state") == "done", "budget_steps": recipe.steps}
+            "recipe": recipe, "done": state == "done", "state": "stopped" if state == "interrupted" else state,
+            "budget_steps": recipe.steps}
 
 
 def first(run: dict, threshold: float) -> int | None:
@@ -56,7 +59,7 @@ def first(run: dict, threshold: float) -> int | None:
 
 
 def seed_row(run: dict) -> dict:
-    row = {"steps": int(run["step"][-1]), "done": run["done"], "final_test": float(run["test"][-1]),
+    row = {"steps": int(run["step"][-1]), "done": run["done"], "state": run["state"], "final_test": float(run["test"][-1]),
            "final_wnorm": float(run["wnorm"][-1])}
     for t in THRESHOLDS:
         i = first(run, t)
@@ -66,7 +69,7 @@ def seed_row(run: dict) -> dict:
 
 def _hit(row: dict, t: float) -> str:
     if row[t] is None:
-        return f"not within {row['steps'] // 1000}k" + ("" if row["done"] else " (running)")
+        return f"not within {row['steps'] // 1000}k" + ("" if row["done"] else f" ({row['state']})")
     step, wnorm, budget = row[t]
     return f"{step:,} (‖θ‖ {wnorm:.1f}, ∫lr·wd {budget:.2f})"
 
@@ -95,28 +98,37 @@ def print_grid(cells: dict[str, dict[int, dict]]) -> None:
     print("|---|---|---|---|---|---|---|")
     for cell, seeds in cells.items():
         for seed, row in sorted(seeds.items()):
-            print(f"| {cell} | {seed} | {row['steps']:,}{'' if row['done'] else ' (running)'} | {_hit(row, 0.5)} | "
+            shown = "" if row["done"] else f" ({row['state']})"
+            print(f"| {cell} | {seed} | {row['steps']:,}{shown} | {_hit(row, 0.5)} | "
                   f"{_hit(row, 0.95)} | {row['final_test']:.3f} | {row['final_wnorm']:.1f} |")
         if not seeds:
             print(f"| {cell} | - | not trained yet | | | | |")
-    print("\n| cell | seeds done | reached 0.95 | step at 0.95: mean ± sd [min, max] | ∫lr·wd at 0.95 | final test |")
+    print("\n| cell | seeds known | reached 0.95 | step at 0.95: mean ± sd [min, max] | ∫lr·wd at 0.95 | "
+          "final test (finished runs) |")
     print("|---|---|---|---|---|---|")
     for cell, seeds in cells.items():
-        done = [r for r in seeds.values() if r["done"]]
-        hits = [r[0.95] for r in done if r[0.95] is not None]
-        print(f"| {cell} | {len(done)} | {len(hits)}/{len(done)} | {_stats([h[0] for h in hits])} | "
-              f"{_stats([h[2] for h in hits])} | {_stats([r['final_test'] for r in done])} |")
+        known = [r for r in seeds.values() if _known(r)]
+        hits = [r[0.95] for r in known if r[0.95] is not None]
+        done = [r["final_test"] for r in seeds.values() if r["done"]]
+        print(f"| {cell} | {len(known)} | {len(hits)}/{len(known)} | {_stats([h[0] for h in hits])} | "
+              f"{_stats([h[2] for h in hits])} | {_stats(done)}{f' (n={len(done)})' if done else ''} |")
+
+
+def _known(row: dict) -> bool:
+    """Whether a run's first step at test >= 0.95 is known: it got there (training on cannot change
+    its first crossing), or it finished its budget without (never, within the budget)."""
+    return row["done"] or row[0.95] is not None
 
 
 def compare(cells: dict[str, dict[int, dict]], a: str, b: str) -> str:
     """Verdict on the step at test >= 0.95 (a seed that never got there counts as past the budget)."""
     def steps(cell):
-        rows = [r for r in cells.get(cell, {}).values() if r["done"]]
+        rows = [r for r in cells.get(cell, {}).values() if _known(r)]
         return [r[0.95][0] if r[0.95] else np.inf for r in rows]
 
     sa, sb = steps(a), steps(b)
     if len(sa) < 2 or len(sb) < 2:
-        return f"{a} vs {b}: open (seeds done: {len(sa)} and {len(sb)})"
+        return f"{a} vs {b}: open (seeds known: {len(sa)} and {len(sb)})"
     if max(sa) >= min(sb) and max(sb) >= min(sa):
         return f"{a} vs {b}: no difference (seed ranges overlap: {_range(sa)} vs {_range(sb)})"
     faster = a if max(sa) < min(sb) else b
@@ -146,7 +158,7 @@ def print_study(store: Store) -> None:
         print(f"\nno run of mod97_study ({variant.spec}) in {store.root}")
         return
     print(f"\nmod97_study ({variant.spec}): {int(run['step'][-1]):,} steps"
-          f"{'' if run['done'] else ' (running)'}")
+          f"{'' if run['done'] else ' (' + run['state'] + ')'}")
     print("| step | train acc | test acc | ‖θ‖ | lr | ∫lr·wd |")
     print("|---|---|---|---|---|---|")
     for s in STUDY_STEPS:
