@@ -64,7 +64,18 @@ def seed_row(run: dict) -> dict:
     for t in THRESHOLDS:
         i = first(run, t)
         row[t] = None if i is None else (int(run["step"][i]), float(run["wnorm"][i]), float(run["budget"][i]))
+    fit = np.flatnonzero(run["train"] >= 0.95)  # memorization: the gap between this and test >= 0.95 is the grokking delay
+    row["train_fit"] = int(run["step"][fit[0]]) if fit.size else None
+    i = first(run, 0.95)  # stability: the lowest test accuracy after first reaching 0.95 (a collapse and recovery)
+    row["after"] = None if i is None else (float(run["test"][i:].min()), int(run["step"][i + int(np.argmin(run["test"][i:]))]))
     return row
+
+
+def _after(row: dict) -> str:
+    if row["after"] is None:
+        return ""
+    low, step = row["after"]
+    return f"{low:.3f}" + (f" (step {step:,})" if low < 0.9 else "")
 
 
 def _hit(row: dict, t: float) -> str:
@@ -94,13 +105,15 @@ def grid_rows(store: Store) -> dict[str, dict[int, dict]]:
 
 
 def print_grid(cells: dict[str, dict[int, dict]]) -> None:
-    print("| cell | seed | steps | test >= 0.5 at step | test >= 0.95 at step | final test | final ‖θ‖ |")
-    print("|---|---|---|---|---|---|---|")
+    print("| cell | seed | steps | train >= 0.95 at step | test >= 0.5 at step | test >= 0.95 at step | "
+          "lowest test after 0.95 | final test | final ‖θ‖ |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for cell, seeds in cells.items():
         for seed, row in sorted(seeds.items()):
             shown = "" if row["done"] else f" ({row['state']})"
-            print(f"| {cell} | {seed} | {row['steps']:,}{shown} | {_hit(row, 0.5)} | "
-                  f"{_hit(row, 0.95)} | {row['final_test']:.3f} | {row['final_wnorm']:.1f} |")
+            fit = "never" if row["train_fit"] is None else f"{row['train_fit']:,}"
+            print(f"| {cell} | {seed} | {row['steps']:,}{shown} | {fit} | {_hit(row, 0.5)} | "
+                  f"{_hit(row, 0.95)} | {_after(row)} | {row['final_test']:.3f} | {row['final_wnorm']:.1f} |")
         if not seeds:
             print(f"| {cell} | - | not trained yet | | | | |")
     print("\n| cell | seeds known | reached 0.95 | step at 0.95: mean ± sd [min, max] | ∫lr·wd at 0.95 | "
