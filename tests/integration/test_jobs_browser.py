@@ -29,7 +29,7 @@ def _wait_done(page, job_id: int, timeout: float = 240) -> None:
     state = ""
     while time.monotonic() < deadline:
         state = _job_state(page, job_id)
-        if state in ("done", "failed", "crashed", "cancelled"):
+        if state in ("done", "failed", "interrupted", "crashed", "cancelled"):
             break
         page.wait_for_timeout(1000)
     assert state == "done", f"job {job_id} is {state!r}"

@@ -21,7 +21,7 @@ __all__ = ["cmd_list", "cmd_families", "cmd_index", "cmd_jobs", "print_json", "J
 
 JOB_KEYS = {  # `workbench jobs --json`: each job's keys (stable; a value a job lacks is null)
     "id": "the job's number", "kind": "train, analyze or sweep", "target": "what it runs on (a spec or sweep)",
-    "state": "queued, starting, running, done, failed, cancelled or crashed",
+    "state": "queued, starting, running, done, failed, interrupted, cancelled or crashed",
     "progress": "[done, total] summed over its runs while it runs (epochs, or checkpoints analyzed), else null",
     "eta_s": "seconds it has left while it runs, estimated (its runs' own estimates, else its pace so far), else null",
     "runs": "family/variant of each run it works on", "created": "when it was queued (Unix seconds)",

@@ -3,7 +3,8 @@
 A job row records what runs (kind, target, the typed request, the runs it works on), its
 state and its process. A job is `queued` until a slot frees (`take_slots`: at most N run
 at once), `starting` once its worker is launched, `running` once the worker claims it,
-then `done`, `failed` or `cancelled`. Its process is recorded as pid + start time
+then `done`, `failed`, `interrupted` (Ctrl-C, or a SIGTERM that was not a cancel: a rerun
+resumes) or `cancelled`. Its process is recorded as pid + start time
 (workbench.store._proc), so a pid the kernel has since given to another process is never
 taken for the job: such a job reads "crashed", and cancelling it signals nothing.
 
@@ -31,12 +32,13 @@ from workbench.store._proc import pid_alive, same_process, start_ticks, valid_pi
 from workbench.store.file_store import RunKey, Store
 from workbench.store.index import connect, writing
 
-__all__ = ["create", "list_jobs", "cancel", "recorded", "claim", "finish", "take_slots", "launched", "active_count",
+__all__ = ["INTERRUPTED", "create", "list_jobs", "cancel", "recorded", "claim", "finish", "take_slots", "launched", "active_count",
            "WORKER_ENV", "ACTIVE"]
 
 WORKER_ENV = "WORKBENCH_JOB_ID"  # set in a job worker: the commands it runs are that job already
 ACTIVE = ("queued", "starting", "running")  # states a job can be cancelled in
 _LAUNCH_S = 60  # a job marked starting whose worker never recorded itself by then reads as crashed
+INTERRUPTED = 130  # the exit status of work stopped like Ctrl-C (workbench.cli.guarded)
 _STOP_S = 15.0  # how long cancel waits for a job to stop after SIGTERM before SIGKILL
 
 
@@ -263,16 +265,19 @@ def recorded(store: Store, kind: str, target: str, args: Any, runs: list[str]) -
         print(f"workbench: warning: job not recorded: {err}", file=sys.stderr)
         yield None
         return
-    error: str | None = None
+    code, error = 0, None
     try:
         with on_sigterm():  # a cancel stops this process like Ctrl-C, so its job row is finished
             yield job_id
+    except KeyboardInterrupt:
+        code, error = INTERRUPTED, "interrupted (Ctrl-C or SIGTERM); rerun the same command to resume"
+        raise
     except BaseException as err:
-        error = " ".join(str(err).split())[:300] or type(err).__name__
+        code, error = 1, " ".join(str(err).split())[:300] or type(err).__name__
         raise
     finally:
         try:
-            finish(store, job_id, 0 if error is None else 1, error)
+            finish(store, job_id, code, error)
         except (UserError, sqlite3.Error):
             pass  # the job then reads as crashed once this process is gone
 
@@ -292,7 +297,9 @@ def claim(store: Store, job_id: int) -> Any:
 
 
 def finish(store: Store, job_id: int, code: int, error: str | None) -> None:
-    """Mark a running (or starting: its worker failed to start) job done (exit status 0) or failed with `error`."""
+    """Mark a running (or starting: its worker failed to start) job done (exit status 0), interrupted
+    (INTERRUPTED: Ctrl-C, or a SIGTERM that was not a cancel) or failed, with `error`."""
+    state = "done" if code == 0 else "interrupted" if code == INTERRUPTED else "failed"
     with closing(connect(store)) as conn, writing(conn):  # a cancelled job stays cancelled
         conn.execute("UPDATE jobs SET state = ?, finished = ?, error = ? WHERE id = ? AND state IN ('running', 'starting')",
-                     ("done" if code == 0 else "failed", time.time(), error, job_id))
+                     (state, time.time(), error, job_id))

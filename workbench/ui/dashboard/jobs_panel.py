@@ -2,7 +2,7 @@
 
 A job runs in its own worker process (workbench.ui.jobs), never in a request thread, and is
 recorded in the store's run index; the table below the form polls the index with the
-runs table and shows queued, starting, running (with progress), done, failed, cancelled
+runs table and shows queued, starting, running (with progress), done, failed, interrupted, cancelled
 and crashed jobs, each with a link to its log (`/jobs/<id>/log`). The form (labelled
 fields per kind: workbench.ui.dashboard.launch_form) becomes a typed request
 (`workbench.ui.jobs.from_form`): a value of the wrong type, or one the command would
