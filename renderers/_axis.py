@@ -188,8 +188,8 @@ def training_axis(fig: go.Figure, *, log_x: bool = False, x_step: int | None = N
             x0, x1 = xmap([shape.x0, shape.x1])
             shape.update(x0=float(x0), x1=float(x1))
     fig.for_each_xaxis(lambda axis: _retitle(axis, xmap, log_x))
-    if log_x:  # over two decades or more, one tick a decade: 1, 2, 5 a decade crowd a half-width panel
-        fig.update_xaxes(type="log", **({"dtick": 1} if _decades(fig) >= 2 else {}))
+    if log_x:  # over 1.5 decades or more, one tick a decade: 1, 2, 5 a decade crowd a half-width panel
+        fig.update_xaxes(type="log", **({"dtick": 1} if _decades(fig) >= 1.5 else {}))  # ("500010000" at 100..9,960)
     if log_y:
         _log_y(fig)
     meta = fig.layout.meta if isinstance(fig.layout.meta, dict) else {}

@@ -138,3 +138,12 @@ def test_x_time_takes_the_clock_from_the_arrays_and_the_renderer_never_sees_it()
     assert render({"a": np.zeros(2), **clock}).layout.xaxis.title.text == "epoch"  # the clock alone changes nothing
     with pytest.raises(UserError, match="records no wall time"):
         render({"a": np.zeros(2)}, x_time=True)
+
+
+@pytest.mark.parametrize(("last", "decade_ticks"), [(9_960, True), (2_000, False)])
+def test_a_log_x_axis_over_most_of_two_decades_ticks_once_a_decade(last, decade_ticks):
+    """Evaluations at steps 100..9,960 (a 20k-step run read at its half) drew 5000 and 10000 into one
+    label with plotly's 1-2-5 ticks in a half-width panel; under 1.5 decades those ticks stay."""
+    fig = go.Figure(go.Scatter(x=np.linspace(100, last, 50), y=np.ones(50)))
+    fig.update_xaxes(title_text="epoch")
+    assert (training_axis(fig, log_x=True).layout.xaxis.dtick == 1) == decade_ticks
