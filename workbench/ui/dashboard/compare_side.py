@@ -9,6 +9,8 @@ own epoch); a run whose family lacks the view, whose turn was not found, or that
 view's artifact at that checkpoint says so in its panel, with the command that makes it.
 The panels are drawn by the explore page's own `panels.render_panel`, so they match it.
 
+The panels follow the Explore page's option controls (neuron, head, probe, ...), each value
+clamped to the run's own range, so both runs show the same neuron or head as the Explore page.
 The two runs are picked in the section (left and right), from the page's selection; an empty
 or stale pick falls back to the first (second) selected run. "same colour scale" (on by default)
 gives both panels' k-th heatmap one z range, the union of the two (symmetric about zero where
@@ -20,11 +22,11 @@ from __future__ import annotations
 
 import logging
 
-from dash import Input, Output, dcc, html, no_update
+from dash import Input, Output, State, dcc, html, no_update
 
 from workbench.core.view import get_view, list_views
 from workbench.store import RunKey, Store
-from workbench.ui.dashboard import data, panels
+from workbench.ui.dashboard import data, options, panels
 from workbench.ui.dashboard.colour_scale import shared_z
 from workbench.ui.dashboard.labels import short_labels
 from workbench.ui.dashboard.layout import GRAPH_CONFIG
@@ -52,6 +54,8 @@ def section(runs: list[dict]) -> html.Div:
     views = [{"label": v, "value": v, "title": get_view(v).description} for v in _VIEWS]
     return html.Div(id="side-section", children=[
         html.H3("Side by side: one per-epoch view of two selected runs"),
+        html.Div("The neuron, head and other options are those set on the Explore page (each clamped to the "
+                 "run's own range).", className="readout"),
         html.Div(className="compare-pickers", children=[
             dcc.Dropdown(id="side-run-0", placeholder="left: the first selected run", options=runs),
             dcc.Dropdown(id="side-run-1", placeholder="right: the second selected run", options=runs)]),
@@ -90,15 +94,16 @@ def _epoch_for(store: Store, key: RunKey, at: str, epoch: object) -> tuple[int |
     return shown, "" if epoch is None or shown == epoch else f"the checkpoint nearest epoch {epoch}"
 
 
-def _one(store: Store, key: RunKey, label: str, view: str, at: str, epoch: object) -> tuple:
-    """(heading, message, figure, class, graph style) of one run's panel."""
+def _one(store: Store, key: RunKey, label: str, view: str, at: str, epoch: object, values: object = None) -> tuple:
+    """(heading, message, figure, class, graph style) of one run's panel; `values`: the option controls'
+    {key: value} (neuron, head, ...; untrusted, clamped to each run's own range)."""
     shown, note = _epoch_for(store, key, at, epoch)
     if shown is None:
         return label, note, no_update, "panel empty", no_update
     head = f"{label} · epoch {shown}" + (f" ({note})" if note else "")
     if view not in data.shown_views(store, key):
         return head, f"{key.family} runs have no {view} view", no_update, "panel empty", no_update
-    fig, msg, cls, _ = panels.render_panel(store, view, panels.make_request(store, data.variant_id(key), shown, {}))
+    fig, msg, cls, _ = panels.render_panel(store, view, panels.make_request(store, data.variant_id(key), shown, values))
     if "empty" in cls or fig is no_update:
         return head, msg, no_update, "panel empty", no_update
     return head, [], fig, "panel", {"height": f"{(fig.get('layout') or {}).get('height') or 420}px"}
@@ -141,7 +146,7 @@ def run_options(store: Store, vids: object) -> list[dict]:
 
 
 def side_by_side(store: Store, vids: object, view: object, at: object, epoch: object, picks: object = None,
-                 scale: object = "shared") -> list:
+                 scale: object = "shared", values: object = None) -> list:
     """Callback body: (heading, message, figure, class, graph style) for each of the two panels, flattened; the
     inputs are untrusted (an unknown view or run reads as none)."""
     keys = picked(store, vids, picks)
@@ -152,7 +157,7 @@ def side_by_side(store: Store, vids: object, view: object, at: object, epoch: ob
     out: list = []
     for i in range(2):
         if i < len(keys):
-            out += _one(store, keys[i], labels[keys[i]], view, at, epoch)
+            out += _one(store, keys[i], labels[keys[i]], view, at, epoch, values)
         else:
             out += ["", "select two runs above to see them side by side", no_update, "panel empty", no_update]
     figs = (out[2], out[7])
@@ -177,12 +182,14 @@ def register(app, store: Store, path: str) -> None:
 
     @app.callback(*outputs, Input("compare-variants", "value"), Input("side-view", "value"),
                   Input("side-at", "value"), Input("side-epoch", "value"), Input("side-run-0", "value"),
-                  Input("side-run-1", "value"), Input("side-scale", "value"), Input("url", "pathname"))
-    def _side(vids, view, at, epoch, left, right, scale, pathname):
+                  Input("side-run-1", "value"), Input("side-scale", "value"), Input("url", "pathname"),
+                  *[State(options.control_id(o), "value") for o in options.CONTROLS])
+    def _side(vids, view, at, epoch, left, right, scale, pathname, *values):
         if pathname != path:
             return [no_update] * len(outputs)
         try:
-            return side_by_side(store, vids, view, at, epoch, [left, right], scale)
+            return side_by_side(store, vids, view, at, epoch, [left, right], scale,
+                                dict(zip([o.key for o in options.CONTROLS], values)))
         except Exception:  # never a 500: keep what the page shows
             log.exception("side by side failed")
             return [no_update] * len(outputs)

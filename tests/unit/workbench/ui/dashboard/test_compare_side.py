@@ -83,3 +83,12 @@ def test_both_heatmaps_share_one_colour_range_unless_each_keeps_its_own(store, t
     assert len(ranges) == 1 and None not in next(iter(ranges))
     own = compare_side.side_by_side(store, two, "neuron_heatmap", "epoch", 100, scale="own")
     assert all(t.get("zmin") is None for fig in (own[2], own[7]) for t in fig["data"] if t["type"] == "heatmap")
+
+
+def test_the_panels_follow_the_explore_pages_neuron(store, two):
+    """The side-by-side panels drew neuron 0 whatever the Explore page's neuron box said."""
+    out = compare_side.side_by_side(store, two, "neuron_heatmap", "epoch", 100, values={"neuron": 3})
+    titles = [fig["layout"]["title"]["text"] for fig in (out[2], out[7])]
+    assert all("neuron 3" in t for t in titles), titles
+    default = compare_side.side_by_side(store, two, "neuron_heatmap", "epoch", 100)
+    assert "neuron 0" in default[2]["layout"]["title"]["text"]
