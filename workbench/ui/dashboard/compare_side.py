@@ -177,8 +177,8 @@ def register(app, store: Store, path: str) -> None:
     def _pickers(vids, pathname):
         if pathname != path:
             return no_update, no_update
-        options = run_options(store, vids)
-        return options, options
+        runs = run_options(store, vids)
+        return runs, runs
 
     @app.callback(*outputs, Input("compare-variants", "value"), Input("side-view", "value"),
                   Input("side-at", "value"), Input("side-epoch", "value"), Input("side-run-0", "value"),

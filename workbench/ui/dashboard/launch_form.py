@@ -93,8 +93,9 @@ def _field(fid: str | dict, name: str, info: FieldInfo, default: Any) -> html.Di
 
 
 def family_fields(name: str) -> html.Div:
-    """The picked family's param boxes. Only these are on the page: every family's boxes, hidden,
-    made each epoch step on the explore page ~85 ms slower (bench/dashboard_speed.py, 2026-12-06)."""
+    """The picked family's param boxes (a callback swaps them when another family is picked), not
+    every family's boxes hidden: ~85 of them in a one-page app. That they slowed the explore page's
+    epoch step was a reading at one load that did not hold up (bench/RESULTS.md, issue 30)."""
     fam = get_family(name)
     defaults = fam.Params()
     return html.Div(id=f"jp-box-{name}", children=[

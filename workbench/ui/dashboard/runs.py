@@ -91,8 +91,9 @@ def register(app, store: Store, launch: bool = False, token: str | None = None) 
     @app.callback(Output("runs-where", "value"), Input("url", "search"), State("url", "pathname"),
                   State("runs-where", "value"))
     def _restore(search, pathname, shown):
-        # Only on this page, and only a change: the explore page rewrites the URL at every epoch step, and
-        # an answer here (even the same value) would also fire the table's callback, two requests a step.
+        # Only on this page, and only a change: the query also changes when another page is opened (the
+        # navigation links carry it), and an answer here, even the same value, fires the table's callback.
+        # (The explore page's epoch steps rewrite the address with replaceState, which does not fire this.)
         where = parse_state(search, STATE).get("where", no_update) if pathname == "/runs" else no_update
         return no_update if where == shown else where
 
